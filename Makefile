@@ -1,0 +1,123 @@
+# flowmaster: one non-recursive Makefile; everything built lands in build/.
+# `make help` lists the targets; V=1 shows the commands.
+
+BUILD    ?= build
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# -mcpu=v3: atomic fetch-and-add (doorbell) and 32-bit jumps.
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
+	      -Ivmlinux -Ibpf -Wall -Werror -MMD -MP
+
+CFLAGS   := -std=gnu11 -g -Wall -Wextra -Werror -MMD -MP -I$(BUILD) -I. \
+	    -DFM_VERSION='"$(VERSION)"'
+LDFLAGS  :=
+LDLIBS   := -lbpf -lelf -lz -lsqlite3 -lpthread -lm
+ifeq ($(SAN),1)
+CFLAGS   += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+else
+CFLAGS   += -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+LDFLAGS  += -pie -Wl,-z,relro,-z,now
+endif
+
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+USER_SRCS  := $(wildcard user/*.c)
+USER_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(USER_SRCS))
+LIB_OBJS   := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
+TEST_SRCS  := $(wildcard tests/unit/test_*.c tests/bpf/test_*.c)
+TEST_BINS  := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
+TEST_HELP  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(TEST_SRCS),$(wildcard tests/bpf/*.c)))
+BENCH_SRCS := $(wildcard tools/bench/*.c)
+BENCH_BINS := $(patsubst tools/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+DEPS_OK    := $(BUILD)/.deps-ok
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all help test test-c bench demo vmlinux clean deps
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/flowmaster
+
+help:
+	@echo 'make            build build/flowmaster (installs missing packages first)'
+	@echo 'make test       build and run every test suite (root runs BPF and netns suites)'
+	@echo 'make test-c     only the C suites (unit, BPF); with SAN=1 under ASan/UBSan'
+	@echo 'make bench      kernel and end-to-end benchmarks (root)'
+	@echo 'make demo       test hosts in namespaces, real traffic, flows in demo.db (root)'
+	@echo 'make vmlinux    regenerate vmlinux/vmlinux.h from this kernel'"'"'s BTF'
+	@echo 'make clean      remove build/'
+	@echo 'options: V=1 (show commands), SAN=1 (ASan+UBSan userspace)'
+
+# Install what a fresh Debian machine lacks, once; the script is idempotent.
+$(DEPS_OK): tools/install-deps.sh
+	$(Q)tools/install-deps.sh
+	$(Q)mkdir -p $(@D) && touch $@
+deps: $(DEPS_OK)
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(DEPS_OK)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+$(BUILD)/%.o: %.c | $(SKELS) $(DEPS_OK)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libfm.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/flowmaster: $(BUILD)/user/main.o $(BUILD)/libfm.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_HELP) $(BUILD)/libfm.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $(filter %.o %.a,$^) $(LDLIBS) -o $@
+
+$(BUILD)/bench/%: $(BUILD)/tools/bench/%.o $(BUILD)/libfm.a
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+test: $(BUILD)/flowmaster $(TEST_BINS)
+	$(Q)BUILD=$(BUILD) tools/run-tests.sh
+
+# The C suites only (CI runs these again with SAN=1).
+test-c: $(BUILD)/flowmaster $(TEST_BINS)
+	$(Q)BUILD=$(BUILD) SUITES="unit bpf" tools/run-tests.sh
+
+bench: $(BUILD)/flowmaster $(BENCH_BINS)
+	$(Q)BUILD=$(BUILD) tools/bench.sh
+
+demo: $(BUILD)/flowmaster
+	$(Q)BUILD=$(BUILD) tools/demo.sh
+
+vmlinux: | $(DEPS_OK)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h.tmp
+	mv vmlinux/vmlinux.h.tmp vmlinux/vmlinux.h
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Types shared by the XDP program and the daemon. Every struct here crosses
+ * the kernel/user boundary, so fields are fixed width, explicitly padded (no
+ * holes, so hashing and memcmp of keys are sound) and size-checked below.
+ */
+#ifndef FLOWMASTER_H
+#define FLOWMASTER_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define FM_MAX_IFACES 16	/* interfaces one loaded program tells apart */
+#define FM_MAX_VLAN_TAGS 2	/* 802.1ad outer + 802.1Q inner */
+#define FM_MAX_EXT_HDRS 8	/* IPv6 extension headers walked */
+
+enum fm_direction {
+	FM_DIR_INGRESS = 0,	/* XDP */
+	FM_DIR_EGRESS = 1,	/* reserved for a TC hook */
+};
+
+/* fm_flow_key.flags */
+#define FM_KF_VLAN 0x01		/* vlan_id is valid (frame was tagged) */
+#define FM_KF_MALFORMED 0x02	/* parsing stopped early; key holds what was read */
+#define FM_KF_FRAG 0x04		/* IP fragment (non-first ones carry no ports) */
+
+/*
+ * One flow. Addresses are 16 bytes: IPv6 as is, IPv4 as an IPv4-mapped IPv6
+ * address (::ffff:a.b.c.d, RFC 4291 2.5.5.2), so one key serves both
+ * families and eth_type says which. Ports and eth_type are host byte order so
+ * `bpftool map dump` prints them readably. Non-IP frames carry only MACs and
+ * eth_type; addresses and ports are zero.
+ */
+struct fm_flow_key {
+	__u32 ifindex;
+	__u16 eth_type;		/* after VLAN tags, e.g. 0x0800, 0x86dd, 0x0806 */
+	__u16 vlan_id;		/* outer tag's VID; valid with FM_KF_VLAN */
+	__u8 src_mac[6];
+	__u8 dst_mac[6];
+	__u8 src_addr[16];
+	__u8 dst_addr[16];
+	__u16 src_port;		/* 0 where the protocol has none */
+	__u16 dst_port;
+	__u8 protocol;		/* IP protocol number, 0 for non-IP */
+	__u8 icmp_type;		/* ICMP/ICMPv6 only, else 0 */
+	__u8 icmp_code;
+	__u8 direction;		/* enum fm_direction */
+	__u8 flags;		/* FM_KF_* */
+	__u8 reserved[3];
+};
+
+/*
+ * Per-CPU counters of one flow in one generation. Times are
+ * CLOCK_MONOTONIC_COARSE nanoseconds (bpf_ktime_get_coarse_ns); the daemon
+ * converts them to epoch milliseconds.
+ */
+struct fm_flow_value {
+	__u64 packets;
+	__u64 bytes;		/* frame length at the hook, FCS excluded */
+	__u64 first_seen_ns;
+	__u64 last_seen_ns;
+	__u8 tcp_flags;		/* OR of all TCP flags seen */
+	__u8 reserved[7];
+};
+
+enum fm_event_type {
+	FM_EV_PACKET = 1,	/* one packet the flow map had no room for */
+	FM_EV_DOORBELL = 2,	/* active generation passed the fill threshold */
+};
+
+/* Ring-buffer record; type comes first so the reader can dispatch. */
+struct fm_event {
+	__u32 type;		/* enum fm_event_type */
+	__u32 len;		/* PACKET: frame bytes; DOORBELL: 0 */
+	__u64 ts_ns;		/* same clock as fm_flow_value */
+	__u64 inserts;		/* DOORBELL: fm_ctl.inserts when sent */
+	__u8 tcp_flags;		/* PACKET: TCP flags of this packet */
+	__u8 reserved[7];
+	struct fm_flow_key key;	/* PACKET only */
+};
+
+/*
+ * Per-CPU counters, one entry per interface slot (slot 0: an interface not
+ * in the program's list, slots 1..FM_MAX_IFACES: cfg_ifindex[slot - 1]).
+ * All monotonic; userspace sums CPUs and takes deltas.
+ */
+struct fm_counters {
+	__u64 packets;		/* frames seen */
+	__u64 bytes;
+	__u64 map_packets;	/* counted in a flow map */
+	__u64 err_eth;		/* shorter than an Ethernet header */
+	__u64 err_vlan;		/* truncated VLAN tag */
+	__u64 err_ipv4;		/* truncated IPv4 header, bad version or IHL < 5 */
+	__u64 err_ipv4_opts;	/* IHL says options past the end of the frame */
+	__u64 err_ipv6;		/* truncated IPv6 header or bad version */
+	__u64 err_ipv6_ext;	/* truncated extension header */
+	__u64 err_ext_chain;	/* more than FM_MAX_EXT_HDRS extension headers */
+	__u64 err_l4;		/* truncated TCP/UDP/SCTP/ICMP header */
+	__u64 map_full;		/* inserts refused: generation full */
+	__u64 ringbuf_packets;	/* packets sent as ring records */
+	__u64 ringbuf_bytes;
+	__u64 ringbuf_drops;	/* ring reservations that failed */
+	__u64 overflow_packets;	/* neither map nor ring had room */
+	__u64 overflow_bytes;
+	__u64 doorbells;
+	__u64 inserts;		/* new flows inserted */
+};
+
+/* Shared (not per-CPU) control block, array index 0. */
+struct fm_ctl {
+	__u64 inserts;		/* all CPUs, atomic; drives the doorbell */
+	__u64 doorbell_at;	/* ring when inserts reaches this; set by daemon at each swap */
+};
+
+_Static_assert(sizeof(struct fm_flow_key) == 64, "flow key layout");
+_Static_assert(sizeof(struct fm_flow_value) == 40, "flow value layout");
+_Static_assert(sizeof(struct fm_event) == 96, "event layout");
+
+#endif /* FLOWMASTER_H */

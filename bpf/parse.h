@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Frame parsing for the flow key. One helper per layer; each bounds-checks
+ * against data_end, fills what it read into the key and returns the next
+ * protocol, or PARSE_STOP when there is nothing more to read. A truncated
+ * or invalid header bumps its reason counter and marks the key malformed:
+ * the frame is still counted under what was parsed so far, so totals
+ * reconcile even for garbage.
+ */
+#ifndef FM_PARSE_H
+#define FM_PARSE_H
+
+#include "flowmaster.h"
+
+/* vmlinux.h has no #defines: the few constants we need. */
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define ETH_P_8021Q 0x8100
+#define ETH_P_8021AD 0x88A8
+
+#define IPPROTO_HOPOPTS 0
+#define IPPROTO_ICMP 1
+#define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
+#define IPPROTO_ROUTING 43
+#define IPPROTO_FRAGMENT 44
+#define IPPROTO_AH 51
+#define IPPROTO_ICMPV6 58
+#define IPPROTO_DSTOPTS 60
+#define IPPROTO_SCTP 132
+#define IPPROTO_UDPLITE 136
+
+#define IP_OFFSET_MASK 0x1FFF	/* IPv4 fragment offset, in 8-byte units */
+#define IP6_OFFSET_MASK 0xFFF8	/* IPv6 fragment offset, in place */
+
+#define PARSE_STOP -1
+
+struct cursor {
+	void *pos;
+	void *end;
+};
+
+static __always_inline int malformed(struct fm_flow_key *key, __u64 *reason)
+{
+	key->flags |= FM_KF_MALFORMED;
+	(*reason)++;
+	return PARSE_STOP;
+}
+
+/* Ethernet and up to FM_MAX_VLAN_TAGS tags; returns the EtherType (host order). */
+static __always_inline int parse_eth(struct cursor *c, struct fm_flow_key *key,
+				     struct fm_counters *cnt)
+{
+	struct ethhdr *eth = c->pos;
+	__u16 proto;
+
+	if ((void *)(eth + 1) > c->end)
+		return malformed(key, &cnt->err_eth);
+	__builtin_memcpy(key->src_mac, eth->h_source, 6);
+	__builtin_memcpy(key->dst_mac, eth->h_dest, 6);
+	proto = bpf_ntohs(eth->h_proto);
+	c->pos = eth + 1;
+
+#pragma unroll
+	for (int i = 0; i < FM_MAX_VLAN_TAGS; i++) {
+		struct vlan_hdr *vh = c->pos;
+
+		if (proto != ETH_P_8021Q && proto != ETH_P_8021AD)
+			break;
+		key->eth_type = proto;
+		if ((void *)(vh + 1) > c->end)
+			return malformed(key, &cnt->err_vlan);
+		if (i == 0) {
+			key->vlan_id = bpf_ntohs(vh->h_vlan_TCI) & 0x0FFF;
+			key->flags |= FM_KF_VLAN;
+		}
+		proto = bpf_ntohs(vh->h_vlan_encapsulated_proto);
+		c->pos = vh + 1;
+	}
+	key->eth_type = proto;
+	return proto;
+}
+
+/* IPv4 with options; returns the L4 protocol or PARSE_STOP. */
+static __always_inline int parse_ipv4(struct cursor *c, struct fm_flow_key *key,
+				      struct fm_counters *cnt)
+{
+	struct iphdr *ip = c->pos;
+	__u32 hlen;
+
+	if ((void *)(ip + 1) > c->end || ip->version != 4 || ip->ihl < 5)
+		return malformed(key, &cnt->err_ipv4);
+	/* IPv4-mapped IPv6 form, ::ffff:a.b.c.d */
+	key->src_addr[10] = key->src_addr[11] = 0xff;
+	key->dst_addr[10] = key->dst_addr[11] = 0xff;
+	__builtin_memcpy(&key->src_addr[12], &ip->saddr, 4);
+	__builtin_memcpy(&key->dst_addr[12], &ip->daddr, 4);
+	key->protocol = ip->protocol;
+
+	hlen = ip->ihl * 4;
+	if (c->pos + hlen > c->end)
+		return malformed(key, &cnt->err_ipv4_opts);
+	c->pos += hlen;
+	/* A later fragment has no L4 header: count it without ports. */
+	if (ip->frag_off & bpf_htons(IP_OFFSET_MASK)) {
+		key->flags |= FM_KF_FRAG;
+		return PARSE_STOP;
+	}
+	return ip->protocol;
+}
+
+/* IPv6 and its extension headers; returns the L4 protocol or PARSE_STOP. */
+static __always_inline int parse_ipv6(struct cursor *c, struct fm_flow_key *key,
+				      struct fm_counters *cnt)
+{
+	struct ipv6hdr *ip6 = c->pos;
+	__u8 nexthdr;
+
+	if ((void *)(ip6 + 1) > c->end || ip6->version != 6)
+		return malformed(key, &cnt->err_ipv6);
+	__builtin_memcpy(key->src_addr, &ip6->saddr, 16);
+	__builtin_memcpy(key->dst_addr, &ip6->daddr, 16);
+	nexthdr = ip6->nexthdr;
+	c->pos = ip6 + 1;
+
+#pragma unroll
+	for (int i = 0; i < FM_MAX_EXT_HDRS; i++) {
+		struct ipv6_opt_hdr *opt = c->pos;
+		struct frag_hdr *frag = c->pos;
+
+		key->protocol = nexthdr;
+		switch (nexthdr) {
+		case IPPROTO_HOPOPTS:
+		case IPPROTO_ROUTING:
+		case IPPROTO_DSTOPTS:
+			if ((void *)(opt + 1) > c->end)
+				return malformed(key, &cnt->err_ipv6_ext);
+			nexthdr = opt->nexthdr;
+			c->pos += (opt->hdrlen + 1) * 8;
+			break;
+		case IPPROTO_AH:
+			if ((void *)(opt + 1) > c->end)
+				return malformed(key, &cnt->err_ipv6_ext);
+			nexthdr = opt->nexthdr;
+			c->pos += (opt->hdrlen + 2) * 4;
+			break;
+		case IPPROTO_FRAGMENT:
+			if ((void *)(frag + 1) > c->end)
+				return malformed(key, &cnt->err_ipv6_ext);
+			nexthdr = frag->nexthdr;
+			c->pos = frag + 1;
+			if (frag->frag_off & bpf_htons(IP6_OFFSET_MASK)) {
+				key->protocol = nexthdr;
+				key->flags |= FM_KF_FRAG;
+				return PARSE_STOP;
+			}
+			break;
+		default:
+			return nexthdr;
+		}
+	}
+	key->protocol = nexthdr;
+	switch (nexthdr) {
+	case IPPROTO_HOPOPTS:
+	case IPPROTO_ROUTING:
+	case IPPROTO_DSTOPTS:
+	case IPPROTO_AH:
+	case IPPROTO_FRAGMENT:
+		return malformed(key, &cnt->err_ext_chain);
+	}
+	return nexthdr;
+}
+
+/* Ports, ICMP type/code and TCP flags. */
+static __always_inline void parse_l4(struct cursor *c, int proto, struct fm_flow_key *key,
+				     __u8 *tcp_flags, struct fm_counters *cnt)
+{
+	struct tcphdr *th = c->pos;
+	struct udphdr *uh = c->pos;
+	struct sctphdr *sh = c->pos;
+	struct icmphdr *ih = c->pos;
+
+	switch (proto) {
+	case IPPROTO_TCP:
+		if ((void *)(th + 1) > c->end)
+			break;
+		key->src_port = bpf_ntohs(th->source);
+		key->dst_port = bpf_ntohs(th->dest);
+		*tcp_flags = ((__u8 *)th)[13];
+		return;
+	case IPPROTO_UDP:
+	case IPPROTO_UDPLITE:
+		if ((void *)(uh + 1) > c->end)
+			break;
+		key->src_port = bpf_ntohs(uh->source);
+		key->dst_port = bpf_ntohs(uh->dest);
+		return;
+	case IPPROTO_SCTP:
+		if ((void *)(sh + 1) > c->end)
+			break;
+		key->src_port = bpf_ntohs(sh->source);
+		key->dst_port = bpf_ntohs(sh->dest);
+		return;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		/* type, code, checksum: the fixed part of both ICMPs */
+		if (c->pos + 4 > c->end)
+			break;
+		key->icmp_type = ih->type;
+		key->icmp_code = ih->code;
+		return;
+	default:
+		return;
+	}
+	malformed(key, &cnt->err_l4);
+}
+
+#endif

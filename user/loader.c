@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <net/if.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "flowmaster.skel.h"
+#include "loader.h"
+#include "log.h"
+
+const char *fm_xdp_mode_str(enum fm_xdp_mode m)
+{
+	switch (m) {
+	case FM_XDP_NATIVE:
+		return "native";
+	case FM_XDP_GENERIC:
+		return "generic";
+	default:
+		return "auto";
+	}
+}
+
+static void explain_load_error(int err)
+{
+	if (err == -EPERM || err == -EACCES)
+		pr_err("loading the XDP program was refused: needs root or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON\n");
+	else if (err == -ENOENT || err == -ESRCH)
+		pr_err("loading the XDP program failed (%s): the kernel needs BTF (/sys/kernel/btf/vmlinux) and kernel >= 5.11\n",
+		       strerror(-err));
+	else
+		pr_err("loading the XDP program failed: %s (run with -v for the verifier log)\n",
+		       strerror(-err));
+}
+
+int loader_open(struct loader *l, const struct loader_opts *o)
+{
+	struct flowmaster_bpf *skel;
+	int err, i, tmpl_fd = -1;
+
+	memset(l, 0, sizeof(*l));
+	l->gen_fd[0] = l->gen_fd[1] = -1;
+	l->nr_cpus = libbpf_num_possible_cpus();
+	if (l->nr_cpus < 0)
+		return l->nr_cpus;
+	if (o->nr_ifaces > FM_MAX_IFACES)
+		return -E2BIG;
+
+	skel = flowmaster_bpf__open();
+	if (!skel) {
+		err = -errno;
+		pr_err("opening the BPF object: %s\n", strerror(-err));
+		return err;
+	}
+	err = bpf_map__set_max_entries(skel->maps.flows_a, o->max_flows);
+	err = err ?: bpf_map__set_max_entries(skel->maps.flows_b, o->max_flows);
+	err = err ?: bpf_map__set_max_entries(skel->maps.events, o->ringbuf_bytes);
+	/* The slot's inner-map template must match the generations' size, or
+	 * the kernel refuses them as values; give it one of the right shape. */
+	tmpl_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "fm_gen_tmpl", sizeof(struct fm_flow_key),
+				 sizeof(struct fm_flow_value), o->max_flows, NULL);
+	if (!err && tmpl_fd < 0)
+		err = -errno;
+	err = err ?: bpf_map__set_inner_map_fd(skel->maps.flow_gens, tmpl_fd);
+	if (err) {
+		pr_err("sizing BPF maps: %s\n", strerror(-err));
+		goto cleanup;
+	}
+	skel->rodata->cfg_nr_ifaces = o->nr_ifaces;
+	for (i = 0; i < o->nr_ifaces; i++)
+		skel->rodata->cfg_ifindex[i] = o->ifindex[i];
+	if (o->doorbell_every)
+		skel->rodata->cfg_doorbell_every = o->doorbell_every;
+	skel->rodata->cfg_precise_clock = o->precise_clock;
+
+	err = flowmaster_bpf__load(skel);
+	close(tmpl_fd);
+	tmpl_fd = -1;
+	if (err) {
+		explain_load_error(err);
+		goto cleanup;
+	}
+	l->skel = skel;
+	l->gen_fd[0] = bpf_map__fd(skel->maps.flows_a);
+	l->gen_fd[1] = bpf_map__fd(skel->maps.flows_b);
+	l->active = 0;
+	l->max_flows = o->max_flows;
+	l->doorbell_fill = (__u64)o->max_flows * o->doorbell_pct / 100;
+	return loader_rearm_doorbell(l);
+cleanup:
+	if (tmpl_fd >= 0)
+		close(tmpl_fd);
+	flowmaster_bpf__destroy(skel);
+	return err;
+}
+
+int loader_rearm_doorbell(struct loader *l)
+{
+	__u32 zero = 0;
+	struct fm_ctl c;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.ctl), &zero, &c))
+		return -errno;
+	/* Racing inserts may land before this write; the doorbell is only a
+	 * hint to rotate early, the poll interval still bounds everything. */
+	c.doorbell_at = l->doorbell_fill ? c.inserts + l->doorbell_fill : 0;
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.ctl), &zero, &c, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int loader_swap(struct loader *l)
+{
+	int next = !l->active, fd = l->gen_fd[next];
+	__u32 zero = 0;
+
+	/* The syscall waits for an RCU grace period on map-in-map updates,
+	 * so no program can still hold the old generation when it returns. */
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.flow_gens), &zero, &fd, BPF_ANY))
+		return -errno;
+	l->active = next;
+	loader_rearm_doorbell(l);
+	return l->gen_fd[!next];
+}
+
+static int link_xdp(struct loader *l, int ifindex, __u32 flags)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = flags);
+	int fd = bpf_link_create(bpf_program__fd(l->skel->progs.fm_xdp), ifindex, BPF_XDP, &opts);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int loader_attach(struct loader *l, int ifindex, enum fm_xdp_mode mode)
+{
+	char name[IF_NAMESIZE] = "?";
+	struct loader_link *lk;
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	int fd;
+
+	if (l->nr_links >= FM_MAX_IFACES)
+		return -E2BIG;
+	if_indextoname(ifindex, name);
+	fd = link_xdp(l, ifindex, mode == FM_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
+	if (fd == -EOPNOTSUPP && mode == FM_XDP_AUTO) {
+		pr_debug("%s: native XDP not supported, trying generic\n", name);
+		fd = link_xdp(l, ifindex, XDP_FLAGS_SKB_MODE);
+		mode = FM_XDP_GENERIC;
+	} else if (mode == FM_XDP_AUTO) {
+		mode = FM_XDP_NATIVE;
+	}
+	if (fd < 0) {
+		if (fd == -EBUSY || fd == -EEXIST)
+			pr_err("%s: another XDP program is already attached; remove it (ip link set dev %s xdp off, or flowmaster detach -i %s if it is ours) or pick another interface\n",
+			       name, name, name);
+		else if (fd == -EOPNOTSUPP)
+			pr_err("attach XDP on %s: %s; try --xdp-mode generic\n", name, strerror(-fd));
+		else if (fd == -EPERM)
+			pr_err("attach XDP on %s: needs root or CAP_NET_ADMIN\n", name);
+		else
+			pr_err("attach XDP on %s: %s\n", name, strerror(-fd));
+		return fd;
+	}
+	lk = &l->links[l->nr_links++];
+	lk->ifindex = ifindex;
+	lk->link_fd = fd;
+	lk->mode = mode;
+	if (!bpf_xdp_query(ifindex, mode == FM_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE, &q))
+		lk->prog_id = mode == FM_XDP_GENERIC ? q.skb_prog_id : q.drv_prog_id;
+	return 0;
+}
+
+int loader_detach(struct loader *l, int ifindex)
+{
+	for (int i = 0; i < l->nr_links; i++) {
+		if (l->links[i].ifindex != ifindex)
+			continue;
+		close(l->links[i].link_fd);
+		l->links[i] = l->links[--l->nr_links];
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int loader_read_counters(struct loader *l, __u32 slot, struct fm_counters *out)
+{
+	struct fm_counters percpu[l->nr_cpus];
+	__u64 *sum = (__u64 *)out;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.counters), &slot, percpu))
+		return -errno;
+	memset(out, 0, sizeof(*out));
+	for (int cpu = 0; cpu < l->nr_cpus; cpu++) {
+		const __u64 *c = (const __u64 *)&percpu[cpu];
+
+		for (size_t i = 0; i < sizeof(*out) / sizeof(__u64); i++)
+			sum[i] += c[i];
+	}
+	return 0;
+}
+
+int loader_events_fd(struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.events);
+}
+
+int loader_prog_fd(struct loader *l)
+{
+	return bpf_program__fd(l->skel->progs.fm_xdp);
+}
+
+void loader_close(struct loader *l)
+{
+	while (l->nr_links)
+		loader_detach(l, l->links[0].ifindex);
+	flowmaster_bpf__destroy(l->skel);
+	l->skel = NULL;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Load the XDP program, size its maps, swap flow generations, attach links. */
+#ifndef FM_LOADER_H
+#define FM_LOADER_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+#include "../bpf/flowmaster.h"
+
+enum fm_xdp_mode {
+	FM_XDP_AUTO = 0,	/* native, else generic */
+	FM_XDP_NATIVE,
+	FM_XDP_GENERIC,
+};
+
+struct loader_opts {
+	__u32 max_flows;	/* entries per generation */
+	__u32 ringbuf_bytes;	/* power of two, >= page size */
+	__u32 doorbell_pct;	/* ring when a generation is this full (0: never) */
+	__u32 doorbell_every;	/* ...and again every N inserts (power of two) */
+	bool precise_clock;	/* bpf_ktime_get_ns instead of the coarse clock */
+	int nr_ifaces;		/* interfaces the program keeps counters for */
+	int ifindex[FM_MAX_IFACES];
+};
+
+struct loader_link {
+	int ifindex;
+	int link_fd;		/* closing it detaches; never pinned, so a crash detaches too */
+	enum fm_xdp_mode mode;	/* what we got: NATIVE or GENERIC */
+	__u32 prog_id;
+};
+
+struct flowmaster_bpf;
+
+struct loader {
+	struct flowmaster_bpf *skel;
+	int gen_fd[2];		/* flows_a, flows_b */
+	int active;		/* index into gen_fd of the generation in slot 0 */
+	int nr_cpus;		/* possible CPUs: per-CPU values come in this many */
+	__u32 max_flows;
+	__u32 doorbell_fill;	/* entries that ring the doorbell (0: off) */
+	int nr_links;
+	struct loader_link links[FM_MAX_IFACES];
+};
+
+/* Open, size and load the program. Returns 0 or a negative errno, logged. */
+int loader_open(struct loader *l, const struct loader_opts *o);
+/* Point slot 0 at the other generation. When it returns (after an RCU grace
+ * period) no program writes the old one. Returns its fd, or a negative errno. */
+int loader_swap(struct loader *l);
+/* Rearm the doorbell relative to the inserts counted so far. */
+int loader_rearm_doorbell(struct loader *l);
+/* Attach to an interface by bpf_link; mode AUTO tries native then generic. */
+int loader_attach(struct loader *l, int ifindex, enum fm_xdp_mode mode);
+int loader_detach(struct loader *l, int ifindex);
+/* Sum the per-CPU counters of one interface slot (0..FM_MAX_IFACES). */
+int loader_read_counters(struct loader *l, __u32 slot, struct fm_counters *out);
+/* Events ring buffer fd, program fd. */
+int loader_events_fd(struct loader *l);
+int loader_prog_fd(struct loader *l);
+void loader_close(struct loader *l);
+
+const char *fm_xdp_mode_str(enum fm_xdp_mode m);
+
+#endif

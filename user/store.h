@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The SQLite writer: a bounded queue in front of one thread that owns the
+ * database connection and writes flow records and metric rows in adaptive
+ * batches, one transaction each. Schema version 1 is described in
+ * DESIGN.md; store_open creates it or refuses a newer one.
+ *
+ * Life cycle: store_open, store_interface_attach for each interface,
+ * store_start, then store_submit / store_submit_metrics /
+ * store_interface_detach / store_get_stats from any thread, store_close.
+ * int functions return 0 or a negative errno and log the cause.
+ */
+#ifndef FM_STORE_H
+#define FM_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "record.h"
+
+#define STORE_METRIC_NAME_MAX 64	/* bytes of a metric name, NUL included */
+
+struct store;
+
+/* Zero in a numeric field means "the default" given in its comment. */
+struct store_opts {
+	const char *path;		/* database file, created if missing */
+	bool index_addresses;		/* also index flows(src_ip) and flows(dst_ip) */
+	unsigned target_commit_ms;	/* batch size adapts to keep a commit near this (100) */
+	unsigned max_delay_ms;		/* a queued record waits at most about this long (5000) */
+	size_t queue_records;		/* flow records the queue holds (262144) */
+	unsigned checkpoint_every_ms;	/* passive WAL checkpoint interval (10000) */
+};
+
+struct store_stats {
+	uint64_t rows_written;		/* flow rows committed */
+	uint64_t metric_rows_written;	/* metric rows committed */
+	uint64_t batches;		/* transactions committed */
+	uint64_t db_ops;		/* transactions attempted */
+	uint64_t db_errors;		/* transactions that failed (their rows stay queued) */
+	uint64_t queue_full;		/* submits refused with -EAGAIN */
+	uint64_t pending;		/* flow records queued, not yet committed */
+	uint64_t pending_metrics;	/* metric rows queued, not yet committed */
+	uint64_t checkpoints;		/* periodic WAL checkpoints run */
+	unsigned current_batch_size;	/* flow records the next transaction may take */
+	double avg_batch_size;		/* flow rows per committed transaction */
+	double avg_batch_ms;		/* mean transaction time, BEGIN to COMMIT */
+	double last_batch_ms;		/* time of the last committed transaction */
+	double wal_size_mb;		/* size of the -wal file after the last commit */
+};
+
+/*
+ * Open (creating if needed) the database, set WAL mode, create or migrate
+ * the schema, prepare statements. Returns 0 and *out, or -EPROTO when the
+ * database has a newer schema version, -EINVAL for bad opts or a file that
+ * is not a database, or another -errno; the cause is logged.
+ */
+int store_open(struct store **out, const struct store_opts *opts);
+
+/*
+ * Record an attached interface (an interfaces row, written now) and map
+ * ifindex to it for flows.interface_id; a later attach of the same ifindex
+ * wins. mac and xdp_mode may be NULL. Only before store_start (-EBUSY after).
+ */
+int store_interface_attach(struct store *s, const char *name, int ifindex,
+			   const char *mac, const char *xdp_mode,
+			   int64_t attached_ms);
+
+/*
+ * Set interfaces.detached_ms of the interface last attached with ifindex,
+ * in the writer's next transaction. Any thread, any time; -ENOENT if the
+ * ifindex was never attached.
+ */
+int store_interface_detach(struct store *s, int ifindex, int64_t detached_ms);
+
+/* Start the writer thread; from now on it alone uses the connection. */
+int store_start(struct store *s);
+
+/*
+ * Queue n flow records, all or none. Returns 0, -EAGAIN when the queue
+ * lacks room (counted in queue_full: keep the records and retry), or
+ * -E2BIG when n exceeds the queue capacity (submit fewer at a time).
+ */
+int store_submit(struct store *s, const struct fm_record *recs, size_t n);
+
+/*
+ * Queue n metric rows (ts_ms, names[i], values[i]), all or none, with the
+ * same -EAGAIN / -E2BIG rules; -EINVAL for a name of STORE_METRIC_NAME_MAX
+ * bytes or more.
+ */
+int store_submit_metrics(struct store *s, int64_t ts_ms,
+			 const char *const *names, const double *values,
+			 size_t n);
+
+/* A consistent snapshot of the counters; any thread. */
+void store_get_stats(struct store *s, struct store_stats *st);
+
+/*
+ * Write everything queued (retrying failed transactions a few times), run a
+ * last checkpoint, stop the writer and close. *unwritten (may be NULL)
+ * receives the flow records that could not be written; the return value is
+ * 0 if none, else the -errno of the last failure. Frees s; NULL is a no-op.
+ */
+int store_close(struct store *s, uint64_t *unwritten);
+
+#endif
