@@ -1,0 +1,897 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The SQLite writer against real database files in a temporary directory,
+ * read back through a second connection as an operator's sqlite3 would.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests/testlib.h"
+#include "user/store.h"
+
+#define NULLV LLONG_MIN		/* q_int's answer for SQL NULL */
+#define QERR (LLONG_MIN + 1)	/* ... and for a failed query */
+
+static char tmp_dir[64];
+
+static int rm_one(const char *p, const struct stat *sb, int type, struct FTW *f)
+{
+	(void)sb, (void)type, (void)f;
+	return remove(p);
+}
+
+static void rm_tmp(void)
+{
+	nftw(tmp_dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A fresh database path (the file does not exist yet) in a private dir. */
+static const char *db_path(const char *name)
+{
+	static char path[128];
+
+	if (!tmp_dir[0]) {
+		snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/fm-test-store.XXXXXX");
+		if (!mkdtemp(tmp_dir)) {
+			perror("mkdtemp");
+			exit(1);
+		}
+		atexit(rm_tmp);
+	}
+	snprintf(path, sizeof(path), "%s/%s.db", tmp_dir, name);
+	return path;
+}
+
+static sqlite3 *sql_open(const char *path)
+{
+	sqlite3 *db = NULL;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	return db;
+}
+
+/* First column of the first row as an integer, NULLV, or QERR. */
+static long long q_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	long long v = QERR;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "  query \"%s\": %s\n", sql, sqlite3_errmsg(db));
+		return QERR;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_type(st, 0) == SQLITE_NULL ? NULLV :
+		    sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* First column of the first row as text ("NULL" for SQL NULL). */
+static const char *q_text(sqlite3 *db, const char *sql)
+{
+	static char buf[512];
+	sqlite3_stmt *st;
+
+	snprintf(buf, sizeof(buf), "(query failed)");
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "  query \"%s\": %s\n", sql, sqlite3_errmsg(db));
+		return buf;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+
+		snprintf(buf, sizeof(buf), "%s", t ? (const char *)t : "NULL");
+	}
+	sqlite3_finalize(st);
+	return buf;
+}
+
+static long long db_int(const char *path, const char *sql)
+{
+	sqlite3 *db = sql_open(path);
+	long long v = db ? q_int(db, sql) : QERR;
+
+	sqlite3_close(db);
+	return v;
+}
+
+static const char *db_text(const char *path, const char *sql)
+{
+	sqlite3 *db = sql_open(path);
+	const char *v = db ? q_text(db, sql) : "(open failed)";
+
+	sqlite3_close(db);
+	return v;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static struct fm_record ipv4_rec(uint32_t ifindex, uint8_t proto, uint16_t sport,
+				 uint16_t dport, uint64_t packets)
+{
+	struct fm_record r = {
+		.key = {
+			.ifindex = ifindex,
+			.eth_type = 0x0800,
+			.src_mac = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 },
+			.dst_mac = { 0x02, 0x00, 0x00, 0x00, 0x00, 0xfe },
+			.src_addr = { [10] = 0xff, [11] = 0xff, 198, 18, 0, 1 },
+			.dst_addr = { [10] = 0xff, [11] = 0xff, 198, 18, 0, 2 },
+			.src_port = sport,
+			.dst_port = dport,
+			.protocol = proto,
+		},
+		.packets = packets,
+		.bytes = packets * 100,
+		.first_seen_ms = 1700000000123,
+		.last_seen_ms = 1700000001456,
+		.end_reason = FM_END_IDLE,
+	};
+	return r;
+}
+
+/* Submit, retrying while the queue is full; 0 or the first hard error. */
+static int submit_all(struct store *s, const struct fm_record *r, size_t n)
+{
+	int err;
+
+	while ((err = store_submit(s, r, n)) == -EAGAIN)
+		sleep_ms(1);
+	return err;
+}
+
+/* Open a store at a fresh path with the given options, attach if0 (ifindex
+ * 7) and start it. */
+static struct store *start_store(const char *name, struct store_opts *o)
+{
+	struct store *s = NULL;
+
+	o->path = db_path(name);
+	if (store_open(&s, o))
+		return NULL;
+	if (store_interface_attach(s, "if0", 7, "02:00:00:00:00:aa", "native", 1000) ||
+	    store_start(s)) {
+		store_close(s, NULL);
+		return NULL;
+	}
+	return s;
+}
+
+static const char *columns(sqlite3 *db, const char *table)
+{
+	char sql[160];
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_table_info('%s') ORDER BY cid)",
+		 table);
+	return q_text(db, sql);
+}
+
+/* Indexes on flows covering column col. */
+static long long flows_index_on(sqlite3 *db, const char *col)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM pragma_index_list('flows') l, pragma_index_info(l.name) i WHERE i.name = '%s'",
+		 col);
+	return q_int(db, sql);
+}
+
+TEST(schema_created)
+{
+	struct store_opts o = { .path = db_path("schema") };
+	struct store *s = NULL;
+	sqlite3 *db;
+
+	ASSERT_EQ(store_open(&s, &o), 0, "store_open on a new file");
+	ASSERT_EQ(store_close(s, NULL), 0, "store_close");
+	db = sql_open(o.path);
+	ASSERT_TRUE(db, "open the database");
+	EXPECT_EQ(q_int(db, "PRAGMA user_version"), 1, "user_version");
+	EXPECT_STREQ(q_text(db, "PRAGMA journal_mode"), "wal", "journal mode");
+	EXPECT_STREQ(columns(db, "interfaces"),
+		     "id,name,ifindex,mac,xdp_mode,attached_ms,detached_ms",
+		     "interfaces columns");
+	EXPECT_STREQ(columns(db, "devices"),
+		     "id,interface_id,mac,ip,first_seen_ms,last_seen_ms,"
+		     "packets_sent,bytes_sent,packets_received,bytes_received",
+		     "devices columns");
+	EXPECT_STREQ(columns(db, "flows"),
+		     "id,interface_id,direction,first_seen_ms,last_seen_ms,"
+		     "src_mac,dst_mac,vlan_id,eth_type,src_ip,dst_ip,src_port,dst_port,"
+		     "protocol,icmp_type,icmp_code,tcp_flags,packets,bytes,"
+		     "end_reason,src_device_id,dst_device_id",
+		     "flows columns");
+	EXPECT_STREQ(columns(db, "metrics"), "ts_ms,name,value", "metrics columns");
+	EXPECT_EQ(flows_index_on(db, "first_seen_ms"), 1, "index on flows(first_seen_ms)");
+	EXPECT_EQ(flows_index_on(db, "src_ip"), 0, "no src_ip index by default");
+	EXPECT_EQ(flows_index_on(db, "dst_ip"), 0, "no dst_ip index by default");
+	EXPECT_EQ(q_int(db, "SELECT count(*) FROM flows_readable"), 0, "flows_readable view");
+	EXPECT_EQ(q_int(db, "SELECT count(*) FROM top_talkers"), 0, "top_talkers view");
+	/* devices: UNIQUE(interface_id, mac, ip) */
+	EXPECT_EQ(sqlite3_exec(db, "INSERT INTO devices(interface_id, mac, ip) VALUES(1, 'm', 'a')",
+			       NULL, NULL, NULL), SQLITE_OK, "first device row");
+	EXPECT_EQ(sqlite3_exec(db, "INSERT INTO devices(interface_id, mac, ip) VALUES(1, 'm', 'a')",
+			       NULL, NULL, NULL), SQLITE_CONSTRAINT, "duplicate device row refused");
+	sqlite3_close(db);
+}
+
+TEST(schema_index_addresses)
+{
+	struct store_opts o = { .path = db_path("addrindex"), .index_addresses = true };
+	struct store *s = NULL;
+	sqlite3 *db;
+
+	ASSERT_EQ(store_open(&s, &o), 0, "store_open with index_addresses");
+	ASSERT_EQ(store_close(s, NULL), 0, "store_close");
+	db = sql_open(o.path);
+	ASSERT_TRUE(db, "open the database");
+	EXPECT_EQ(flows_index_on(db, "src_ip"), 1, "src_ip index");
+	EXPECT_EQ(flows_index_on(db, "dst_ip"), 1, "dst_ip index");
+	EXPECT_EQ(flows_index_on(db, "first_seen_ms"), 1, "first_seen_ms index");
+	sqlite3_close(db);
+}
+
+TEST(refuses_newer_schema)
+{
+	struct store_opts o = { .path = db_path("newer") };
+	struct store *s = (void *)&o;	/* store_open must reset it to NULL */
+	sqlite3 *db = NULL;
+
+	ASSERT_EQ(sqlite3_open(o.path, &db), SQLITE_OK, "create a database");
+	ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE flows(x); PRAGMA user_version = 2",
+			       NULL, NULL, NULL), SQLITE_OK, "set user_version 2");
+	sqlite3_close(db);
+
+	EXPECT_EQ(store_open(&s, &o), -EPROTO, "store_open on a version 2 database");
+	EXPECT_TRUE(s == NULL, "no store returned");
+	EXPECT_EQ(db_int(o.path, "PRAGMA user_version"), 2, "user_version untouched");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM sqlite_master WHERE name = 'metrics'"),
+		  0, "nothing created");
+}
+
+TEST(refuses_non_database)
+{
+	struct store_opts o = { .path = db_path("garbage") };
+	struct store *s = NULL;
+	FILE *f = fopen(o.path, "w");
+
+	ASSERT_TRUE(f, "create a file");
+	for (int i = 0; i < 200; i++)
+		fputs("this is not an SQLite database\n", f);
+	fclose(f);
+	EXPECT_EQ(store_open(&s, &o), -EINVAL, "store_open on a text file");
+	EXPECT_TRUE(s == NULL, "no store returned");
+	o.path = "/nonexistent-dir/x.db";
+	EXPECT_TRUE(store_open(&s, &o) < 0, "store_open in a missing directory");
+	o.path = NULL;
+	EXPECT_EQ(store_open(&s, &o), -EINVAL, "store_open without a path");
+}
+
+TEST(reopen_v1)
+{
+	struct store_opts o = { 0 };
+	struct fm_record r[10];
+	struct store *s;
+	uint64_t unwritten = 99;
+
+	for (int i = 0; i < 10; i++)
+		r[i] = ipv4_rec(7, 17, 1000 + i, 53, 1);
+	s = start_store("reopen", &o);
+	ASSERT_TRUE(s, "first open");
+	EXPECT_EQ(store_submit(s, r, 10), 0, "submit 10");
+	EXPECT_EQ(store_close(s, &unwritten), 0, "first close");
+	EXPECT_EQ(unwritten, 0, "nothing unwritten");
+
+	o.index_addresses = true;	/* added to an existing v1 database */
+	ASSERT_EQ(store_open(&s, &o), 0, "reopen the v1 database");
+	EXPECT_EQ(store_interface_attach(s, "if0", 7, NULL, "generic", 2000), 0, "attach again");
+	EXPECT_EQ(store_start(s), 0, "start");
+	EXPECT_EQ(store_submit(s, r, 10), 0, "submit 10 more");
+	EXPECT_EQ(store_close(s, NULL), 0, "second close");
+
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows"), 20, "rows from both runs");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM interfaces"), 2, "one interfaces row per attach");
+	EXPECT_EQ(db_int(o.path, "SELECT count(DISTINCT interface_id) FROM flows"), 2,
+		  "each run's flows point at its own interfaces row");
+	EXPECT_EQ(db_int(o.path, "PRAGMA user_version"), 1, "still version 1");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM sqlite_master WHERE name = 'flows_src_ip'"),
+		  1, "address index added on reopen");
+}
+
+TEST(bulk_100k_exact)
+{
+	enum { N = 100000, CHUNK = 1000 };
+	struct store_opts o = { 0 };
+	static struct fm_record r[CHUNK];
+	unsigned long long want_packets = 0, want_bytes = 0;
+	struct store_stats st;
+	uint64_t unwritten = 99;
+	struct store *s;
+
+	s = start_store("bulk", &o);
+	ASSERT_TRUE(s, "open and start");
+	for (int c = 0; c < N / CHUNK; c++) {
+		for (int i = 0; i < CHUNK; i++) {
+			int n = c * CHUNK + i;
+
+			r[i] = ipv4_rec(7, 6, n & 0xffff, 80, n % 97 + 1);
+			r[i].bytes = n % 1500 + 60;
+			want_packets += r[i].packets;
+			want_bytes += r[i].bytes;
+		}
+		ASSERT_EQ(submit_all(s, r, CHUNK), 0, "submit a chunk");
+	}
+	EXPECT_EQ(store_close(s, &unwritten), 0, "close");
+	EXPECT_EQ(unwritten, 0, "nothing unwritten");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows"), N, "rows");
+	EXPECT_EQ(db_int(o.path, "SELECT sum(packets) FROM flows"), want_packets, "sum(packets)");
+	EXPECT_EQ(db_int(o.path, "SELECT sum(bytes) FROM flows"), want_bytes, "sum(bytes)");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows WHERE interface_id IS NULL"), 0,
+		  "every row has its interface");
+
+	/* Stats of a second, smaller run: the snapshot after close is gone,
+	 * so read them while running. */
+	s = start_store("bulk-stats", &o);
+	ASSERT_TRUE(s, "open and start again");
+	ASSERT_EQ(submit_all(s, r, CHUNK), 0, "submit");
+	store_get_stats(s, &st);
+	EXPECT_EQ(st.rows_written + st.pending, CHUNK, "written + pending");
+	EXPECT_TRUE(st.current_batch_size >= 64 && st.current_batch_size <= 65536,
+		    "batch size within bounds");
+	EXPECT_EQ(st.queue_full, 0, "no refusals with room to spare");
+	EXPECT_EQ(store_close(s, NULL), 0, "close");
+}
+
+struct row {
+	long long iface, vlan, eth, sport, dport, proto, itype, icode, flags, pkts, bytes;
+	long long first, last;
+	char dir[16], smac[20], dmac[20], sip[48], dip[48], reason[16];
+};
+
+/* Read flows row id into *w, NULL integers as NULLV and NULL text as "NULL". */
+static int read_row(const char *path, int id, struct row *w)
+{
+	static const char sql[] =
+		"SELECT interface_id, vlan_id, eth_type, src_port, dst_port, protocol,"
+		" icmp_type, icmp_code, tcp_flags, packets, bytes, first_seen_ms, last_seen_ms,"
+		" direction, src_mac, dst_mac, src_ip, dst_ip, end_reason FROM flows WHERE id = ?";
+	long long *ints[] = { &w->iface, &w->vlan, &w->eth, &w->sport, &w->dport,
+			      &w->proto, &w->itype, &w->icode, &w->flags, &w->pkts,
+			      &w->bytes, &w->first, &w->last };
+	struct { char *buf; size_t len; } texts[] = {
+		{ w->dir, sizeof(w->dir) }, { w->smac, sizeof(w->smac) },
+		{ w->dmac, sizeof(w->dmac) }, { w->sip, sizeof(w->sip) },
+		{ w->dip, sizeof(w->dip) }, { w->reason, sizeof(w->reason) },
+	};
+	sqlite3 *db = sql_open(path);
+	sqlite3_stmt *st = NULL;
+	int ok = 0;
+
+	if (!db || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		goto out;
+	for (int i = 0; i < 13; i++)
+		*ints[i] = sqlite3_column_type(st, i) == SQLITE_NULL ? NULLV :
+			   sqlite3_column_int64(st, i);
+	for (int i = 0; i < 6; i++) {
+		const unsigned char *t = sqlite3_column_text(st, 13 + i);
+
+		snprintf(texts[i].buf, texts[i].len, "%s", t ? (const char *)t : "NULL");
+	}
+	ok = 1;
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return ok;
+}
+
+TEST(column_mapping)
+{
+	struct store_opts o = { 0 };
+	struct fm_record r[7];
+	struct store *s;
+	struct row w;
+
+	/* 1: IPv4 TCP on the attached interface */
+	r[0] = ipv4_rec(7, 6, 40000, 443, 3);
+	r[0].tcp_flags = 0x12;
+	/* 2: IPv6 ICMPv6 echo request, egress, VLAN 42 */
+	r[1] = ipv4_rec(7, 58, 0, 0, 1);
+	r[1].key.eth_type = 0x86dd;
+	inet_pton(AF_INET6, "2001:2::1", r[1].key.src_addr);
+	inet_pton(AF_INET6, "2001:2::abcd", r[1].key.dst_addr);
+	r[1].key.icmp_type = 128;
+	r[1].key.direction = FM_DIR_EGRESS;
+	r[1].key.flags = FM_KF_VLAN;
+	r[1].key.vlan_id = 42;
+	/* 3: ARP on an unknown interface, vlan_id set but not flagged */
+	r[2] = ipv4_rec(99, 0, 0, 0, 2);
+	r[2].key.eth_type = 0x0806;
+	memset(r[2].key.src_addr, 0, 16);
+	memset(r[2].key.dst_addr, 0, 16);
+	r[2].key.vlan_id = 5;
+	r[2].key.dst_mac[0] = 0xff;
+	/* 4: IPv4 ICMP echo reply code 0, type 0 */
+	r[3] = ipv4_rec(7, 1, 0, 0, 1);
+	r[3].key.icmp_type = 0;
+	r[3].key.icmp_code = 0;
+	/* 5: IPv4 UDP with stray icmp fields: not ICMP, so NULL */
+	r[4] = ipv4_rec(7, 17, 5353, 5353, 1);
+	r[4].key.icmp_type = 3;
+	r[4].key.icmp_code = 1;
+	/* 6: protocol 58 over IPv4 is not ICMPv6 */
+	r[5] = ipv4_rec(7, 58, 0, 0, 1);
+	r[5].key.icmp_type = 128;
+	/* 7: IPv4 ICMP unreachable, port unreachable */
+	r[6] = ipv4_rec(7, 1, 0, 0, 1);
+	r[6].key.icmp_type = 3;
+	r[6].key.icmp_code = 3;
+	r[6].end_reason = FM_END_ACTIVE;
+
+	s = start_store("mapping", &o);
+	ASSERT_TRUE(s, "open and start");
+	EXPECT_EQ(store_submit(s, r, 7), 0, "submit");
+	EXPECT_EQ(store_close(s, NULL), 0, "close");
+
+	ASSERT_TRUE(read_row(o.path, 1, &w), "row 1");
+	EXPECT_EQ(w.iface, 1, "IPv4: interface_id");
+	EXPECT_STREQ(w.dir, "ingress", "IPv4: direction");
+	EXPECT_EQ(w.first, 1700000000123, "IPv4: first_seen_ms");
+	EXPECT_EQ(w.last, 1700000001456, "IPv4: last_seen_ms");
+	EXPECT_STREQ(w.smac, "02:00:00:00:00:01", "IPv4: src_mac");
+	EXPECT_STREQ(w.dmac, "02:00:00:00:00:fe", "IPv4: dst_mac");
+	EXPECT_EQ(w.vlan, NULLV, "IPv4: untagged vlan_id");
+	EXPECT_EQ(w.eth, 0x0800, "IPv4: eth_type");
+	EXPECT_STREQ(w.sip, "198.18.0.1", "IPv4: src_ip");
+	EXPECT_STREQ(w.dip, "198.18.0.2", "IPv4: dst_ip");
+	EXPECT_EQ(w.sport, 40000, "IPv4: src_port");
+	EXPECT_EQ(w.dport, 443, "IPv4: dst_port");
+	EXPECT_EQ(w.proto, 6, "IPv4: protocol");
+	EXPECT_EQ(w.itype, NULLV, "IPv4 TCP: icmp_type");
+	EXPECT_EQ(w.icode, NULLV, "IPv4 TCP: icmp_code");
+	EXPECT_EQ(w.flags, 0x12, "IPv4: tcp_flags");
+	EXPECT_EQ(w.pkts, 3, "IPv4: packets");
+	EXPECT_EQ(w.bytes, 300, "IPv4: bytes");
+	EXPECT_STREQ(w.reason, "idle", "IPv4: end_reason");
+
+	ASSERT_TRUE(read_row(o.path, 2, &w), "row 2");
+	EXPECT_STREQ(w.dir, "egress", "IPv6: direction");
+	EXPECT_EQ(w.vlan, 42, "IPv6: vlan_id");
+	EXPECT_EQ(w.eth, 0x86dd, "IPv6: eth_type");
+	EXPECT_STREQ(w.sip, "2001:2::1", "IPv6: src_ip");
+	EXPECT_STREQ(w.dip, "2001:2::abcd", "IPv6: dst_ip");
+	EXPECT_EQ(w.proto, 58, "IPv6: protocol");
+	EXPECT_EQ(w.itype, 128, "ICMPv6: icmp_type");
+	EXPECT_EQ(w.icode, 0, "ICMPv6: icmp_code");
+	EXPECT_EQ(w.sport, 0, "ICMPv6: src_port");
+	EXPECT_EQ(w.dport, 0, "ICMPv6: dst_port");
+
+	ASSERT_TRUE(read_row(o.path, 3, &w), "row 3");
+	EXPECT_EQ(w.iface, NULLV, "unknown ifindex: interface_id");
+	EXPECT_EQ(w.eth, 0x0806, "ARP: eth_type");
+	EXPECT_STREQ(w.smac, "02:00:00:00:00:01", "ARP: src_mac");
+	EXPECT_STREQ(w.dmac, "ff:00:00:00:00:fe", "ARP: dst_mac");
+	EXPECT_EQ(w.vlan, NULLV, "ARP: vlan_id without FM_KF_VLAN");
+	EXPECT_STREQ(w.sip, "NULL", "ARP: src_ip");
+	EXPECT_STREQ(w.dip, "NULL", "ARP: dst_ip");
+	EXPECT_EQ(w.proto, NULLV, "ARP: protocol");
+	EXPECT_EQ(w.sport, 0, "ARP: src_port");
+	EXPECT_EQ(w.itype, NULLV, "ARP: icmp_type");
+	EXPECT_EQ(w.pkts, 2, "ARP: packets");
+
+	ASSERT_TRUE(read_row(o.path, 4, &w), "row 4");
+	EXPECT_EQ(w.proto, 1, "ICMP: protocol");
+	EXPECT_EQ(w.itype, 0, "ICMP echo reply: icmp_type 0, not NULL");
+	EXPECT_EQ(w.icode, 0, "ICMP echo reply: icmp_code");
+
+	ASSERT_TRUE(read_row(o.path, 5, &w), "row 5");
+	EXPECT_EQ(w.proto, 17, "UDP: protocol");
+	EXPECT_EQ(w.itype, NULLV, "UDP: icmp_type");
+	EXPECT_EQ(w.icode, NULLV, "UDP: icmp_code");
+	EXPECT_EQ(w.sport, 5353, "UDP: src_port");
+
+	ASSERT_TRUE(read_row(o.path, 6, &w), "row 6");
+	EXPECT_EQ(w.itype, NULLV, "protocol 58 over IPv4: icmp_type");
+
+	ASSERT_TRUE(read_row(o.path, 7, &w), "row 7");
+	EXPECT_EQ(w.itype, 3, "ICMP unreachable: icmp_type");
+	EXPECT_EQ(w.icode, 3, "ICMP unreachable: icmp_code");
+	EXPECT_STREQ(w.reason, "active", "end_reason active");
+
+	EXPECT_STREQ(db_text(o.path, "SELECT protocol || ' ' || first_seen || ' ' || interface"
+				     " FROM flows_readable WHERE id = 1"),
+		     "tcp 2023-11-14T22:13:20.123Z if0", "flows_readable row 1");
+	EXPECT_STREQ(db_text(o.path, "SELECT protocol || ' ' || eth_type FROM flows_readable WHERE id = 2"),
+		     "ipv6-icmp 0x86dd", "flows_readable row 2");
+	EXPECT_STREQ(db_text(o.path, "SELECT src_ip || ' ' || bytes || ' ' || packets || ' ' || flows"
+				     " FROM top_talkers LIMIT 1"),
+		     "198.18.0.1 700 7 5", "top_talkers first row");
+}
+
+TEST(overflow_rows)
+{
+	struct store_opts o = { 0 };
+	struct fm_record r = { 0 };
+	struct store *s;
+	struct row w;
+
+	/* Whatever the key holds, only ifindex and direction count. */
+	r = ipv4_rec(7, 6, 1, 2, 0);
+	r.key.direction = FM_DIR_INGRESS;
+	r.packets = 1234;
+	r.bytes = 567890;
+	r.tcp_flags = 0x02;
+	r.end_reason = FM_END_OVERFLOW;
+
+	s = start_store("overflow", &o);
+	ASSERT_TRUE(s, "open and start");
+	EXPECT_EQ(store_submit(s, &r, 1), 0, "submit");
+	EXPECT_EQ(store_close(s, NULL), 0, "close");
+
+	ASSERT_TRUE(read_row(o.path, 1, &w), "row 1");
+	EXPECT_EQ(w.iface, 1, "interface_id");
+	EXPECT_STREQ(w.dir, "ingress", "direction");
+	EXPECT_EQ(w.first, 1700000000123, "first_seen_ms");
+	EXPECT_EQ(w.pkts, 1234, "packets");
+	EXPECT_EQ(w.bytes, 567890, "bytes");
+	EXPECT_STREQ(w.reason, "overflow", "end_reason");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows WHERE src_mac IS NULL AND dst_mac IS NULL"
+				 " AND vlan_id IS NULL AND eth_type IS NULL AND src_ip IS NULL"
+				 " AND dst_ip IS NULL AND src_port IS NULL AND dst_port IS NULL"
+				 " AND protocol IS NULL AND icmp_type IS NULL AND icmp_code IS NULL"
+				 " AND tcp_flags IS NULL AND src_device_id IS NULL"
+				 " AND dst_device_id IS NULL"),
+		  1, "key columns NULL");
+}
+
+TEST(end_reasons)
+{
+	static const char *const want[] = { "idle", "active", "tcp_end", "shutdown",
+					    "pressure", "overflow" };
+	struct store_opts o = { 0 };
+	struct fm_record r[FM_END__MAX];
+	struct store *s;
+	char sql[128];
+
+	EXPECT_EQ(FM_END__MAX, 6, "number of end reasons");
+	for (int i = 0; i < FM_END__MAX; i++) {
+		EXPECT_STREQ(fm_end_reason_str(i), want[i], "fm_end_reason_str");
+		r[i] = ipv4_rec(7, 17, i, 53, 1);
+		r[i].end_reason = i;
+	}
+	EXPECT_STREQ(fm_end_reason_str(FM_END__MAX), "unknown", "out of range");
+
+	s = start_store("reasons", &o);
+	ASSERT_TRUE(s, "open and start");
+	EXPECT_EQ(store_submit(s, r, FM_END__MAX), 0, "submit");
+	EXPECT_EQ(store_close(s, NULL), 0, "close");
+	for (int i = 0; i < FM_END__MAX; i++) {
+		snprintf(sql, sizeof(sql), "SELECT end_reason FROM flows WHERE id = %d", i + 1);
+		EXPECT_STREQ(db_text(o.path, sql), want[i], "end_reason column");
+	}
+}
+
+TEST(metrics_rows)
+{
+	const char *names[] = { "packets_processed", "wal_size_mb", "cache_hit_ratio" };
+	const double values[] = { 123456, 1.5, 0.875 };
+	char long_name[STORE_METRIC_NAME_MAX + 1];
+	const char *bad[] = { long_name };
+	struct store_opts o = { 0 };
+	struct store_stats st;
+	struct store *s;
+
+	memset(long_name, 'x', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	s = start_store("metrics", &o);
+	ASSERT_TRUE(s, "open and start");
+	EXPECT_EQ(store_submit_metrics(s, 1700000000000, names, values, 3), 0, "submit 3");
+	EXPECT_EQ(store_submit_metrics(s, 1700000010000, names, values, 2), 0, "submit 2");
+	EXPECT_EQ(store_submit_metrics(s, 1, bad, values, 1), -EINVAL, "over-long name refused");
+	EXPECT_EQ(store_submit_metrics(s, 1, names, values, 0), 0, "nothing to submit");
+	store_get_stats(s, &st);
+	EXPECT_EQ(st.metric_rows_written + st.pending_metrics, 5, "metric rows counted");
+	EXPECT_EQ(store_close(s, NULL), 0, "close");
+
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM metrics"), 5, "rows");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM metrics WHERE ts_ms = 1700000010000"), 2,
+		  "rows of the second interval");
+	EXPECT_STREQ(db_text(o.path, "SELECT value FROM metrics WHERE name = 'cache_hit_ratio'"),
+		     "0.875", "cache_hit_ratio value");
+	EXPECT_EQ(db_int(o.path, "SELECT sum(value) FROM metrics WHERE name = 'packets_processed'"),
+		  246912, "packets_processed values");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows"), 0, "no flow rows");
+}
+
+TEST(interface_attach_detach)
+{
+	struct store_opts o = { .path = db_path("ifaces") };
+	struct fm_record r[2];
+	struct store *s = NULL;
+
+	ASSERT_EQ(store_open(&s, &o), 0, "open");
+	EXPECT_EQ(store_interface_attach(s, "veth-a", 3, "02:00:00:00:00:0a", "native",
+					 1700000000000), 0, "attach veth-a");
+	EXPECT_EQ(store_interface_attach(s, "veth-b", 4, NULL, "generic", 1700000000500), 0,
+		  "attach veth-b");
+	EXPECT_EQ(store_interface_detach(s, 9, 1), -ENOENT, "detach an unknown ifindex");
+	EXPECT_EQ(store_start(s), 0, "start");
+	EXPECT_EQ(store_interface_attach(s, "late", 5, NULL, NULL, 0), -EBUSY,
+		  "attach after start");
+	EXPECT_EQ(store_start(s), -EBUSY, "second start");
+	r[0] = ipv4_rec(3, 17, 1, 2, 1);
+	r[1] = ipv4_rec(4, 17, 1, 2, 1);
+	EXPECT_EQ(store_submit(s, r, 2), 0, "submit");
+	EXPECT_EQ(store_interface_detach(s, 3, 1700000009000), 0, "detach veth-a");
+	EXPECT_EQ(store_close(s, NULL), 0, "close");
+
+	EXPECT_STREQ(db_text(o.path, "SELECT group_concat(name || ' ' || ifindex || ' ' ||"
+				     " ifnull(mac, '-') || ' ' || xdp_mode || ' ' || attached_ms"
+				     " || ' ' || ifnull(detached_ms, '-'), ', ') FROM interfaces"),
+		     "veth-a 3 02:00:00:00:00:0a native 1700000000000 1700000009000, "
+		     "veth-b 4 - generic 1700000000500 -",
+		     "interfaces rows");
+	EXPECT_STREQ(db_text(o.path, "SELECT group_concat(i.name, ',') FROM flows f"
+				     " JOIN interfaces i ON i.id = f.interface_id"),
+		     "veth-a,veth-b", "flows.interface_id");
+
+	/* A store that is closed without ever starting still writes. */
+	o.path = db_path("ifaces-nostart");
+	ASSERT_EQ(store_open(&s, &o), 0, "open");
+	EXPECT_EQ(store_interface_attach(s, "veth-c", 6, NULL, "native", 10), 0, "attach");
+	EXPECT_EQ(store_submit(s, r, 2), 0, "submit before start");
+	EXPECT_EQ(store_interface_detach(s, 6, 20), 0, "detach before start");
+	EXPECT_EQ(store_close(s, NULL), 0, "close without start");
+	EXPECT_EQ(db_int(o.path, "SELECT detached_ms FROM interfaces"), 20, "detached_ms");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows"), 2, "flows");
+}
+
+TEST(queue_full_while_locked)
+{
+	enum { N = 5000, CHUNK = 100 };
+	struct store_opts o = { .queue_records = 1000 };
+	struct fm_record r[CHUNK];
+	unsigned long long want = 0;
+	struct store_stats st;
+	uint64_t unwritten = 99;
+	int next = 0, err = 0;
+	struct store *s;
+	sqlite3 *locker;
+
+	s = start_store("locked", &o);
+	ASSERT_TRUE(s, "open and start");
+	locker = sql_open(o.path);
+	ASSERT_TRUE(locker, "second connection");
+	/* The other writer holds the lock: our writer waits in busy_timeout. */
+	ASSERT_EQ(sqlite3_exec(locker, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK,
+		  "lock the database from another connection");
+
+	/* Fill the queue until it refuses. */
+	while (next < N) {
+		for (int i = 0; i < CHUNK; i++)
+			r[i] = ipv4_rec(7, 17, next + i, 53, (next + i) % 7 + 1);
+		err = store_submit(s, r, CHUNK);
+		if (err)
+			break;
+		for (int i = 0; i < CHUNK; i++)
+			want += r[i].packets;
+		next += CHUNK;
+	}
+	EXPECT_EQ(err, -EAGAIN, "a full queue refuses");
+	EXPECT_TRUE(next >= 1000 - CHUNK && next <= 1000, "the queue held its capacity");
+	store_get_stats(s, &st);
+	EXPECT_EQ(st.queue_full, 1, "refusal counted");
+	EXPECT_EQ(st.rows_written, 0, "nothing written while locked");
+	EXPECT_EQ(st.pending, next, "everything accepted is pending");
+	EXPECT_EQ(store_submit(s, r, o.queue_records + 1), -E2BIG, "more than the queue holds");
+
+	sqlite3_exec(locker, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(locker);
+
+	/* The refused chunk and the rest go in as the writer drains. */
+	while (next < N) {
+		for (int i = 0; i < CHUNK; i++)
+			r[i] = ipv4_rec(7, 17, next + i, 53, (next + i) % 7 + 1);
+		ASSERT_EQ(submit_all(s, r, CHUNK), 0, "submit after unlock");
+		for (int i = 0; i < CHUNK; i++)
+			want += r[i].packets;
+		next += CHUNK;
+	}
+	EXPECT_EQ(store_close(s, &unwritten), 0, "close");
+	EXPECT_EQ(unwritten, 0, "nothing unwritten");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows"), N, "every record written");
+	EXPECT_EQ(db_int(o.path, "SELECT sum(packets) FROM flows"), want, "sum(packets)");
+	EXPECT_EQ(db_int(o.path, "SELECT count(DISTINCT src_port) FROM flows"), N,
+		  "no record written twice");
+}
+
+TEST(max_delay_respected)
+{
+	/* A lone record is far below any batch size: only max_delay moves
+	 * it. Poll for it with a reader, giving generous slack. */
+	struct store_opts o = { .max_delay_ms = 300 };
+	struct fm_record r = ipv4_rec(7, 17, 1, 2, 1);
+	struct store *s;
+	sqlite3 *db;
+	long long n = 0;
+
+	s = start_store("delay", &o);
+	ASSERT_TRUE(s, "open and start");
+	db = sql_open(o.path);
+	ASSERT_TRUE(db, "reader");
+	EXPECT_EQ(store_submit(s, &r, 1), 0, "submit one record");
+	for (int waited = 0; waited < 300 + 2000 && n != 1; waited += 10) {
+		sleep_ms(10);
+		n = q_int(db, "SELECT count(*) FROM flows");
+	}
+	EXPECT_EQ(n, 1, "the record is visible to another connection by max_delay + 2 s");
+	sqlite3_close(db);
+	EXPECT_EQ(store_close(s, NULL), 0, "close");
+}
+
+TEST(io_error_keeps_records)
+{
+	/* RLIMIT_FSIZE makes writes past 256 KiB fail (EFBIG), a stand-in for
+	 * a full disk that needs no privileges. */
+	enum { N = 20000, CHUNK = 1000 };
+	struct store_opts o = { 0 };
+	static struct fm_record r[CHUNK];
+	struct rlimit old, lim;
+	struct store_stats st;
+	uint64_t unwritten = 99;
+	struct store *s;
+	int waited;
+
+	ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0, "getrlimit");
+	if (old.rlim_cur != RLIM_INFINITY && old.rlim_cur < (1 << 20))
+		SKIP("RLIMIT_FSIZE already limited");
+	signal(SIGXFSZ, SIG_IGN);
+	s = start_store("full", &o);
+	ASSERT_TRUE(s, "open and start");
+
+	lim = old;
+	lim.rlim_cur = 256 << 10;
+	ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0, "limit file size");
+	for (int c = 0; c < N / CHUNK; c++) {
+		for (int i = 0; i < CHUNK; i++)
+			r[i] = ipv4_rec(7, 6, c * CHUNK + i, 80, 1);
+		EXPECT_EQ(submit_all(s, r, CHUNK), 0, "submit");
+	}
+	for (waited = 0; waited < 10000; waited += 10) {
+		store_get_stats(s, &st);
+		if (st.db_errors)
+			break;
+		sleep_ms(10);
+	}
+	setrlimit(RLIMIT_FSIZE, &old);
+	EXPECT_TRUE(st.db_errors > 0, "the write failed");
+	EXPECT_TRUE(st.pending > 0, "failed records stay queued");
+	EXPECT_EQ(store_close(s, &unwritten), 0, "close after the limit is lifted");
+	EXPECT_EQ(unwritten, 0, "nothing unwritten");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows"), N, "every record written");
+	EXPECT_EQ(db_int(o.path, "SELECT count(DISTINCT src_port) FROM flows"), N,
+		  "no record written twice");
+	EXPECT_EQ(db_text(o.path, "PRAGMA integrity_check")[0], 'o', "integrity_check ok");
+	signal(SIGXFSZ, SIG_DFL);
+}
+
+TEST(close_gives_up_and_reports)
+{
+	/* A failure that retrying cannot fix (the table was dropped behind
+	 * the store's back): close tries a few times, then reports what it
+	 * could not write instead of hanging. */
+	struct store_opts o = { .path = db_path("dropped") };
+	struct fm_record r = ipv4_rec(7, 17, 1, 2, 1);
+	uint64_t unwritten = 0;
+	struct store *s = NULL;
+	sqlite3 *db;
+
+	ASSERT_EQ(store_open(&s, &o), 0, "open");
+	db = sql_open(o.path);
+	ASSERT_TRUE(db, "second connection");
+	EXPECT_EQ(sqlite3_exec(db, "DROP TABLE flows", NULL, NULL, NULL), SQLITE_OK,
+		  "drop flows");
+	sqlite3_close(db);
+	EXPECT_EQ(store_submit(s, &r, 1), 0, "submit");
+	EXPECT_TRUE(store_close(s, &unwritten) < 0, "close reports the failure");
+	EXPECT_EQ(unwritten, 1, "one record unwritten");
+}
+
+struct producer {
+	struct store *s;
+	int base, n;
+};
+
+static void *produce(void *arg)
+{
+	struct producer *p = arg;
+	struct fm_record r[50];
+
+	for (int c = 0; c < p->n; c += 50) {
+		for (int i = 0; i < 50; i++)
+			r[i] = ipv4_rec(7, 6, (p->base + c + i) & 0xffff, p->base ? 1 : 2, 2);
+		if (submit_all(p->s, r, 50))
+			return (void *)1;
+	}
+	return NULL;
+}
+
+TEST(concurrent_producers)
+{
+	struct store_opts o = { .queue_records = 2048, .max_delay_ms = 50 };
+	struct producer p[2];
+	pthread_t t[2];
+	void *ret[2] = { 0 };
+	struct store_stats st;
+	struct store *s;
+
+	s = start_store("threads", &o);
+	ASSERT_TRUE(s, "open and start");
+	for (int i = 0; i < 2; i++) {
+		p[i] = (struct producer){ s, i * 30000, 30000 };
+		ASSERT_EQ(pthread_create(&t[i], NULL, produce, &p[i]), 0, "thread");
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], &ret[i]);
+	EXPECT_TRUE(!ret[0] && !ret[1], "producers submitted everything");
+	EXPECT_EQ(store_interface_detach(s, 7, 42), 0, "detach from another thread");
+	store_get_stats(s, &st);
+	EXPECT_EQ(st.rows_written + st.pending, 60000, "accounted for");
+	EXPECT_EQ(store_close(s, NULL), 0, "close");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows"), 60000, "rows");
+	EXPECT_EQ(db_int(o.path, "SELECT sum(packets) FROM flows"), 120000, "sum(packets)");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows WHERE dst_port = 1"), 30000,
+		  "second producer's rows");
+	EXPECT_EQ(db_int(o.path, "SELECT detached_ms FROM interfaces"), 42, "detached_ms");
+}
+
+TEST(periodic_checkpoint)
+{
+	struct store_opts o = { .checkpoint_every_ms = 20, .max_delay_ms = 20 };
+	struct fm_record r = ipv4_rec(7, 17, 1, 2, 1);
+	struct store_stats st = { 0 };
+	struct store *s;
+
+	s = start_store("checkpoint", &o);
+	ASSERT_TRUE(s, "open and start");
+	EXPECT_EQ(store_submit(s, &r, 1), 0, "submit");
+	for (int waited = 0; waited < 5000; waited += 10) {
+		store_get_stats(s, &st);
+		if (st.checkpoints >= 2 && st.rows_written == 1)
+			break;
+		sleep_ms(10);
+	}
+	EXPECT_TRUE(st.checkpoints >= 2, "checkpoints run on the interval");
+	EXPECT_EQ(st.rows_written, 1, "row written");
+	EXPECT_EQ(st.batches, 1, "one transaction");
+	EXPECT_EQ(st.db_ops, 1, "one attempt");
+	EXPECT_EQ(st.db_errors, 0, "no errors");
+	EXPECT_TRUE(st.wal_size_mb > 0, "WAL size measured");
+	EXPECT_EQ(store_close(s, NULL), 0, "close");
+}
+
+TESTLIB_MAIN("store")

@@ -1,0 +1,1068 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * SQLite writer. Producers copy records into a bounded ring under a mutex;
+ * one writer thread owns the connection and turns the ring into
+ * transactions. The writer reads the records it has taken straight from the
+ * ring without the lock: producers only ever write the free part of the
+ * ring, and the writer frees a batch's slots only after its COMMIT, so a
+ * failed transaction leaves its records queued for the next attempt and
+ * nothing is lost or copied twice.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "log.h"
+#include "store.h"
+
+#define SCHEMA_VERSION 1
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+#define DEFAULT_TARGET_COMMIT_MS 100
+#define DEFAULT_MAX_DELAY_MS 5000
+/* 26 MiB of records: a few seconds of a heavy export burst. calloc'ed, so
+ * pages are only touched as the queue actually fills. */
+#define DEFAULT_QUEUE_RECORDS 262144
+#define DEFAULT_CHECKPOINT_MS 10000
+/* How long one attempt waits for another connection's write lock (the
+ * sqlite3 CLI, a second reader/writer) before the transaction is retried. */
+#define BUSY_TIMEOUT_MS 5000
+/* Batch bounds: below 64 rows per transaction the commit overhead
+ * dominates; above 65536 a transaction holds the write lock (and the rows'
+ * latency) for too long whatever the measurements say. */
+#define BATCH_MIN 64
+#define BATCH_MAX 65536
+#define BATCH_INITIAL 1024
+/* Metric rows queued: about 150 intervals of the ~27 metrics the daemon
+ * writes, far more than can pile up while the writer retries. */
+#define METRIC_QUEUE 4096
+/* Backoff after a failed transaction: doubling from 100 ms to 5 s, so a
+ * full disk costs a log line and a retry every 5 s, not a busy loop. */
+#define RETRY_MIN_MS 100
+#define RETRY_MAX_MS 5000
+/* Failed transactions store_close tolerates before it gives up and
+ * reports the rest as unwritten, so shutdown cannot hang on a dead disk. */
+#define CLOSE_ATTEMPTS 3
+/* After a checkpoint lets the WAL restart, truncate it back to this, so a
+ * burst (or a long-lived CLI reader) does not leave a huge file behind. */
+#define JOURNAL_SIZE_LIMIT 67108864	/* 64 MiB */
+
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86dd
+#define IPPROTO_ICMP_ 1
+#define IPPROTO_ICMPV6_ 58
+
+/* Schema version 1 (DESIGN.md), created in one transaction. */
+static const char schema_sql[] =
+	"CREATE TABLE IF NOT EXISTS interfaces(id INTEGER PRIMARY KEY,"
+	" name TEXT, ifindex INTEGER, mac TEXT, xdp_mode TEXT,"
+	" attached_ms INTEGER, detached_ms INTEGER);\n"
+	"CREATE TABLE IF NOT EXISTS devices(id INTEGER PRIMARY KEY,"
+	" interface_id INTEGER, mac TEXT, ip TEXT,"
+	" first_seen_ms INTEGER, last_seen_ms INTEGER,"
+	" packets_sent INTEGER, bytes_sent INTEGER,"
+	" packets_received INTEGER, bytes_received INTEGER,"
+	" UNIQUE(interface_id, mac, ip));\n"
+	"CREATE TABLE IF NOT EXISTS flows(id INTEGER PRIMARY KEY,"
+	" interface_id INTEGER, direction TEXT,"
+	" first_seen_ms INTEGER, last_seen_ms INTEGER,"
+	" src_mac TEXT, dst_mac TEXT, vlan_id INTEGER, eth_type INTEGER,"
+	" src_ip TEXT, dst_ip TEXT, src_port INTEGER, dst_port INTEGER,"
+	" protocol INTEGER, icmp_type INTEGER, icmp_code INTEGER,"
+	" tcp_flags INTEGER, packets INTEGER, bytes INTEGER,"
+	" end_reason TEXT, src_device_id INTEGER, dst_device_id INTEGER);\n"
+	"CREATE TABLE IF NOT EXISTS metrics(ts_ms INTEGER, name TEXT, value REAL);\n"
+	"CREATE INDEX IF NOT EXISTS flows_first_seen ON flows(first_seen_ms);\n"
+	"CREATE INDEX IF NOT EXISTS metrics_ts ON metrics(ts_ms);\n"
+	"CREATE VIEW IF NOT EXISTS flows_readable AS SELECT f.id,"
+	" i.name AS interface, f.direction,"
+	" strftime('%Y-%m-%dT%H:%M:%fZ', f.first_seen_ms / 1000.0, 'unixepoch') AS first_seen,"
+	" strftime('%Y-%m-%dT%H:%M:%fZ', f.last_seen_ms / 1000.0, 'unixepoch') AS last_seen,"
+	" f.src_mac, f.dst_mac, f.vlan_id,"
+	" CASE WHEN f.eth_type IS NULL THEN NULL ELSE printf('0x%04x', f.eth_type) END AS eth_type,"
+	" f.src_ip, f.src_port, f.dst_ip, f.dst_port,"
+	" CASE f.protocol WHEN 1 THEN 'icmp' WHEN 6 THEN 'tcp' WHEN 17 THEN 'udp'"
+	" WHEN 58 THEN 'ipv6-icmp' WHEN 132 THEN 'sctp' WHEN 136 THEN 'udplite'"
+	" ELSE CAST(f.protocol AS TEXT) END AS protocol,"
+	" f.icmp_type, f.icmp_code, f.tcp_flags, f.packets, f.bytes, f.end_reason"
+	" FROM flows f LEFT JOIN interfaces i ON i.id = f.interface_id;\n"
+	"CREATE VIEW IF NOT EXISTS top_talkers AS SELECT src_ip,"
+	" sum(bytes) AS bytes, sum(packets) AS packets, count(*) AS flows"
+	" FROM flows WHERE src_ip IS NOT NULL GROUP BY src_ip ORDER BY bytes DESC;\n"
+	"PRAGMA user_version = " STR(SCHEMA_VERSION) ";\n";
+
+/* Only on request: a text-address index slows inserts about sevenfold. */
+static const char address_index_sql[] =
+	"CREATE INDEX IF NOT EXISTS flows_src_ip ON flows(src_ip);\n"
+	"CREATE INDEX IF NOT EXISTS flows_dst_ip ON flows(dst_ip);\n";
+
+/* Parameter numbers of the flow INSERT; the key columns are contiguous. */
+enum {
+	P_IFACE = 1, P_DIR, P_FIRST, P_LAST,
+	P_SRC_MAC, P_DST_MAC, P_VLAN, P_ETH, P_SRC_IP, P_DST_IP,
+	P_SPORT, P_DPORT, P_PROTO, P_ICMP_TYPE, P_ICMP_CODE, P_TCP_FLAGS,
+	P_PACKETS, P_BYTES, P_REASON,
+};
+
+static const char insert_flow_sql[] =
+	"INSERT INTO flows(interface_id, direction, first_seen_ms, last_seen_ms,"
+	" src_mac, dst_mac, vlan_id, eth_type, src_ip, dst_ip,"
+	" src_port, dst_port, protocol, icmp_type, icmp_code, tcp_flags,"
+	" packets, bytes, end_reason)"
+	" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+	" ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
+
+struct store_iface {
+	int ifindex;
+	int64_t id;			/* interfaces.id */
+	/* under store.lock: */
+	int64_t detached_ms;		/* valid with detach_pending */
+	bool detach_pending;		/* detached_ms not yet committed */
+	/* set under the lock by the writer, read by it alone: */
+	bool detach_inflight;		/* in the current transaction */
+	int64_t inflight_ms;
+};
+
+struct store_metric {
+	int64_t ts_ms;
+	double value;
+	char name[STORE_METRIC_NAME_MAX];
+};
+
+/* What one transaction took from the queues. */
+struct store_batch {
+	size_t rec_head, nrec;
+	size_t met_head, nmet;
+	bool had_oldest;		/* to restore store.oldest_ms on failure */
+	int64_t oldest_ms;
+};
+
+struct store {
+	struct store_opts opts;		/* defaults filled in; path points at .path below */
+	char *path;
+	char *wal_path;
+	sqlite3 *db;
+	sqlite3_stmt *ins_flow, *ins_metric, *ins_iface, *upd_iface;
+
+	/* Grown only before store_start; the writer then reads it unlocked. */
+	struct store_iface *ifaces;
+	size_t n_ifaces;
+
+	pthread_t thread;
+	bool started;
+
+	pthread_mutex_t lock;		/* guards the queues, flags and counters below */
+	pthread_cond_t wake;		/* the writer sleeps on it */
+	struct fm_record *recs;		/* ring of rec_cap records */
+	size_t rec_cap, rec_head, rec_count;	/* rec_count includes the batch in flight */
+	struct store_metric *mets;	/* ring of METRIC_QUEUE rows */
+	size_t met_head, met_count;
+	size_t detach_count;		/* ifaces with detach_pending */
+	bool have_oldest;		/* something is queued that the writer has not taken */
+	int64_t oldest_ms;		/* ... since this monotonic time */
+	bool flush_now;			/* a submit was refused: write without waiting */
+	bool stopping;
+	unsigned batch_size;
+	unsigned backoff_ms;		/* 0 while transactions succeed */
+	int64_t retry_at_ms;
+	int last_rc;			/* SQLite code of the last failure, 0 after a success */
+	unsigned fail_streak;		/* failed transactions since the last success */
+	unsigned close_failures;
+	int64_t next_ckpt_ms;
+	double total_batch_ms;
+	struct store_stats st;
+
+	/* Writer scratch: text of the flow row being bound (SQLITE_STATIC). */
+	char src_mac[18], dst_mac[18];
+	char src_ip[INET6_ADDRSTRLEN], dst_ip[INET6_ADDRSTRLEN];
+	char errmsg[256];		/* sqlite3_errmsg, saved before ROLLBACK replaces it */
+};
+
+const char *fm_end_reason_str(enum fm_end_reason r)
+{
+	static const char *const names[FM_END__MAX] = {
+		[FM_END_IDLE] = "idle",
+		[FM_END_ACTIVE] = "active",
+		[FM_END_TCP_END] = "tcp_end",
+		[FM_END_SHUTDOWN] = "shutdown",
+		[FM_END_PRESSURE] = "pressure",
+		[FM_END_OVERFLOW] = "overflow",
+	};
+
+	if ((unsigned)r >= FM_END__MAX)
+		return "unknown";
+	return names[r];
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double mono_ms_f(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int sqlite_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+		return 0;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return -EACCES;
+	case SQLITE_CANTOPEN:
+		return -ENOENT;
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
+		return -EINVAL;
+	default:
+		return -EIO;
+	}
+}
+
+static void fmt_mac(char out[18], const uint8_t *m)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 0; i < 6; i++) {
+		out[i * 3] = hex[m[i] >> 4];
+		out[i * 3 + 1] = hex[m[i] & 15];
+		out[i * 3 + 2] = i < 5 ? ':' : '\0';
+	}
+}
+
+static int64_t iface_id(const struct store *s, uint32_t ifindex)
+{
+	/* Backwards: a later attach of the same ifindex wins. */
+	for (size_t i = s->n_ifaces; i-- > 0;)
+		if ((uint32_t)s->ifaces[i].ifindex == ifindex)
+			return s->ifaces[i].id;
+	return -1;
+}
+
+/* Bind one record to the flow INSERT and run it; returns a SQLite code. */
+static int insert_flow(struct store *s, const struct fm_record *r)
+{
+	const struct fm_flow_key *k = &r->key;
+	sqlite3_stmt *st = s->ins_flow;
+	bool ip4 = k->eth_type == ETH_P_IP, ip6 = k->eth_type == ETH_P_IPV6;
+	int64_t ifid = iface_id(s, k->ifindex);
+	const char *dir = k->direction == FM_DIR_INGRESS ? "ingress" :
+			  k->direction == FM_DIR_EGRESS ? "egress" : NULL;
+	int rc;
+
+	/* Binding by position into a prepared statement cannot fail except
+	 * through a programming error, which the step below reports. */
+	if (ifid >= 0)
+		sqlite3_bind_int64(st, P_IFACE, ifid);
+	else
+		sqlite3_bind_null(st, P_IFACE);
+	if (dir)
+		sqlite3_bind_text(st, P_DIR, dir, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, P_DIR);
+	sqlite3_bind_int64(st, P_FIRST, r->first_seen_ms);
+	sqlite3_bind_int64(st, P_LAST, r->last_seen_ms);
+	sqlite3_bind_int64(st, P_PACKETS, (sqlite3_int64)r->packets);
+	sqlite3_bind_int64(st, P_BYTES, (sqlite3_int64)r->bytes);
+	sqlite3_bind_text(st, P_REASON, fm_end_reason_str(r->end_reason), -1,
+			  SQLITE_STATIC);
+
+	if (r->end_reason == FM_END_OVERFLOW) {
+		/* Unattributed packets: the key says nothing about them. */
+		for (int p = P_SRC_MAC; p <= P_TCP_FLAGS; p++)
+			sqlite3_bind_null(st, p);
+		goto step;
+	}
+
+	fmt_mac(s->src_mac, k->src_mac);
+	fmt_mac(s->dst_mac, k->dst_mac);
+	sqlite3_bind_text(st, P_SRC_MAC, s->src_mac, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, P_DST_MAC, s->dst_mac, -1, SQLITE_STATIC);
+	if (k->flags & FM_KF_VLAN)
+		sqlite3_bind_int(st, P_VLAN, k->vlan_id);
+	else
+		sqlite3_bind_null(st, P_VLAN);
+	sqlite3_bind_int(st, P_ETH, k->eth_type);
+
+	if (ip4 || ip6) {
+		/* IPv4 sits in the last 4 bytes of an IPv4-mapped address. */
+		int af = ip4 ? AF_INET : AF_INET6;
+		size_t off = ip4 ? 12 : 0;
+
+		inet_ntop(af, k->src_addr + off, s->src_ip, sizeof(s->src_ip));
+		inet_ntop(af, k->dst_addr + off, s->dst_ip, sizeof(s->dst_ip));
+		sqlite3_bind_text(st, P_SRC_IP, s->src_ip, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, P_DST_IP, s->dst_ip, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, P_PROTO, k->protocol);
+	} else {
+		sqlite3_bind_null(st, P_SRC_IP);
+		sqlite3_bind_null(st, P_DST_IP);
+		sqlite3_bind_null(st, P_PROTO);
+	}
+	sqlite3_bind_int(st, P_SPORT, k->src_port);
+	sqlite3_bind_int(st, P_DPORT, k->dst_port);
+
+	if ((ip4 && k->protocol == IPPROTO_ICMP_) ||
+	    (ip6 && k->protocol == IPPROTO_ICMPV6_)) {
+		sqlite3_bind_int(st, P_ICMP_TYPE, k->icmp_type);
+		sqlite3_bind_int(st, P_ICMP_CODE, k->icmp_code);
+	} else {
+		sqlite3_bind_null(st, P_ICMP_TYPE);
+		sqlite3_bind_null(st, P_ICMP_CODE);
+	}
+	sqlite3_bind_int(st, P_TCP_FLAGS, r->tcp_flags);
+
+step:
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int step_once(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/*
+ * Write one batch in one transaction. Returns a SQLite code; on failure the
+ * transaction is rolled back and s->errmsg says why. *ms is the time from
+ * BEGIN (once the write lock is held) to COMMIT, what batch sizing aims at.
+ */
+static int write_batch(struct store *s, const struct store_batch *b, double *ms)
+{
+	double t0;
+	int rc;
+
+	/* IMMEDIATE takes the write lock up front, so waiting for another
+	 * writer happens here, under busy_timeout, not halfway through. */
+	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	t0 = mono_ms_f();
+
+	for (size_t i = 0; i < b->nrec; i++) {
+		rc = insert_flow(s, &s->recs[(b->rec_head + i) % s->rec_cap]);
+		if (rc != SQLITE_OK)
+			goto fail;
+	}
+	for (size_t i = 0; i < b->nmet; i++) {
+		const struct store_metric *m = &s->mets[(b->met_head + i) % METRIC_QUEUE];
+
+		sqlite3_bind_int64(s->ins_metric, 1, m->ts_ms);
+		sqlite3_bind_text(s->ins_metric, 2, m->name, -1, SQLITE_STATIC);
+		sqlite3_bind_double(s->ins_metric, 3, m->value);
+		rc = step_once(s->ins_metric);
+		if (rc != SQLITE_OK)
+			goto fail;
+	}
+	for (size_t i = 0; i < s->n_ifaces; i++) {
+		const struct store_iface *f = &s->ifaces[i];
+
+		if (!f->detach_inflight)
+			continue;
+		sqlite3_bind_int64(s->upd_iface, 1, f->inflight_ms);
+		sqlite3_bind_int64(s->upd_iface, 2, f->id);
+		rc = step_once(s->upd_iface);
+		if (rc != SQLITE_OK)
+			goto fail;
+	}
+
+	rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	*ms = mono_ms_f() - t0;
+	return SQLITE_OK;
+
+fail:
+	snprintf(s->errmsg, sizeof(s->errmsg), "%s", sqlite3_errmsg(s->db));
+	/* Some errors (SQLITE_FULL, IOERR) already rolled back. */
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+static bool pending(const struct store *s)
+{
+	return s->rec_count || s->met_count || s->detach_count;
+}
+
+/* Caller holds the lock. When the oldest untaken item must be written:
+ * about one commit's time before max_delay, so the row is on disk by then,
+ * not merely on its way there. */
+static int64_t delay_deadline(const struct store *s)
+{
+	int64_t slack = (int64_t)s->st.last_batch_ms + 1;
+
+	if (slack > s->opts.max_delay_ms / 2)
+		slack = s->opts.max_delay_ms / 2;
+	return s->oldest_ms + s->opts.max_delay_ms - slack;
+}
+
+/* Caller holds the lock. Is a transaction due now? */
+static bool flush_due(const struct store *s, int64_t now)
+{
+	if (!pending(s) || now < s->retry_at_ms)
+		return false;
+	if (s->stopping || s->flush_now)
+		return true;
+	/* A full batch, or half a queue waiting: write now, well before
+	 * producers hit -EAGAIN. */
+	if (s->rec_count >= s->batch_size || s->rec_count >= s->rec_cap / 2 ||
+	    s->met_count >= METRIC_QUEUE / 2)
+		return true;
+	return s->have_oldest && now >= delay_deadline(s);
+}
+
+/* Caller holds the lock and flush_due() said no. When to look again: the
+ * next checkpoint, the max_delay deadline, or the end of a backoff; never
+ * a time already past, or the writer would spin. */
+static int64_t next_wake(const struct store *s)
+{
+	int64_t wake = s->stopping ? INT64_MAX : s->next_ckpt_ms;
+	int64_t t = INT64_MAX;
+
+	if (!pending(s))
+		return wake;
+	if (s->stopping || s->flush_now)
+		t = 0;
+	else if (s->have_oldest)
+		t = delay_deadline(s);
+	if (t < s->retry_at_ms)
+		t = s->retry_at_ms;
+	return t < wake ? t : wake;
+}
+
+/* Caller holds the lock. Move what is due into a batch. */
+static void take_batch(struct store *s, struct store_batch *b)
+{
+	b->rec_head = s->rec_head;
+	b->nrec = s->rec_count < s->batch_size ? s->rec_count : s->batch_size;
+	b->met_head = s->met_head;
+	b->nmet = s->met_count;
+	b->had_oldest = s->have_oldest;
+	b->oldest_ms = s->oldest_ms;
+	for (size_t i = 0; i < s->n_ifaces; i++) {
+		struct store_iface *f = &s->ifaces[i];
+
+		f->detach_inflight = f->detach_pending;
+		f->inflight_ms = f->detached_ms;
+	}
+	/* Everything queued is now in flight: the next submit starts the
+	 * max_delay clock again. After a partial take the rest keeps the old
+	 * clock, which only makes the next batch come sooner. */
+	if (b->nrec == s->rec_count)
+		s->have_oldest = false;
+	s->flush_now = false;
+}
+
+/* Next batch size from the last commit: multiplicative, so it settles in a
+ * few commits whatever the disk, and bounded. */
+static void adapt_batch(struct store *s, size_t n, double ms)
+{
+	double target = s->opts.target_commit_ms, size = s->batch_size;
+
+	if (ms > target) {
+		/* Too slow: shrink in proportion, but at most halve, so one
+		 * commit slowed by a checkpoint cannot collapse the size. */
+		double f = target / ms;
+
+		size *= f < 0.5 ? 0.5 : f;
+	} else if (n >= s->batch_size && ms < target / 2)
+		/* A full batch well under target: the queue had more. */
+		size *= 2;
+	if (size < BATCH_MIN)
+		size = BATCH_MIN;
+	if (size > BATCH_MAX)
+		size = BATCH_MAX;
+	s->batch_size = size;
+}
+
+static double wal_size_mb(const struct store *s)
+{
+	struct stat sb;
+
+	if (stat(s->wal_path, &sb))
+		return 0;
+	return sb.st_size / (1024.0 * 1024.0);
+}
+
+/* Caller holds the lock. Account for a transaction's outcome. */
+static void finish_batch(struct store *s, const struct store_batch *b, int rc,
+			 double ms, double wal_mb)
+{
+	int64_t now = mono_ms();
+
+	s->st.db_ops++;
+	if (rc == SQLITE_OK) {
+		s->rec_head = (s->rec_head + b->nrec) % s->rec_cap;
+		s->rec_count -= b->nrec;
+		s->met_head = (s->met_head + b->nmet) % METRIC_QUEUE;
+		s->met_count -= b->nmet;
+		for (size_t i = 0; i < s->n_ifaces; i++) {
+			struct store_iface *f = &s->ifaces[i];
+
+			/* A detach that came in meanwhile stays pending. */
+			if (f->detach_inflight && f->detached_ms == f->inflight_ms) {
+				f->detach_pending = false;
+				s->detach_count--;
+			}
+			f->detach_inflight = false;
+		}
+		s->st.rows_written += b->nrec;
+		s->st.metric_rows_written += b->nmet;
+		s->st.batches++;
+		s->st.last_batch_ms = ms;
+		s->st.wal_size_mb = wal_mb;
+		s->total_batch_ms += ms;
+		if (b->nrec)
+			adapt_batch(s, b->nrec, ms);
+		if (s->fail_streak)
+			pr_info("store: %s: writing again after %u failed attempts\n",
+				s->path, s->fail_streak);
+		s->fail_streak = 0;
+		s->last_rc = 0;
+		s->backoff_ms = 0;
+		s->retry_at_ms = 0;
+		return;
+	}
+
+	s->st.db_errors++;
+	s->fail_streak++;
+	for (size_t i = 0; i < s->n_ifaces; i++)
+		s->ifaces[i].detach_inflight = false;
+	if (b->had_oldest) {
+		/* The batch is queued again, with its original clock. */
+		s->have_oldest = true;
+		s->oldest_ms = b->oldest_ms;
+	}
+	s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : RETRY_MIN_MS;
+	if (s->backoff_ms > RETRY_MAX_MS)
+		s->backoff_ms = RETRY_MAX_MS;
+	s->retry_at_ms = now + s->backoff_ms;
+	/* One warning per streak and per new cause; the rest at debug. */
+	if (rc != s->last_rc)
+		pr_warn("store: %s: %s; keeping %zu records in memory and retrying in %u ms\n",
+			s->path, s->errmsg, s->rec_count, s->backoff_ms);
+	else
+		pr_debug("store: %s: %s; %zu records queued, retrying in %u ms\n",
+			 s->path, s->errmsg, s->rec_count, s->backoff_ms);
+	s->last_rc = rc;
+}
+
+static void checkpoint(struct store *s)
+{
+	int log_frames = 0, done = 0;
+	int rc;
+
+	/* PASSIVE never waits for readers; what it cannot copy now (a CLI
+	 * reader's snapshot) it copies on a later round. */
+	rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+				       &log_frames, &done);
+	if (rc != SQLITE_OK)
+		pr_debug("store: %s: checkpoint: %s\n", s->path, sqlite3_errmsg(s->db));
+	else if (log_frames != done)
+		pr_debug("store: %s: checkpoint: %d of %d WAL frames copied (a reader holds the rest)\n",
+			 s->path, done, log_frames);
+}
+
+/* The writer loop; also run inline by store_close if never started. */
+static void writer_run(struct store *s)
+{
+	struct store_batch b;
+	struct timespec ts;
+	double ms, wal_mb;
+	int64_t now, wake;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		now = mono_ms();
+
+		/* Checkpoint first, so a writer that is never idle still
+		 * gets to it. SQLite's own auto-checkpoint at commit covers a
+		 * busy WAL; this one catches up after a reader that blocked
+		 * it has gone, even when no commit follows. */
+		if (!s->stopping && now >= s->next_ckpt_ms) {
+			pthread_mutex_unlock(&s->lock);
+			checkpoint(s);
+			wal_mb = wal_size_mb(s);
+			pthread_mutex_lock(&s->lock);
+			s->st.checkpoints++;
+			s->st.wal_size_mb = wal_mb;
+			s->next_ckpt_ms = mono_ms() + s->opts.checkpoint_every_ms;
+			continue;
+		}
+		if (flush_due(s, now)) {
+			take_batch(s, &b);
+			pthread_mutex_unlock(&s->lock);
+			ms = 0;
+			rc = write_batch(s, &b, &ms);
+			wal_mb = rc == SQLITE_OK ? wal_size_mb(s) : 0;
+			pthread_mutex_lock(&s->lock);
+			finish_batch(s, &b, rc, ms, wal_mb);
+			if (rc != SQLITE_OK && s->stopping &&
+			    ++s->close_failures >= CLOSE_ATTEMPTS)
+				break;
+			continue;
+		}
+		if (s->stopping && !pending(s))
+			break;
+
+		wake = next_wake(s);
+		ts.tv_sec = wake / 1000;
+		ts.tv_nsec = (wake % 1000) * 1000000;
+		pthread_cond_timedwait(&s->wake, &s->lock, &ts);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void *writer_thread(void *arg)
+{
+	writer_run(arg);
+	return NULL;
+}
+
+static int exec_sql(struct store *s, const char *sql, const char *what)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		pr_err("store: %s: %s: %s\n", s->path, what, sqlite3_errmsg(s->db));
+	return rc;
+}
+
+/* WAL so readers never block the writer; NORMAL because in WAL mode it
+ * loses at most the last commits on power loss, never consistency. */
+static int set_pragmas(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *mode;
+	int rc;
+
+	rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		pr_err("store: %s: %s\n", s->path, sqlite3_errmsg(s->db));
+		goto cleanup;
+	}
+	mode = sqlite3_column_text(st, 0);
+	if (!mode || strcmp((const char *)mode, "wal"))
+		pr_warn("store: %s: journal mode is %s, not WAL; readers will block the writer\n",
+			s->path, mode ? (const char *)mode : "unknown");
+	rc = exec_sql(s, "PRAGMA synchronous = NORMAL;"
+			 "PRAGMA journal_size_limit = " STR(JOURNAL_SIZE_LIMIT) ";",
+		      "setting pragmas");
+cleanup:
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+/* Create or migrate the schema in one transaction. Returns 0 or -errno. */
+static int migrate(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, version;
+
+	/* IMMEDIATE: a second flowmaster starting on the same file waits
+	 * instead of racing us through the version check. */
+	rc = exec_sql(s, "BEGIN IMMEDIATE", "starting the schema transaction");
+	if (rc != SQLITE_OK)
+		return sqlite_errno(rc);
+	rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		pr_err("store: %s: reading the schema version: %s\n", s->path,
+		       sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+
+	if (version > SCHEMA_VERSION) {
+		pr_err("store: %s: schema version %d is newer than this flowmaster (%d); use a newer flowmaster or another --db\n",
+		       s->path, version, SCHEMA_VERSION);
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return -EPROTO;
+	}
+	if (version < SCHEMA_VERSION) {
+		pr_debug("store: %s: creating schema version %d\n", s->path, SCHEMA_VERSION);
+		rc = exec_sql(s, schema_sql, "creating the schema");
+		if (rc != SQLITE_OK)
+			goto fail;
+	}
+	if (s->opts.index_addresses) {
+		rc = exec_sql(s, address_index_sql, "creating address indexes");
+		if (rc != SQLITE_OK)
+			goto fail;
+	}
+	rc = exec_sql(s, "COMMIT", "committing the schema");
+	if (rc != SQLITE_OK)
+		goto fail;
+	return 0;
+
+fail:
+	sqlite3_finalize(st);
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return sqlite_errno(rc);
+}
+
+static int prepare(struct store *s, const char *sql, sqlite3_stmt **st)
+{
+	/* PERSISTENT: these live as long as the connection. */
+	int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+
+	if (rc != SQLITE_OK)
+		pr_err("store: %s: preparing \"%s\": %s\n", s->path, sql,
+		       sqlite3_errmsg(s->db));
+	return rc;
+}
+
+static void store_free(struct store *s)
+{
+	sqlite3_finalize(s->ins_flow);
+	sqlite3_finalize(s->ins_metric);
+	sqlite3_finalize(s->ins_iface);
+	sqlite3_finalize(s->upd_iface);
+	if (s->db && sqlite3_close(s->db) != SQLITE_OK)
+		pr_warn("store: %s: close: %s\n", s->path, sqlite3_errmsg(s->db));
+	pthread_cond_destroy(&s->wake);
+	pthread_mutex_destroy(&s->lock);
+	free(s->recs);
+	free(s->mets);
+	free(s->ifaces);
+	free(s->wal_path);
+	free(s->path);
+	free(s);
+}
+
+int store_open(struct store **out, const struct store_opts *opts)
+{
+	pthread_condattr_t ca;
+	struct store *s;
+	int rc, err;
+
+	if (!out || !opts || !opts->path || !*opts->path)
+		return -EINVAL;
+	*out = NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	/* The cond waits on CLOCK_MONOTONIC so clock steps don't stall it. */
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->wake, &ca);
+	pthread_condattr_destroy(&ca);
+
+	s->opts = *opts;
+	if (!s->opts.target_commit_ms)
+		s->opts.target_commit_ms = DEFAULT_TARGET_COMMIT_MS;
+	if (!s->opts.max_delay_ms)
+		s->opts.max_delay_ms = DEFAULT_MAX_DELAY_MS;
+	if (!s->opts.queue_records)
+		s->opts.queue_records = DEFAULT_QUEUE_RECORDS;
+	if (!s->opts.checkpoint_every_ms)
+		s->opts.checkpoint_every_ms = DEFAULT_CHECKPOINT_MS;
+	s->batch_size = BATCH_INITIAL;
+	s->rec_cap = s->opts.queue_records;
+
+	s->path = strdup(opts->path);
+	s->opts.path = s->path;
+	s->wal_path = malloc(strlen(opts->path) + sizeof("-wal"));
+	if (!s->path || !s->wal_path) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	sprintf(s->wal_path, "%s-wal", s->path);
+	s->recs = calloc(s->rec_cap, sizeof(*s->recs));
+	s->mets = calloc(METRIC_QUEUE, sizeof(*s->mets));
+	if (!s->recs || !s->mets) {
+		pr_err("store: %s: no memory for a queue of %zu records\n",
+		       s->path, s->rec_cap);
+		err = -ENOMEM;
+		goto fail;
+	}
+
+	/* NOMUTEX: one thread at a time uses the connection (the caller
+	 * until store_start, then the writer). */
+	rc = sqlite3_open_v2(s->path, &s->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			     SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		pr_err("store: %s: cannot open: %s\n", s->path,
+		       s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		err = s->db && sqlite3_system_errno(s->db) ?
+		      -sqlite3_system_errno(s->db) : sqlite_errno(rc);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+
+	rc = set_pragmas(s);
+	if (rc != SQLITE_OK) {
+		err = sqlite_errno(rc);
+		goto fail;
+	}
+	err = migrate(s);
+	if (err)
+		goto fail;
+	if (prepare(s, insert_flow_sql, &s->ins_flow) ||
+	    prepare(s, "INSERT INTO metrics(ts_ms, name, value) VALUES(?1, ?2, ?3)",
+		    &s->ins_metric) ||
+	    prepare(s, "INSERT INTO interfaces(name, ifindex, mac, xdp_mode, attached_ms)"
+		       " VALUES(?1, ?2, ?3, ?4, ?5)", &s->ins_iface) ||
+	    prepare(s, "UPDATE interfaces SET detached_ms = ?1 WHERE id = ?2",
+		    &s->upd_iface)) {
+		err = sqlite_errno(sqlite3_errcode(s->db));
+		goto fail;
+	}
+	*out = s;
+	return 0;
+
+fail:
+	store_free(s);
+	return err;
+}
+
+int store_interface_attach(struct store *s, const char *name, int ifindex,
+			   const char *mac, const char *xdp_mode,
+			   int64_t attached_ms)
+{
+	struct store_iface *f;
+	sqlite3_stmt *st = s->ins_iface;
+	int rc;
+
+	if (s->started)
+		return -EBUSY;
+	f = realloc(s->ifaces, (s->n_ifaces + 1) * sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	s->ifaces = f;
+
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, ifindex);
+	sqlite3_bind_text(st, 3, mac, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, xdp_mode, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, attached_ms);
+	rc = step_once(st);
+	sqlite3_clear_bindings(st);	/* drop the caller's pointers */
+	if (rc != SQLITE_OK) {
+		pr_err("store: %s: recording interface %s: %s\n", s->path,
+		       name ? name : "?", sqlite3_errmsg(s->db));
+		return sqlite_errno(rc);
+	}
+	f = &s->ifaces[s->n_ifaces++];
+	memset(f, 0, sizeof(*f));
+	f->ifindex = ifindex;
+	f->id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+int store_interface_detach(struct store *s, int ifindex, int64_t detached_ms)
+{
+	int err = -ENOENT;
+
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = s->n_ifaces; i-- > 0;) {
+		struct store_iface *f = &s->ifaces[i];
+
+		if (f->ifindex != ifindex)
+			continue;
+		if (!f->detach_pending) {
+			f->detach_pending = true;
+			s->detach_count++;
+		}
+		f->detached_ms = detached_ms;
+		if (!s->have_oldest) {
+			s->have_oldest = true;
+			s->oldest_ms = mono_ms();
+		}
+		pthread_cond_signal(&s->wake);
+		err = 0;
+		break;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+int store_start(struct store *s)
+{
+	int err;
+
+	if (s->started)
+		return -EBUSY;
+	s->next_ckpt_ms = mono_ms() + s->opts.checkpoint_every_ms;
+	err = pthread_create(&s->thread, NULL, writer_thread, s);
+	if (err) {
+		pr_err("store: %s: starting the writer thread: %s\n", s->path,
+		       strerror(err));
+		return -err;
+	}
+	s->started = true;
+	return 0;
+}
+
+/* Caller holds the lock. Note the first queued item's time; wake the
+ * writer when that sets a new deadline or a batch is ready. */
+static void queued(struct store *s)
+{
+	if (!s->have_oldest) {
+		s->have_oldest = true;
+		s->oldest_ms = mono_ms();
+		pthread_cond_signal(&s->wake);
+	} else if (s->rec_count >= s->batch_size || s->rec_count >= s->rec_cap / 2 ||
+		   s->met_count >= METRIC_QUEUE / 2) {
+		pthread_cond_signal(&s->wake);
+	}
+}
+
+/* Caller holds the lock. Count a refused submit and hurry the writer. */
+static int refuse(struct store *s)
+{
+	s->st.queue_full++;
+	s->flush_now = true;
+	pthread_cond_signal(&s->wake);
+	return -EAGAIN;
+}
+
+int store_submit(struct store *s, const struct fm_record *recs, size_t n)
+{
+	size_t tail, first;
+	int err = 0;
+
+	if (!n)
+		return 0;
+	if (n > s->rec_cap)
+		return -E2BIG;
+	pthread_mutex_lock(&s->lock);
+	if (s->rec_cap - s->rec_count < n) {
+		err = refuse(s);
+		goto unlock;
+	}
+	tail = (s->rec_head + s->rec_count) % s->rec_cap;
+	first = s->rec_cap - tail < n ? s->rec_cap - tail : n;
+	memcpy(&s->recs[tail], recs, first * sizeof(*recs));
+	memcpy(s->recs, recs + first, (n - first) * sizeof(*recs));
+	s->rec_count += n;
+	queued(s);
+unlock:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+int store_submit_metrics(struct store *s, int64_t ts_ms,
+			 const char *const *names, const double *values,
+			 size_t n)
+{
+	int err = 0;
+
+	if (n > METRIC_QUEUE)
+		return -E2BIG;
+	for (size_t i = 0; i < n; i++)
+		if (!names[i] || strlen(names[i]) >= STORE_METRIC_NAME_MAX)
+			return -EINVAL;
+	if (!n)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	if (METRIC_QUEUE - s->met_count < n) {
+		err = refuse(s);
+		goto unlock;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct store_metric *m = &s->mets[(s->met_head + s->met_count + i) % METRIC_QUEUE];
+
+		m->ts_ms = ts_ms;
+		m->value = values[i];
+		strcpy(m->name, names[i]);	/* length checked above */
+	}
+	s->met_count += n;
+	queued(s);
+unlock:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+void store_get_stats(struct store *s, struct store_stats *st)
+{
+	pthread_mutex_lock(&s->lock);
+	*st = s->st;
+	st->pending = s->rec_count;
+	st->pending_metrics = s->met_count;
+	st->current_batch_size = s->batch_size;
+	if (s->st.batches) {
+		st->avg_batch_size = (double)s->st.rows_written / s->st.batches;
+		st->avg_batch_ms = s->total_batch_ms / s->st.batches;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+int store_close(struct store *s, uint64_t *unwritten)
+{
+	int err = 0;
+
+	if (unwritten)
+		*unwritten = 0;
+	if (!s)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	s->stopping = true;
+	/* Try at once, not after a backoff left over from running. */
+	s->retry_at_ms = 0;
+	s->backoff_ms = 0;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+
+	if (s->started)
+		pthread_join(s->thread, NULL);
+	else
+		writer_run(s);	/* the queue may hold records even so */
+
+	/* The writer is gone: the connection and the counts are ours. */
+	if (pending(s)) {
+		pr_warn("store: %s: giving up: %zu flow records, %zu metric rows and %zu interface detach times could not be written (%s)\n",
+			s->path, s->rec_count, s->met_count, s->detach_count,
+			s->errmsg);
+		err = sqlite_errno(s->last_rc);
+		if (!err)
+			err = -EIO;
+	}
+	if (unwritten)
+		*unwritten = s->rec_count;
+	checkpoint(s);
+	pr_debug("store: %s: %" PRIu64 " flow rows in %" PRIu64 " transactions, %" PRIu64 " failed\n",
+		 s->path, s->st.rows_written, s->st.batches, s->st.db_errors);
+	store_free(s);
+	return err;
+}
