@@ -10,6 +10,7 @@
 #ifndef FM_TESTLIB_H
 #define FM_TESTLIB_H
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
