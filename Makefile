@@ -71,7 +71,7 @@ deps: $(DEPS_OK)
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(DEPS_OK)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MT $@ -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
 
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
@@ -95,7 +95,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_HELP) $(BUILD)/libfm.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $(filter %.o %.a,$^) $(LDLIBS) -o $@
 
-$(BUILD)/bench/%: $(BUILD)/tools/bench/%.o $(BUILD)/libfm.a
+$(BUILD)/bench/%: $(BUILD)/tools/bench/%.o $(BUILD)/tests/bpf/frames.o $(BUILD)/libfm.a
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@

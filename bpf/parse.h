@@ -137,12 +137,16 @@ static __always_inline int parse_ipv6(struct cursor *c, struct fm_flow_key *key,
 				return malformed(key, &cnt->err_ipv6_ext);
 			nexthdr = opt->nexthdr;
 			c->pos += (opt->hdrlen + 1) * 8;
+			if (c->pos > c->end)
+				return malformed(key, &cnt->err_ipv6_ext);
 			break;
 		case IPPROTO_AH:
 			if ((void *)(opt + 1) > c->end)
 				return malformed(key, &cnt->err_ipv6_ext);
 			nexthdr = opt->nexthdr;
 			c->pos += (opt->hdrlen + 2) * 4;
+			if (c->pos > c->end)
+				return malformed(key, &cnt->err_ipv6_ext);
 			break;
 		case IPPROTO_FRAGMENT:
 			if ((void *)(frag + 1) > c->end)

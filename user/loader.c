@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <net/if.h>
 #include <string.h>
 #include <unistd.h>
@@ -46,6 +48,9 @@ int loader_open(struct loader *l, const struct loader_opts *o)
 		return l->nr_cpus;
 	if (o->nr_ifaces > FM_MAX_IFACES)
 		return -E2BIG;
+	/* The program tests "every N inserts" with a mask. */
+	if (o->doorbell_every & (o->doorbell_every - 1))
+		return -EINVAL;
 
 	skel = flowmaster_bpf__open();
 	if (!skel) {
@@ -86,6 +91,8 @@ int loader_open(struct loader *l, const struct loader_opts *o)
 	l->gen_fd[1] = bpf_map__fd(skel->maps.flows_b);
 	l->active = 0;
 	l->max_flows = o->max_flows;
+	l->nr_ifaces = o->nr_ifaces;
+	memcpy(l->ifindex, o->ifindex, sizeof(l->ifindex));
 	l->doorbell_fill = (__u64)o->max_flows * o->doorbell_pct / 100;
 	return loader_rearm_doorbell(l);
 cleanup:
@@ -216,4 +223,43 @@ void loader_close(struct loader *l)
 		loader_detach(l, l->links[0].ifindex);
 	flowmaster_bpf__destroy(l->skel);
 	l->skel = NULL;
+}
+
+static struct bpf_map *pinned_maps(struct loader *l, int i)
+{
+	struct bpf_map *maps[] = {
+		l->skel->maps.flows_a, l->skel->maps.flows_b, l->skel->maps.flow_gens,
+		l->skel->maps.counters, l->skel->maps.ctl, l->skel->maps.events,
+	};
+
+	return i < (int)(sizeof(maps) / sizeof(maps[0])) ? maps[i] : NULL;
+}
+
+int loader_pin(struct loader *l, const char *dir)
+{
+	char path[PATH_MAX];
+	struct bpf_map *m;
+	int err;
+
+	for (int i = 0; (m = pinned_maps(l, i)); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(m));
+		err = bpf_map__pin(m, path);
+		if (err) {
+			pr_err("pin %s: %s\n", path, strerror(-err));
+			loader_unpin(l, dir);
+			return err;
+		}
+	}
+	return 0;
+}
+
+void loader_unpin(struct loader *l, const char *dir)
+{
+	char path[PATH_MAX];
+	struct bpf_map *m;
+
+	for (int i = 0; (m = pinned_maps(l, i)); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(m));
+		unlink(path);
+	}
 }
