@@ -38,6 +38,8 @@ struct loader {
 	int active;		/* index into gen_fd of the generation in slot 0 */
 	int nr_cpus;		/* possible CPUs: per-CPU values come in this many */
 	__u32 max_flows;
+	int nr_ifaces;		/* the program's interface slots 1..nr_ifaces */
+	int ifindex[FM_MAX_IFACES];
 	__u32 doorbell_fill;	/* entries that ring the doorbell (0: off) */
 	int nr_links;
 	struct loader_link links[FM_MAX_IFACES];
@@ -58,6 +60,9 @@ int loader_read_counters(struct loader *l, __u32 slot, struct fm_counters *out);
 /* Events ring buffer fd, program fd. */
 int loader_events_fd(struct loader *l);
 int loader_prog_fd(struct loader *l);
+/* Pin the maps (with their BTF) under dir, or remove those pins. */
+int loader_pin(struct loader *l, const char *dir);
+void loader_unpin(struct loader *l, const char *dir);
 void loader_close(struct loader *l);
 
 const char *fm_xdp_mode_str(enum fm_xdp_mode m);

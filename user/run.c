@@ -1,11 +1,727 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * flowmaster run: attach, then every poll interval swap the flow
+ * generations, drain the idle one into the flow table, export what expired
+ * and hand it to the SQLite writer. Nothing the kernel counted is dropped:
+ * records the writer cannot take yet wait in a backlog here.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <net/if.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
+#include "args.h"
 #include "cli.h"
+#include "drain.h"
+#include "flowtab.h"
+#include "loader.h"
+#include "log.h"
+#include "store.h"
+
+#define DEFAULT_PIN_PATH "/sys/fs/bpf/flowmaster"
+#define DEFAULT_DB "flowmaster.db"
+#define DOORBELL_MIN_GAP_MS 100	/* a swap costs an RCU grace period (8-20 ms) */
+#define SUBMIT_CHUNK 4096	/* records per store_submit */
+#define SHUTDOWN_WAIT_MS 30000	/* how long a stop waits for a stuck writer */
+
+struct run_cfg {
+	const char *ifname[FM_MAX_IFACES];
+	int nr_ifaces;
+	const char *db;
+	const char *pin_path;
+	enum fm_xdp_mode mode;
+	uint64_t duration_s, idle_s, active_s, poll_ms, max_flows, metrics_s;
+	bool index_addresses;
+};
+
+struct run_state {
+	struct run_cfg *cfg;
+	struct loader l;
+	struct drain d;
+	struct flowtab *ft;
+	struct store *st;
+	struct flowtab_timeouts to;
+	struct fm_record *backlog;	/* exported, not yet accepted by the writer */
+	size_t nbacklog, capbacklog;
+	bool backlog_oom;
+	uint64_t exported[FM_MAX_IFACES + 1];	/* packets exported per slot */
+	uint64_t records_exported;
+	int64_t start_ms, last_metrics_ms;
+	uint64_t last_packets, last_bytes;
+	double last_cpu_s;
+	double drain_ms;
+	int pin_fd;			/* the locked pin directory */
+};
+
+static const struct option long_opts[] = {
+	{ "interface", required_argument, NULL, 'i' },
+	{ "db", required_argument, NULL, 'd' },
+	{ "duration", required_argument, NULL, 'D' },
+	{ "xdp-mode", required_argument, NULL, 'm' },
+	{ "idle-timeout", required_argument, NULL, 'I' },
+	{ "active-timeout", required_argument, NULL, 'A' },
+	{ "poll-interval", required_argument, NULL, 'p' },
+	{ "max-flows", required_argument, NULL, 'F' },
+	{ "metrics-interval", required_argument, NULL, 'M' },
+	{ "index-addresses", no_argument, NULL, 'x' },
+	{ "pin-path", required_argument, NULL, 'P' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: flowmaster run -i IFACE [-i IFACE ...] [OPTIONS]\n"
+		"\n"
+		"Attach the XDP flow counter to each IFACE and write flow records and\n"
+		"metrics to SQLite until SIGINT/SIGTERM or --duration.\n"
+		"\n"
+		"  -i, --interface IFACE     interface to monitor (repeat, up to %d)\n"
+		"      --db PATH             SQLite database (default %s)\n"
+		"      --duration SECONDS    stop after this long (30, 5m, 2h; default: run until a signal)\n"
+		"      --xdp-mode MODE       auto (native, else generic), native or generic (default auto)\n"
+		"      --idle-timeout S      export a flow idle this long (default 15)\n"
+		"      --active-timeout S    export a long flow every S, continuing it (default 60)\n"
+		"      --poll-interval MS    drain the kernel maps this often (default 1000)\n"
+		"      --max-flows N         flows per kernel generation map (default 262144)\n"
+		"      --metrics-interval S  write metrics and a status line this often (default 10)\n"
+		"      --index-addresses     index flows by address (slower inserts)\n"
+		"      --pin-path DIR        where maps are pinned (default %s)\n"
+		"  -q, --quiet               warnings and errors only\n"
+		"  -v, --verbose             debug output; -vv adds libbpf's\n"
+		"  -h, --help                this help\n",
+		FM_MAX_IFACES, DEFAULT_DB, DEFAULT_PIN_PATH);
+}
+
+/* Returns 0, or 2 for a usage error (message printed). */
+static int parse_args(int argc, char **argv, struct run_cfg *c)
+{
+	int opt, err = 0;
+
+	*c = (struct run_cfg){
+		.db = DEFAULT_DB,
+		.pin_path = DEFAULT_PIN_PATH,
+		.idle_s = 15,
+		.active_s = 60,
+		.poll_ms = 1000,
+		.max_flows = 262144,
+		.metrics_s = 10,
+	};
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "i:qvh", long_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'i':
+			if (c->nr_ifaces == FM_MAX_IFACES) {
+				fprintf(stderr, "flowmaster: at most %d interfaces\n", FM_MAX_IFACES);
+				return 2;
+			}
+			c->ifname[c->nr_ifaces++] = optarg;
+			break;
+		case 'd':
+			c->db = optarg;
+			break;
+		case 'D':
+			err = args_duration_s("--duration", optarg, 10 * 365 * 86400ULL, &c->duration_s);
+			break;
+		case 'm':
+			if (!strcmp(optarg, "auto"))
+				c->mode = FM_XDP_AUTO;
+			else if (!strcmp(optarg, "native"))
+				c->mode = FM_XDP_NATIVE;
+			else if (!strcmp(optarg, "generic"))
+				c->mode = FM_XDP_GENERIC;
+			else {
+				fprintf(stderr, "flowmaster: --xdp-mode: '%s' is not auto, native or generic\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'I':
+			err = args_duration_s("--idle-timeout", optarg, 86400, &c->idle_s);
+			break;
+		case 'A':
+			err = args_duration_s("--active-timeout", optarg, 7 * 86400, &c->active_s);
+			break;
+		case 'p':
+			err = args_u64("--poll-interval", optarg, 10, 60000, &c->poll_ms);
+			break;
+		case 'F':
+			err = args_u64("--max-flows", optarg, 64, 1U << 26, &c->max_flows);
+			break;
+		case 'M':
+			err = args_duration_s("--metrics-interval", optarg, 86400, &c->metrics_s);
+			break;
+		case 'x':
+			c->index_addresses = true;
+			break;
+		case 'P':
+			c->pin_path = optarg;
+			break;
+		case 'q':
+			fm_log_level = LOG_LVL_WARN;
+			break;
+		case 'v':
+			fm_log_level = fm_log_level < LOG_LVL_DEBUG ? LOG_LVL_DEBUG : LOG_LVL_LIBBPF;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			fprintf(stderr, "Try 'flowmaster run --help'.\n");
+			return 2;
+		}
+		if (err)
+			return 2;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "flowmaster: run: unexpected argument '%s'; try 'flowmaster run --help'\n",
+			argv[optind]);
+		return 2;
+	}
+	if (!c->nr_ifaces) {
+		fprintf(stderr, "flowmaster: run: give at least one interface with -i IFACE\n");
+		return 2;
+	}
+	if (!c->idle_s || !c->active_s || !c->metrics_s) {
+		fprintf(stderr, "flowmaster: run: timeouts and intervals must be at least 1 s\n");
+		return 2;
+	}
+	return 0;
+}
+
+static int64_t clock_ms(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int slot_of(struct run_state *s, __u32 ifindex)
+{
+	for (int i = 0; i < s->l.nr_ifaces; i++)
+		if ((__u32)s->l.ifindex[i] == ifindex)
+			return i + 1;
+	return 0;
+}
+
+/* flowtab/drain callback: queue a record for the writer. */
+static int emit_record(const struct fm_record *r, void *ctx)
+{
+	struct run_state *s = ctx;
+
+	if (s->nbacklog == s->capbacklog) {
+		size_t cap = s->capbacklog ? s->capbacklog * 2 : 16384;
+		struct fm_record *b = realloc(s->backlog, cap * sizeof(*b));
+
+		if (!b) {
+			s->backlog_oom = true;
+			return -ENOMEM;
+		}
+		s->backlog = b;
+		s->capbacklog = cap;
+	}
+	s->backlog[s->nbacklog++] = *r;
+	s->exported[slot_of(s, r->key.ifindex)] += r->packets;
+	s->records_exported++;
+	return 0;
+}
+
+/* Hand the backlog to the writer as far as its queue allows. */
+static void flush_backlog(struct run_state *s)
+{
+	size_t done = 0;
+
+	while (done < s->nbacklog) {
+		size_t n = s->nbacklog - done;
+
+		if (n > SUBMIT_CHUNK)
+			n = SUBMIT_CHUNK;
+		if (store_submit(s->st, s->backlog + done, n))
+			break;	/* -EAGAIN: the writer is behind; keep the rest */
+		done += n;
+	}
+	memmove(s->backlog, s->backlog + done, (s->nbacklog - done) * sizeof(*s->backlog));
+	s->nbacklog -= done;
+}
+
+static void sum_counters(struct run_state *s, struct fm_counters *tot)
+{
+	struct fm_counters c;
+
+	memset(tot, 0, sizeof(*tot));
+	for (__u32 slot = 0; slot <= FM_MAX_IFACES; slot++) {
+		if (loader_read_counters(&s->l, slot, &c))
+			continue;
+		for (size_t i = 0; i < sizeof(c) / sizeof(__u64); i++)
+			((__u64 *)tot)[i] += ((__u64 *)&c)[i];
+	}
+}
+
+static double rss_mb(void)
+{
+	long pages = 0, rss = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f) {
+		if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+			rss = 0;
+		fclose(f);
+	}
+	return rss * (double)sysconf(_SC_PAGESIZE) / (1 << 20);
+}
+
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+static void write_metrics(struct run_state *s, int64_t now_ms)
+{
+	struct fm_counters c;
+	struct store_stats st;
+	double dt = (now_ms - s->last_metrics_ms) / 1000.0, cpu = cpu_seconds();
+	uint64_t errors;
+
+	sum_counters(s, &c);
+	store_get_stats(s->st, &st);
+	if (dt <= 0)
+		dt = 1e-3;
+	errors = c.err_eth + c.err_vlan + c.err_ipv4 + c.err_ipv4_opts + c.err_ipv6 +
+		 c.err_ipv6_ext + c.err_ext_chain + c.err_l4 + s->d.ring_invalid;
+
+	const char *names[] = {
+		"packets_processed", "packets_per_second", "bytes_per_second", "flows_stored",
+		"active_flows", "batch_count", "average_batch_size", "current_batch_size",
+		"average_batch_processing_ms", "pending_batches", "database_operations",
+		"database_error_ratio", "validation_errors", "map_full_events", "ringbuf_events",
+		"ringbuf_drops", "overflow_packets", "overflow_bytes", "map_fill_ratio", "drain_ms",
+		"wal_size_mb", "memory_usage_mb", "cpu_usage_percent", "runtime_seconds",
+		"backlog_records", "queue_full_events",
+	};
+	const double values[] = {
+		c.packets,
+		(c.packets - s->last_packets) / dt,
+		(c.bytes - s->last_bytes) / dt,
+		st.rows_written,
+		flowtab_count(s->ft),
+		st.batches,
+		st.avg_batch_size,
+		st.current_batch_size,
+		st.avg_batch_ms,
+		st.current_batch_size ? (double)(st.pending + s->nbacklog) / st.current_batch_size : 0,
+		st.db_ops,
+		st.db_ops ? (double)st.db_errors / st.db_ops : 0,
+		errors,
+		c.map_full,
+		c.ringbuf_packets + s->d.doorbells,
+		c.ringbuf_drops,
+		c.overflow_packets,
+		c.overflow_bytes,
+		s->l.max_flows ? (double)s->d.last_entries / s->l.max_flows : 0,
+		s->drain_ms,
+		st.wal_size_mb,
+		rss_mb(),
+		(cpu - s->last_cpu_s) / dt * 100,
+		(now_ms - s->start_ms) / 1000.0,
+		s->nbacklog,
+		st.queue_full,
+	};
+	_Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(values) / sizeof(values[0]),
+		       "one value per metric");
+
+	if (store_submit_metrics(s->st, now_ms, names, values, sizeof(values) / sizeof(values[0])))
+		pr_warn("metrics: writer queue full, this interval's metrics skipped\n");
+	pr_info("%.0f pps, %.1f MB/s, %" PRIu64 " flows active, %" PRIu64
+		" records exported, %" PRIu64 " rows written, fallbacks: %llu ring %llu overflow, %" PRIu64
+		" queued\n",
+		values[1], values[2] / 1e6, (uint64_t)flowtab_count(s->ft), s->records_exported,
+		st.rows_written, (unsigned long long)c.ringbuf_packets,
+		(unsigned long long)c.overflow_packets, st.pending + s->nbacklog);
+	s->last_packets = c.packets;
+	s->last_bytes = c.bytes;
+	s->last_cpu_s = cpu;
+	s->last_metrics_ms = now_ms;
+}
+
+/* Swap generations and move everything counted so far into the flow table. */
+static int drain_cycle(struct run_state *s)
+{
+	int64_t t0 = clock_ms(CLOCK_MONOTONIC);
+	long n;
+	int fd;
+
+	drain_clock(&s->d);
+	fd = loader_swap(&s->l);
+	if (fd < 0) {
+		pr_err("swapping flow generations: %s\n", strerror(-fd));
+		return fd;
+	}
+	n = drain_ring(&s->d);
+	if (n >= 0)
+		n = drain_generation(&s->d, fd);
+	if (n >= 0)
+		n = drain_overflow(&s->d, clock_ms(CLOCK_REALTIME), emit_record, s);
+	s->d.doorbell = false;
+	s->drain_ms = clock_ms(CLOCK_MONOTONIC) - t0;
+	return n < 0 ? (int)n : 0;
+}
+
+static int read_mac(const char *ifname, char *out, size_t len)
+{
+	struct ifreq ifr = { 0 };
+	unsigned char *m;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
+		err = -errno;
+	close(fd);
+	if (err)
+		return err;
+	m = (unsigned char *)ifr.ifr_hwaddr.sa_data;
+	snprintf(out, len, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	return 0;
+}
+
+/*
+ * Make the pin directory ours: bpffs mounted, directory 0700, an exclusive
+ * flock held for our lifetime (a crash releases it), stale pins removed.
+ */
+static int pin_lock(struct run_state *s, const char *dir)
+{
+	struct statfs sfs;
+	char *parent = strdup(dir), *slash;
+	int fd, err;
+
+	if (!parent)
+		return -ENOMEM;
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = 0;
+	if (statfs(parent, &sfs) == 0 && sfs.f_type != BPF_FS_MAGIC &&
+	    !strcmp(parent, "/sys/fs/bpf") && mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL)) {
+		pr_warn("mounting bpffs on /sys/fs/bpf: %s\n", strerror(errno));
+	}
+	free(parent);
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		err = -errno;
+		pr_err("pin path %s: %s\n", dir, strerror(-err));
+		return err;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		pr_err("pin path %s: %s\n", dir, strerror(-err));
+		return err;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		pr_err("pin path %s is in use by another flowmaster; stop it or give --pin-path\n",
+		       dir);
+		close(fd);
+		return -EBUSY;
+	}
+	s->pin_fd = fd;
+	/* We hold the lock: pins still there are a crashed daemon's. */
+	loader_unpin(&s->l, dir);
+	return 0;
+}
+
+static void pin_release(struct run_state *s, const char *dir)
+{
+	if (s->pin_fd < 0)
+		return;
+	loader_unpin(&s->l, dir);
+	rmdir(dir);
+	close(s->pin_fd);
+	s->pin_fd = -1;
+}
+
+/* Drain until the backlog is on its way to disk, bounded by SHUTDOWN_WAIT_MS. */
+static void final_flush(struct run_state *s)
+{
+	int64_t until = clock_ms(CLOCK_MONOTONIC) + SHUTDOWN_WAIT_MS;
+
+	flush_backlog(s);
+	while (s->nbacklog && clock_ms(CLOCK_MONOTONIC) < until) {
+		usleep(10000);
+		flush_backlog(s);
+	}
+}
+
+/* Detach, drain both generations and the ring, export everything, reconcile. */
+static int shutdown_run(struct run_state *s)
+{
+	int64_t now = clock_ms(CLOCK_REALTIME);
+	uint64_t unwritten = 0;
+	struct fm_counters c;
+	int err, ret = 0;
+
+	for (int i = 0; i < s->cfg->nr_ifaces; i++) {
+		int ifindex = s->l.ifindex[i];
+
+		if (loader_detach(&s->l, ifindex) == 0)
+			store_interface_detach(s->st, ifindex, now);
+	}
+	/* The swap's grace period also waits out programs still running
+	 * after the detach; then both generations are quiescent. */
+	for (int i = 0; i < 2; i++) {
+		err = drain_cycle(s);
+		if (err)
+			ret = 1;
+	}
+	if (flowtab_flush(s->ft, FM_END_SHUTDOWN, emit_record, s) < 0) {
+		pr_err("out of memory exporting %zu open flows at shutdown\n", flowtab_count(s->ft));
+		ret = 1;
+	}
+	now = clock_ms(CLOCK_REALTIME);
+	write_metrics(s, now);
+	final_flush(s);
+	if (s->nbacklog)
+		pr_err("writer stuck: %zu records could not be queued\n", s->nbacklog);
+
+	for (int i = 0; i < s->l.nr_ifaces; i++) {
+		if (loader_read_counters(&s->l, i + 1, &c))
+			continue;
+		if (c.packets == s->exported[i + 1]) {
+			pr_info("%s: kernel saw %llu packets, %" PRIu64 " exported\n",
+				s->cfg->ifname[i], (unsigned long long)c.packets, s->exported[i + 1]);
+		} else {
+			pr_err("%s: kernel saw %llu packets but %" PRIu64 " were exported\n",
+			       s->cfg->ifname[i], (unsigned long long)c.packets, s->exported[i + 1]);
+			ret = 1;
+		}
+	}
+	err = store_close(s->st, &unwritten);
+	s->st = NULL;
+	unwritten += s->nbacklog;
+	if (err || unwritten) {
+		pr_err("%" PRIu64 " flow records could not be written to %s\n", unwritten,
+		       s->cfg->db);
+		ret = 1;
+	}
+	return ret;
+}
+
+static int make_signalfd(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* Returns 0 on a requested stop, or a negative errno. */
+static int main_loop(struct run_state *s, int sfd)
+{
+	struct run_cfg *c = s->cfg;
+	int64_t now = clock_ms(CLOCK_MONOTONIC), next_drain = now + c->poll_ms;
+	int64_t end = c->duration_s ? now + (int64_t)c->duration_s * 1000 : INT64_MAX;
+	int64_t last_swap = now, next_metrics = now + (int64_t)c->metrics_s * 1000;
+	struct epoll_event ev = { .events = EPOLLIN }, evs[4];
+	int ep, err = 0;
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return -errno;
+	ev.data.fd = sfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+	ev.data.fd = drain_ring_fd(&s->d);
+	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+
+	for (;;) {
+		int64_t wait = next_drain < end ? next_drain - now : end - now;
+		int n = epoll_wait(ep, evs, 4, wait < 0 ? 0 : (int)wait);
+
+		if (n < 0 && errno != EINTR) {
+			err = -errno;
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			struct signalfd_siginfo si;
+
+			if (evs[i].data.fd != sfd) {
+				long r = drain_ring(&s->d);
+
+				if (r < 0)
+					pr_warn("ring buffer: %s\n", strerror((int)-r));
+				continue;
+			}
+			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGHUP)
+					continue;	/* logs go to stderr: nothing to reopen */
+				pr_info("%s: stopping\n", strsignal((int)si.ssi_signo));
+				goto out;
+			}
+		}
+		now = clock_ms(CLOCK_MONOTONIC);
+		if (now >= end)
+			break;
+		if (now >= next_drain ||
+		    (s->d.doorbell && now - last_swap >= DOORBELL_MIN_GAP_MS)) {
+			int64_t wall;
+
+			err = drain_cycle(s);
+			if (err)
+				pr_warn("drain: %s\n", strerror(-err));
+			/* The flows' clock: monotonic plus this cycle's offset. */
+			wall = drain_ms(&s->d, (uint64_t)clock_ms(CLOCK_MONOTONIC) * 1000000);
+			flowtab_expire(s->ft, wall, &s->to, emit_record, s);
+			flush_backlog(s);
+			last_swap = now;
+			next_drain = now + c->poll_ms;
+			if (now >= next_metrics) {
+				write_metrics(s, wall);
+				next_metrics = now + (int64_t)c->metrics_s * 1000;
+			}
+			err = 0;
+		}
+	}
+out:
+	close(ep);
+	return err;
+}
 
 int cmd_run(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "run: not yet\n");
-	return 1;
+	struct run_cfg cfg;
+	struct run_state s = { .cfg = &cfg, .pin_fd = -1 };
+	struct loader_opts lo = {
+		.ringbuf_bytes = 8 << 20,
+		.doorbell_pct = 50,
+		.doorbell_every = 4096,
+	};
+	struct store_opts so = { 0 };
+	char mac[32];
+	int err, sfd = -1, ret = 1;
+
+	err = parse_args(argc, argv, &cfg);
+	if (err)
+		return err;
+	for (int i = 0; i < cfg.nr_ifaces; i++) {
+		lo.ifindex[i] = if_nametoindex(cfg.ifname[i]);
+		if (!lo.ifindex[i]) {
+			pr_err("%s: no such interface\n", cfg.ifname[i]);
+			return 1;
+		}
+		for (int j = 0; j < i; j++)
+			if (lo.ifindex[j] == lo.ifindex[i]) {
+				fprintf(stderr, "flowmaster: %s given twice\n", cfg.ifname[i]);
+				return 2;
+			}
+	}
+	lo.nr_ifaces = cfg.nr_ifaces;
+	lo.max_flows = cfg.max_flows;
+	s.to = (struct flowtab_timeouts){
+		.idle_ms = cfg.idle_s * 1000,
+		.active_ms = cfg.active_s * 1000,
+		.tcp_linger_ms = 2000,
+	};
+
+	so.path = cfg.db;
+	so.index_addresses = cfg.index_addresses;
+	err = store_open(&s.st, &so);
+	if (err)
+		return 1;
+	err = loader_open(&s.l, &lo);
+	if (err)
+		goto cleanup_store;
+	s.ft = flowtab_new(cfg.max_flows);
+	if (!s.ft) {
+		pr_err("flow table: %s\n", strerror(errno));
+		goto cleanup_loader;
+	}
+	err = drain_init(&s.d, &s.l, s.ft);
+	if (err)
+		goto cleanup_flowtab;
+	err = pin_lock(&s, cfg.pin_path);
+	if (err)
+		goto cleanup_drain;
+	err = loader_pin(&s.l, cfg.pin_path);
+	if (err)
+		goto cleanup_pins;
+	sfd = make_signalfd();
+	if (sfd < 0) {
+		pr_err("signalfd: %s\n", strerror(errno));
+		goto cleanup_pins;
+	}
+
+	s.start_ms = s.last_metrics_ms = clock_ms(CLOCK_REALTIME);
+	for (int i = 0; i < cfg.nr_ifaces; i++) {
+		err = loader_attach(&s.l, lo.ifindex[i], cfg.mode);
+		if (err)
+			goto cleanup_links;
+		if (read_mac(cfg.ifname[i], mac, sizeof(mac)))
+			snprintf(mac, sizeof(mac), "?");
+		err = store_interface_attach(s.st, cfg.ifname[i], lo.ifindex[i], mac,
+					     fm_xdp_mode_str(s.l.links[i].mode),
+					     clock_ms(CLOCK_REALTIME));
+		if (err)
+			goto cleanup_links;
+		pr_info("%s: attached (%s XDP, ifindex %d, prog id %u)\n", cfg.ifname[i],
+			fm_xdp_mode_str(s.l.links[i].mode), lo.ifindex[i], s.l.links[i].prog_id);
+	}
+	err = store_start(s.st);
+	if (err)
+		goto cleanup_links;
+	pr_info("db %s; %" PRIu64 " flows per generation (x2), ring %u MiB; poll %" PRIu64
+		" ms; idle %" PRIu64 " s, active %" PRIu64 " s; metrics every %" PRIu64
+		" s; pins in %s\n",
+		cfg.db, cfg.max_flows, lo.ringbuf_bytes >> 20, cfg.poll_ms, cfg.idle_s,
+		cfg.active_s, cfg.metrics_s, cfg.pin_path);
+
+	err = main_loop(&s, sfd);
+	if (err)
+		pr_err("main loop: %s\n", strerror(-err));
+	ret = shutdown_run(&s) || err ? 1 : 0;
+
+cleanup_links:
+	while (s.l.nr_links)
+		loader_detach(&s.l, s.l.links[0].ifindex);
+	if (sfd >= 0)
+		close(sfd);
+cleanup_pins:
+	pin_release(&s, cfg.pin_path);
+cleanup_drain:
+	drain_free(&s.d);
+cleanup_flowtab:
+	flowtab_free(s.ft);
+	free(s.backlog);
+cleanup_loader:
+	loader_close(&s.l);
+cleanup_store:
+	if (s.st)
+		store_close(s.st, NULL);
+	return ret;
 }
