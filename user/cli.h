@@ -3,6 +3,12 @@
 #ifndef FM_CLI_H
 #define FM_CLI_H
 
+#define FM_DEFAULT_PIN_PATH "/sys/fs/bpf/flowmaster"
+#define FM_DEFAULT_DB "flowmaster.db"
+
 int cmd_run(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_detach(int argc, char **argv);
 
 #endif

@@ -225,15 +225,9 @@ void loader_close(struct loader *l)
 	l->skel = NULL;
 }
 
-static struct bpf_map *pinned_maps(struct loader *l, int i)
-{
-	struct bpf_map *maps[] = {
-		l->skel->maps.flows_a, l->skel->maps.flows_b, l->skel->maps.flow_gens,
-		l->skel->maps.counters, l->skel->maps.ctl, l->skel->maps.events,
-	};
-
-	return i < (int)(sizeof(maps) / sizeof(maps[0])) ? maps[i] : NULL;
-}
+const char *const fm_pin_names[FM_NR_PINS] = {
+	"flows_a", "flows_b", "flow_gens", "counters", "ctl", "events",
+};
 
 int loader_pin(struct loader *l, const char *dir)
 {
@@ -241,9 +235,10 @@ int loader_pin(struct loader *l, const char *dir)
 	struct bpf_map *m;
 	int err;
 
-	for (int i = 0; (m = pinned_maps(l, i)); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(m));
-		err = bpf_map__pin(m, path);
+	for (int i = 0; i < FM_NR_PINS; i++) {
+		m = bpf_object__find_map_by_name(l->skel->obj, fm_pin_names[i]);
+		snprintf(path, sizeof(path), "%s/%s", dir, fm_pin_names[i]);
+		err = m ? bpf_map__pin(m, path) : -ENOENT;
 		if (err) {
 			pr_err("pin %s: %s\n", path, strerror(-err));
 			loader_unpin(l, dir);
@@ -256,10 +251,10 @@ int loader_pin(struct loader *l, const char *dir)
 void loader_unpin(struct loader *l, const char *dir)
 {
 	char path[PATH_MAX];
-	struct bpf_map *m;
 
-	for (int i = 0; (m = pinned_maps(l, i)); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(m));
+	(void)l;
+	for (int i = 0; i < FM_NR_PINS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, fm_pin_names[i]);
 		unlink(path);
 	}
 }

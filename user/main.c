@@ -27,6 +27,9 @@ static const struct {
 	const char *help;
 } cmds[] = {
 	{ "run", cmd_run, "attach to interfaces and write flows to SQLite" },
+	{ "top", cmd_top, "top talkers and flows from the database" },
+	{ "status", cmd_status, "what is attached, live kernel counters, last metrics" },
+	{ "detach", cmd_detach, "remove flowmaster's XDP programs and stale pins" },
 	{ "version", cmd_version, "print versions of flowmaster, libbpf and the kernel" },
 };
 

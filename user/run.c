@@ -34,8 +34,6 @@
 #include "log.h"
 #include "store.h"
 
-#define DEFAULT_PIN_PATH "/sys/fs/bpf/flowmaster"
-#define DEFAULT_DB "flowmaster.db"
 #define DOORBELL_MIN_GAP_MS 100	/* a swap costs an RCU grace period (8-20 ms) */
 #define SUBMIT_CHUNK 4096	/* records per store_submit */
 #define SHUTDOWN_WAIT_MS 30000	/* how long a stop waits for a stuck writer */
@@ -109,7 +107,7 @@ static void usage(FILE *f)
 		"  -q, --quiet               warnings and errors only\n"
 		"  -v, --verbose             debug output; -vv adds libbpf's\n"
 		"  -h, --help                this help\n",
-		FM_MAX_IFACES, DEFAULT_DB, DEFAULT_PIN_PATH);
+		FM_MAX_IFACES, FM_DEFAULT_DB, FM_DEFAULT_PIN_PATH);
 }
 
 /* Returns 0, or 2 for a usage error (message printed). */
@@ -118,8 +116,8 @@ static int parse_args(int argc, char **argv, struct run_cfg *c)
 	int opt, err = 0;
 
 	*c = (struct run_cfg){
-		.db = DEFAULT_DB,
-		.pin_path = DEFAULT_PIN_PATH,
+		.db = FM_DEFAULT_DB,
+		.pin_path = FM_DEFAULT_PIN_PATH,
 		.idle_s = 15,
 		.active_s = 60,
 		.poll_ms = 1000,
@@ -260,6 +258,8 @@ static void flush_backlog(struct run_state *s)
 			break;	/* -EAGAIN: the writer is behind; keep the rest */
 		done += n;
 	}
+	if (!done)
+		return;
 	memmove(s->backlog, s->backlog + done, (s->nbacklog - done) * sizeof(*s->backlog));
 	s->nbacklog -= done;
 }

@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * flowmaster detach: take flowmaster's XDP program off interfaces of this
+ * network namespace and, with --all, remove a crashed daemon's pins.
+ *
+ * Only a program the kernel names fm_xdp is touched, and only that program:
+ * a bpf_link is detached through the link (the netlink path refuses while a
+ * link holds the interface); a program attached without a link (ip link
+ * set ... xdp obj) is removed with XDP_FLAGS_REPLACE against its own fd, so
+ * a program put there meanwhile by someone else stays. Pins are removed
+ * only while no daemon holds the pin directory's lock, only on bpffs, and
+ * only the maps run pins there, checked by name.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/vfs.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "cli.h"
+#include "log.h"
+#include "loader.h"
+#include "ops.h"
+
+#define DETACH_MAX_IFACES 64
+
+struct detach_cfg {
+	const char *ifname[DETACH_MAX_IFACES];
+	int nr_ifaces;
+	bool all;
+	const char *pin_path;
+};
+
+static const struct option detach_opts[] = {
+	{ "interface", required_argument, NULL, 'i' },
+	{ "all", no_argument, NULL, 'a' },
+	{ "pin-path", required_argument, NULL, 'P' },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+};
+
+static void detach_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: flowmaster detach -i IFACE [-i IFACE ...]\n"
+		"       flowmaster detach --all [--pin-path DIR]\n"
+		"\n"
+		"Remove flowmaster's XDP program (the one named %s) from interfaces\n"
+		"of this network namespace, and say what was removed. Any other XDP\n"
+		"program is left alone. A daemon whose interface is detached keeps\n"
+		"running without it: stop daemons with SIGTERM for a clean exit.\n"
+		"\n"
+		"  -i, --interface IFACE  detach from IFACE (repeat for more)\n"
+		"      --all              detach from every interface, and remove the pins\n"
+		"                         a crashed daemon left in DIR (not while a daemon\n"
+		"                         holds DIR)\n"
+		"      --pin-path DIR     pin directory for --all (default %s)\n"
+		"  -h, --help             this help\n"
+		"\n"
+		"Exit status: 0 when done (also when there was nothing to remove), 1 if\n"
+		"something could not be removed, 2 for a usage error.\n",
+		FM_XDP_PROG_NAME, FM_DEFAULT_PIN_PATH);
+}
+
+static int detach_parse(int argc, char **argv, struct detach_cfg *c)
+{
+	int opt;
+
+	*c = (struct detach_cfg){ .pin_path = FM_DEFAULT_PIN_PATH };
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "i:h", detach_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'i':
+			if (c->nr_ifaces == DETACH_MAX_IFACES) {
+				fprintf(stderr, "flowmaster: detach: at most %d interfaces\n",
+					DETACH_MAX_IFACES);
+				return 2;
+			}
+			c->ifname[c->nr_ifaces++] = optarg;
+			break;
+		case 'a':
+			c->all = true;
+			break;
+		case 'P':
+			c->pin_path = optarg;
+			break;
+		case 'h':
+			detach_usage(stdout);
+			exit(0);
+		default:
+			fprintf(stderr, "Try 'flowmaster detach --help'.\n");
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "flowmaster: detach: unexpected argument '%s'; try 'flowmaster detach --help'\n",
+			argv[optind]);
+		return 2;
+	}
+	if (c->all == !!c->nr_ifaces) {
+		fprintf(stderr, "flowmaster: detach: give -i IFACE or --all (not both)\n");
+		return 2;
+	}
+	return 0;
+}
+
+/* The XDP link holding prog_id on ifindex: its fd (and *id), or -ENOENT. */
+static int find_xdp_link(int ifindex, __u32 prog_id, __u32 *link_id)
+{
+	__u32 id = 0;
+
+	while (!bpf_link_get_next_id(id, &id)) {
+		struct bpf_link_info info = { 0 };
+		__u32 len = sizeof(info);
+		int fd = bpf_link_get_fd_by_id(id);
+
+		if (fd < 0)
+			continue;	/* released meanwhile */
+		/* Link ifindexes are per namespace; the prog id (global)
+		 * ties the link to the program seen on our interface. */
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == BPF_LINK_TYPE_XDP &&
+		    (int)info.xdp.ifindex == ifindex && info.prog_id == prog_id) {
+			*link_id = id;
+			return fd;
+		}
+		close(fd);
+	}
+	return -ENOENT;
+}
+
+/* Who holds a link open: the first process with an fd on it, or 0. */
+static pid_t link_holder(__u32 link_id)
+{
+	DIR *proc = opendir("/proc"), *fds;
+	struct dirent *p, *f;
+	char path[600], line[128];	/* two d_names fit */
+	pid_t pid = 0;
+
+	if (!proc)
+		return 0;
+	while (!pid && (p = readdir(proc))) {
+		if (p->d_name[0] < '1' || p->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fdinfo", p->d_name);
+		fds = opendir(path);
+		if (!fds)
+			continue;
+		while (!pid && (f = readdir(fds))) {
+			FILE *fi;
+			unsigned int id;
+
+			if (f->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/fdinfo/%s", p->d_name, f->d_name);
+			fi = fopen(path, "re");
+			if (!fi)
+				continue;
+			while (fgets(line, sizeof(line), fi))
+				if (sscanf(line, "link_id: %u", &id) == 1) {
+					if (id == link_id)
+						pid = atoi(p->d_name);
+					break;
+				}
+			fclose(fi);
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	return pid;
+}
+
+/* A process's command name ("?" if it is gone), newline stripped. */
+static const char *comm_of(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(buf, len, "?");
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return buf;
+	if (fgets(buf, len, f))
+		buf[strcspn(buf, "\n")] = 0;
+	fclose(f);
+	return buf;
+}
+
+/* Take flowmaster's program a off its interface. Returns 0 or -errno. */
+static int detach_prog(const struct xdp_att *a)
+{
+	const char *mode = xdp_mode_name(a->mode_flag);
+	char comm[32];
+	__u32 link_id;
+	pid_t holder;
+	int fd, err;
+
+	fd = find_xdp_link(a->ifindex, a->prog_id, &link_id);
+	if (fd >= 0) {
+		holder = link_holder(link_id);
+		err = bpf_link_detach(fd) ? -errno : 0;
+		close(fd);
+		if (err) {
+			pr_err("%s: detaching bpf_link %u (%s, prog id %u): %s\n", a->ifname, link_id,
+			       a->prog_name, a->prog_id, strerror(-err));
+			return err;
+		}
+		printf("%s: detached %s (prog id %u, %s XDP, bpf_link id %u)\n", a->ifname,
+		       a->prog_name, a->prog_id, mode, link_id);
+		if (holder)
+			printf("%s: the process holding the link (pid %d, %s) keeps running without %s\n",
+			       a->ifname, (int)holder, comm_of(holder, comm, sizeof(comm)), a->ifname);
+		return 0;
+	}
+
+	/* No link: attached over netlink. REPLACE against this program's fd
+	 * removes it and nothing attached in its place since we looked. */
+	fd = bpf_prog_get_fd_by_id(a->prog_id);
+	if (fd < 0) {
+		printf("%s: %s (prog id %u) is already gone\n", a->ifname, a->prog_name, a->prog_id);
+		return 0;
+	}
+	LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = fd);
+	err = bpf_xdp_detach(a->ifindex, a->mode_flag, &o);
+	close(fd);
+	if (err) {
+		if (err == -EEXIST)
+			pr_err("%s: the XDP program changed while detaching; nothing removed, run again\n",
+			       a->ifname);
+		else
+			pr_err("%s: detaching %s (prog id %u, %s XDP): %s\n", a->ifname, a->prog_name,
+			       a->prog_id, mode, strerror(-err));
+		return err;
+	}
+	printf("%s: detached %s (prog id %u, %s XDP, attached without a link)\n", a->ifname,
+	       a->prog_name, a->prog_id, mode);
+	return 0;
+}
+
+/* Detach flowmaster from the n programs in a; report the others. Returns
+ * the number removed, or a negative errno if any removal failed. */
+static int detach_list(const struct xdp_att *a, int n, bool quiet_foreign)
+{
+	int removed = 0, err = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!xdp_is_flowmaster(&a[i])) {
+			if (!quiet_foreign)
+				printf("%s: XDP program '%s' (prog id %u, %s) is not flowmaster's; left alone\n",
+				       a[i].ifname, a[i].prog_name, a[i].prog_id,
+				       xdp_mode_name(a[i].mode_flag));
+			continue;
+		}
+		if (detach_prog(&a[i]))
+			err = -EIO;
+		else
+			removed++;
+	}
+	return err ? err : removed;
+}
+
+/* Remove the pins of a daemon that is gone. Returns 0 or -errno. */
+static int remove_pins(const char *dir)
+{
+	struct statfs sfs;
+	char path[4096];
+	int fd, err = 0, removed = 0;
+	pid_t pid;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT) {
+			printf("%s: no pins\n", dir);
+			return 0;
+		}
+		err = -errno;
+		pr_err("pin path %s: %s\n", dir, strerror(-err));
+		return err;
+	}
+	if (fstatfs(fd, &sfs) || sfs.f_type != BPF_FS_MAGIC) {
+		pr_err("pin path %s is not on a BPF filesystem; left alone\n", dir);
+		close(fd);
+		return -EINVAL;
+	}
+	/* Held by us while we remove, so no daemon starts pinning meanwhile. */
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		err = errno == EWOULDBLOCK ? 0 : -errno;
+		if (!err) {
+			pin_holder(dir, &pid);
+			printf("%s: in use by a running flowmaster (pid %d); its pins left alone (it removes them when it stops)\n",
+			       dir, (int)pid);
+		} else {
+			pr_err("pin path %s: %s\n", dir, strerror(-err));
+		}
+		close(fd);
+		return err;
+	}
+	for (int i = 0; i < FM_NR_PINS; i++) {
+		struct bpf_map_info info = { 0 };
+		__u32 len = sizeof(info);
+		int m;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, fm_pin_names[i]);
+		m = bpf_obj_get(path);
+		if (m < 0) {
+			if (errno != ENOENT) {
+				pr_err("%s: %s; left alone\n", path, strerror(errno));
+				err = -EIO;
+			}
+			continue;
+		}
+		/* A map run pinned has the pin's name; anything else is not ours. */
+		if (bpf_obj_get_info_by_fd(m, &info, &len) || strcmp(info.name, fm_pin_names[i])) {
+			printf("%s: not a flowmaster map; left alone\n", path);
+			close(m);
+			continue;
+		}
+		close(m);
+		if (unlink(path)) {
+			pr_err("removing %s: %s\n", path, strerror(errno));
+			err = -EIO;
+			continue;
+		}
+		printf("removed stale pin %s\n", path);
+		removed++;
+	}
+	if (rmdir(dir) == 0)
+		printf("removed %s\n", dir);
+	else if (errno == ENOTEMPTY)
+		printf("%s: other files remain; directory left\n", dir);
+	else
+		pr_warn("removing %s: %s\n", dir, strerror(errno));
+	if (!removed && !err)
+		printf("%s: no stale pins\n", dir);
+	close(fd);
+	return err;
+}
+
+/* Naming an attached program takes CAP_SYS_ADMIN (bpf_prog_get_fd_by_id). */
+static const char *perm_hint(int err)
+{
+	return err == -EPERM || err == -EACCES ? ": needs root" : "";
+}
+
+int cmd_detach(int argc, char **argv)
+{
+	struct detach_cfg c;
+	struct xdp_att *all = NULL, a[3];
+	int err, n, total = 0, ret = 0;
+
+	err = detach_parse(argc, argv, &c);
+	if (err)
+		return err;
+	if (c.all) {
+		n = xdp_scan(&all);
+		if (n < 0) {
+			pr_err("querying XDP programs: %s%s\n", strerror(-n), perm_hint(n));
+			return 1;
+		}
+		err = detach_list(all, n, true);
+		free(all);
+		if (err < 0)
+			ret = 1;
+		else
+			total += err;
+		if (!total && !ret)
+			printf("no flowmaster XDP program attached in this network namespace\n");
+		if (remove_pins(c.pin_path))
+			ret = 1;
+		return ret;
+	}
+	for (int i = 0; i < c.nr_ifaces; i++) {
+		int ifindex = if_nametoindex(c.ifname[i]);
+
+		if (!ifindex) {
+			pr_err("%s: no such interface\n", c.ifname[i]);
+			ret = 1;
+			continue;
+		}
+		n = xdp_list(ifindex, a);
+		if (n < 0) {
+			pr_err("%s: querying XDP: %s%s\n", c.ifname[i], strerror(-n), perm_hint(n));
+			ret = 1;
+			continue;
+		}
+		err = detach_list(a, n, false);
+		if (err < 0)
+			ret = 1;
+		else if (!err)
+			printf("%s: no flowmaster XDP program attached\n", c.ifname[i]);
+	}
+	return ret;
+}

@@ -1,0 +1,770 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * flowmaster status: what a daemon has pinned under --pin-path, read live
+ * from the kernel. Everything comes from the pins and the kernel's own
+ * bookkeeping, so it needs nothing from the daemon and works after a crash:
+ *
+ *   daemon     the flock run holds on the pin directory (holder's pid from
+ *              /proc/locks)
+ *   program    the fm_xdp program whose maps include the pinned counters
+ *   interfaces its .rodata (cfg_ifindex: slot -> ifindex) and, per
+ *              ifindex, what XDP reports attached in this network namespace
+ *   counters   the pinned per-CPU counters, summed over CPUs
+ *   map fill   keys in the generation slot 0 of flow_gens points at
+ *   ring       producer minus consumer position of the pinned ring buffer
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <net/if.h>
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "../bpf/flowmaster.h"
+#include "flowmaster.skel.h"	/* struct flowmaster_bpf__rodata */
+#include "cli.h"
+#include "log.h"
+#include "loader.h"
+#include "ops.h"
+
+#define MAP_COUNT_BUDGET_MS 1000	/* counting keys costs a syscall each */
+#define PROG_MAP_IDS 64			/* fm_xdp uses 7 maps */
+#define RODATA_MAX 4096
+
+/* -------------------------------------------------- XDP and pin helpers */
+
+const char *xdp_mode_name(__u32 mode_flag)
+{
+	switch (mode_flag) {
+	case XDP_FLAGS_DRV_MODE:
+		return "native";
+	case XDP_FLAGS_SKB_MODE:
+		return "generic";
+	case XDP_FLAGS_HW_MODE:
+		return "offload";
+	default:
+		return "?";
+	}
+}
+
+/* The kernel's name for program id; -ENOENT if it is gone, -EPERM without root. */
+static int prog_name(__u32 id, char *buf, size_t len)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 ilen = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &ilen))
+		err = -errno;
+	else
+		snprintf(buf, len, "%s", info.name);
+	close(fd);
+	return err;
+}
+
+int xdp_list(int ifindex, struct xdp_att *out)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	int n = 0, err;
+
+	err = bpf_xdp_query(ifindex, 0, &q);
+	if (err)
+		return err;
+	/* One program per mode at most; the kernel reports each. */
+	const struct {
+		__u32 id, flag;
+	} m[] = {
+		{ q.drv_prog_id, XDP_FLAGS_DRV_MODE },
+		{ q.skb_prog_id, XDP_FLAGS_SKB_MODE },
+		{ q.hw_prog_id, XDP_FLAGS_HW_MODE },
+	};
+	for (int i = 0; i < 3; i++) {
+		struct xdp_att *a = &out[n];
+
+		if (!m[i].id)
+			continue;
+		memset(a, 0, sizeof(*a));
+		a->ifindex = ifindex;
+		if (!if_indextoname(ifindex, a->ifname))
+			snprintf(a->ifname, sizeof(a->ifname), "if%d", ifindex);
+		a->prog_id = m[i].id;
+		a->mode_flag = m[i].flag;
+		err = prog_name(a->prog_id, a->prog_name, sizeof(a->prog_name));
+		if (err == -ENOENT)
+			continue;	/* detached and unloaded since the query */
+		if (err)
+			return err;
+		n++;
+	}
+	return n;
+}
+
+bool xdp_is_flowmaster(const struct xdp_att *a)
+{
+	return !strcmp(a->prog_name, FM_XDP_PROG_NAME);
+}
+
+int xdp_scan(struct xdp_att **out)
+{
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	struct xdp_att *all = NULL;
+	size_t n = 0, cap = 0;
+	int err = 0;
+
+	if (!ifs)
+		return -errno;
+	for (i = ifs; i->if_index; i++) {
+		struct xdp_att a[3];
+		int k = xdp_list(i->if_index, a);
+
+		if (k == -ENODEV)
+			continue;	/* went away since if_nameindex */
+		if (k < 0) {
+			err = k;
+			break;
+		}
+		if (!k)
+			continue;
+		if (n + k > cap) {
+			struct xdp_att *p;
+
+			cap = cap ? cap * 2 : 8;
+			p = realloc(all, cap * sizeof(*p));
+			if (!p) {
+				err = -ENOMEM;
+				break;
+			}
+			all = p;
+		}
+		memcpy(all + n, a, k * sizeof(*a));
+		n += k;
+	}
+	if_freenameindex(ifs);
+	if (err) {
+		free(all);
+		return err;
+	}
+	*out = all;
+	return (int)n;
+}
+
+/* The pid holding an flock on dev:ino, from /proc/locks; 0 if none seen. */
+static pid_t flock_holder(dev_t dev, ino_t ino)
+{
+	FILE *f = fopen("/proc/locks", "re");
+	char line[256], kind[16];
+	unsigned int maj, min;
+	unsigned long inode;
+	pid_t pid = 0;
+	int p;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		/* "1: FLOCK  ADVISORY  WRITE 1234 00:1f:5678 0 EOF"; waiters have "->". */
+		if (strstr(line, "->"))
+			continue;
+		if (sscanf(line, "%*d: %15s %*s %*s %d %x:%x:%lu", kind, &p, &maj, &min, &inode) != 5)
+			continue;
+		if (!strcmp(kind, "FLOCK") && makedev(maj, min) == dev && inode == ino && p > 0) {
+			pid = p;
+			break;
+		}
+	}
+	fclose(f);
+	return pid;
+}
+
+int pin_holder(const char *dir, pid_t *pid)
+{
+	struct stat sb;
+	int fd, held = 0;
+
+	*pid = 0;
+	if (stat(dir, &sb))
+		return -errno;
+	*pid = flock_holder(sb.st_dev, sb.st_ino);
+	if (*pid)
+		return 1;
+	/* No /proc, or a holder in another pid namespace: the lock itself
+	 * answers (held only for an instant when nobody else has it). */
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB))
+		held = errno == EWOULDBLOCK ? 1 : -errno;
+	close(fd);
+	return held;
+}
+
+/* ----------------------------------------------------------------- status */
+
+struct status_cfg {
+	const char *pin_path;
+	const char *db;
+};
+
+/* What status found out about the daemon's program. */
+struct daemon_prog {
+	__u32 id;		/* 0: not found (the daemon is gone) */
+	int nr_ifaces;
+	__u32 ifindex[FM_MAX_IFACES];	/* slot i + 1 */
+	/* Names only where this namespace has the program attached: the
+	 * ifindex may belong to another interface here. "" elsewhere. */
+	char ifname[FM_MAX_IFACES][IF_NAMESIZE];
+	__u32 mode_flag[FM_MAX_IFACES];
+};
+
+static const struct option status_opts[] = {
+	{ "pin-path", required_argument, NULL, 'P' },
+	{ "db", required_argument, NULL, 'd' },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+};
+
+static void status_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: flowmaster status [--pin-path DIR] [--db PATH]\n"
+		"\n"
+		"Show the flowmaster whose maps are pinned in DIR: whether its daemon is\n"
+		"running, the interfaces its XDP program is attached to (mode, program\n"
+		"id), the kernel's counters per interface (packets, bytes, parse errors\n"
+		"by reason, map-full fallbacks to the ring buffer, drops, overflow),\n"
+		"how full the active flow map is, and with --db the last metrics the\n"
+		"daemon wrote. Interfaces are looked up in the current network\n"
+		"namespace: run it where the daemon runs.\n"
+		"\n"
+		"      --pin-path DIR  where the daemon pins its maps (default %s)\n"
+		"      --db PATH       also print the latest metrics from this database\n"
+		"  -h, --help          this help\n"
+		"\n"
+		"The first line says one of:\n"
+		"  flowmaster is running (pid N) ...\n"
+		"  flowmaster is not running (no pins in DIR)\n"
+		"  no daemon running (stale pins from a crash?) ...\n"
+		"Exit status: 0 whenever the state could be read, running or not (so\n"
+		"scripts that poll can test the first line); 1 if it could not be\n"
+		"(e.g. not root); 2 for a usage error.\n",
+		FM_DEFAULT_PIN_PATH);
+}
+
+static int status_parse(int argc, char **argv, struct status_cfg *c)
+{
+	int opt;
+
+	*c = (struct status_cfg){ .pin_path = FM_DEFAULT_PIN_PATH };
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", status_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'P':
+			c->pin_path = optarg;
+			break;
+		case 'd':
+			c->db = optarg;
+			break;
+		case 'h':
+			status_usage(stdout);
+			exit(0);
+		default:
+			fprintf(stderr, "Try 'flowmaster status --help'.\n");
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "flowmaster: status: unexpected argument '%s'; try 'flowmaster status --help'\n",
+			argv[optind]);
+		return 2;
+	}
+	return 0;
+}
+
+static int map_info(int fd, struct bpf_map_info *info)
+{
+	__u32 len = sizeof(*info);
+
+	memset(info, 0, sizeof(*info));
+	return bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
+}
+
+static int open_pin(const char *dir, const char *name)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return bpf_obj_get(path);
+}
+
+/* Read the slot -> ifindex table from the program's .rodata. */
+static void read_rodata(__u32 map_id, struct daemon_prog *d)
+{
+	struct flowmaster_bpf__rodata ro;
+	struct bpf_map_info info;
+	char buf[RODATA_MAX];
+	__u32 zero = 0;
+	int fd = bpf_map_get_fd_by_id(map_id);
+
+	if (fd < 0)
+		return;
+	if (!map_info(fd, &info) && info.value_size <= sizeof(buf) &&
+	    info.value_size >= offsetof(struct flowmaster_bpf__rodata, cfg_ifindex) +
+				   sizeof(ro.cfg_ifindex) &&
+	    !bpf_map_lookup_elem(fd, &zero, buf)) {
+		memcpy(&ro, buf, info.value_size < sizeof(ro) ? info.value_size : sizeof(ro));
+		d->nr_ifaces = ro.cfg_nr_ifaces < FM_MAX_IFACES ? ro.cfg_nr_ifaces : FM_MAX_IFACES;
+		memcpy(d->ifindex, ro.cfg_ifindex, sizeof(d->ifindex));
+	}
+	close(fd);
+}
+
+static bool is_rodata(__u32 map_id)
+{
+	struct bpf_map_info info;
+	int fd = bpf_map_get_fd_by_id(map_id);
+	size_t n;
+	bool yes = false;
+
+	if (fd < 0)
+		return false;
+	if (!map_info(fd, &info)) {
+		n = strlen(info.name);
+		yes = info.type == BPF_MAP_TYPE_ARRAY && n >= 7 && !strcmp(info.name + n - 7, ".rodata");
+	}
+	close(fd);
+	return yes;
+}
+
+/*
+ * The daemon's program: the fm_xdp whose maps include the pinned counters
+ * map. Prog ids are global, so this finds it in any network namespace.
+ */
+static void find_daemon_prog(__u32 counters_id, struct daemon_prog *d)
+{
+	__u32 id = 0;
+
+	memset(d, 0, sizeof(*d));
+	while (!bpf_prog_get_next_id(id, &id)) {
+		__u32 maps[PROG_MAP_IDS], len, n;
+		struct bpf_prog_info info = { 0 };
+		bool ours = false;
+		int fd = bpf_prog_get_fd_by_id(id);
+
+		if (fd < 0)
+			continue;	/* unloaded meanwhile */
+		info.nr_map_ids = PROG_MAP_IDS;
+		info.map_ids = (__u64)(unsigned long)maps;
+		len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) || strcmp(info.name, FM_XDP_PROG_NAME)) {
+			close(fd);
+			continue;
+		}
+		close(fd);
+		n = info.nr_map_ids < PROG_MAP_IDS ? info.nr_map_ids : PROG_MAP_IDS;
+		for (__u32 i = 0; i < n; i++)
+			ours |= maps[i] == counters_id;
+		if (!ours)
+			continue;
+		d->id = id;
+		for (__u32 i = 0; i < n; i++)
+			if (is_rodata(maps[i])) {
+				read_rodata(maps[i], d);
+				break;
+			}
+		for (int i = 0; i < d->nr_ifaces; i++) {
+			struct xdp_att a[3];
+			int k = xdp_list(d->ifindex[i], a);
+
+			while (k-- > 0)
+				if (a[k].prog_id == id) {
+					snprintf(d->ifname[i], IF_NAMESIZE, "%s", a[k].ifname);
+					d->mode_flag[i] = a[k].mode_flag;
+				}
+		}
+		return;
+	}
+}
+
+/*
+ * Keys in a flow map, bounded in time. *exact is false when the walk had
+ * to stop, or ran past max_entries: a key deleted under it (the daemon
+ * clearing a generation it just swapped out) restarts the walk.
+ */
+static long count_keys(int fd, __u32 max_entries, bool *exact)
+{
+	char a[sizeof(struct fm_flow_key)], b[sizeof(struct fm_flow_key)];
+	void *prev = NULL, *next = a;
+	struct timespec t0, t;
+	long n = 0;
+
+	*exact = true;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		prev = next;
+		next = next == a ? b : a;
+		if (++n > (long)max_entries) {
+			*exact = false;
+			return max_entries;
+		}
+		if (!(n & 4095)) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >
+			    MAP_COUNT_BUDGET_MS) {
+				*exact = false;
+				break;
+			}
+		}
+	}
+	return n;
+}
+
+static void print_map_fill(const char *dir)
+{
+	struct bpf_map_info info;
+	__u32 zero = 0, inner_id;
+	int gens = open_pin(dir, "flow_gens"), fd = -1;
+	long n;
+	bool exact;
+
+	if (gens < 0 || bpf_map_lookup_elem(gens, &zero, &inner_id)) {
+		printf("map fill: unknown (flow_gens: %s)\n", strerror(errno));
+		goto out;
+	}
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0 || map_info(fd, &info)) {
+		printf("map fill: unknown (map id %u: %s)\n", inner_id, strerror(errno));
+		goto out;
+	}
+	if (info.key_size != sizeof(struct fm_flow_key)) {
+		printf("map fill: unknown (map id %u is not a flow map of this version)\n", inner_id);
+		goto out;
+	}
+	n = count_keys(fd, info.max_entries, &exact);
+	printf("map fill: %s%ld of %u flows in the active generation (%s, %.1f%%)\n",
+	       exact ? "" : "about ", n, info.max_entries, info.name,
+	       info.max_entries ? 100.0 * n / info.max_entries : 0.0);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (gens >= 0)
+		close(gens);
+}
+
+/* Bytes the program has written to the ring and the daemon not yet read. */
+static void print_ring(const char *dir)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct bpf_map_info info;
+	void *cons = MAP_FAILED, *prod = MAP_FAILED;
+	char a[32], b[32];
+	int fd = open_pin(dir, "events");
+
+	if (fd < 0 || map_info(fd, &info)) {
+		printf("ring buffer: unknown (events: %s)\n", strerror(errno));
+		goto out;
+	}
+	if (info.type != BPF_MAP_TYPE_RINGBUF) {
+		printf("ring buffer: unknown (events is not a ring buffer)\n");
+		goto out;
+	}
+	/* Consumer position on the first page, producer on the second;
+	 * read-only mappings of both are allowed. */
+	cons = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+	prod = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, page);
+	if (cons == MAP_FAILED || prod == MAP_FAILED) {
+		printf("ring buffer: %s\n", fmt_bytes(a, sizeof(a), info.max_entries));
+		goto out;
+	}
+	printf("ring buffer: %s, %s waiting for the daemon\n",
+	       fmt_bytes(a, sizeof(a), info.max_entries),
+	       fmt_bytes(b, sizeof(b),
+			 __atomic_load_n((unsigned long *)prod, __ATOMIC_ACQUIRE) -
+				 __atomic_load_n((unsigned long *)cons, __ATOMIC_ACQUIRE)));
+out:
+	if (cons != MAP_FAILED)
+		munmap(cons, page);
+	if (prod != MAP_FAILED)
+		munmap(prod, page);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Interfaces in the program's list, and what this namespace has on them. */
+static void print_interfaces(const struct daemon_prog *d)
+{
+	static const char *const hdr[] = { "SLOT", "INTERFACE", "IFINDEX", "XDP", "STATE" };
+	struct table *t = table_new(5, hdr, 0x5);
+
+	if (!t)
+		return;
+	for (int i = 0; i < d->nr_ifaces; i++) {
+		bool here = d->ifname[i][0];
+		char slot[16], idx[16];
+
+		snprintf(slot, sizeof(slot), "%d", i + 1);
+		snprintf(idx, sizeof(idx), "%u", d->ifindex[i]);
+		const char *row[] = {
+			slot, here ? d->ifname[i] : "-", idx,
+			here ? xdp_mode_name(d->mode_flag[i]) : "-",
+			here ? "attached" : "not attached in this network namespace",
+		};
+		table_add(t, row);
+	}
+	table_print(t, stdout, "  ");
+	table_free(t);
+}
+
+#define CNT(f, what) { offsetof(struct fm_counters, f), #f, what }
+static const struct {
+	size_t off;
+	const char *name, *what;
+} counter_rows[] = {
+	CNT(packets, "frames seen"),
+	CNT(bytes, "their bytes, Ethernet header included"),
+	CNT(map_packets, "counted in a flow map"),
+	CNT(err_eth, "parse error: shorter than Ethernet"),
+	CNT(err_vlan, "parse error: truncated VLAN tag"),
+	CNT(err_ipv4, "parse error: bad IPv4 header"),
+	CNT(err_ipv4_opts, "parse error: IPv4 options past the end"),
+	CNT(err_ipv6, "parse error: bad IPv6 header"),
+	CNT(err_ipv6_ext, "parse error: truncated extension header"),
+	CNT(err_ext_chain, "parse error: too many extension headers"),
+	CNT(err_l4, "parse error: truncated L4 header"),
+	CNT(map_full, "flow map full: insert refused"),
+	CNT(ringbuf_packets, "sent as ring buffer records instead"),
+	CNT(ringbuf_bytes, "their bytes"),
+	CNT(ringbuf_drops, "ring buffer full"),
+	CNT(overflow_packets, "counted only in overflow (unattributed)"),
+	CNT(overflow_bytes, "their bytes"),
+	CNT(doorbells, "early-drain signals sent"),
+	CNT(inserts, "flows inserted"),
+};
+#undef CNT
+_Static_assert(sizeof(counter_rows) / sizeof(counter_rows[0]) ==
+		       sizeof(struct fm_counters) / sizeof(__u64),
+	       "a row for every counter");
+
+/* Per-slot counters summed over CPUs; columns for the program's slots (or,
+ * with the program gone, every slot that counted anything). */
+static int print_counters(int fd, const struct daemon_prog *d)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct fm_counters sum[FM_MAX_IFACES + 1] = { 0 }, *percpu;
+	const char *hdr[TABLE_MAX_COLS + 1] = { "COUNTER" };
+	char names[FM_MAX_IFACES + 1][IF_NAMESIZE + 8];
+	int col_slot[TABLE_MAX_COLS], ncols = 1, err = 0;
+	struct table *t;
+
+	if (ncpu < 0)
+		return ncpu;
+	percpu = calloc(ncpu, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	for (__u32 slot = 0; slot <= FM_MAX_IFACES; slot++) {
+		if (bpf_map_lookup_elem(fd, &slot, percpu)) {
+			err = -errno;
+			pr_err("reading counters slot %u: %s\n", slot, strerror(-err));
+			free(percpu);
+			return err;
+		}
+		for (int c = 0; c < ncpu; c++)
+			for (size_t i = 0; i < sizeof(struct fm_counters) / sizeof(__u64); i++)
+				((__u64 *)&sum[slot])[i] += ((__u64 *)&percpu[c])[i];
+	}
+	free(percpu);
+
+	for (int slot = 1; slot <= FM_MAX_IFACES && ncols < TABLE_MAX_COLS - 1; slot++) {
+		if (d->id ? slot > d->nr_ifaces : !sum[slot].packets)
+			continue;
+		if (d->id && d->ifname[slot - 1][0])
+			snprintf(names[slot], sizeof(names[slot]), "%s", d->ifname[slot - 1]);
+		else
+			snprintf(names[slot], sizeof(names[slot]), "slot %d", slot);
+		col_slot[ncols] = slot;
+		hdr[ncols++] = names[slot];
+	}
+	if (ncols == 1 && !d->id) {	/* nothing counted yet: show the first slot */
+		snprintf(names[1], sizeof(names[1]), "slot 1");
+		col_slot[ncols] = 1;
+		hdr[ncols++] = names[1];
+	}
+	if (sum[0].packets) {	/* frames on an interface not in the list */
+		col_slot[ncols] = 0;
+		hdr[ncols++] = "other";
+	}
+	hdr[ncols] = "MEANING";
+	t = table_new(ncols + 1, hdr, ((1u << ncols) - 1) & ~1u);
+	if (!t)
+		return -ENOMEM;
+	for (size_t r = 0; r < sizeof(counter_rows) / sizeof(counter_rows[0]); r++) {
+		char val[TABLE_MAX_COLS][24];
+		const char *row[TABLE_MAX_COLS + 1] = { counter_rows[r].name };
+
+		for (int c = 1; c < ncols; c++) {
+			snprintf(val[c], sizeof(val[c]), "%llu",
+				 *(unsigned long long *)((char *)&sum[col_slot[c]] + counter_rows[r].off));
+			row[c] = val[c];
+		}
+		row[ncols] = counter_rows[r].what;
+		table_add(t, row);
+	}
+	printf("kernel counters since the program was loaded:\n");
+	table_print(t, stdout, "  ");
+	table_free(t);
+	return 0;
+}
+
+/* The metrics the daemon wrote last (the rows with the latest ts_ms). */
+static int print_metrics(const char *path)
+{
+	static const char *const hdr[] = { "METRIC", "VALUE" };
+	sqlite3_stmt *st = NULL;
+	struct table *t = NULL;
+	struct timespec now;
+	struct tm tm;
+	sqlite3 *db;
+	time_t secs;
+	int64_t ts = 0;
+	int rc, err = 0;
+	char when[32];
+
+	if (ops_db_open(path, &db))
+		return -EIO;
+	rc = sqlite3_prepare_v2(db,
+				"SELECT ts_ms, name, value FROM metrics"
+				" WHERE ts_ms = (SELECT max(ts_ms) FROM metrics) ORDER BY rowid",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		pr_err("%s: reading metrics: %s\n", path, sqlite3_errmsg(db));
+		err = -EIO;
+		goto out;
+	}
+	t = table_new(2, hdr, 0x2);
+	if (!t) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char v[32];
+
+		ts = sqlite3_column_int64(st, 0);
+		snprintf(v, sizeof(v), "%.10g", sqlite3_column_double(st, 2));
+		const char *row[] = { (const char *)sqlite3_column_text(st, 1), v };
+		table_add(t, row);
+	}
+	if (rc != SQLITE_DONE) {
+		pr_err("%s: reading metrics: %s\n", path, sqlite3_errmsg(db));
+		err = -EIO;
+		goto out;
+	}
+	if (!ts) {
+		printf("\n%s: no metrics yet\n", path);
+		goto out;
+	}
+	secs = ts / 1000;
+	gmtime_r(&secs, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	clock_gettime(CLOCK_REALTIME, &now);
+	printf("\nlast metrics in %s, at %s UTC (%llds ago):\n", path, when,
+	       (long long)(now.tv_sec - secs));
+	table_print(t, stdout, "  ");
+out:
+	table_free(t);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return err;
+}
+
+/* Nothing pinned here: say so, and point at flowmaster programs that are
+ * attached anyway (a daemon with another --pin-path). */
+static int status_not_running(const struct status_cfg *c)
+{
+	struct xdp_att *a = NULL;
+	pid_t pid;
+	int n;
+
+	if (pin_holder(c->pin_path, &pid) == 1)
+		printf("flowmaster (pid %d) holds %s but has pinned nothing: starting up or stopping\n",
+		       (int)pid, c->pin_path);
+	else
+		printf("flowmaster is not running (no pins in %s)\n", c->pin_path);
+	n = xdp_scan(&a);
+	for (int i = 0; i < n; i++)
+		if (xdp_is_flowmaster(&a[i]))
+			printf("note: %s (prog id %u, %s) is attached to %s: a daemon with another --pin-path?\n",
+			       a[i].prog_name, a[i].prog_id, xdp_mode_name(a[i].mode_flag), a[i].ifname);
+	free(a);
+	if (c->db && print_metrics(c->db))
+		return 1;
+	return 0;
+}
+
+int cmd_status(int argc, char **argv)
+{
+	struct status_cfg c;
+	struct daemon_prog d;
+	struct bpf_map_info info;
+	pid_t pid;
+	int err, fd, held;
+
+	err = status_parse(argc, argv, &c);
+	if (err)
+		return err;
+	fd = open_pin(c.pin_path, "counters");
+	if (fd < 0) {
+		err = -errno;
+		if (err == -ENOENT)
+			return status_not_running(&c);
+		if (err == -EPERM || err == -EACCES)
+			pr_err("%s/counters: %s: needs root or CAP_BPF\n", c.pin_path, strerror(-err));
+		else
+			pr_err("%s/counters: %s\n", c.pin_path, strerror(-err));
+		return 1;
+	}
+	if (map_info(fd, &info) || info.type != BPF_MAP_TYPE_PERCPU_ARRAY ||
+	    info.value_size != sizeof(struct fm_counters) || info.max_entries != FM_MAX_IFACES + 1) {
+		pr_err("%s/counters is not the counters map of this flowmaster version\n", c.pin_path);
+		close(fd);
+		return 1;
+	}
+
+	held = pin_holder(c.pin_path, &pid);
+	if (held == 1 && pid)
+		printf("flowmaster is running (pid %d), pins in %s\n", (int)pid, c.pin_path);
+	else if (held == 1)
+		printf("flowmaster is running (pid unknown), pins in %s\n", c.pin_path);
+	else
+		printf("no daemon running (stale pins from a crash?) in %s; 'flowmaster detach --all --pin-path %s' removes them\n",
+		       c.pin_path, c.pin_path);
+
+	find_daemon_prog(info.id, &d);
+	if (d.id) {
+		printf("program %s, id %u, on %d interface%s:\n", FM_XDP_PROG_NAME, d.id, d.nr_ifaces,
+		       d.nr_ifaces == 1 ? "" : "s");
+		print_interfaces(&d);
+	} else {
+		printf("program: gone (unloaded with its daemon); counters are the last it counted\n");
+	}
+	err = print_counters(fd, &d);
+	close(fd);
+	if (err)
+		return 1;
+	print_map_fill(c.pin_path);
+	print_ring(c.pin_path);
+	if (c.db && print_metrics(c.db))
+		return 1;
+	return 0;
+}

@@ -1,0 +1,586 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * flowmaster top: the biggest sources and flows in a flowmaster database,
+ * as aligned tables in human units. The database is opened read-only, so
+ * it can be read while `run` writes it (WAL readers never block the writer).
+ *
+ * A flow here is a flow key (interface, direction, MACs, VLAN, EtherType,
+ * addresses, protocol, ports, ICMP type/code): the rows a long flow leaves
+ * at each active timeout are added up into one.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+#include "args.h"
+#include "cli.h"
+#include "log.h"
+#include "ops.h"
+
+#define TOP_LIMIT_DEFAULT 10
+#define TOP_LIMIT_MAX 10000		/* a screenful is the point; this bounds memory */
+#define SINCE_MAX_S (10 * 365 * 86400ULL)
+#define BUSY_TIMEOUT_MS 5000		/* a checkpoint by the daemon can hold us briefly */
+
+/* ------------------------------------------------------------------ units */
+
+const char *fmt_bytes(char *buf, size_t len, uint64_t bytes)
+{
+	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	double v = bytes / 1024.0;
+	int u = 0;
+
+	if (bytes < 1024) {
+		snprintf(buf, len, "%" PRIu64 " B", bytes);
+		return buf;
+	}
+	/* Step up before "%.1f" would round to 1024.0. */
+	while (v >= 1023.95 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, "%.1f %s", v, unit[u]);
+	return buf;
+}
+
+const char *fmt_count(char *buf, size_t len, uint64_t n)
+{
+	static const char unit[] = "kMGTPE";
+	double v = n / 1000.0;
+	int u = 0;
+
+	if (n < 1000) {
+		snprintf(buf, len, "%" PRIu64, n);
+		return buf;
+	}
+	while (v >= 999.95 && u < 5) {
+		v /= 1000;
+		u++;
+	}
+	snprintf(buf, len, "%.1f%c", v, unit[u]);
+	return buf;
+}
+
+const char *fmt_rate(char *buf, size_t len, double per_s)
+{
+	if (per_s < 999.95) {
+		snprintf(buf, len, "%.1f", per_s < 0 ? 0 : per_s);
+		return buf;
+	}
+	return fmt_count(buf, len, (uint64_t)(per_s + 0.5));
+}
+
+const char *fmt_duration(char *buf, size_t len, int64_t ms)
+{
+	int64_t s = ms / 1000;
+
+	if (ms < 0)
+		snprintf(buf, len, "-");
+	else if (ms < 1000)
+		snprintf(buf, len, "%" PRId64 "ms", ms);
+	else if (ms < 59950)	/* 59.95 s would print as 60.0s */
+		snprintf(buf, len, "%.1fs", ms / 1000.0);
+	else if (s < 3600)
+		snprintf(buf, len, "%" PRId64 "m%02" PRId64 "s", s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(buf, len, "%" PRId64 "h%02" PRId64 "m", s / 3600, s / 60 % 60);
+	else
+		snprintf(buf, len, "%" PRId64 "d%02" PRId64 "h", s / 86400, s / 3600 % 24);
+	return buf;
+}
+
+const char *fmt_proto(char *buf, size_t len, int proto)
+{
+	static const struct {
+		int proto;
+		const char *name;
+	} names[] = {
+		{ 1, "icmp" }, { 2, "igmp" }, { 6, "tcp" }, { 17, "udp" }, { 47, "gre" },
+		{ 50, "esp" }, { 58, "icmpv6" }, { 132, "sctp" }, { 136, "udplite" },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].proto == proto) {
+			snprintf(buf, len, "%s", names[i].name);
+			return buf;
+		}
+	snprintf(buf, len, "%d", proto);
+	return buf;
+}
+
+const char *fmt_endpoint(char *buf, size_t len, const char *addr, int port)
+{
+	if (port < 0)
+		snprintf(buf, len, "%s", addr);
+	else if (strchr(addr, ':'))	/* IPv6: brackets keep the port apart */
+		snprintf(buf, len, "[%s]:%d", addr, port);
+	else
+		snprintf(buf, len, "%s:%d", addr, port);
+	return buf;
+}
+
+/* ------------------------------------------------------------------ table */
+
+struct table {
+	int ncols;
+	unsigned right;		/* bit c: right-align column c */
+	size_t nrows, cap;	/* rows including the header row */
+	char **cell;		/* nrows * ncols strings, row-major */
+};
+
+struct table *table_new(int ncols, const char *const *headers, unsigned right_mask)
+{
+	struct table *t;
+
+	if (ncols < 1 || ncols > TABLE_MAX_COLS) {
+		errno = EINVAL;
+		return NULL;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->ncols = ncols;
+	t->right = right_mask;
+	if (table_add(t, headers)) {
+		free(t->cell);
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+int table_add(struct table *t, const char *const *cells)
+{
+	char **row;
+
+	if (t->nrows == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		char **c = realloc(t->cell, cap * t->ncols * sizeof(*c));
+
+		if (!c)
+			return -ENOMEM;
+		t->cell = c;
+		t->cap = cap;
+	}
+	row = &t->cell[t->nrows * t->ncols];
+	for (int i = 0; i < t->ncols; i++) {
+		row[i] = strdup(cells[i] ? cells[i] : "");
+		if (!row[i]) {
+			while (i--)
+				free(row[i]);
+			return -ENOMEM;
+		}
+	}
+	t->nrows++;
+	return 0;
+}
+
+void table_print(const struct table *t, FILE *f, const char *indent)
+{
+	size_t w[TABLE_MAX_COLS] = { 0 };
+
+	for (size_t r = 0; r < t->nrows; r++)
+		for (int c = 0; c < t->ncols; c++) {
+			size_t n = strlen(t->cell[r * t->ncols + c]);
+
+			if (n > w[c])
+				w[c] = n;
+		}
+	for (size_t r = 0; r < t->nrows; r++) {
+		fputs(indent, f);
+		for (int c = 0; c < t->ncols; c++) {
+			const char *s = t->cell[r * t->ncols + c];
+			bool last = c == t->ncols - 1;
+
+			if (t->right & (1u << c))
+				fprintf(f, "%*s", (int)w[c], s);
+			else if (last)	/* no trailing blanks */
+				fputs(s, f);
+			else
+				fprintf(f, "%-*s", (int)w[c], s);
+			if (!last)
+				fputs("  ", f);
+		}
+		fputc('\n', f);
+	}
+}
+
+void table_free(struct table *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cell[i]);
+	free(t->cell);
+	free(t);
+}
+
+/* --------------------------------------------------------------- database */
+
+int ops_db_open(const char *path, sqlite3 **out)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = NULL;
+	struct stat sb;
+	int rc, err = 0;
+
+	/* SQLite's own message for a missing file is "unable to open". */
+	if (stat(path, &sb)) {
+		err = -errno;
+		if (err == -ENOENT)
+			pr_err("%s: no such database; give --db PATH, or create it with 'flowmaster run'\n",
+			       path);
+		else
+			pr_err("%s: %s\n", path, strerror(-err));
+		return err;
+	}
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+	if (rc != SQLITE_OK) {
+		pr_err("%s: %s\n", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		err = rc == SQLITE_CANTOPEN ? -EACCES : -EIO;
+		goto fail;
+	}
+	sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+	rc = sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'flows'",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		pr_err("%s: no flows table: not a flowmaster database\n", path);
+		err = -EINVAL;
+	} else if (rc != SQLITE_ROW) {
+		pr_err("%s: %s\n", path, sqlite3_errmsg(db));
+		err = (rc & 0xff) == SQLITE_NOTADB ? -EINVAL : -EIO;
+	}
+	sqlite3_finalize(st);
+	if (err)
+		goto fail;
+	*out = db;
+	return 0;
+fail:
+	sqlite3_close(db);
+	return err;
+}
+
+/* ------------------------------------------------------------------- top */
+
+struct top_cfg {
+	const char *db;
+	uint64_t limit;
+	bool by_packets;
+	uint64_t since_s;	/* 0: all */
+	const char *since_arg;	/* as given, for the report */
+};
+
+static const struct option top_opts[] = {
+	{ "db", required_argument, NULL, 'd' },
+	{ "limit", required_argument, NULL, 'n' },
+	{ "by", required_argument, NULL, 'b' },
+	{ "since", required_argument, NULL, 's' },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+};
+
+static void top_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: flowmaster top [--db PATH] [--limit N] [--by bytes|packets] [--since DURATION]\n"
+		"\n"
+		"Print the top talkers (sources) and top flows in a flowmaster database.\n"
+		"The database is only read, so this works while 'flowmaster run' writes it.\n"
+		"A flow's rows (one per active timeout) are added up into one line.\n"
+		"\n"
+		"      --db PATH           database (default %s)\n"
+		"      --limit N           rows per table, 1 to %d (default %d)\n"
+		"      --by bytes|packets  what ranks talkers and flows (default bytes)\n"
+		"      --since DURATION    only flows seen in the last DURATION (30s, 5m, 2h, 1d)\n"
+		"  -h, --help              this help\n"
+		"\n"
+		"Exit status: 0 (also when there are no flows), 1 if the database is\n"
+		"missing or not a flowmaster database, 2 for a usage error.\n",
+		FM_DEFAULT_DB, TOP_LIMIT_MAX, TOP_LIMIT_DEFAULT);
+}
+
+static int top_parse(int argc, char **argv, struct top_cfg *c)
+{
+	int opt, err = 0;
+
+	*c = (struct top_cfg){ .db = FM_DEFAULT_DB, .limit = TOP_LIMIT_DEFAULT };
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", top_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'd':
+			c->db = optarg;
+			break;
+		case 'n':
+			err = args_u64("--limit", optarg, 1, TOP_LIMIT_MAX, &c->limit);
+			break;
+		case 'b':
+			if (!strcmp(optarg, "bytes")) {
+				c->by_packets = false;
+			} else if (!strcmp(optarg, "packets")) {
+				c->by_packets = true;
+			} else {
+				fprintf(stderr, "flowmaster: --by: '%s' is not bytes or packets\n", optarg);
+				return 2;
+			}
+			break;
+		case 's':
+			err = args_duration_s("--since", optarg, SINCE_MAX_S, &c->since_s);
+			c->since_arg = optarg;
+			if (!err && !c->since_s) {
+				fprintf(stderr, "flowmaster: --since: must be at least 1 s\n");
+				return 2;
+			}
+			break;
+		case 'h':
+			top_usage(stdout);
+			exit(0);
+		default:
+			fprintf(stderr, "Try 'flowmaster top --help'.\n");
+			return 2;
+		}
+		if (err)
+			return 2;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "flowmaster: top: unexpected argument '%s'; try 'flowmaster top --help'\n",
+			argv[optind]);
+		return 2;
+	}
+	return 0;
+}
+
+/* Flow records in the window (?1: oldest last_seen_ms) summed by flow key.
+ * GROUP BY treats NULLs as equal, so untagged or non-IP keys group too. */
+#define KEYED_CTE                                                                        \
+	"WITH k AS (SELECT interface_id, src_mac, dst_mac, eth_type, src_ip, dst_ip,"    \
+	" protocol, src_port, dst_port, icmp_type, icmp_code,"                            \
+	" sum(packets) AS packets, sum(bytes) AS bytes,"                                  \
+	" min(first_seen_ms) AS first_ms, max(last_seen_ms) AS last_ms"                   \
+	" FROM flows WHERE last_seen_ms >= ?1 AND end_reason IS NOT 'overflow'"           \
+	" GROUP BY interface_id, direction, src_mac, dst_mac, vlan_id, eth_type,"         \
+	" src_ip, dst_ip, protocol, src_port, dst_port, icmp_type, icmp_code) "
+
+static const char totals_sql[] =
+	"SELECT count(*), coalesce(sum(packets), 0), coalesce(sum(bytes), 0),"
+	" min(first_seen_ms), max(last_seen_ms),"
+	" coalesce(sum(CASE WHEN end_reason = 'overflow' THEN packets END), 0)"
+	" FROM flows WHERE last_seen_ms >= ?1";
+
+static const char talkers_sql[] =
+	KEYED_CTE
+	"SELECT src_ip, sum(packets) AS p, sum(bytes) AS b, count(*) FROM k"
+	" WHERE src_ip IS NOT NULL GROUP BY src_ip ORDER BY %s DESC, src_ip LIMIT ?2";
+
+static const char flows_sql[] =
+	KEYED_CTE
+	"SELECT i.name, k.src_ip, k.src_port, k.dst_ip, k.dst_port, k.protocol,"
+	" k.icmp_type, k.icmp_code, k.eth_type, k.src_mac, k.dst_mac,"
+	" k.packets, k.bytes, k.first_ms, k.last_ms"
+	" FROM k LEFT JOIN interfaces i ON i.id = k.interface_id"
+	" ORDER BY %s DESC, k.first_ms LIMIT ?2";
+
+static int prepare(sqlite3 *db, const char *fmt, const char *order, int64_t since_ms,
+		   uint64_t limit, sqlite3_stmt **st)
+{
+	char sql[2048];
+	int rc;
+
+	snprintf(sql, sizeof(sql), fmt, order);
+	rc = sqlite3_prepare_v2(db, sql, -1, st, NULL);
+	if (rc != SQLITE_OK) {
+		pr_err("reading flows: %s\n", sqlite3_errmsg(db));
+		return -EIO;
+	}
+	sqlite3_bind_int64(*st, 1, since_ms);
+	if (sqlite3_bind_parameter_count(*st) >= 2)
+		sqlite3_bind_int64(*st, 2, (sqlite3_int64)limit);
+	return 0;
+}
+
+static const char *text(sqlite3_stmt *st, int col)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+
+	return s ? (const char *)s : "";
+}
+
+static void fmt_utc(char *buf, size_t len, int64_t ms)
+{
+	time_t t = ms / 1000;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+/* Ports mean something for these protocols only. */
+static bool has_ports(int proto)
+{
+	return proto == 6 || proto == 17 || proto == 132 || proto == 136;
+}
+
+/* One top-flows row: IP flows by address and port, others by MAC. */
+static int add_flow_row(struct table *t, sqlite3_stmt *st)
+{
+	char src[64], dst[64], proto[32], pk[16], by[16], pps[16], dur[16];
+	int64_t first = sqlite3_column_int64(st, 13), last = sqlite3_column_int64(st, 14);
+	uint64_t packets = sqlite3_column_int64(st, 11);
+
+	if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
+		int p = sqlite3_column_int(st, 5);
+		bool ports = has_ports(p);
+
+		fmt_endpoint(src, sizeof(src), text(st, 1), ports ? sqlite3_column_int(st, 2) : -1);
+		fmt_endpoint(dst, sizeof(dst), text(st, 3), ports ? sqlite3_column_int(st, 4) : -1);
+		fmt_proto(proto, sizeof(proto), p);
+		if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
+			size_t n = strlen(proto);
+
+			snprintf(proto + n, sizeof(proto) - n, " %d/%d", sqlite3_column_int(st, 6),
+				 sqlite3_column_int(st, 7));
+		}
+	} else {
+		int eth = sqlite3_column_int(st, 8);
+
+		snprintf(src, sizeof(src), "%s", text(st, 9));
+		snprintf(dst, sizeof(dst), "%s", text(st, 10));
+		if (eth == 0x0806)
+			snprintf(proto, sizeof(proto), "arp");
+		else
+			snprintf(proto, sizeof(proto), "0x%04x", eth);
+	}
+	/* Average over the flow's lifetime; a single instant has none. */
+	if (last > first)
+		fmt_rate(pps, sizeof(pps), packets * 1000.0 / (last - first));
+	else
+		snprintf(pps, sizeof(pps), "-");
+	const char *row[] = {
+		text(st, 0), src, dst, proto,
+		fmt_count(pk, sizeof(pk), packets),
+		fmt_bytes(by, sizeof(by), sqlite3_column_int64(st, 12)),
+		pps, fmt_duration(dur, sizeof(dur), last - first),
+	};
+	return table_add(t, row);
+}
+
+static int print_top(sqlite3 *db, const struct top_cfg *c, int64_t now_ms)
+{
+	const char *by = c->by_packets ? "packets" : "bytes";
+	int64_t since_ms = c->since_s ? now_ms - (int64_t)c->since_s * 1000 : INT64_MIN;
+	char a[32], b[32], d[32], window[64] = "";
+	sqlite3_stmt *st = NULL;
+	struct table *t = NULL;
+	uint64_t records, packets, bytes, overflow, total;
+	int64_t first_ms, last_ms;
+	int rc, err;
+
+	if (c->since_s)
+		snprintf(window, sizeof(window), " in the last %s", c->since_arg);
+	err = prepare(db, totals_sql, "", since_ms, 0, &st);
+	if (err)
+		return err;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		pr_err("reading flows: %s\n", sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+		return -EIO;
+	}
+	records = sqlite3_column_int64(st, 0);
+	packets = sqlite3_column_int64(st, 1);
+	bytes = sqlite3_column_int64(st, 2);
+	first_ms = sqlite3_column_int64(st, 3);
+	last_ms = sqlite3_column_int64(st, 4);
+	overflow = sqlite3_column_int64(st, 5);
+	sqlite3_finalize(st);
+	if (!records) {
+		printf("%s: no flows%s\n", c->db, window);
+		return 0;
+	}
+	fmt_utc(a, sizeof(a), first_ms);
+	fmt_utc(b, sizeof(b), last_ms);
+	printf("%s: %" PRIu64 " flow record%s%s, %s to %s UTC\n", c->db, records,
+	       records == 1 ? "" : "s", window, a, b);
+	printf("total %s packets, %s", fmt_count(a, sizeof(a), packets),
+	       fmt_bytes(b, sizeof(b), bytes));
+	if (overflow)
+		printf(" (%s packets unattributed: map and ring buffer were full)",
+		       fmt_count(d, sizeof(d), overflow));
+	printf("\n");
+	total = c->by_packets ? packets : bytes;
+
+	/* Talkers: share of the window's total, attributed or not. */
+	static const char *const th[] = { "SOURCE", "PACKETS", "BYTES", "FLOWS", "SHARE" };
+	t = table_new(5, th, 0x1e);
+	if (!t)
+		return -ENOMEM;
+	err = prepare(db, talkers_sql, c->by_packets ? "p" : "b", since_ms, c->limit, &st);
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t p = sqlite3_column_int64(st, 1), bb = sqlite3_column_int64(st, 2);
+		char pk[16], bs[16], fl[24], share[16];
+
+		snprintf(fl, sizeof(fl), "%lld", sqlite3_column_int64(st, 3));
+		snprintf(share, sizeof(share), "%.1f%%",
+			 total ? 100.0 * (c->by_packets ? p : bb) / total : 0.0);
+		const char *row[] = { text(st, 0), fmt_count(pk, sizeof(pk), p),
+				      fmt_bytes(bs, sizeof(bs), bb), fl, share };
+		err = table_add(t, row);
+	}
+	if (!err && rc != SQLITE_DONE) {
+		pr_err("reading flows: %s\n", sqlite3_errmsg(db));
+		err = -EIO;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (err)
+		goto out;
+	printf("\ntop talkers by %s\n", by);
+	table_print(t, stdout, "  ");
+	table_free(t);
+
+	static const char *const fh[] = { "IFACE", "SOURCE", "DESTINATION", "PROTO", "PACKETS",
+					  "BYTES", "AVG PPS", "DURATION" };
+	t = table_new(8, fh, 0xf0);
+	if (!t)
+		return -ENOMEM;
+	err = prepare(db, flows_sql, c->by_packets ? "k.packets" : "k.bytes", since_ms, c->limit,
+		      &st);
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		err = add_flow_row(t, st);
+	if (!err && rc != SQLITE_DONE) {
+		pr_err("reading flows: %s\n", sqlite3_errmsg(db));
+		err = -EIO;
+	}
+	sqlite3_finalize(st);
+	if (err)
+		goto out;
+	printf("\ntop flows by %s\n", by);
+	table_print(t, stdout, "  ");
+out:
+	table_free(t);
+	return err;
+}
+
+int cmd_top(int argc, char **argv)
+{
+	struct top_cfg c;
+	struct timespec ts;
+	sqlite3 *db;
+	int err;
+
+	err = top_parse(argc, argv, &c);
+	if (err)
+		return err;
+	if (ops_db_open(c.db, &db))
+		return 1;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	err = print_top(db, &c, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	sqlite3_close(db);
+	return err ? 1 : 0;
+}
