@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
+#include <bpf/libbpf.h>
 #include "args.h"
 #include "cli.h"
 #include "drain.h"
@@ -524,6 +525,9 @@ static int shutdown_run(struct run_state *s)
 		pr_err("%" PRIu64 " flow records could not be written to %s\n", unwritten,
 		       s->cfg->db);
 		ret = 1;
+	} else {
+		pr_info("%" PRIu64 " flow records written to %s\n", s->records_exported,
+			s->cfg->db);
 	}
 	return ret;
 }
@@ -640,6 +644,17 @@ int cmd_run(int argc, char **argv)
 				fprintf(stderr, "flowmaster: %s given twice\n", cfg.ifname[i]);
 				return 2;
 			}
+	}
+	/* Fail before the slow part (preallocating the maps) when an
+	 * interface is taken; the attach would be refused anyway. */
+	for (int i = 0; i < cfg.nr_ifaces; i++) {
+		LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+		if (!bpf_xdp_query(lo.ifindex[i], 0, &q) && q.prog_id) {
+			pr_err("%s: another XDP program (id %u) is already attached; remove it (ip link set dev %s xdp off, or flowmaster detach -i %s if it is a flowmaster's) or pick another interface\n",
+			       cfg.ifname[i], q.prog_id, cfg.ifname[i], cfg.ifname[i]);
+			return 1;
+		}
 	}
 	lo.nr_ifaces = cfg.nr_ifaces;
 	lo.max_flows = cfg.max_flows;
