@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Baselines for tools/bench/bench_prog.c, run through BPF_PROG_TEST_RUN
+ * side by side with fm_xdp:
+ *
+ *   xdp_empty       returns XDP_PASS: the cost of the test loop itself.
+ *   xdp_min_percpu  the least a flow counter can do: Ethernet (and up to two
+ *                   VLAN tags, so the double-VLAN case compares like with
+ *                   like), IPv4 or IPv6 without extension headers, TCP/UDP
+ *                   ports, one lookup in a preallocated per-CPU hash, an
+ *                   insert with BPF_NOEXIST on a miss, packets and bytes
+ *                   added.
+ *   xdp_min_shared  the same with a plain hash and atomic adds, so that the
+ *                   per-CPU versus shared choice (DESIGN, data path 1) is
+ *                   measured rather than guessed.
+ *   xdp_rr          the round-robin driver: writes a flow number into the
+ *                   frame and tail-calls the program under test, so that
+ *                   one test run with a large repeat walks many flows.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define ETH_P_8021Q 0x8100
+#define ETH_P_8021AD 0x88A8
+#define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
+
+/* The 5-tuple; IPv4 addresses in the first 4 bytes. No holes. */
+struct min_key {
+	__u8 src_addr[16];
+	__u8 dst_addr[16];
+	__u16 src_port;
+	__u16 dst_port;
+	__u8 protocol;
+	__u8 reserved[3];
+};
+
+struct min_value {
+	__u64 packets;
+	__u64 bytes;
+};
+
+_Static_assert(sizeof(struct min_key) == 40, "min_key layout");
+
+/* Flows of xdp_min_percpu; max_entries set by bench_prog, preallocated. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct min_key);
+	__type(value, struct min_value);
+} min_percpu_flows SEC(".maps");
+
+/* Flows of xdp_min_shared; max_entries set by bench_prog, preallocated. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct min_key);
+	__type(value, struct min_value);
+} min_shared_flows SEC(".maps");
+
+/* Slot 0: the program xdp_rr hands each frame to; set by bench_prog. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} rr_target SEC(".maps");
+
+/* Round-robin state, written by bench_prog between runs. */
+__u32 rr_off;	 /* frame offset of the 32-bit field to vary (an address) */
+__u32 rr_base;	 /* value of flow 0, host order */
+__u32 rr_nflows; /* flows to cycle through; 0: never wrap (all new) */
+__u32 rr_next;	 /* next flow number */
+/* Inserts the baselines could not make (map full): must stay 0. */
+__u64 min_update_fail;
+
+SEC("xdp")
+int xdp_empty(struct xdp_md *ctx)
+{
+	return XDP_PASS;
+}
+
+/* Fill key from the frame; returns 0, or -1 for anything but IPv4/IPv6. */
+static __always_inline int min_parse(struct xdp_md *ctx, struct min_key *key)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	void *pos = eth + 1;
+	__u16 proto;
+
+	if (pos > end)
+		return -1;
+	proto = eth->h_proto;
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		struct vlan_hdr *vh = pos;
+
+		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
+			break;
+		if ((void *)(vh + 1) > end)
+			return -1;
+		proto = vh->h_vlan_encapsulated_proto;
+		pos = vh + 1;
+	}
+
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = pos;
+
+		if ((void *)(ip + 1) > end || ip->ihl < 5)
+			return -1;
+		__builtin_memcpy(key->src_addr, &ip->saddr, 4);
+		__builtin_memcpy(key->dst_addr, &ip->daddr, 4);
+		key->protocol = ip->protocol;
+		pos += ip->ihl * 4;
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = pos;
+
+		if ((void *)(ip6 + 1) > end)
+			return -1;
+		__builtin_memcpy(key->src_addr, &ip6->saddr, 16);
+		__builtin_memcpy(key->dst_addr, &ip6->daddr, 16);
+		key->protocol = ip6->nexthdr;
+		pos = ip6 + 1;
+	} else {
+		return -1;
+	}
+
+	if (key->protocol == IPPROTO_TCP || key->protocol == IPPROTO_UDP) {
+		struct udphdr *uh = pos; /* ports sit at the same place in TCP */
+
+		if ((void *)(uh + 1) > end)
+			return 0;
+		key->src_port = uh->source;
+		key->dst_port = uh->dest;
+	}
+	return 0;
+}
+
+SEC("xdp")
+int xdp_min_percpu(struct xdp_md *ctx)
+{
+	__u64 len = ctx->data_end - ctx->data;
+	struct min_key key = {};
+	struct min_value *v;
+
+	if (min_parse(ctx, &key))
+		return XDP_PASS;
+	v = bpf_map_lookup_elem(&min_percpu_flows, &key);
+	if (v) {
+		v->packets++;
+		v->bytes += len;
+	} else {
+		struct min_value nv = {.packets = 1, .bytes = len};
+
+		if (bpf_map_update_elem(&min_percpu_flows, &key, &nv, BPF_NOEXIST))
+			__sync_fetch_and_add(&min_update_fail, 1);
+	}
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int xdp_min_shared(struct xdp_md *ctx)
+{
+	__u64 len = ctx->data_end - ctx->data;
+	struct min_key key = {};
+	struct min_value *v;
+
+	if (min_parse(ctx, &key))
+		return XDP_PASS;
+	v = bpf_map_lookup_elem(&min_shared_flows, &key);
+	if (v) {
+		__sync_fetch_and_add(&v->packets, 1);
+		__sync_fetch_and_add(&v->bytes, len);
+	} else {
+		struct min_value nv = {.packets = 1, .bytes = len};
+
+		if (bpf_map_update_elem(&min_shared_flows, &key, &nv, BPF_NOEXIST))
+			__sync_fetch_and_add(&min_update_fail, 1);
+	}
+	return XDP_PASS;
+}
+
+/*
+ * Write rr_base + flow number, big-endian, at rr_off and pass the frame on
+ * to rr_target[0]. The test run reuses one frame buffer, so each repeat
+ * sees the next flow. Returns XDP_DROP only if the tail call failed, which
+ * bench_prog treats as an error.
+ */
+SEC("xdp")
+int xdp_rr(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u32 off = rr_off, n = rr_next;
+	__be32 *field;
+
+	rr_next = n + 1 == rr_nflows ? 0 : n + 1;
+	if (off > 256)
+		return XDP_DROP;
+	field = data + off;
+	if ((void *)(field + 1) > end)
+		return XDP_DROP;
+	*field = bpf_htonl(rr_base + n);
+	bpf_tail_call(ctx, &rr_target, 0);
+	return XDP_DROP;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
