@@ -16,8 +16,11 @@ const volatile __u32 cfg_nr_ifaces = 0;
 const volatile __u32 cfg_ifindex[FM_MAX_IFACES] = {};
 /* After the fill threshold, ring again every N inserts (power of two). */
 const volatile __u32 cfg_doorbell_every = 4096;
-/* 1: bpf_ktime_get_ns (precise, ~15 ns); 0: the coarse clock (jiffy steps). */
-const volatile __u8 cfg_precise_clock = 0;
+/* enum fm_clock: what first_seen/last_seen count in. */
+const volatile __u8 cfg_clock = FM_CLOCK_JIFFIES;
+
+/* Written by fm_clock for the daemon's time conversion. */
+struct fm_clock_anchor clock_anchor;
 
 /* One flow generation: per-CPU values so the hot path needs no atomics.
  * max_entries is set from userspace; preallocated. Drained by the daemon
@@ -75,7 +78,11 @@ static __always_inline __u32 iface_slot(__u32 ifindex)
 
 static __always_inline __u64 now_ns(void)
 {
-	return cfg_precise_clock ? bpf_ktime_get_ns() : bpf_ktime_get_coarse_ns();
+	if (cfg_clock == FM_CLOCK_NS)
+		return bpf_ktime_get_ns();
+	if (cfg_clock == FM_CLOCK_COARSE_NS)
+		return bpf_ktime_get_coarse_ns();
+	return bpf_jiffies64();
 }
 
 static __always_inline void ring_doorbell(struct fm_counters *cnt, __u64 now)
@@ -96,7 +103,7 @@ static __always_inline void ring_doorbell(struct fm_counters *cnt, __u64 now)
 		return;
 	__builtin_memset(e, 0, sizeof(*e));
 	e->type = FM_EV_DOORBELL;
-	e->ts_ns = now;
+	e->ts = now;
 	e->inserts = n;
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	cnt->doorbells++;
@@ -116,7 +123,7 @@ static __always_inline void fallback(struct fm_flow_key *key, __u64 len, __u8 tc
 	}
 	e->type = FM_EV_PACKET;
 	e->len = len;
-	e->ts_ns = now;
+	e->ts = now;
 	e->inserts = 0;
 	e->tcp_flags = tcp_flags;
 	__builtin_memset(e->reserved, 0, sizeof(e->reserved));
@@ -144,8 +151,8 @@ static __always_inline void count_flow(struct fm_flow_key *key, __u64 len, __u8 
 
 	nv.packets = 1;
 	nv.bytes = len;
-	nv.first_seen_ns = now;
-	nv.last_seen_ns = now;
+	nv.first_seen = now;
+	nv.last_seen = now;
 	nv.tcp_flags = tcp_flags;
 	err = bpf_map_update_elem(flows, key, &nv, BPF_NOEXIST);
 	if (!err) {
@@ -164,7 +171,7 @@ static __always_inline void count_flow(struct fm_flow_key *key, __u64 len, __u8 
 hit:
 	v->packets++;
 	v->bytes += len;
-	v->last_seen_ns = now;
+	v->last_seen = now;
 	v->tcp_flags |= tcp_flags;
 	cnt->map_packets++;
 	return;
@@ -206,6 +213,19 @@ int fm_xdp(struct xdp_md *ctx)
 		parse_l4(&c, proto, &key, &tcp_flags, cnt);
 
 	count_flow(&key, len, tcp_flags, cnt);
+	return XDP_PASS;
+}
+
+/*
+ * Run by the daemon through BPF_PROG_TEST_RUN: jiffies and CLOCK_MONOTONIC
+ * read back to back, so jiffies convert to time without knowing HZ's
+ * history.
+ */
+SEC("xdp")
+int fm_clock(struct xdp_md *ctx)
+{
+	clock_anchor.jiffies = bpf_jiffies64();
+	clock_anchor.mono_ns = bpf_ktime_get_ns();
 	return XDP_PASS;
 }
 

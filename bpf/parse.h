@@ -90,11 +90,12 @@ static __always_inline int parse_ipv4(struct cursor *c, struct fm_flow_key *key,
 
 	if ((void *)(ip + 1) > c->end || ip->version != 4 || ip->ihl < 5)
 		return malformed(key, &cnt->err_ipv4);
-	/* IPv4-mapped IPv6 form, ::ffff:a.b.c.d */
-	key->src_addr[10] = key->src_addr[11] = 0xff;
-	key->dst_addr[10] = key->dst_addr[11] = 0xff;
-	__builtin_memcpy(&key->src_addr[12], &ip->saddr, 4);
-	__builtin_memcpy(&key->dst_addr[12], &ip->daddr, 4);
+	/* IPv4-mapped IPv6 form, ::ffff:a.b.c.d, as whole words: byte
+	 * stores here measured a few ns per packet. */
+	*(__u32 *)&key->src_addr[8] = bpf_htonl(0x0000ffff);
+	*(__u32 *)&key->dst_addr[8] = bpf_htonl(0x0000ffff);
+	*(__u32 *)&key->src_addr[12] = ip->saddr;
+	*(__u32 *)&key->dst_addr[12] = ip->daddr;
 	key->protocol = ip->protocol;
 
 	hlen = ip->ihl * 4;

@@ -27,7 +27,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		d->doorbell = true;
 		return 0;
 	}
-	ms = drain_ms(d, e->ts_ns);
+	ms = drain_ms(d, e->ts);
 	err = flowtab_add(d->ft, &e->key, 1, e->len, ms, ms, e->tcp_flags);
 	if (err) {
 		/* Stop consuming: the record stays in the ring for a retry. */
@@ -84,15 +84,28 @@ static int64_t ts_ns(clockid_t c)
 
 void drain_clock(struct drain *d)
 {
-	/* The program's clock is CLOCK_MONOTONIC(_COARSE), which stops in
-	 * suspend; one offset per cycle keeps conversions cheap and exact to
-	 * within the poll interval except across a suspend. */
+	/* Jiffies and CLOCK_MONOTONIC both stop in suspend; one anchor and
+	 * one offset per cycle keep conversions cheap and right to within a
+	 * tick, except for packets counted before a suspend and drained
+	 * after it, which come out early by the time suspended. */
+	if (loader_clock_anchor(d->l, &d->anchor)) {
+		/* Keep the last anchor, moved on by the time elapsed. */
+		int64_t now = ts_ns(CLOCK_MONOTONIC);
+
+		d->anchor.jiffies += (now - (int64_t)d->anchor.mono_ns) / (int64_t)d->l->ns_per_jiffy;
+		d->anchor.mono_ns = now;
+	}
 	d->offset_ns = ts_ns(CLOCK_REALTIME) - ts_ns(CLOCK_MONOTONIC);
 }
 
-int64_t drain_ms(const struct drain *d, uint64_t mono_ns)
+int64_t drain_ms(const struct drain *d, uint64_t t)
 {
-	return ((int64_t)mono_ns + d->offset_ns) / 1000000;
+	return (loader_mono_ns(d->l, &d->anchor, t) + d->offset_ns) / 1000000;
+}
+
+int64_t drain_now_ms(const struct drain *d)
+{
+	return (ts_ns(CLOCK_MONOTONIC) + d->offset_ns) / 1000000;
 }
 
 int drain_ring_fd(struct drain *d)
@@ -125,10 +138,10 @@ static int merge_percpu(struct drain *d, const struct fm_flow_key *k,
 			continue;
 		packets += v[cpu].packets;
 		bytes += v[cpu].bytes;
-		if (v[cpu].first_seen_ns && (!first || v[cpu].first_seen_ns < first))
-			first = v[cpu].first_seen_ns;
-		if (v[cpu].last_seen_ns > last)
-			last = v[cpu].last_seen_ns;
+		if (v[cpu].first_seen && (!first || v[cpu].first_seen < first))
+			first = v[cpu].first_seen;
+		if (v[cpu].last_seen > last)
+			last = v[cpu].last_seen;
 		flags |= v[cpu].tcp_flags;
 	}
 	if (!packets)

@@ -19,6 +19,7 @@ struct drain {
 	struct flowtab *ft;
 	struct ring_buffer *rb;
 	int64_t offset_ns;		/* CLOCK_REALTIME - CLOCK_MONOTONIC, per cycle */
+	struct fm_clock_anchor anchor;	/* the program's clock against CLOCK_MONOTONIC */
 	void *keys, *vals;		/* batch buffers */
 	uint32_t batch;			/* entries per batch call */
 	bool doorbell;			/* a doorbell arrived since the last cycle */
@@ -34,9 +35,12 @@ struct drain {
 
 int drain_init(struct drain *d, struct loader *l, struct flowtab *ft);
 void drain_free(struct drain *d);
-/* Refresh the boot-to-epoch offset; call once per cycle. */
+/* Refresh the clock anchor and the monotonic-to-epoch offset; once per cycle. */
 void drain_clock(struct drain *d);
-int64_t drain_ms(const struct drain *d, uint64_t mono_ns);
+/* A time stamped by the program, as Unix epoch milliseconds. */
+int64_t drain_ms(const struct drain *d, uint64_t t);
+/* Now, on the same scale as drain_ms. */
+int64_t drain_now_ms(const struct drain *d);
 /* Fd to poll for ring-buffer data. */
 int drain_ring_fd(struct drain *d);
 /* Merge every ring record present; returns records consumed or -errno. */

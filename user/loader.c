@@ -8,9 +8,12 @@
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "../bpf/flowmaster.h"	/* the skeleton names its types */
 #include "flowmaster.skel.h"
 #include "loader.h"
 #include "log.h"
+
+static int measure_hz(struct loader *l);
 
 const char *fm_xdp_mode_str(enum fm_xdp_mode m)
 {
@@ -61,10 +64,11 @@ int loader_open(struct loader *l, const struct loader_opts *o)
 	err = bpf_map__set_max_entries(skel->maps.flows_a, o->max_flows);
 	err = err ?: bpf_map__set_max_entries(skel->maps.flows_b, o->max_flows);
 	err = err ?: bpf_map__set_max_entries(skel->maps.events, o->ringbuf_bytes);
-	/* The slot's inner-map template must match the generations' size, or
-	 * the kernel refuses them as values; give it one of the right shape. */
+	/* The kernel compares an inner map's type, key and value sizes and
+	 * flags with the slot's template, not max_entries (for hashes), so a
+	 * one-entry template serves and costs no preallocation. */
 	tmpl_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "fm_gen_tmpl", sizeof(struct fm_flow_key),
-				 sizeof(struct fm_flow_value), o->max_flows, NULL);
+				 sizeof(struct fm_flow_value), 1, NULL);
 	if (!err && tmpl_fd < 0)
 		err = -errno;
 	err = err ?: bpf_map__set_inner_map_fd(skel->maps.flow_gens, tmpl_fd);
@@ -77,7 +81,7 @@ int loader_open(struct loader *l, const struct loader_opts *o)
 		skel->rodata->cfg_ifindex[i] = o->ifindex[i];
 	if (o->doorbell_every)
 		skel->rodata->cfg_doorbell_every = o->doorbell_every;
-	skel->rodata->cfg_precise_clock = o->precise_clock;
+	skel->rodata->cfg_clock = o->clock;
 
 	err = flowmaster_bpf__load(skel);
 	close(tmpl_fd);
@@ -94,12 +98,68 @@ int loader_open(struct loader *l, const struct loader_opts *o)
 	l->nr_ifaces = o->nr_ifaces;
 	memcpy(l->ifindex, o->ifindex, sizeof(l->ifindex));
 	l->doorbell_fill = (__u64)o->max_flows * o->doorbell_pct / 100;
+	l->clock = o->clock;
+	err = measure_hz(l);
+	if (err) {
+		pr_err("reading the BPF clock: %s\n", strerror(-err));
+		loader_close(l);
+		return err;
+	}
 	return loader_rearm_doorbell(l);
 cleanup:
 	if (tmpl_fd >= 0)
 		close(tmpl_fd);
 	flowmaster_bpf__destroy(skel);
 	return err;
+}
+
+int loader_clock_anchor(struct loader *l, struct fm_clock_anchor *a)
+{
+	/* XDP test runs want at least an Ethernet header's worth of data. */
+	char frame[64] = { 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = sizeof(frame),
+		    .repeat = 1);
+
+	if (bpf_prog_test_run_opts(bpf_program__fd(l->skel->progs.fm_clock), &opts))
+		return -errno;
+	*a = l->skel->bss->clock_anchor;
+	return 0;
+}
+
+__s64 loader_mono_ns(const struct loader *l, const struct fm_clock_anchor *a, __u64 t)
+{
+	if (l->clock != FM_CLOCK_JIFFIES)
+		return (__s64)t;
+	return (__s64)a->mono_ns - (__s64)(a->jiffies - t) * (__s64)l->ns_per_jiffy;
+}
+
+/*
+ * HZ is a build option the kernel does not export; count ticks over 50 ms
+ * and snap to the nearest value kernels are built with.
+ */
+static int measure_hz(struct loader *l)
+{
+	static const unsigned hz[] = { 100, 250, 300, 1000 };
+	struct fm_clock_anchor a, b;
+	double rate, best = 1e18;
+	int err;
+
+	err = loader_clock_anchor(l, &a);
+	usleep(50000);
+	err = err ?: loader_clock_anchor(l, &b);
+	if (err)
+		return err;
+	rate = (double)(b.jiffies - a.jiffies) * 1e9 / (double)(b.mono_ns - a.mono_ns);
+	for (size_t i = 0; i < sizeof(hz) / sizeof(hz[0]); i++) {
+		double d = rate > hz[i] ? rate - hz[i] : hz[i] - rate;
+
+		if (d < best) {
+			best = d;
+			l->ns_per_jiffy = 1000000000ULL / hz[i];
+		}
+	}
+	pr_debug("kernel HZ %llu (measured %.0f)\n", 1000000000ULL / l->ns_per_jiffy, rate);
+	return 0;
 }
 
 int loader_rearm_doorbell(struct loader *l)

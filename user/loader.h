@@ -18,7 +18,7 @@ struct loader_opts {
 	__u32 ringbuf_bytes;	/* power of two, >= page size */
 	__u32 doorbell_pct;	/* ring when a generation is this full (0: never) */
 	__u32 doorbell_every;	/* ...and again every N inserts (power of two) */
-	bool precise_clock;	/* bpf_ktime_get_ns instead of the coarse clock */
+	__u8 clock;		/* enum fm_clock; only benchmarks change it */
 	int nr_ifaces;		/* interfaces the program keeps counters for */
 	int ifindex[FM_MAX_IFACES];
 };
@@ -41,6 +41,8 @@ struct loader {
 	int nr_ifaces;		/* the program's interface slots 1..nr_ifaces */
 	int ifindex[FM_MAX_IFACES];
 	__u32 doorbell_fill;	/* entries that ring the doorbell (0: off) */
+	__u8 clock;		/* enum fm_clock of the loaded program */
+	__u64 ns_per_jiffy;	/* 10^9 / HZ, measured at load */
 	int nr_links;
 	struct loader_link links[FM_MAX_IFACES];
 };
@@ -57,6 +59,13 @@ int loader_attach(struct loader *l, int ifindex, enum fm_xdp_mode mode);
 int loader_detach(struct loader *l, int ifindex);
 /* Sum the per-CPU counters of one interface slot (0..FM_MAX_IFACES). */
 int loader_read_counters(struct loader *l, __u32 slot, struct fm_counters *out);
+/*
+ * Read the program's jiffies and CLOCK_MONOTONIC together (runs fm_clock).
+ * Returns 0 or a negative errno.
+ */
+int loader_clock_anchor(struct loader *l, struct fm_clock_anchor *a);
+/* Convert a time stamped by the program to CLOCK_MONOTONIC ns, given an anchor. */
+__s64 loader_mono_ns(const struct loader *l, const struct fm_clock_anchor *a, __u64 t);
 /* Events ring buffer fd, program fd. */
 int loader_events_fd(struct loader *l);
 int loader_prog_fd(struct loader *l);

@@ -600,7 +600,7 @@ static int main_loop(struct run_state *s, int sfd)
 			if (err)
 				pr_warn("drain: %s\n", strerror(-err));
 			/* The flows' clock: monotonic plus this cycle's offset. */
-			wall = drain_ms(&s->d, (uint64_t)clock_ms(CLOCK_MONOTONIC) * 1000000);
+			wall = drain_now_ms(&s->d);
 			flowtab_expire(s->ft, wall, &s->to, emit_record, s);
 			flush_backlog(s);
 			last_swap = now;

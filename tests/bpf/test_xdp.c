@@ -156,11 +156,11 @@ static int read_gen(struct loader *l, int fd, struct flow *out, int max)
 			f->v.packets += v->packets;
 			f->v.bytes += v->bytes;
 			f->v.tcp_flags |= v->tcp_flags;
-			if (v->first_seen_ns &&
-			    (!f->v.first_seen_ns || v->first_seen_ns < f->v.first_seen_ns))
-				f->v.first_seen_ns = v->first_seen_ns;
-			if (v->last_seen_ns > f->v.last_seen_ns)
-				f->v.last_seen_ns = v->last_seen_ns;
+			if (v->first_seen &&
+			    (!f->v.first_seen || v->first_seen < f->v.first_seen))
+				f->v.first_seen = v->first_seen;
+			if (v->last_seen > f->v.last_seen)
+				f->v.last_seen = v->last_seen;
 		}
 	}
 	return errno == ENOENT ? n : -errno;
@@ -362,8 +362,8 @@ static bool check_value1(const char *what, const struct flow *f, size_t len, uin
 	ok &= CHECK(what, f->v.packets, 1);
 	ok &= CHECK(what, f->v.bytes, len);
 	ok &= CHECK(what, f->v.tcp_flags, tcp_flags);
-	ok &= CHECK(what, f->v.first_seen_ns != 0, 1);
-	ok &= CHECK(what, f->v.last_seen_ns >= f->v.first_seen_ns, 1);
+	ok &= CHECK(what, f->v.first_seen != 0, 1);
+	ok &= CHECK(what, f->v.last_seen >= f->v.first_seen, 1);
 	return ok;
 }
 
@@ -721,8 +721,8 @@ TEST(tcp_flags_or_and_times)
 	EXPECT_EQ(flows[0].v.bytes, total, "flow bytes = sum of frame lengths");
 	EXPECT_EQ(flows[0].v.tcp_flags, FRAME_TCP_SYN | FRAME_TCP_ACK | FRAME_TCP_FIN,
 		  "tcp_flags is the OR of all packets");
-	EXPECT_TRUE(flows[0].v.first_seen_ns > 0, "first_seen set");
-	EXPECT_TRUE(flows[0].v.last_seen_ns >= flows[0].v.first_seen_ns, "last_seen >= first_seen");
+	EXPECT_TRUE(flows[0].v.first_seen > 0, "first_seen set");
+	EXPECT_TRUE(flows[0].v.last_seen >= flows[0].v.first_seen, "last_seen >= first_seen");
 	EXPECT_EQ(after.inserts - before.inserts, 1, "one insert, then two hits");
 	EXPECT_EQ(after.map_packets - before.map_packets, 3, "map_packets");
 out:
@@ -1041,9 +1041,9 @@ static int on_record(void *ctx, void *data, size_t size)
 	if (e->type == FM_EV_DOORBELL) {
 		rs->doorbells++;
 		rs->last_inserts = e->inserts;
-		if (e->len || !e->ts_ns) {
-			TL_FAIL("doorbell record: len %u (expected 0), ts_ns %llu", e->len,
-				(unsigned long long)e->ts_ns);
+		if (e->len || !e->ts) {
+			TL_FAIL("doorbell record: len %u (expected 0), ts %llu", e->len,
+				(unsigned long long)e->ts);
 			rs->bad++;
 		}
 		return 0;
@@ -1056,12 +1056,12 @@ static int on_record(void *ctx, void *data, size_t size)
 	rs->packets++;
 	if (e->len != rs->len || e->key.src_port != rs->next_sport || e->key.dst_port != 9 ||
 	    e->key.ifindex != LO_IFINDEX || e->key.protocol != 17 ||
-	    e->key.eth_type != 0x0800 || !e->ts_ns || e->tcp_flags || e->key.src_addr[11] != 0xff) {
+	    e->key.eth_type != 0x0800 || !e->ts || e->tcp_flags || e->key.src_addr[11] != 0xff) {
 		TL_FAIL("ring packet record %d: len %u (want %zu), sport %u (want %u), dport %u, "
-			"ifindex %u, protocol %u, eth_type 0x%04x, ts_ns %llu",
+			"ifindex %u, protocol %u, eth_type 0x%04x, ts %llu",
 			rs->packets, e->len, rs->len, e->key.src_port, rs->next_sport,
 			e->key.dst_port, e->key.ifindex, e->key.protocol, e->key.eth_type,
-			(unsigned long long)e->ts_ns);
+			(unsigned long long)e->ts);
 		rs->bad++;
 	}
 	rs->next_sport++;
