@@ -7,6 +7,17 @@
  * ring, and the writer frees a batch's slots only after its COMMIT, so a
  * failed transaction leaves its records queued for the next attempt and
  * nothing is lost or copied twice.
+ *
+ * Devices. For each record of a batch the writer looks up the source and
+ * destination device in its LRU cache (devcache.c); a miss is resolved in
+ * the batch's transaction by one upsert that returns the devices.id. The
+ * record's traffic is added to the cache entries, and before COMMIT one
+ * UPDATE per dirty device adds it to the row. So the devices totals commit
+ * or roll back with the flow rows that carry them: after a failed
+ * transaction the cache forgets that batch's traffic and the ids it
+ * learned in it, and the retry counts the records again from the queue.
+ * Between transactions no device has pending traffic, so a cache shrink
+ * (memory pressure) has nothing to write back.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,6 +30,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "devcache.h"
 #include "log.h"
 #include "store.h"
 
@@ -60,13 +72,21 @@
 #define IPPROTO_ICMP_ 1
 #define IPPROTO_ICMPV6_ 58
 
-/* Schema version 1 (DESIGN.md), created in one transaction. */
+/*
+ * Schema version 1 (DESIGN.md), created in one transaction. The comments
+ * inside CREATE TABLE are kept by SQLite and shown by `.schema`.
+ */
 static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS interfaces(id INTEGER PRIMARY KEY,"
 	" name TEXT, ifindex INTEGER, mac TEXT, xdp_mode TEXT,"
 	" attached_ms INTEGER, detached_ms INTEGER);\n"
-	"CREATE TABLE IF NOT EXISTS devices(id INTEGER PRIMARY KEY,"
-	" interface_id INTEGER, mac TEXT, ip TEXT,"
+	"CREATE TABLE IF NOT EXISTS devices(id INTEGER PRIMARY KEY,\n"
+	" -- a host seen as the source or destination of a flow; interface_id\n"
+	" -- is the first interfaces row of that name, so it lasts across runs\n"
+	" interface_id INTEGER, mac TEXT,\n"
+	" -- as flows.src_ip prints it; '' (not NULL, which UNIQUE would never\n"
+	" -- match) for a non-IP frame's device\n"
+	" ip TEXT,\n"
 	" first_seen_ms INTEGER, last_seen_ms INTEGER,"
 	" packets_sent INTEGER, bytes_sent INTEGER,"
 	" packets_received INTEGER, bytes_received INTEGER,"
@@ -99,6 +119,17 @@ static const char schema_sql[] =
 	" FROM flows WHERE src_ip IS NOT NULL GROUP BY src_ip ORDER BY bytes DESC;\n"
 	"PRAGMA user_version = " STR(SCHEMA_VERSION) ";\n";
 
+/* Added to version 1 without a version change: created by every open, so
+ * a version 1 database written by an older flowmaster gains them too. */
+static const char additive_sql[] =
+	"CREATE VIEW IF NOT EXISTS device_summary AS SELECT d.id,"
+	" i.name AS interface, d.mac, d.ip,"
+	" strftime('%Y-%m-%dT%H:%M:%fZ', d.first_seen_ms / 1000.0, 'unixepoch') AS first_seen,"
+	" strftime('%Y-%m-%dT%H:%M:%fZ', d.last_seen_ms / 1000.0, 'unixepoch') AS last_seen,"
+	" d.packets_sent, d.bytes_sent, d.packets_received, d.bytes_received"
+	" FROM devices d LEFT JOIN interfaces i ON i.id = d.interface_id"
+	" ORDER BY d.bytes_sent + d.bytes_received DESC;\n";
+
 /* Only on request: a text-address index slows inserts about sevenfold. */
 static const char address_index_sql[] =
 	"CREATE INDEX IF NOT EXISTS flows_src_ip ON flows(src_ip);\n"
@@ -109,20 +140,42 @@ enum {
 	P_IFACE = 1, P_DIR, P_FIRST, P_LAST,
 	P_SRC_MAC, P_DST_MAC, P_VLAN, P_ETH, P_SRC_IP, P_DST_IP,
 	P_SPORT, P_DPORT, P_PROTO, P_ICMP_TYPE, P_ICMP_CODE, P_TCP_FLAGS,
-	P_PACKETS, P_BYTES, P_REASON,
+	P_PACKETS, P_BYTES, P_REASON, P_SRC_DEV, P_DST_DEV,
 };
 
 static const char insert_flow_sql[] =
 	"INSERT INTO flows(interface_id, direction, first_seen_ms, last_seen_ms,"
 	" src_mac, dst_mac, vlan_id, eth_type, src_ip, dst_ip,"
 	" src_port, dst_port, protocol, icmp_type, icmp_code, tcp_flags,"
-	" packets, bytes, end_reason)"
+	" packets, bytes, end_reason, src_device_id, dst_device_id)"
 	" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-	" ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
+	" ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)";
+
+/* A cache miss: the device's id, creating its row if new. The DO UPDATE
+ * (not DO NOTHING) is what makes RETURNING give the existing row's id. */
+static const char upsert_device_sql[] =
+	"INSERT INTO devices(interface_id, mac, ip, first_seen_ms, last_seen_ms,"
+	" packets_sent, bytes_sent, packets_received, bytes_received)"
+	" VALUES(?1, ?2, ?3, ?4, ?5, 0, 0, 0, 0)"
+	" ON CONFLICT(interface_id, mac, ip) DO UPDATE SET"
+	" last_seen_ms = max(ifnull(last_seen_ms, excluded.last_seen_ms), excluded.last_seen_ms)"
+	" RETURNING id";
+
+/* A dirty device's traffic of this transaction; ifnull so a row written
+ * by hand with NULLs still adds up. */
+static const char update_device_sql[] =
+	"UPDATE devices SET packets_sent = ifnull(packets_sent, 0) + ?1,"
+	" bytes_sent = ifnull(bytes_sent, 0) + ?2,"
+	" packets_received = ifnull(packets_received, 0) + ?3,"
+	" bytes_received = ifnull(bytes_received, 0) + ?4,"
+	" first_seen_ms = min(ifnull(first_seen_ms, ?5), ?5),"
+	" last_seen_ms = max(ifnull(last_seen_ms, ?6), ?6)"
+	" WHERE id = ?7";
 
 struct store_iface {
 	int ifindex;
 	int64_t id;			/* interfaces.id */
+	int64_t dev_id;			/* devices.interface_id: first row of this name */
 	/* under store.lock: */
 	int64_t detached_ms;		/* valid with detach_pending */
 	bool detach_pending;		/* detached_ms not yet committed */
@@ -151,6 +204,9 @@ struct store {
 	char *wal_path;
 	sqlite3 *db;
 	sqlite3_stmt *ins_flow, *ins_metric, *ins_iface, *upd_iface;
+	sqlite3_stmt *upsert_dev, *upd_dev;
+	struct devcache *dc;		/* the writer's alone */
+	size_t cache_floor;		/* store_set_cache_capacity's lower bound */
 
 	/* Grown only before store_start; the writer then reads it unlocked. */
 	struct store_iface *ifaces;
@@ -176,6 +232,8 @@ struct store {
 	int last_rc;			/* SQLite code of the last failure, 0 after a success */
 	unsigned fail_streak;		/* failed transactions since the last success */
 	unsigned close_failures;
+	size_t cache_cap_req;		/* capacity asked for; the writer applies it */
+	uint64_t devices_written;	/* committed; copied into st */
 	int64_t next_ckpt_ms;
 	double total_batch_ms;
 	struct store_stats st;
@@ -184,6 +242,10 @@ struct store {
 	char src_mac[18], dst_mac[18];
 	char src_ip[INET6_ADDRSTRLEN], dst_ip[INET6_ADDRSTRLEN];
 	char errmsg[256];		/* sqlite3_errmsg, saved before ROLLBACK replaces it */
+	char dev_mac[18], dev_ip[INET6_ADDRSTRLEN];	/* a device being upserted */
+	int wb_rc;			/* SQLite code of a failed eviction write-back */
+	bool dev_vanished;		/* an UPDATE found no devices row */
+	uint64_t batch_dev_writes;	/* device UPDATEs in the open transaction */
 };
 
 const char *fm_end_reason_str(enum fm_end_reason r)
@@ -255,13 +317,130 @@ static void fmt_mac(char out[18], const uint8_t *m)
 	}
 }
 
-static int64_t iface_id(const struct store *s, uint32_t ifindex)
+static int step_once(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static const struct store_iface *iface_find(const struct store *s, uint32_t ifindex)
 {
 	/* Backwards: a later attach of the same ifindex wins. */
 	for (size_t i = s->n_ifaces; i-- > 0;)
 		if ((uint32_t)s->ifaces[i].ifindex == ifindex)
-			return s->ifaces[i].id;
-	return -1;
+			return &s->ifaces[i];
+	return NULL;
+}
+
+/*
+ * Add a dirty device's pending traffic to its row. Returns a SQLite code.
+ * A row deleted behind our back (sqlite3 CLI) loses that traffic: warned
+ * about, and the cache is emptied after the transaction so the device
+ * gets a row again.
+ */
+static int write_device(struct store *s, const struct devcache_entry *e)
+{
+	sqlite3_stmt *st = s->upd_dev;
+	int rc;
+
+	if (!(e->flags & DEVCACHE_F_TRAFFIC))
+		return SQLITE_OK;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)e->packets_sent);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)e->bytes_sent);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)e->packets_received);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)e->bytes_received);
+	sqlite3_bind_int64(st, 5, e->first_seen_ms);
+	sqlite3_bind_int64(st, 6, e->last_seen_ms);
+	sqlite3_bind_int64(st, 7, e->id);
+	rc = step_once(st);
+	if (rc != SQLITE_OK)
+		return rc;
+	if (!sqlite3_changes(s->db)) {
+		if (!s->dev_vanished)
+			pr_warn("store: %s: devices row %" PRId64 " was deleted while in use; its traffic of this batch is lost\n",
+				s->path, e->id);
+		s->dev_vanished = true;
+	}
+	s->batch_dev_writes++;
+	return SQLITE_OK;
+}
+
+/* devcache_writeback_fn: the LRU device is leaving the cache mid-batch. */
+static int evict_device(void *ctx, const struct devcache_entry *e)
+{
+	struct store *s = ctx;
+
+	s->wb_rc = write_device(s, e);
+	return s->wb_rc == SQLITE_OK ? 0 : -EIO;
+}
+
+/* A cache miss: the id of the device with key k on interface f, its row
+ * created if new. Returns a SQLite code. */
+static int upsert_device(struct store *s, const struct store_iface *f,
+			 const struct devcache_key *k, const struct fm_record *r,
+			 int64_t *id)
+{
+	sqlite3_stmt *st = s->upsert_dev;
+	int rc;
+
+	fmt_mac(s->dev_mac, k->mac);
+	if (k->family == DEVCACHE_IPV4)
+		inet_ntop(AF_INET, k->addr + 12, s->dev_ip, sizeof(s->dev_ip));
+	else if (k->family == DEVCACHE_IPV6)
+		inet_ntop(AF_INET6, k->addr, s->dev_ip, sizeof(s->dev_ip));
+	else
+		s->dev_ip[0] = '\0';	/* non-IP: see the devices schema */
+	sqlite3_bind_int64(st, 1, f->dev_id);
+	sqlite3_bind_text(st, 2, s->dev_mac, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, s->dev_ip, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, r->first_seen_ms);
+	sqlite3_bind_int64(st, 5, r->last_seen_ms);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/*
+ * The id of r's source (src) or destination device, with r's traffic added
+ * to it in the cache. Returns a SQLite code. The traffic goes in before
+ * the caller resolves the other end, whose insert may evict this entry.
+ */
+static int resolve_device(struct store *s, const struct store_iface *f,
+			  const struct fm_record *r, bool src, int64_t *id)
+{
+	const struct fm_flow_key *fk = &r->key;
+	struct devcache_key k;
+	struct devcache_entry *e;
+	int64_t new_id = 0;
+	int rc;
+
+	memset(&k, 0, sizeof(k));
+	k.ifindex = fk->ifindex;
+	memcpy(k.mac, src ? fk->src_mac : fk->dst_mac, sizeof(k.mac));
+	if (fk->eth_type == ETH_P_IP || fk->eth_type == ETH_P_IPV6) {
+		k.family = fk->eth_type == ETH_P_IP ? DEVCACHE_IPV4 : DEVCACHE_IPV6;
+		memcpy(k.addr, src ? fk->src_addr : fk->dst_addr, sizeof(k.addr));
+	}
+	e = devcache_lookup(s->dc, &k);
+	if (!e) {
+		rc = upsert_device(s, f, &k, r, &new_id);
+		if (rc != SQLITE_OK)
+			return rc;
+		s->wb_rc = SQLITE_OK;
+		e = devcache_insert(s->dc, &k, new_id);
+		if (!e)
+			return s->wb_rc != SQLITE_OK ? s->wb_rc : SQLITE_NOMEM;
+	}
+	devcache_add(s->dc, e, src, r->packets, r->bytes, r->first_seen_ms,
+		     r->last_seen_ms);
+	*id = e->id;
+	return SQLITE_OK;
 }
 
 /* Bind one record to the flow INSERT and run it; returns a SQLite code. */
@@ -270,15 +449,16 @@ static int insert_flow(struct store *s, const struct fm_record *r)
 	const struct fm_flow_key *k = &r->key;
 	sqlite3_stmt *st = s->ins_flow;
 	bool ip4 = k->eth_type == ETH_P_IP, ip6 = k->eth_type == ETH_P_IPV6;
-	int64_t ifid = iface_id(s, k->ifindex);
+	const struct store_iface *f = iface_find(s, k->ifindex);
 	const char *dir = k->direction == FM_DIR_INGRESS ? "ingress" :
 			  k->direction == FM_DIR_EGRESS ? "egress" : NULL;
+	int64_t src_dev, dst_dev;
 	int rc;
 
 	/* Binding by position into a prepared statement cannot fail except
 	 * through a programming error, which the step below reports. */
-	if (ifid >= 0)
-		sqlite3_bind_int64(st, P_IFACE, ifid);
+	if (f)
+		sqlite3_bind_int64(st, P_IFACE, f->id);
 	else
 		sqlite3_bind_null(st, P_IFACE);
 	if (dir)
@@ -296,7 +476,25 @@ static int insert_flow(struct store *s, const struct fm_record *r)
 		/* Unattributed packets: the key says nothing about them. */
 		for (int p = P_SRC_MAC; p <= P_TCP_FLAGS; p++)
 			sqlite3_bind_null(st, p);
+		sqlite3_bind_null(st, P_SRC_DEV);
+		sqlite3_bind_null(st, P_DST_DEV);
 		goto step;
+	}
+
+	/* Devices belong to an attached interface; a record of another
+	 * (none in the daemon) has none. */
+	if (f) {
+		rc = resolve_device(s, f, r, true, &src_dev);
+		if (rc != SQLITE_OK)
+			return rc;
+		rc = resolve_device(s, f, r, false, &dst_dev);
+		if (rc != SQLITE_OK)
+			return rc;
+		sqlite3_bind_int64(st, P_SRC_DEV, src_dev);
+		sqlite3_bind_int64(st, P_DST_DEV, dst_dev);
+	} else {
+		sqlite3_bind_null(st, P_SRC_DEV);
+		sqlite3_bind_null(st, P_DST_DEV);
 	}
 
 	fmt_mac(s->src_mac, k->src_mac);
@@ -343,12 +541,14 @@ step:
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-static int step_once(sqlite3_stmt *st)
+/* After a devices row vanished: start the cache afresh, so every device
+ * is looked up (and its row made again) by its next record. */
+static void forget_vanished(struct store *s)
 {
-	int rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+	if (!s->dev_vanished)
+		return;
+	devcache_clear(s->dc);
+	s->dev_vanished = false;
 }
 
 /*
@@ -368,8 +568,16 @@ static int write_batch(struct store *s, const struct store_batch *b, double *ms)
 		goto fail;
 	t0 = mono_ms_f();
 
+	s->batch_dev_writes = 0;
 	for (size_t i = 0; i < b->nrec; i++) {
 		rc = insert_flow(s, &s->recs[(b->rec_head + i) % s->rec_cap]);
+		if (rc != SQLITE_OK)
+			goto fail;
+	}
+	/* The devices' traffic of this batch: one UPDATE per device. */
+	for (struct devcache_entry *e = devcache_dirty_first(s->dc); e;
+	     e = devcache_dirty_next(s->dc, e)) {
+		rc = write_device(s, e);
 		if (rc != SQLITE_OK)
 			goto fail;
 	}
@@ -399,6 +607,9 @@ static int write_batch(struct store *s, const struct store_batch *b, double *ms)
 	if (rc != SQLITE_OK)
 		goto fail;
 	*ms = mono_ms_f() - t0;
+	devcache_commit(s->dc);
+	s->devices_written += s->batch_dev_writes;
+	forget_vanished(s);
 	return SQLITE_OK;
 
 fail:
@@ -406,6 +617,10 @@ fail:
 	/* Some errors (SQLITE_FULL, IOERR) already rolled back. */
 	if (!sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	/* The batch's device traffic and new ids went with it; the retry
+	 * counts the records again. */
+	devcache_rollback(s->dc);
+	forget_vanished(s);
 	return rc;
 }
 
@@ -514,6 +729,20 @@ static double wal_size_mb(const struct store *s)
 	return sb.st_size / (1024.0 * 1024.0);
 }
 
+/* Caller holds the lock and is the writer: publish the cache counters. */
+static void sync_cache_stats(struct store *s)
+{
+	struct devcache_stats cs;
+
+	devcache_get_stats(s->dc, &cs);
+	s->st.cache_hits = cs.hits;
+	s->st.cache_misses = cs.misses;
+	s->st.cache_evictions = cs.evictions;
+	s->st.cache_size = cs.size;
+	s->st.cache_capacity = cs.capacity;
+	s->st.devices_written = s->devices_written;
+}
+
 /* Caller holds the lock. Account for a transaction's outcome. */
 static void finish_batch(struct store *s, const struct store_batch *b, int rc,
 			 double ms, double wal_mb)
@@ -521,6 +750,7 @@ static void finish_batch(struct store *s, const struct store_batch *b, int rc,
 	int64_t now = mono_ms();
 
 	s->st.db_ops++;
+	sync_cache_stats(s);
 	if (rc == SQLITE_OK) {
 		s->rec_head = (s->rec_head + b->nrec) % s->rec_cap;
 		s->rec_count -= b->nrec;
@@ -593,6 +823,31 @@ static void checkpoint(struct store *s)
 			 s->path, done, log_frames);
 }
 
+/*
+ * Caller holds the lock and is the writer, between transactions. Resize the
+ * device cache to what store_set_cache_capacity asked for. No entry is
+ * dirty now, so a shrink writes nothing back.
+ */
+static void apply_cache_capacity(struct store *s)
+{
+	size_t want = s->cache_cap_req, was = s->st.cache_capacity;
+	int err;
+
+	pthread_mutex_unlock(&s->lock);
+	err = devcache_resize(s->dc, want);
+	pthread_mutex_lock(&s->lock);
+	if (err) {
+		pr_warn("store: device cache: resizing from %zu to %zu entries: %s; keeping %zu\n",
+			was, want, strerror(-err), was);
+		/* Unless a newer request came meanwhile, stop trying. */
+		if (s->cache_cap_req == want)
+			s->cache_cap_req = was;
+	} else {
+		pr_debug("store: device cache: %zu -> %zu entries\n", was, want);
+	}
+	sync_cache_stats(s);
+}
+
 /* The writer loop; also run inline by store_close if never started. */
 static void writer_run(struct store *s)
 {
@@ -618,6 +873,10 @@ static void writer_run(struct store *s)
 			s->st.checkpoints++;
 			s->st.wal_size_mb = wal_mb;
 			s->next_ckpt_ms = mono_ms() + s->opts.checkpoint_every_ms;
+			continue;
+		}
+		if (s->cache_cap_req != s->st.cache_capacity) {
+			apply_cache_capacity(s);
 			continue;
 		}
 		if (flush_due(s, now)) {
@@ -721,6 +980,9 @@ static int migrate(struct store *s)
 		if (rc != SQLITE_OK)
 			goto fail;
 	}
+	rc = exec_sql(s, additive_sql, "adding views");
+	if (rc != SQLITE_OK)
+		goto fail;
 	if (s->opts.index_addresses) {
 		rc = exec_sql(s, address_index_sql, "creating address indexes");
 		if (rc != SQLITE_OK)
@@ -751,6 +1013,9 @@ static int prepare(struct store *s, const char *sql, sqlite3_stmt **st)
 
 static void store_free(struct store *s)
 {
+	sqlite3_finalize(s->upsert_dev);
+	sqlite3_finalize(s->upd_dev);
+	devcache_free(s->dc);
 	sqlite3_finalize(s->ins_flow);
 	sqlite3_finalize(s->ins_metric);
 	sqlite3_finalize(s->ins_iface);
@@ -795,8 +1060,12 @@ int store_open(struct store **out, const struct store_opts *opts)
 		s->opts.queue_records = DEFAULT_QUEUE_RECORDS;
 	if (!s->opts.checkpoint_every_ms)
 		s->opts.checkpoint_every_ms = DEFAULT_CHECKPOINT_MS;
+	if (!s->opts.cache_size)
+		s->opts.cache_size = STORE_CACHE_DEFAULT;
 	s->batch_size = BATCH_INITIAL;
 	s->rec_cap = s->opts.queue_records;
+	s->cache_floor = s->opts.cache_size < STORE_CACHE_FLOOR ?
+			 s->opts.cache_size : STORE_CACHE_FLOOR;
 
 	s->path = strdup(opts->path);
 	s->opts.path = s->path;
@@ -806,6 +1075,15 @@ int store_open(struct store **out, const struct store_opts *opts)
 		goto fail;
 	}
 	sprintf(s->wal_path, "%s-wal", s->path);
+	s->dc = devcache_new(s->opts.cache_size, evict_device, s);
+	if (!s->dc) {
+		err = -errno;
+		pr_err("store: %s: device cache of %zu entries: %s\n", s->path,
+		       s->opts.cache_size, strerror(errno));
+		goto fail;
+	}
+	s->cache_cap_req = s->opts.cache_size;
+	s->st.cache_capacity = s->opts.cache_size;
 	s->recs = calloc(s->rec_cap, sizeof(*s->recs));
 	s->mets = calloc(METRIC_QUEUE, sizeof(*s->mets));
 	if (!s->recs || !s->mets) {
@@ -844,7 +1122,9 @@ int store_open(struct store **out, const struct store_opts *opts)
 	    prepare(s, "INSERT INTO interfaces(name, ifindex, mac, xdp_mode, attached_ms)"
 		       " VALUES(?1, ?2, ?3, ?4, ?5)", &s->ins_iface) ||
 	    prepare(s, "UPDATE interfaces SET detached_ms = ?1 WHERE id = ?2",
-		    &s->upd_iface)) {
+		    &s->upd_iface) ||
+	    prepare(s, upsert_device_sql, &s->upsert_dev) ||
+	    prepare(s, update_device_sql, &s->upd_dev)) {
 		err = sqlite_errno(sqlite3_errcode(s->db));
 		goto fail;
 	}
@@ -854,6 +1134,32 @@ int store_open(struct store **out, const struct store_opts *opts)
 fail:
 	store_free(s);
 	return err;
+}
+
+/*
+ * The interfaces row that devices on interface `name` point at: the first
+ * one of that name, so a device seen again in a later run (a new
+ * interfaces row per attach) keeps its devices row and adds to it. An
+ * unnamed interface, or a failed query, uses its own row.
+ */
+static int64_t first_iface_row(struct store *s, const char *name, int64_t own)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t id = own;
+
+	if (!name)
+		return own;
+	if (sqlite3_prepare_v2(s->db, "SELECT min(id) FROM interfaces WHERE name = ?1",
+			       -1, &st, NULL) != SQLITE_OK) {
+		pr_warn("store: %s: finding the first interfaces row of %s: %s; its devices start afresh\n",
+			s->path, name, sqlite3_errmsg(s->db));
+		return own;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return id;
 }
 
 int store_interface_attach(struct store *s, const char *name, int ifindex,
@@ -887,6 +1193,7 @@ int store_interface_attach(struct store *s, const char *name, int ifindex,
 	memset(f, 0, sizeof(*f));
 	f->ifindex = ifindex;
 	f->id = sqlite3_last_insert_rowid(s->db);
+	f->dev_id = first_iface_row(s, name, f->id);
 	return 0;
 }
 
@@ -915,6 +1222,24 @@ int store_interface_detach(struct store *s, int ifindex, int64_t detached_ms)
 	}
 	pthread_mutex_unlock(&s->lock);
 	return err;
+}
+
+int store_set_cache_capacity(struct store *s, size_t entries)
+{
+	if (!entries || entries > DEVCACHE_MAX_ENTRIES)
+		return -EINVAL;
+	if (entries < s->cache_floor)
+		entries = s->cache_floor;
+	pthread_mutex_lock(&s->lock);
+	s->cache_cap_req = entries;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+size_t store_cache_entry_bytes(void)
+{
+	return devcache_entry_bytes();
 }
 
 int store_start(struct store *s)

@@ -7,8 +7,15 @@
  *
  * Life cycle: store_open, store_interface_attach for each interface,
  * store_start, then store_submit / store_submit_metrics /
- * store_interface_detach / store_get_stats from any thread, store_close.
- * int functions return 0 or a negative errno and log the cause.
+ * store_interface_detach / store_set_cache_capacity / store_get_stats from
+ * any thread, store_close. int functions return 0 or a negative errno and
+ * log the cause.
+ *
+ * Devices: the writer resolves the source and destination device of each
+ * flow record, an (interface, MAC, IP) row of `devices`, through an LRU
+ * cache that it alone uses, and adds the record's packets and bytes to the
+ * devices' sent and received totals in the same transaction as the flow
+ * rows: at every commit, the devices totals match the committed flows.
  */
 #ifndef FM_STORE_H
 #define FM_STORE_H
@@ -19,6 +26,11 @@
 #include "record.h"
 
 #define STORE_METRIC_NAME_MAX 64	/* bytes of a metric name, NUL included */
+#define STORE_CACHE_DEFAULT 65536	/* device cache entries when cache_size is 0 */
+/* store_set_cache_capacity never goes below this (or below cache_size if
+ * that was set smaller): a /22 of hosts stays cached under pressure, and
+ * the entries cost only ~120 KiB. */
+#define STORE_CACHE_FLOOR 1024
 
 struct store;
 
@@ -30,6 +42,7 @@ struct store_opts {
 	unsigned max_delay_ms;		/* a queued record waits at most about this long (5000) */
 	size_t queue_records;		/* flow records the queue holds (262144) */
 	unsigned checkpoint_every_ms;	/* passive WAL checkpoint interval (10000) */
+	size_t cache_size;		/* device cache entries (STORE_CACHE_DEFAULT) */
 };
 
 struct store_stats {
@@ -47,6 +60,13 @@ struct store_stats {
 	double avg_batch_ms;		/* mean transaction time, BEGIN to COMMIT */
 	double last_batch_ms;		/* time of the last committed transaction */
 	double wal_size_mb;		/* size of the -wal file after the last commit */
+	/* Device cache; cache_hit_ratio = hits / (hits + misses). */
+	uint64_t cache_hits;		/* device lookups served by the cache */
+	uint64_t cache_misses;		/* ... resolved by an upsert in the batch */
+	uint64_t cache_evictions;	/* entries evicted for room or by a shrink */
+	uint64_t cache_size;		/* entries held */
+	uint64_t cache_capacity;	/* entries it may hold, as now in effect */
+	uint64_t devices_written;	/* devices totals updates committed */
 };
 
 /*
@@ -91,6 +111,21 @@ int store_submit(struct store *s, const struct fm_record *recs, size_t n);
 int store_submit_metrics(struct store *s, int64_t ts_ms,
 			 const char *const *names, const double *values,
 			 size_t n);
+
+/*
+ * Set the device cache capacity in entries, e.g. halve it under memory
+ * pressure and restore it later; any thread. Clamped up to
+ * STORE_CACHE_FLOOR (or to opts.cache_size when that is smaller). The
+ * writer applies it between transactions: shrinking evicts the least
+ * recently used devices (no totals are pending between transactions, so
+ * nothing is lost) and frees their memory. Returns 0, or -EINVAL for 0 or
+ * more than the cache can index.
+ */
+int store_set_cache_capacity(struct store *s, size_t entries);
+
+/* Memory one device cache entry costs when in use, to size cache_size
+ * from a memory budget. */
+size_t store_cache_entry_bytes(void);
 
 /* A consistent snapshot of the counters; any thread. */
 void store_get_stats(struct store *s, struct store_stats *st);

@@ -229,6 +229,7 @@ TEST(schema_created)
 	EXPECT_EQ(flows_index_on(db, "dst_ip"), 0, "no dst_ip index by default");
 	EXPECT_EQ(q_int(db, "SELECT count(*) FROM flows_readable"), 0, "flows_readable view");
 	EXPECT_EQ(q_int(db, "SELECT count(*) FROM top_talkers"), 0, "top_talkers view");
+	EXPECT_EQ(q_int(db, "SELECT count(*) FROM device_summary"), 0, "device_summary view");
 	/* devices: UNIQUE(interface_id, mac, ip) */
 	EXPECT_EQ(sqlite3_exec(db, "INSERT INTO devices(interface_id, mac, ip) VALUES(1, 'm', 'a')",
 			       NULL, NULL, NULL), SQLITE_OK, "first device row");
@@ -566,6 +567,7 @@ TEST(overflow_rows)
 				 " AND tcp_flags IS NULL AND src_device_id IS NULL"
 				 " AND dst_device_id IS NULL"),
 		  1, "key columns NULL");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM devices"), 0, "no devices from an overflow row");
 }
 
 TEST(end_reasons)
@@ -892,6 +894,570 @@ TEST(periodic_checkpoint)
 	EXPECT_EQ(st.db_errors, 0, "no errors");
 	EXPECT_TRUE(st.wal_size_mb > 0, "WAL size measured");
 	EXPECT_EQ(store_close(s, NULL), 0, "close");
+}
+
+/* ---- devices ---- */
+
+/* Host h of a test network: MAC 02:00:00:01:hh:hh, IP 198.18.hh.hh
+ * (198.19.x.x above 65535 is not needed). */
+static void host_fill(uint8_t mac[6], uint8_t addr[16], unsigned h)
+{
+	mac[0] = 0x02;
+	mac[1] = mac[2] = 0;
+	mac[3] = 0x01;
+	mac[4] = h >> 8;
+	mac[5] = h;
+	memset(addr, 0, 16);
+	addr[10] = addr[11] = 0xff;
+	addr[12] = 198;
+	addr[13] = 18;
+	addr[14] = h >> 8;
+	addr[15] = h;
+}
+
+static struct fm_record host_rec(unsigned src, unsigned dst, uint16_t sport,
+				 uint64_t packets, int64_t first_ms)
+{
+	struct fm_record r = ipv4_rec(7, 17, sport, 53, packets);
+
+	host_fill(r.key.src_mac, r.key.src_addr, src);
+	host_fill(r.key.dst_mac, r.key.dst_addr, dst);
+	r.bytes = packets * 64 + src;
+	r.first_seen_ms = first_ms;
+	r.last_seen_ms = first_ms + (sport % 100);
+	return r;
+}
+
+static void host_ip(char *buf, size_t len, unsigned h)
+{
+	snprintf(buf, len, "198.18.%u.%u", (h >> 8) & 255, h & 255);
+}
+
+/*
+ * Devices agree with the flows that name them. Returns the number of
+ * problems found (0 = consistent), each described on stderr:
+ * - every attributed flow on a known interface links both devices, and the
+ *   device's mac and ip are the flow's (ip '' for non-IP);
+ * - each device's sent/received totals are the sums of its flows, and its
+ *   first/last seen the extremes of their times;
+ * - no device without a flow.
+ */
+static long long devices_problems(const char *path)
+{
+	static const struct {
+		const char *what, *sql;
+	} checks[] = {
+		{ "flows without device ids",
+		  "SELECT count(*) FROM flows f JOIN interfaces i ON i.id = f.interface_id"
+		  " WHERE f.end_reason != 'overflow'"
+		  " AND (f.src_device_id IS NULL OR f.dst_device_id IS NULL)" },
+		{ "flows whose source device has another mac, ip or interface",
+		  "SELECT count(*) FROM flows f JOIN devices d ON d.id = f.src_device_id"
+		  " JOIN interfaces fi ON fi.id = f.interface_id"
+		  " JOIN interfaces di ON di.id = d.interface_id"
+		  " WHERE d.mac != f.src_mac OR d.ip != ifnull(f.src_ip, '') OR di.name != fi.name" },
+		{ "flows whose destination device has another mac, ip or interface",
+		  "SELECT count(*) FROM flows f JOIN devices d ON d.id = f.dst_device_id"
+		  " JOIN interfaces fi ON fi.id = f.interface_id"
+		  " JOIN interfaces di ON di.id = d.interface_id"
+		  " WHERE d.mac != f.dst_mac OR d.ip != ifnull(f.dst_ip, '') OR di.name != fi.name" },
+		{ "flows linked to a missing device",
+		  "SELECT count(*) FROM flows f WHERE"
+		  " (f.src_device_id IS NOT NULL AND f.src_device_id NOT IN (SELECT id FROM devices))"
+		  " OR (f.dst_device_id IS NOT NULL AND f.dst_device_id NOT IN (SELECT id FROM devices))" },
+		{ "devices whose totals or times differ from their flows",
+		  "WITH s AS (SELECT src_device_id AS id, sum(packets) AS p, sum(bytes) AS b"
+		  "  FROM flows GROUP BY 1),"
+		  " r AS (SELECT dst_device_id AS id, sum(packets) AS p, sum(bytes) AS b"
+		  "  FROM flows GROUP BY 1),"
+		  " t AS (SELECT id, min(f) AS f, max(l) AS l FROM"
+		  "  (SELECT src_device_id AS id, first_seen_ms AS f, last_seen_ms AS l FROM flows"
+		  "   UNION ALL SELECT dst_device_id, first_seen_ms, last_seen_ms FROM flows)"
+		  "  GROUP BY id)"
+		  " SELECT count(*) FROM devices d LEFT JOIN s ON s.id = d.id"
+		  " LEFT JOIN r ON r.id = d.id LEFT JOIN t ON t.id = d.id"
+		  " WHERE d.packets_sent != ifnull(s.p, 0) OR d.bytes_sent != ifnull(s.b, 0)"
+		  " OR d.packets_received != ifnull(r.p, 0) OR d.bytes_received != ifnull(r.b, 0)"
+		  " OR d.first_seen_ms IS NOT t.f OR d.last_seen_ms IS NOT t.l" },
+	};
+	sqlite3 *db = sql_open(path);
+	long long bad = 0, n;
+
+	if (!db)
+		return 1;
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		n = q_int(db, checks[i].sql);
+		if (n) {
+			fprintf(stderr, "  %s: %lld\n", checks[i].what, n);
+			bad += n == QERR ? 1 : n;
+		}
+	}
+	sqlite3_close(db);
+	return bad;
+}
+
+/* Wait (up to 10 s) until the writer has nothing queued. */
+static void wait_idle(struct store *s, struct store_stats *st)
+{
+	for (int waited = 0; waited < 10000; waited += 5) {
+		store_get_stats(s, st);
+		if (!st->pending && !st->pending_metrics)
+			return;
+		sleep_ms(5);
+	}
+}
+
+TEST(devices_exact_totals)
+{
+	struct store_opts o = { .max_delay_ms = 20 };
+	struct fm_record r[5];
+	struct store_stats st;
+	struct store *s;
+
+	/* Host 1 talks to 2 twice and to 3 once; 2 answers 1; 4 talks to
+	 * itself (the same device sends and receives). */
+	r[0] = host_rec(1, 2, 1000, 10, 5000);		/* last 5000 */
+	r[1] = host_rec(1, 2, 1042, 5, 4000);		/* last 4042 */
+	r[2] = host_rec(1, 3, 1099, 1, 6000);		/* last 6099 */
+	r[3] = host_rec(2, 1, 1007, 7, 4500);		/* last 4507 */
+	r[4] = host_rec(4, 4, 1001, 2, 100);		/* last 101 */
+
+	s = start_store("devices", &o);
+	ASSERT_TRUE(s, "open and start");
+	EXPECT_EQ(store_submit(s, r, 3), 0, "submit three");
+	wait_idle(s, &st);
+	EXPECT_EQ(store_submit(s, r + 3, 2), 0, "submit two more, a second transaction");
+	wait_idle(s, &st);
+	EXPECT_EQ(st.batches, 2, "two transactions");
+	EXPECT_EQ(st.cache_misses, 4, "one miss per device");
+	EXPECT_EQ(st.cache_hits, 6, "the other lookups hit");
+	EXPECT_EQ(st.cache_size, 4, "four devices cached");
+	EXPECT_EQ(st.cache_capacity, 65536, "default capacity");
+	EXPECT_EQ(st.devices_written, 3 + 3, "one totals update per device per transaction");
+	EXPECT_EQ(store_close(s, NULL), 0, "close");
+
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM devices"), 4, "four devices");
+	EXPECT_STREQ(db_text(o.path, "SELECT group_concat(x, '; ') FROM (SELECT interface_id"
+				     " || ' ' || mac || ' ' || ip || ' ' || packets_sent || '/' || bytes_sent"
+				     " || ' ' || packets_received || '/' || bytes_received"
+				     " || ' ' || first_seen_ms || '-' || last_seen_ms AS x"
+				     " FROM devices ORDER BY ip)"),
+		     "1 02:00:00:01:00:01 198.18.0.1 16/1027 7/450 4000-6099; "
+		     "1 02:00:00:01:00:02 198.18.0.2 7/450 15/962 4000-5000; "
+		     "1 02:00:00:01:00:03 198.18.0.3 0/0 1/65 6000-6099; "
+		     "1 02:00:00:01:00:04 198.18.0.4 2/132 2/132 100-101",
+		     "devices rows");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows f JOIN devices s ON s.id = f.src_device_id"
+				 " JOIN devices d ON d.id = f.dst_device_id"
+				 " WHERE s.ip = f.src_ip AND d.ip = f.dst_ip"), 5,
+		  "every flow links its source and destination devices");
+	EXPECT_EQ(devices_problems(o.path), 0, "devices consistent with flows");
+	EXPECT_STREQ(db_text(o.path, "SELECT interface || ' ' || mac || ' ' || ip || ' ' || first_seen"
+				     " || ' ' || last_seen || ' ' || packets_sent || ' ' || bytes_sent"
+				     " || ' ' || packets_received || ' ' || bytes_received"
+				     " FROM device_summary LIMIT 1"),
+		     "if0 02:00:00:01:00:01 198.18.0.1 1970-01-01T00:00:04.000Z"
+		     " 1970-01-01T00:00:06.099Z 16 1027 7 450",
+		     "device_summary: busiest device first, readable times");
+}
+
+TEST(devices_ipv6_non_ip_and_unknown_interface)
+{
+	struct store_opts o = { 0 };
+	struct fm_record r[6];
+	struct store *s;
+
+	/* IPv6 */
+	r[0] = ipv4_rec(7, 6, 1, 2, 3);
+	r[0].key.eth_type = 0x86dd;
+	inet_pton(AF_INET6, "2001:2::1", r[0].key.src_addr);
+	inet_pton(AF_INET6, "2001:2::2", r[0].key.dst_addr);
+	/* IPv6 with the IPv4-mapped form of 198.18.0.1: not the IPv4 host */
+	r[1] = r[0];
+	memcpy(r[1].key.src_addr, ipv4_rec(7, 6, 1, 2, 1).key.src_addr, 16);
+	/* ARP twice, one row per MAC with ip '' */
+	r[2] = ipv4_rec(7, 0, 0, 0, 2);
+	r[2].key.eth_type = 0x0806;
+	memset(r[2].key.src_addr, 0, 16);
+	memset(r[2].key.dst_addr, 0, 16);
+	r[2].key.dst_mac[0] = 0xff;
+	r[3] = r[2];
+	/* IPv4, same MACs as the ARP: other devices */
+	r[4] = ipv4_rec(7, 17, 5, 6, 1);
+	/* an interface the store does not know: no devices */
+	r[5] = ipv4_rec(99, 17, 5, 6, 1);
+
+	s = start_store("devices-kinds", &o);
+	ASSERT_TRUE(s, "open and start");
+	EXPECT_EQ(store_submit(s, r, 6), 0, "submit");
+	EXPECT_EQ(store_close(s, NULL), 0, "close");
+
+	EXPECT_STREQ(db_text(o.path, "SELECT group_concat(mac || ' [' || ip || '] ' || packets_sent"
+				     " || ' ' || packets_received, ', ') FROM"
+				     " (SELECT * FROM devices ORDER BY id)"),
+		     "02:00:00:00:00:01 [2001:2::1] 3 0, 02:00:00:00:00:fe [2001:2::2] 0 6, "
+		     "02:00:00:00:00:01 [::ffff:198.18.0.1] 3 0, "
+		     "02:00:00:00:00:01 [] 4 0, ff:00:00:00:00:fe [] 0 4, "
+		     "02:00:00:00:00:01 [198.18.0.1] 1 0, 02:00:00:00:00:fe [198.18.0.2] 0 1",
+		     "devices: IPv6, IPv4-mapped IPv6, non-IP with ip '', IPv4");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM devices WHERE ip IS NULL"), 0, "no NULL ip");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows WHERE id = 6 AND interface_id IS NULL"
+				 " AND src_device_id IS NULL AND dst_device_id IS NULL"), 1,
+		  "a flow of an unknown interface has no devices");
+	EXPECT_EQ(db_int(o.path, "SELECT count(DISTINCT src_device_id) FROM flows WHERE eth_type = 0x0806"),
+		  1, "both ARP flows link the same source device");
+	EXPECT_EQ(devices_problems(o.path), 0, "devices consistent with flows");
+}
+
+TEST(devices_reused_across_reopen)
+{
+	struct store_opts o = { 0 };
+	struct fm_record r[4];
+	struct store *s;
+
+	r[0] = host_rec(1, 2, 1, 10, 1000);
+	r[1] = host_rec(2, 1, 2, 20, 1000);
+	r[2] = r[0];
+	r[2].key.eth_type = 0x0806;	/* non-IP: ip '' must match itself too */
+	memset(r[2].key.src_addr, 0, 16);
+	memset(r[2].key.dst_addr, 0, 16);
+	r[3] = ipv4_rec(8, 17, 3, 4, 1);	/* another interface */
+
+	s = start_store("devices-reopen", &o);
+	ASSERT_TRUE(s, "first run");
+	EXPECT_EQ(store_submit(s, r, 3), 0, "submit");
+	EXPECT_EQ(store_close(s, NULL), 0, "close");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM devices"), 4, "four devices after run 1");
+
+	/* A second run: interfaces get new rows (ifindex 7 now "if0" again,
+	 * and "if1" as ifindex 8), a second store opens the same file. */
+	ASSERT_EQ(store_open(&s, &o), 0, "reopen");
+	EXPECT_EQ(store_interface_attach(s, "if1", 8, NULL, "native", 3000), 0, "attach if1");
+	EXPECT_EQ(store_interface_attach(s, "if0", 7, NULL, "native", 3000), 0, "attach if0 again");
+	EXPECT_EQ(store_start(s), 0, "start");
+	EXPECT_EQ(store_submit(s, r, 4), 0, "submit the same records and one on if1");
+	EXPECT_EQ(store_close(s, NULL), 0, "close");
+
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM interfaces"), 3, "three interfaces rows");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM devices"), 6,
+		  "if0's four devices reused, if1's two new");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM devices WHERE interface_id = 1"), 4,
+		  "if0's devices point at its first interfaces row");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM devices WHERE interface_id = 2"), 2,
+		  "if1's devices point at its own row");
+	EXPECT_EQ(db_int(o.path, "SELECT packets_sent FROM devices WHERE ip = '198.18.0.1'"
+				 " AND mac = '02:00:00:01:00:01'"), 20, "totals add up across runs");
+	EXPECT_EQ(db_int(o.path, "SELECT packets_sent FROM devices WHERE ip = '' AND mac = '02:00:00:01:00:01'"),
+		  20, "the non-IP device is reused");
+	EXPECT_EQ(db_int(o.path, "SELECT count(DISTINCT src_device_id) FROM flows"
+				 " WHERE src_ip = '198.18.0.1' AND src_mac = '02:00:00:01:00:01'"),
+		  1, "both runs' flows link the same device");
+	EXPECT_EQ(devices_problems(o.path), 0, "devices consistent with flows");
+}
+
+TEST(devices_view_added_to_old_v1)
+{
+	/* A version 1 database written before device_summary existed. */
+	struct store_opts o = { .path = db_path("old-v1") };
+	struct store *s = NULL;
+	sqlite3 *db;
+
+	ASSERT_EQ(store_open(&s, &o), 0, "create");
+	EXPECT_EQ(store_close(s, NULL), 0, "close");
+	db = sql_open(o.path);
+	ASSERT_TRUE(db, "open");
+	EXPECT_EQ(sqlite3_exec(db, "DROP VIEW device_summary", NULL, NULL, NULL), SQLITE_OK,
+		  "drop the view");
+	sqlite3_close(db);
+	ASSERT_EQ(store_open(&s, &o), 0, "reopen");
+	EXPECT_EQ(store_close(s, NULL), 0, "close");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM sqlite_master WHERE name = 'device_summary'"),
+		  1, "view created again");
+	EXPECT_EQ(db_int(o.path, "PRAGMA user_version"), 1, "still version 1");
+}
+
+/* Records between nhosts hosts, pseudo-random but reproducible; the
+ * expected per-host totals go to sent[] and recv[]. */
+static void random_host_recs(struct fm_record *r, int n, int base, unsigned nhosts,
+			     uint64_t *seed, uint64_t *sent, uint64_t *recv)
+{
+	for (int i = 0; i < n; i++) {
+		uint64_t x;
+		unsigned a, b;
+
+		*seed ^= *seed << 13;
+		*seed ^= *seed >> 7;
+		*seed ^= *seed << 17;
+		x = *seed;
+		a = x % nhosts;
+		b = (x >> 20) % nhosts;
+		r[i] = host_rec(a, b, (base + i) & 0xffff, (x >> 40) % 9 + 1,
+				1700000000000 + base + i);
+		sent[a] += r[i].packets;
+		recv[b] += r[i].packets;
+	}
+}
+
+/* How many hosts' totals in the database differ from sent[]/recv[]. */
+static int hosts_wrong(const char *path, unsigned nhosts, const uint64_t *sent,
+		       const uint64_t *recv)
+{
+	sqlite3 *db = sql_open(path);
+	char sql[192], ip[32];
+	int wrong = 0;
+
+	if (!db)
+		return -1;
+	for (unsigned h = 0; h < nhosts; h++) {
+		long long ps, pr;
+
+		host_ip(ip, sizeof(ip), h);
+		snprintf(sql, sizeof(sql), "SELECT packets_sent FROM devices WHERE ip = '%s'", ip);
+		ps = q_int(db, sql);
+		snprintf(sql, sizeof(sql), "SELECT packets_received FROM devices WHERE ip = '%s'", ip);
+		pr = q_int(db, sql);
+		if (ps == QERR)		/* never seen: no row */
+			ps = 0, pr = 0;
+		if ((uint64_t)ps != sent[h] || (uint64_t)pr != recv[h]) {
+			if (wrong < 5)
+				fprintf(stderr, "  host %s: sent %lld received %lld, expected %" PRIu64
+					" and %" PRIu64 "\n", ip, ps, pr, sent[h], recv[h]);
+			wrong++;
+		}
+	}
+	sqlite3_close(db);
+	return wrong;
+}
+
+TEST(devices_tiny_cache_loses_nothing)
+{
+	enum { N = 5000, CHUNK = 250, HOSTS = 100 };
+	struct store_opts o = { .cache_size = 4, .max_delay_ms = 20 };
+	static struct fm_record r[CHUNK];
+	static uint64_t sent[HOSTS], recv[HOSTS];
+	uint64_t seed = 42, total = 0;
+	struct store_stats st;
+	struct store *s;
+
+	s = start_store("devices-tiny", &o);
+	ASSERT_TRUE(s, "open and start");
+	for (int c = 0; c < N / CHUNK; c++) {
+		random_host_recs(r, CHUNK, c * CHUNK, HOSTS, &seed, sent, recv);
+		ASSERT_EQ(submit_all(s, r, CHUNK), 0, "submit");
+	}
+	wait_idle(s, &st);
+	EXPECT_EQ(st.cache_capacity, 4, "capacity 4");
+	EXPECT_EQ(st.cache_size, 4, "full");
+	EXPECT_TRUE(st.cache_evictions > N, "evictions galore");
+	EXPECT_EQ(st.cache_hits + st.cache_misses, 2 * N, "two lookups per record");
+	EXPECT_EQ(store_close(s, NULL), 0, "close");
+
+	for (int h = 0; h < HOSTS; h++)
+		total += sent[h];
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM devices"), HOSTS, "one row per host");
+	EXPECT_EQ(db_int(o.path, "SELECT sum(packets_sent) FROM devices"), total, "sum(packets_sent)");
+	EXPECT_EQ(db_int(o.path, "SELECT sum(packets_received) FROM devices"), total,
+		  "sum(packets_received)");
+	EXPECT_EQ(db_int(o.path, "SELECT sum(packets) FROM flows WHERE src_ip IS NOT NULL"), total,
+		  "sum(flows.packets)");
+	EXPECT_EQ(hosts_wrong(o.path, HOSTS, sent, recv), 0, "every host's totals exact");
+	EXPECT_EQ(devices_problems(o.path), 0, "devices consistent with flows");
+}
+
+TEST(devices_io_error_no_loss_no_double_count)
+{
+	/* As io_error_keeps_records: writes past 256 KiB fail while records
+	 * keep coming, each chunk with hosts not seen before. The failed
+	 * transactions had created devices rows and cached their ids, and
+	 * added traffic, all rolled back; the retries must count each
+	 * record's traffic exactly once, on the right device. A small cache
+	 * puts evictions (write-backs inside failing transactions) in it. */
+	enum { N = 20000, CHUNK = 1000, HOSTS = 300 };
+	struct store_opts o = { .cache_size = 64, .max_delay_ms = 50 };
+	static struct fm_record r[CHUNK];
+	static uint64_t sent[HOSTS], recv[HOSTS];
+	uint64_t seed = 7, total = 0;
+	struct rlimit old, lim;
+	struct store_stats st;
+	uint64_t unwritten = 99;
+	struct store *s;
+
+	ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0, "getrlimit");
+	if (old.rlim_cur != RLIM_INFINITY && old.rlim_cur < (1 << 20))
+		SKIP("RLIMIT_FSIZE already limited");
+	signal(SIGXFSZ, SIG_IGN);
+	s = start_store("devices-full", &o);
+	ASSERT_TRUE(s, "open and start");
+
+	lim = old;
+	lim.rlim_cur = 256 << 10;
+	ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0, "limit file size");
+	for (int c = 0; c < N / CHUNK; c++) {
+		random_host_recs(r, CHUNK, c * CHUNK, (c + 1) * HOSTS / (N / CHUNK), &seed,
+				 sent, recv);
+		EXPECT_EQ(submit_all(s, r, CHUNK), 0, "submit");
+	}
+	/* Lift the limit at the first failure, so that the retry (100 ms
+	 * later) succeeds with whatever the cache kept from the failure; a
+	 * second failure would let the store notice stale ids and start the
+	 * cache afresh, hiding a cache that was not rolled back. */
+	for (int waited = 0; waited < 10000; waited += 2) {
+		store_get_stats(s, &st);
+		if (st.db_errors)
+			break;
+		sleep_ms(2);
+	}
+	setrlimit(RLIMIT_FSIZE, &old);
+	EXPECT_TRUE(st.db_errors > 0, "a transaction failed");
+	EXPECT_EQ(store_close(s, &unwritten), 0, "close after the limit is lifted");
+	EXPECT_EQ(unwritten, 0, "nothing unwritten");
+	signal(SIGXFSZ, SIG_DFL);
+
+	for (int h = 0; h < HOSTS; h++)
+		total += sent[h];
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows"), N, "every record written");
+	EXPECT_EQ(db_int(o.path, "SELECT count(DISTINCT src_port) FROM flows"), N,
+		  "no record written twice");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM devices"), HOSTS, "one row per host");
+	EXPECT_EQ(db_int(o.path, "SELECT sum(packets_sent) FROM devices"), total,
+		  "sum(packets_sent): nothing lost, nothing twice");
+	EXPECT_EQ(db_int(o.path, "SELECT sum(packets_received) FROM devices"), total,
+		  "sum(packets_received)");
+	EXPECT_EQ(hosts_wrong(o.path, HOSTS, sent, recv), 0, "every host's totals exact");
+	EXPECT_EQ(devices_problems(o.path), 0, "devices consistent with flows");
+	EXPECT_EQ(db_text(o.path, "PRAGMA integrity_check")[0], 'o', "integrity_check ok");
+}
+
+TEST(devices_hit_ratio_steady)
+{
+	/* 1,000 devices, 100,000 records: each device misses once. */
+	enum { N = 100000, CHUNK = 2000, HOSTS = 1000 };
+	struct store_opts o = { .max_delay_ms = 50 };
+	static struct fm_record r[CHUNK];
+	static uint64_t sent[HOSTS], recv[HOSTS];
+	uint64_t seed = 99;
+	struct store_stats st;
+	struct store *s;
+	double ratio;
+
+	s = start_store("devices-steady", &o);
+	ASSERT_TRUE(s, "open and start");
+	for (int c = 0; c < N / CHUNK; c++) {
+		random_host_recs(r, CHUNK, c * CHUNK, HOSTS, &seed, sent, recv);
+		ASSERT_EQ(submit_all(s, r, CHUNK), 0, "submit");
+	}
+	wait_idle(s, &st);
+	ratio = (double)st.cache_hits / (st.cache_hits + st.cache_misses);
+	EXPECT_EQ(st.cache_misses, HOSTS, "one miss per device");
+	EXPECT_TRUE(ratio > 0.99, "hit ratio above 0.99");
+	EXPECT_EQ(st.cache_size, HOSTS, "every device cached");
+	EXPECT_EQ(st.cache_evictions, 0, "no evictions");
+	EXPECT_TRUE(st.devices_written >= HOSTS && st.devices_written <= st.batches * HOSTS,
+		    "at most one totals update per device per transaction");
+	EXPECT_EQ(store_close(s, NULL), 0, "close");
+	EXPECT_EQ(hosts_wrong(o.path, HOSTS, sent, recv), 0, "every host's totals exact");
+}
+
+TEST(devices_cache_resize)
+{
+	enum { CHUNK = 1000, HOSTS = 1500 };
+	struct store_opts o = { .cache_size = 2048, .max_delay_ms = 20 };
+	static struct fm_record r[CHUNK];
+	static uint64_t sent[HOSTS], recv[HOSTS];
+	uint64_t seed = 5;
+	struct store_stats st;
+	struct store *s;
+
+	s = start_store("devices-resize", &o);
+	ASSERT_TRUE(s, "open and start");
+	for (int c = 0; c < 6; c++) {
+		random_host_recs(r, CHUNK, c * CHUNK, HOSTS, &seed, sent, recv);
+		ASSERT_EQ(submit_all(s, r, CHUNK), 0, "submit");
+	}
+	wait_idle(s, &st);
+	EXPECT_TRUE(st.cache_size > 1024, "more than 1024 devices cached");
+	EXPECT_EQ(store_set_cache_capacity(s, 0), -EINVAL, "0 refused");
+	EXPECT_EQ(store_set_cache_capacity(s, (size_t)1 << 40), -EINVAL, "too large refused");
+
+	/* Halve twice: the second is clamped to the floor. */
+	EXPECT_EQ(store_set_cache_capacity(s, 1024), 0, "halve");
+	EXPECT_EQ(store_set_cache_capacity(s, 512), 0, "halve again");
+	for (int waited = 0; waited < 5000 && st.cache_capacity != 1024; waited += 5) {
+		sleep_ms(5);
+		store_get_stats(s, &st);
+	}
+	EXPECT_EQ(st.cache_capacity, 1024, "shrunk to the floor, STORE_CACHE_FLOOR");
+	EXPECT_EQ(st.cache_size, 1024, "LRU entries evicted");
+	EXPECT_TRUE(st.cache_evictions > 0, "evictions counted");
+
+	for (int c = 6; c < 12; c++) {
+		random_host_recs(r, CHUNK, c * CHUNK, HOSTS, &seed, sent, recv);
+		ASSERT_EQ(submit_all(s, r, CHUNK), 0, "submit after the shrink");
+	}
+	EXPECT_EQ(store_set_cache_capacity(s, 4096), 0, "grow back");
+	for (int c = 12; c < 24; c++) {
+		random_host_recs(r, CHUNK, c * CHUNK, HOSTS, &seed, sent, recv);
+		ASSERT_EQ(submit_all(s, r, CHUNK), 0, "submit after the growth");
+	}
+	wait_idle(s, &st);
+	EXPECT_EQ(st.cache_capacity, 4096, "grown");
+	EXPECT_EQ(st.cache_size, HOSTS, "every device cached again");
+	EXPECT_EQ(store_close(s, NULL), 0, "close");
+	EXPECT_EQ(hosts_wrong(o.path, HOSTS, sent, recv), 0, "every host's totals exact");
+	EXPECT_EQ(devices_problems(o.path), 0, "devices consistent with flows");
+
+	/* A cache configured below the floor may be set that small. */
+	o.cache_size = 16;
+	s = start_store("devices-resize-small", &o);
+	ASSERT_TRUE(s, "open and start");
+	EXPECT_EQ(store_set_cache_capacity(s, 32), 0, "grow a 16-entry cache");
+	for (int waited = 0; waited < 5000 && st.cache_capacity != 32; waited += 5) {
+		sleep_ms(5);
+		store_get_stats(s, &st);
+	}
+	EXPECT_EQ(st.cache_capacity, 32, "grown to 32");
+	EXPECT_EQ(store_set_cache_capacity(s, 4), 0, "shrink it to 4");
+	for (int waited = 0; waited < 5000 && st.cache_capacity == 32; waited += 5) {
+		sleep_ms(5);
+		store_get_stats(s, &st);
+	}
+	EXPECT_EQ(st.cache_capacity, 16, "clamped to the configured size");
+	EXPECT_EQ(store_close(s, NULL), 0, "close");
+}
+
+TEST(devices_row_deleted_behind_our_back)
+{
+	/* An operator deletes devices rows while the daemon runs: the traffic
+	 * of that batch is lost (and warned about), but the devices come back
+	 * for the next records. */
+	struct store_opts o = { .max_delay_ms = 20 };
+	struct fm_record a = host_rec(1, 2, 1, 1, 1000), b = host_rec(1, 2, 2, 2, 2000),
+			 c = host_rec(1, 2, 3, 4, 3000);
+	struct store_stats st;
+	struct store *s;
+
+	s = start_store("devices-deleted", &o);
+	ASSERT_TRUE(s, "open and start");
+	EXPECT_EQ(store_submit(s, &a, 1), 0, "submit a");
+	wait_idle(s, &st);
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM devices"), 2, "two devices");
+	{
+		sqlite3 *db = sql_open(o.path);
+
+		ASSERT_TRUE(db, "second connection");
+		EXPECT_EQ(sqlite3_exec(db, "DELETE FROM devices", NULL, NULL, NULL), SQLITE_OK,
+			  "delete the devices");
+		sqlite3_close(db);
+	}
+	EXPECT_EQ(store_submit(s, &b, 1), 0, "submit b (its devices' rows are gone)");
+	wait_idle(s, &st);
+	EXPECT_EQ(store_submit(s, &c, 1), 0, "submit c");
+	EXPECT_EQ(store_close(s, NULL), 0, "close");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM devices"), 2, "both devices back");
+	EXPECT_EQ(db_int(o.path, "SELECT packets_sent FROM devices WHERE ip = '198.18.0.1'"), 4,
+		  "c's traffic counted");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows f JOIN devices d ON d.id = f.src_device_id"
+				 " WHERE f.src_port = 3"), 1, "c's flow links an existing device");
 }
 
 TESTLIB_MAIN("store")
