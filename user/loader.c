@@ -267,6 +267,26 @@ int loader_read_counters(struct loader *l, __u32 slot, struct fm_counters *out)
 	return 0;
 }
 
+unsigned long long loader_map_memory(struct loader *l)
+{
+	unsigned long long sum = 0, v;
+	struct bpf_map *m;
+	char path[64], line[128];
+
+	bpf_object__for_each_map(m, l->skel->obj) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", bpf_map__fd(m));
+		f = fopen(path, "r");
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "memlock: %llu", &v) == 1)
+				sum += v;
+		if (f)
+			fclose(f);
+	}
+	return sum;
+}
+
 int loader_events_fd(struct loader *l)
 {
 	return bpf_map__fd(l->skel->maps.events);

@@ -66,6 +66,8 @@ int loader_read_counters(struct loader *l, __u32 slot, struct fm_counters *out);
 int loader_clock_anchor(struct loader *l, struct fm_clock_anchor *a);
 /* Convert a time stamped by the program to CLOCK_MONOTONIC ns, given an anchor. */
 __s64 loader_mono_ns(const struct loader *l, const struct fm_clock_anchor *a, __u64 t);
+/* Kernel memory charged to our maps (fdinfo memlock), in bytes. */
+unsigned long long loader_map_memory(struct loader *l);
 /* Events ring buffer fd, program fd. */
 int loader_events_fd(struct loader *l);
 int loader_prog_fd(struct loader *l);

@@ -33,11 +33,14 @@
 #include "flowtab.h"
 #include "loader.h"
 #include "log.h"
+#include "sizing.h"
 #include "store.h"
 
 #define DOORBELL_MIN_GAP_MS 100	/* a swap costs an RCU grace period (8-20 ms) */
 #define SUBMIT_CHUNK 4096	/* records per store_submit */
 #define SHUTDOWN_WAIT_MS 30000	/* how long a stop waits for a stuck writer */
+#define PRESSURE_HIGH 0.9	/* of --memory-limit: shed memory above this */
+#define PRESSURE_LOW 0.7	/* ...and grow the cache back below this */
 
 struct run_cfg {
 	const char *ifname[FM_MAX_IFACES];
@@ -46,6 +49,8 @@ struct run_cfg {
 	const char *pin_path;
 	enum fm_xdp_mode mode;
 	uint64_t duration_s, idle_s, active_s, poll_ms, max_flows, metrics_s;
+	uint64_t cache_size, memory_limit_mb;
+	struct sizing machine;		/* what the defaults came from */
 	bool index_addresses;
 };
 
@@ -66,6 +71,9 @@ struct run_state {
 	double last_cpu_s;
 	double drain_ms;
 	int pin_fd;			/* the locked pin directory */
+	size_t cache_capacity;		/* device cache entries now in effect */
+	uint64_t pressure_events;	/* times memory pressure shed flows and cache */
+	int64_t pressure_hold_until;	/* monotonic ms: let RSS settle after shedding */
 };
 
 static const struct option long_opts[] = {
@@ -78,6 +86,8 @@ static const struct option long_opts[] = {
 	{ "poll-interval", required_argument, NULL, 'p' },
 	{ "max-flows", required_argument, NULL, 'F' },
 	{ "metrics-interval", required_argument, NULL, 'M' },
+	{ "cache-size", required_argument, NULL, 'C' },
+	{ "memory-limit", required_argument, NULL, 'L' },
 	{ "index-addresses", no_argument, NULL, 'x' },
 	{ "pin-path", required_argument, NULL, 'P' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -88,6 +98,9 @@ static const struct option long_opts[] = {
 
 static void usage(FILE *f)
 {
+	struct sizing m;
+
+	sizing_defaults(&m);
 	fprintf(f,
 		"usage: flowmaster run -i IFACE [-i IFACE ...] [OPTIONS]\n"
 		"\n"
@@ -101,14 +114,18 @@ static void usage(FILE *f)
 		"      --idle-timeout S      export a flow idle this long (default 15)\n"
 		"      --active-timeout S    export a long flow every S, continuing it (default 60)\n"
 		"      --poll-interval MS    drain the kernel maps this often (default 1000)\n"
-		"      --max-flows N         flows per kernel generation map (default 262144)\n"
+		"      --max-flows N         flows per kernel generation map (default from memory: %" PRIu64 ")\n"
+		"      --cache-size N        device cache entries (default from memory: %" PRIu64 ")\n"
+		"      --memory-limit MB     above 90%% of this RSS, halve the device cache and export\n"
+		"                            the oldest flows early (default from memory: %" PRIu64 ")\n"
 		"      --metrics-interval S  write metrics and a status line this often (default 10)\n"
 		"      --index-addresses     index flows by address (slower inserts)\n"
 		"      --pin-path DIR        where maps are pinned (default %s)\n"
 		"  -q, --quiet               warnings and errors only\n"
 		"  -v, --verbose             debug output; -vv adds libbpf's\n"
 		"  -h, --help                this help\n",
-		FM_MAX_IFACES, FM_DEFAULT_DB, FM_DEFAULT_PIN_PATH);
+		FM_MAX_IFACES, FM_DEFAULT_DB, m.max_flows, m.cache_size, m.memory_limit_mb,
+		FM_DEFAULT_PIN_PATH);
 }
 
 /* Returns 0, or 2 for a usage error (message printed). */
@@ -122,9 +139,12 @@ static int parse_args(int argc, char **argv, struct run_cfg *c)
 		.idle_s = 15,
 		.active_s = 60,
 		.poll_ms = 1000,
-		.max_flows = 262144,
 		.metrics_s = 10,
 	};
+	sizing_defaults(&c->machine);
+	c->max_flows = c->machine.max_flows;
+	c->cache_size = c->machine.cache_size;
+	c->memory_limit_mb = c->machine.memory_limit_mb;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "i:qvh", long_opts, NULL)) != -1) {
 		switch (opt) {
@@ -171,6 +191,12 @@ static int parse_args(int argc, char **argv, struct run_cfg *c)
 			break;
 		case 'x':
 			c->index_addresses = true;
+			break;
+		case 'C':
+			err = args_u64("--cache-size", optarg, 64, 1U << 26, &c->cache_size);
+			break;
+		case 'L':
+			err = args_u64("--memory-limit", optarg, 16, 1U << 20, &c->memory_limit_mb);
 			break;
 		case 'P':
 			c->pin_path = optarg;
@@ -278,19 +304,6 @@ static void sum_counters(struct run_state *s, struct fm_counters *tot)
 	}
 }
 
-static double rss_mb(void)
-{
-	long pages = 0, rss = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-
-	if (f) {
-		if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
-			rss = 0;
-		fclose(f);
-	}
-	return rss * (double)sysconf(_SC_PAGESIZE) / (1 << 20);
-}
-
 static double cpu_seconds(void)
 {
 	struct rusage ru;
@@ -321,7 +334,9 @@ static void write_metrics(struct run_state *s, int64_t now_ms)
 		"database_error_ratio", "validation_errors", "map_full_events", "ringbuf_events",
 		"ringbuf_drops", "overflow_packets", "overflow_bytes", "map_fill_ratio", "drain_ms",
 		"wal_size_mb", "memory_usage_mb", "cpu_usage_percent", "runtime_seconds",
-		"backlog_records", "queue_full_events",
+		"backlog_records", "queue_full_events", "cache_hit_ratio", "cache_size",
+		"cache_capacity", "cache_evictions", "bpf_map_memory_mb", "memory_limit_mb",
+		"memory_pressure_events",
 	};
 	const double values[] = {
 		c.packets,
@@ -345,11 +360,19 @@ static void write_metrics(struct run_state *s, int64_t now_ms)
 		s->l.max_flows ? (double)s->d.last_entries / s->l.max_flows : 0,
 		s->drain_ms,
 		st.wal_size_mb,
-		rss_mb(),
+		sizing_rss_mb(),
 		(cpu - s->last_cpu_s) / dt * 100,
 		(now_ms - s->start_ms) / 1000.0,
 		s->nbacklog,
 		st.queue_full,
+		st.cache_hits + st.cache_misses ?
+			(double)st.cache_hits / (st.cache_hits + st.cache_misses) : 0,
+		st.cache_size,
+		st.cache_capacity,
+		st.cache_evictions,
+		loader_map_memory(&s->l) / 1048576.0,
+		s->cfg->memory_limit_mb,
+		s->pressure_events,
 	};
 	_Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(values) / sizeof(values[0]),
 		       "one value per metric");
@@ -366,6 +389,43 @@ static void write_metrics(struct run_state *s, int64_t now_ms)
 	s->last_bytes = c.bytes;
 	s->last_cpu_s = cpu;
 	s->last_metrics_ms = now_ms;
+}
+
+/*
+ * Keep the daemon's RSS under --memory-limit (BPF maps are kernel memory,
+ * not counted): above PRESSURE_HIGH, halve the device cache and export the
+ * oldest quarter of the flows early ("pressure"); below PRESSURE_LOW, grow
+ * the cache back. Freed memory is reused rather than returned, so RSS may
+ * not fall at once: after shedding, wait an interval before judging again.
+ */
+static void check_pressure(struct run_state *s, int64_t now_mono)
+{
+	double limit = (double)s->cfg->memory_limit_mb, rss = sizing_rss_mb();
+	size_t want;
+
+	if (now_mono < s->pressure_hold_until || rss <= 0)
+		return;
+	if (rss > PRESSURE_HIGH * limit) {
+		size_t n = flowtab_count(s->ft) / 4;
+		long out = flowtab_evict_oldest(s->ft, n, FM_END_PRESSURE, emit_record, s);
+
+		want = s->cache_capacity / 2;
+		if (!store_set_cache_capacity(s->st, want))
+			s->cache_capacity = want;
+		s->pressure_events++;
+		s->pressure_hold_until = now_mono + (int64_t)s->cfg->metrics_s * 1000;
+		pr_warn("memory pressure: RSS %.0f MiB of %.0f MiB limit; exported %ld oldest flows early, device cache now %zu entries\n",
+			rss, limit, out, s->cache_capacity);
+	} else if (rss < PRESSURE_LOW * limit && s->cache_capacity < s->cfg->cache_size) {
+		want = s->cache_capacity * 2;
+		if (want > s->cfg->cache_size)
+			want = s->cfg->cache_size;
+		if (!store_set_cache_capacity(s->st, want)) {
+			s->cache_capacity = want;
+			pr_info("memory pressure eased (RSS %.0f MiB): device cache back to %zu entries\n",
+				rss, want);
+		}
+	}
 }
 
 /* Swap generations and move everything counted so far into the flow table. */
@@ -602,6 +662,7 @@ static int main_loop(struct run_state *s, int sfd)
 			/* The flows' clock: monotonic plus this cycle's offset. */
 			wall = drain_now_ms(&s->d);
 			flowtab_expire(s->ft, wall, &s->to, emit_record, s);
+			check_pressure(s, now);
 			flush_backlog(s);
 			last_swap = now;
 			next_drain = now + c->poll_ms;
@@ -633,6 +694,13 @@ int cmd_run(int argc, char **argv)
 	err = parse_args(argc, argv, &cfg);
 	if (err)
 		return err;
+	/* Before the slow start-up, so a stop request then is not lost: it
+	 * is read at the first turn of the main loop and shuts down cleanly. */
+	sfd = make_signalfd();
+	if (sfd < 0) {
+		pr_err("signalfd: %s\n", strerror(errno));
+		return 1;
+	}
 	for (int i = 0; i < cfg.nr_ifaces; i++) {
 		lo.ifindex[i] = if_nametoindex(cfg.ifname[i]);
 		if (!lo.ifindex[i]) {
@@ -651,7 +719,7 @@ int cmd_run(int argc, char **argv)
 		LIBBPF_OPTS(bpf_xdp_query_opts, q);
 
 		if (!bpf_xdp_query(lo.ifindex[i], 0, &q) && q.prog_id) {
-			pr_err("%s: another XDP program (id %u) is already attached; remove it (ip link set dev %s xdp off, or flowmaster detach -i %s if it is a flowmaster's) or pick another interface\n",
+			pr_err("%s: another XDP program is already attached (id %u); remove it (ip link set dev %s xdp off, or flowmaster detach -i %s if it is a flowmaster's) or pick another interface\n",
 			       cfg.ifname[i], q.prog_id, cfg.ifname[i], cfg.ifname[i]);
 			return 1;
 		}
@@ -666,6 +734,9 @@ int cmd_run(int argc, char **argv)
 
 	so.path = cfg.db;
 	so.index_addresses = cfg.index_addresses;
+	so.cache_size = cfg.cache_size;
+	so.queue_records = cfg.machine.queue_records;
+	s.cache_capacity = cfg.cache_size;
 	err = store_open(&s.st, &so);
 	if (err)
 		return 1;
@@ -686,12 +757,6 @@ int cmd_run(int argc, char **argv)
 	err = loader_pin(&s.l, cfg.pin_path);
 	if (err)
 		goto cleanup_pins;
-	sfd = make_signalfd();
-	if (sfd < 0) {
-		pr_err("signalfd: %s\n", strerror(errno));
-		goto cleanup_pins;
-	}
-
 	s.start_ms = s.last_metrics_ms = clock_ms(CLOCK_REALTIME);
 	for (int i = 0; i < cfg.nr_ifaces; i++) {
 		err = loader_attach(&s.l, lo.ifindex[i], cfg.mode);
@@ -710,11 +775,15 @@ int cmd_run(int argc, char **argv)
 	err = store_start(s.st);
 	if (err)
 		goto cleanup_links;
-	pr_info("db %s; %" PRIu64 " flows per generation (x2), ring %u MiB; poll %" PRIu64
-		" ms; idle %" PRIu64 " s, active %" PRIu64 " s; metrics every %" PRIu64
-		" s; pins in %s\n",
-		cfg.db, cfg.max_flows, lo.ringbuf_bytes >> 20, cfg.poll_ms, cfg.idle_s,
-		cfg.active_s, cfg.metrics_s, cfg.pin_path);
+	pr_info("machine: %d CPUs, %" PRIu64 " MiB; max-flows %" PRIu64
+		" per generation (x2, %.0f MiB of kernel memory), ring %u MiB, cache-size %" PRIu64
+		", memory-limit %" PRIu64 " MiB, writer queue %" PRIu64 " records\n",
+		cfg.machine.cpus, cfg.machine.mem_mb, cfg.max_flows,
+		loader_map_memory(&s.l) / 1048576.0, lo.ringbuf_bytes >> 20, cfg.cache_size,
+		cfg.memory_limit_mb, cfg.machine.queue_records);
+	pr_info("db %s; poll %" PRIu64 " ms; idle %" PRIu64 " s, active %" PRIu64
+		" s; metrics every %" PRIu64 " s; pins in %s\n",
+		cfg.db, cfg.poll_ms, cfg.idle_s, cfg.active_s, cfg.metrics_s, cfg.pin_path);
 
 	err = main_loop(&s, sfd);
 	if (err)
