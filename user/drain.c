@@ -10,7 +10,7 @@
 
 #define DRAIN_BATCH 8192	/* entries per batch syscall: ~0.5 MB of keys */
 
-static int handle_event(void *ctx, void *data, size_t size)
+int drain_event(void *ctx, void *data, size_t size)
 {
 	struct drain *d = ctx;
 	const struct fm_event *e = data;
@@ -50,7 +50,7 @@ int drain_init(struct drain *d, struct loader *l, struct flowtab *ft)
 	d->vals = calloc(d->batch, vsz);
 	if (!d->keys || !d->vals)
 		goto nomem;
-	d->rb = ring_buffer__new(loader_events_fd(l), handle_event, d, NULL);
+	d->rb = ring_buffer__new(loader_events_fd(l), drain_event, d, NULL);
 	if (!d->rb) {
 		int err = -errno;
 

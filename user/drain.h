@@ -43,6 +43,12 @@ int64_t drain_ms(const struct drain *d, uint64_t t);
 int64_t drain_now_ms(const struct drain *d);
 /* Fd to poll for ring-buffer data. */
 int drain_ring_fd(struct drain *d);
+/*
+ * Decode one ring-buffer record of size bytes (ctx: the drain): a packet is
+ * merged into the flow table, a doorbell sets d->doorbell, anything else is
+ * counted in ring_invalid. Returns 0, or the flow table's -errno.
+ */
+int drain_event(void *ctx, void *data, size_t size);
 /* Merge every ring record present; returns records consumed or -errno. */
 long drain_ring(struct drain *d);
 /* Read and clear a generation no program writes any more; returns flows merged or -errno. */
