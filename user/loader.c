@@ -113,7 +113,7 @@ cleanup:
 	return err;
 }
 
-int loader_clock_anchor(struct loader *l, struct fm_clock_anchor *a)
+static int read_clocks(struct loader *l, struct fm_clock_anchor *a)
 {
 	/* XDP test runs want at least an Ethernet header's worth of data. */
 	char frame[64] = { 0 };
@@ -123,6 +123,12 @@ int loader_clock_anchor(struct loader *l, struct fm_clock_anchor *a)
 	if (bpf_prog_test_run_opts(bpf_program__fd(l->skel->progs.fm_clock), &opts))
 		return -errno;
 	*a = l->skel->bss->clock_anchor;
+	return 0;
+}
+
+int loader_clock_anchor(struct loader *l, struct fm_clock_anchor *a)
+{
+	*a = l->anchor;
 	return 0;
 }
 
@@ -144,11 +150,12 @@ static int measure_hz(struct loader *l)
 	double rate, best = 1e18;
 	int err;
 
-	err = loader_clock_anchor(l, &a);
+	err = read_clocks(l, &a);
 	usleep(50000);
-	err = err ?: loader_clock_anchor(l, &b);
+	err = err ?: read_clocks(l, &b);
 	if (err)
 		return err;
+	l->anchor = b;
 	rate = (double)(b.jiffies - a.jiffies) * 1e9 / (double)(b.mono_ns - a.mono_ns);
 	for (size_t i = 0; i < sizeof(hz) / sizeof(hz[0]); i++) {
 		double d = rate > hz[i] ? rate - hz[i] : hz[i] - rate;

@@ -43,6 +43,7 @@ struct loader {
 	__u32 doorbell_fill;	/* entries that ring the doorbell (0: off) */
 	__u8 clock;		/* enum fm_clock of the loaded program */
 	__u64 ns_per_jiffy;	/* 10^9 / HZ, measured at load */
+	struct fm_clock_anchor anchor;	/* taken at load */
 	int nr_links;
 	struct loader_link links[FM_MAX_IFACES];
 };
@@ -60,8 +61,11 @@ int loader_detach(struct loader *l, int ifindex);
 /* Sum the per-CPU counters of one interface slot (0..FM_MAX_IFACES). */
 int loader_read_counters(struct loader *l, __u32 slot, struct fm_counters *out);
 /*
- * Read the program's jiffies and CLOCK_MONOTONIC together (runs fm_clock).
- * Returns 0 or a negative errno.
+ * The program's jiffies and CLOCK_MONOTONIC read together at load. Jiffies
+ * are derived from CLOCK_MONOTONIC, so one anchor converts every time
+ * stamp the same way for the program's life: a time drained twice (an
+ * active-timeout split) never converts to two different milliseconds, as
+ * it could with a fresh anchor (each off by up to a tick) per drain.
  */
 int loader_clock_anchor(struct loader *l, struct fm_clock_anchor *a);
 /* Convert a time stamped by the program to CLOCK_MONOTONIC ns, given an anchor. */
