@@ -18,6 +18,8 @@ declare -A need=(
 	[socat]=socat
 	[iputils-ping]=ping
 	[util-linux]=nsenter
+	[groff-base]=groff
+	[man-db]=man
 	[make]=make
 	[gcc]=gcc
 )

@@ -217,7 +217,7 @@ lab_tx_packets() { lab_stat "$1" "$2" tx_packets; }
 # lab_xdp_attached HOST IFACE: true if any XDP program is attached.
 lab_xdp_attached()
 {
-	ip -n "$(lab_ns "$1")" link show dev "$2" | grep -q 'prog/xdp'
+	ip -n "$(lab_ns "$1")" link show dev "$2" 2>/dev/null | grep -q 'prog/xdp'
 }
 
 # lab_bg HOST LOG CMD...: start CMD in the background in HOST's network
