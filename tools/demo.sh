@@ -73,7 +73,7 @@ for c in ip nsenter ping socat ss sqlite3 timeout trafgen; do
 	command -v "$c" >/dev/null ||
 		{ echo "demo: $c is not installed: run tools/install-deps.sh as root" >&2; exit 1; }
 done
-if [[ -e $DB ]]; then
+if [[ -s $DB ]]; then
 	# Replace an older demo database, never anything else.
 	if [[ $(sqlite3 -batch "file:$DB?mode=ro" "select count(*) from sqlite_master where name = 'flows';" 2>/dev/null) != 1 ]]; then
 		echo "demo: $DB exists and is not a flowmaster database: move it away or set DEMO_DB" >&2
