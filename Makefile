@@ -60,6 +60,9 @@ help:
 	@echo 'make demo       test hosts in namespaces, real traffic, flows in demo.db (root)'
 	@echo 'make vmlinux    regenerate vmlinux/vmlinux.h from this kernel'"'"'s BTF'
 	@echo 'make clean      remove build/'
+	@echo 'make fuzz       the BPF parser fuzz (FUZZ_FRAMES, 5M) and each libFuzzer target (FUZZ_SECONDS, 60)'
+	@echo 'make fuzz-quick each libFuzzer target for 30 s (CI)'
+	@echo 'make valgrind   the unit suites under valgrind'
 	@echo 'options: V=1 (show commands), SAN=1 (ASan+UBSan userspace)'
 
 # Install what a fresh Debian machine lacks, once; the script is idempotent.
@@ -119,5 +122,53 @@ vmlinux: | $(DEPS_OK)
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- fuzzing and valgrind (tests/bpf/test_fuzz.c, tests/fuzz/, tools/fuzz.sh) ----
+# libFuzzer targets: each tests/fuzz/fuzz_*.c linked with the user/ sources
+# it exercises, all built by clang with coverage, ASan and UBSan (separate
+# objects under $(BUILD)/fuzz/, not the gcc ones). Needs libclang-rt-14-dev.
+# `make fuzz`: the parser fuzz through BPF_PROG_TEST_RUN with FUZZ_FRAMES
+# frames (root), then each target for FUZZ_SECONDS; `make fuzz-quick` (CI):
+# each target for FUZZ_QUICK_SECONDS. `make valgrind`: the unit suites
+# under valgrind (memcheck, leaks), not with SAN=1.
+FUZZ_FRAMES        ?= 5000000
+FUZZ_SECONDS       ?= 60
+FUZZ_QUICK_SECONDS ?= 30
+FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS   := -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror -MMD -MP \
+		 -I$(BUILD) -I. $(FUZZ_SAN)
+FUZZ_SRCS     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS     := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_LIB_OBJS := $(patsubst %,$(BUILD)/fuzz/obj/user/%.o,args flowtab drain loader log)
+FUZZ_OBJS     := $(FUZZ_LIB_OBJS) $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_SRCS))
+VALGRIND_BINS := $(filter $(BUILD)/tests/unit/%,$(TEST_BINS))
+
+.PHONY: fuzz fuzz-quick fuzz-build valgrind
+
+# user/ code gets coverage instrumentation too: that is what is fuzzed.
+$(FUZZ_OBJS): $(BUILD)/fuzz/obj/%.o: %.c | $(SKELS) $(DEPS_OK)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BINS): $(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(FUZZ_LIB_OBJS)
+	$(call msg,LD-FUZZ,$@)
+	$(Q)$(CLANG) -fsanitize=fuzzer $(FUZZ_SAN) $^ -lbpf -lelf -lz -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(BUILD)/tests/bpf/test_fuzz $(FUZZ_BINS)
+	$(Q)FM_FUZZ_FRAMES=$(FUZZ_FRAMES) $(BUILD)/tests/bpf/test_fuzz
+	$(Q)BUILD=$(BUILD) tools/fuzz.sh $(FUZZ_SECONDS)
+
+fuzz-quick: $(FUZZ_BINS)
+	$(Q)BUILD=$(BUILD) tools/fuzz.sh $(FUZZ_QUICK_SECONDS)
+
+valgrind: $(VALGRIND_BINS)
+	$(Q)fail=0; for t in $^; do \
+		echo "== valgrind $$t"; \
+		valgrind -q --error-exitcode=1 --leak-check=full $$t || fail=1; \
+	done; exit $$fail
+# ---- end of fuzzing and valgrind ----
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

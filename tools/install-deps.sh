@@ -20,6 +20,8 @@ declare -A need=(
 	[util-linux]=nsenter
 	[groff-base]=groff
 	[man-db]=man
+	[libclang-rt-14-dev]=/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
+	[valgrind]=valgrind
 	[make]=make
 	[gcc]=gcc
 )
