@@ -100,7 +100,11 @@ void drain_clock(struct drain *d)
 
 int64_t drain_ms(const struct drain *d, uint64_t t)
 {
-	return (loader_mono_ns(d->l, &d->anchor, t) + d->offset_ns) / 1000000;
+	int64_t ns;
+
+	if (__builtin_add_overflow(loader_mono_ns(d->l, &d->anchor, t), d->offset_ns, &ns))
+		ns = d->offset_ns > 0 ? INT64_MAX : INT64_MIN;
+	return ns / 1000000;
 }
 
 int64_t drain_now_ms(const struct drain *d)

@@ -134,9 +134,16 @@ int loader_clock_anchor(struct loader *l, struct fm_clock_anchor *a)
 
 __s64 loader_mono_ns(const struct loader *l, const struct fm_clock_anchor *a, __u64 t)
 {
+	__s64 back, ns;
+
 	if (l->clock != FM_CLOCK_JIFFIES)
 		return (__s64)t;
-	return (__s64)a->mono_ns - (__s64)(a->jiffies - t) * (__s64)l->ns_per_jiffy;
+	/* A stamp absurdly far from the anchor (a corrupt record) must not
+	 * overflow: pin it to the anchor. */
+	if (__builtin_mul_overflow((__s64)(a->jiffies - t), (__s64)l->ns_per_jiffy, &back) ||
+	    __builtin_sub_overflow((__s64)a->mono_ns, back, &ns))
+		return (__s64)a->mono_ns;
+	return ns;
 }
 
 /*
