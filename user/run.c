@@ -24,8 +24,11 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
+#include <linux/capability.h>
 #include <linux/magic.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "args.h"
 #include "cli.h"
@@ -41,12 +44,25 @@
 #define SHUTDOWN_WAIT_MS 30000	/* how long a stop waits for a stuck writer */
 #define PRESSURE_HIGH 0.9	/* of --memory-limit: shed memory above this */
 #define PRESSURE_LOW 0.7	/* ...and grow the cache back below this */
+#define RINGBUF_DEFAULT (8U << 20)	/* ~80k fallback records between two drains */
+#define RINGBUF_MAX (1U << 30)
+#define LOG_FILE_MODE 0640	/* the log names interfaces and paths: not for everyone */
+
+/* Older UAPI headers lack the split-out capabilities (Linux 5.8). */
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
 
 struct run_cfg {
 	const char *ifname[FM_MAX_IFACES];
 	int nr_ifaces;
 	const char *db;
 	const char *pin_path;
+	const char *log_file;		/* NULL: stderr as given */
+	uint64_t ringbuf_bytes;
 	enum fm_xdp_mode mode;
 	uint64_t duration_s, idle_s, active_s, poll_ms, max_flows, metrics_s;
 	uint64_t cache_size, memory_limit_mb;
@@ -74,6 +90,9 @@ struct run_state {
 	size_t cache_capacity;		/* device cache entries now in effect */
 	uint64_t pressure_events;	/* times memory pressure shed flows and cache */
 	int64_t pressure_hold_until;	/* monotonic ms: let RSS settle after shedding */
+	uint64_t last_overflow_packets;	/* overflow counted at the last metrics interval */
+	uint64_t last_overflow_bytes;
+	bool warned_no_links;		/* every interface is gone: said so once */
 };
 
 static const struct option long_opts[] = {
@@ -90,6 +109,8 @@ static const struct option long_opts[] = {
 	{ "memory-limit", required_argument, NULL, 'L' },
 	{ "index-addresses", no_argument, NULL, 'x' },
 	{ "pin-path", required_argument, NULL, 'P' },
+	{ "ringbuf-size", required_argument, NULL, 'R' },
+	{ "log-file", required_argument, NULL, 'O' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -121,11 +142,14 @@ static void usage(FILE *f)
 		"      --metrics-interval S  write metrics and a status line this often (default 10)\n"
 		"      --index-addresses     index flows by address (slower inserts)\n"
 		"      --pin-path DIR        where maps are pinned (default %s)\n"
+		"      --log-file PATH       log here instead of stderr; SIGHUP reopens it (logrotate)\n"
+		"      --ringbuf-size BYTES  advanced: ring buffer for packets the flow map had no\n"
+		"                            room for; a power of two >= the page size (default %u)\n"
 		"  -q, --quiet               warnings and errors only\n"
 		"  -v, --verbose             debug output; -vv adds libbpf's\n"
 		"  -h, --help                this help\n",
 		FM_MAX_IFACES, FM_DEFAULT_DB, m.max_flows, m.cache_size, m.memory_limit_mb,
-		FM_DEFAULT_PIN_PATH);
+		FM_DEFAULT_PIN_PATH, RINGBUF_DEFAULT);
 }
 
 /* Returns 0, or 2 for a usage error (message printed). */
@@ -140,6 +164,7 @@ static int parse_args(int argc, char **argv, struct run_cfg *c)
 		.active_s = 60,
 		.poll_ms = 1000,
 		.metrics_s = 10,
+		.ringbuf_bytes = RINGBUF_DEFAULT,
 	};
 	sizing_defaults(&c->machine);
 	c->max_flows = c->machine.max_flows;
@@ -200,6 +225,19 @@ static int parse_args(int argc, char **argv, struct run_cfg *c)
 			break;
 		case 'P':
 			c->pin_path = optarg;
+			break;
+		case 'O':
+			c->log_file = optarg;
+			break;
+		case 'R':
+			/* The kernel wants a power-of-two number of pages. */
+			err = args_u64("--ringbuf-size", optarg, 4096, RINGBUF_MAX, &c->ringbuf_bytes);
+			if (!err && ((c->ringbuf_bytes & (c->ringbuf_bytes - 1)) ||
+				     c->ringbuf_bytes < (uint64_t)sysconf(_SC_PAGESIZE))) {
+				fprintf(stderr, "flowmaster: --ringbuf-size: '%s' is not a power of two of at least %ld bytes\n",
+					optarg, sysconf(_SC_PAGESIZE));
+				err = -EINVAL;
+			}
 			break;
 		case 'q':
 			fm_log_level = LOG_LVL_WARN;
@@ -385,6 +423,14 @@ static void write_metrics(struct run_state *s, int64_t now_ms)
 		values[1], values[2] / 1e6, (uint64_t)flowtab_count(s->ft), s->records_exported,
 		st.rows_written, (unsigned long long)c.ringbuf_packets,
 		(unsigned long long)c.overflow_packets, st.pending + s->nbacklog);
+	/* Overflow rows keep the totals exact but not who sent what: say so
+	 * every interval it happens, with what to change. */
+	if (c.overflow_packets > s->last_overflow_packets)
+		pr_warn("%llu packets (%llu bytes) in the last %.0f s are stored without their flow (end_reason 'overflow'): the flow map and the ring buffer were both full; raise --max-flows or --ringbuf-size, or lower --poll-interval\n",
+			(unsigned long long)(c.overflow_packets - s->last_overflow_packets),
+			(unsigned long long)(c.overflow_bytes - s->last_overflow_bytes), dt);
+	s->last_overflow_packets = c.overflow_packets;
+	s->last_overflow_bytes = c.overflow_bytes;
 	s->last_packets = c.packets;
 	s->last_bytes = c.bytes;
 	s->last_cpu_s = cpu;
@@ -425,6 +471,44 @@ static void check_pressure(struct run_state *s, int64_t now_mono)
 			pr_info("memory pressure eased (RSS %.0f MiB): device cache back to %zu entries\n",
 				rss, want);
 		}
+	}
+}
+
+/*
+ * An interface deleted (or moved to another network namespace) while
+ * attached takes its XDP attachment with it; the kernel leaves our bpf_link
+ * defunct, reporting ifindex 0. Notice it, log it, record detached_ms and
+ * drop the link. The interface's slot stays: its kernel counters are final
+ * and its flows still in the table are exported as usual, so shutdown still
+ * reconciles it.
+ */
+static void check_links(struct run_state *s)
+{
+	for (int i = s->l.nr_links - 1; i >= 0; i--) {
+		struct loader_link *lk = &s->l.links[i];
+		struct bpf_link_info info = { 0 };
+		__u32 len = sizeof(info);
+		char name[IF_NAMESIZE];
+		struct fm_counters c = { 0 };
+		int ifindex = lk->ifindex, slot = slot_of(s, (__u32)ifindex);
+		bool gone;
+
+		if (!bpf_obj_get_info_by_fd(lk->link_fd, &info, &len))
+			gone = info.type == BPF_LINK_TYPE_XDP && info.xdp.ifindex == 0;
+		else	/* cannot ask the link: ask the device */
+			gone = !if_indextoname((unsigned)ifindex, name) &&
+			       (errno == ENXIO || errno == ENODEV);
+		if (!gone)
+			continue;
+		loader_read_counters(&s->l, (__u32)slot, &c);
+		pr_warn("%s: interface gone (deleted or moved to another network namespace) while attached; no longer monitored, its %llu packets counted so far are kept\n",
+			slot ? s->cfg->ifname[slot - 1] : "?", (unsigned long long)c.packets);
+		store_interface_detach(s->st, ifindex, clock_ms(CLOCK_REALTIME));
+		loader_detach(&s->l, ifindex);
+	}
+	if (!s->l.nr_links && !s->warned_no_links) {
+		pr_warn("no interface left to monitor; still running until stopped\n");
+		s->warned_no_links = true;
 	}
 }
 
@@ -527,11 +611,26 @@ static void pin_release(struct run_state *s, const char *dir)
 static void final_flush(struct run_state *s)
 {
 	int64_t until = clock_ms(CLOCK_MONOTONIC) + SHUTDOWN_WAIT_MS;
+	struct store_stats st;
 
 	flush_backlog(s);
 	while (s->nbacklog && clock_ms(CLOCK_MONOTONIC) < until) {
 		usleep(10000);
 		flush_backlog(s);
+	}
+	/* Let the writer commit too, so the last metrics row (flows_stored,
+	 * batches) describes the finished run; store_close does the rest if
+	 * the database will not take them. */
+	store_flush(s->st);
+	store_get_stats(s->st, &st);
+	for (uint64_t written = st.rows_written, stall = 0; st.pending && stall < 200 &&
+	     clock_ms(CLOCK_MONOTONIC) < until; stall++) {
+		usleep(10000);	/* ~2 s without progress: a stuck database */
+		store_get_stats(s->st, &st);
+		if (st.rows_written != written) {
+			written = st.rows_written;
+			stall = 0;
+		}
 	}
 }
 
@@ -560,11 +659,10 @@ static int shutdown_run(struct run_state *s)
 		pr_err("out of memory exporting %zu open flows at shutdown\n", flowtab_count(s->ft));
 		ret = 1;
 	}
-	now = clock_ms(CLOCK_REALTIME);
-	write_metrics(s, now);
 	final_flush(s);
 	if (s->nbacklog)
 		pr_err("writer stuck: %zu records could not be queued\n", s->nbacklog);
+	write_metrics(s, clock_ms(CLOCK_REALTIME));
 
 	for (int i = 0; i < s->l.nr_ifaces; i++) {
 		if (loader_read_counters(&s->l, i + 1, &c))
@@ -590,6 +688,84 @@ static int shutdown_run(struct run_state *s)
 			s->cfg->db);
 	}
 	return ret;
+}
+
+/*
+ * Point stderr, where every log line goes, at path (appending, created
+ * LOG_FILE_MODE). dup2 swaps the file under fd 2 atomically, so the writer
+ * thread logging meanwhile writes to the old file or the new one, never
+ * nowhere. Returns 0 or -errno.
+ */
+static int open_log(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, LOG_FILE_MODE);
+	int err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fd != STDERR_FILENO) {
+		if (dup2(fd, STDERR_FILENO) < 0)
+			err = -errno;
+		close(fd);
+	}
+	return err;
+}
+
+/* SIGHUP: after a log rotation (the file renamed away), log to a new file
+ * at the path. Without --log-file there is nothing to reopen. */
+static void reopen_log(const char *path)
+{
+	int err;
+
+	if (!path) {
+		pr_debug("SIGHUP: logging to stderr, nothing to reopen\n");
+		return;
+	}
+	err = open_log(path);
+	if (err)
+		pr_warn("SIGHUP: reopening the log %s: %s; still logging to the old file\n", path,
+			strerror(-err));
+	else
+		pr_info("SIGHUP: log reopened\n");
+}
+
+/*
+ * Fail early, with what to do, when loading and attaching will be refused:
+ * BPF needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN, which implies them),
+ * XDP attachment CAP_NET_ADMIN. Returns 0 when they are there (or the
+ * capabilities cannot be read: the kernel then has the last word).
+ */
+static int check_privileges(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = { { 0 } };
+	static const struct {
+		int cap;
+		const char *name;
+	} need[] = {
+		{ CAP_BPF, "CAP_BPF" },
+		{ CAP_NET_ADMIN, "CAP_NET_ADMIN" },
+		{ CAP_PERFMON, "CAP_PERFMON" },
+	};
+	char missing[64] = "";
+	bool sys_admin;
+
+	if (syscall(SYS_capget, &h, d))
+		return 0;
+#define HAVE_CAP(c) (d[(c) / 32].effective & (1U << ((c) % 32)))
+	sys_admin = HAVE_CAP(CAP_SYS_ADMIN);
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		if (HAVE_CAP(need[i].cap) || (sys_admin && need[i].cap != CAP_NET_ADMIN))
+			continue;
+		snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s",
+			 *missing ? ", " : "", need[i].name);
+	}
+#undef HAVE_CAP
+	if (!*missing)
+		return 0;
+	pr_err("run needs root or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON (missing: %s); run it as root (e.g. with sudo) or grant those capabilities\n",
+	       missing);
+	return -EPERM;
 }
 
 static int make_signalfd(void)
@@ -643,8 +819,10 @@ static int main_loop(struct run_state *s, int sfd)
 				continue;
 			}
 			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo == SIGHUP)
-					continue;	/* logs go to stderr: nothing to reopen */
+				if (si.ssi_signo == SIGHUP) {
+					reopen_log(c->log_file);
+					continue;
+				}
 				pr_info("%s: stopping\n", strsignal((int)si.ssi_signo));
 				goto out;
 			}
@@ -659,6 +837,7 @@ static int main_loop(struct run_state *s, int sfd)
 			err = drain_cycle(s);
 			if (err)
 				pr_warn("drain: %s\n", strerror(-err));
+			check_links(s);
 			/* The flows' clock: monotonic plus this cycle's offset. */
 			wall = drain_now_ms(&s->d);
 			flowtab_expire(s->ft, wall, &s->to, emit_record, s);
@@ -683,7 +862,6 @@ int cmd_run(int argc, char **argv)
 	struct run_cfg cfg;
 	struct run_state s = { .cfg = &cfg, .pin_fd = -1 };
 	struct loader_opts lo = {
-		.ringbuf_bytes = 8 << 20,
 		.doorbell_pct = 50,
 		.doorbell_every = 4096,
 	};
@@ -694,6 +872,15 @@ int cmd_run(int argc, char **argv)
 	err = parse_args(argc, argv, &cfg);
 	if (err)
 		return err;
+	if (cfg.log_file) {
+		err = open_log(cfg.log_file);
+		if (err) {
+			pr_err("log file %s: %s\n", cfg.log_file, strerror(-err));
+			return 1;
+		}
+	}
+	if (check_privileges())
+		return 1;
 	/* Before the slow start-up, so a stop request then is not lost: it
 	 * is read at the first turn of the main loop and shuts down cleanly. */
 	sfd = make_signalfd();
@@ -726,6 +913,7 @@ int cmd_run(int argc, char **argv)
 	}
 	lo.nr_ifaces = cfg.nr_ifaces;
 	lo.max_flows = cfg.max_flows;
+	lo.ringbuf_bytes = (__u32)cfg.ringbuf_bytes;
 	s.to = (struct flowtab_timeouts){
 		.idle_ms = cfg.idle_s * 1000,
 		.active_ms = cfg.active_s * 1000,
@@ -776,10 +964,10 @@ int cmd_run(int argc, char **argv)
 	if (err)
 		goto cleanup_links;
 	pr_info("machine: %d CPUs, %" PRIu64 " MiB; max-flows %" PRIu64
-		" per generation (x2, %.0f MiB of kernel memory), ring %u MiB, cache-size %" PRIu64
+		" per generation (x2, %.0f MiB of kernel memory), ring %u KiB, cache-size %" PRIu64
 		", memory-limit %" PRIu64 " MiB, writer queue %" PRIu64 " records\n",
 		cfg.machine.cpus, cfg.machine.mem_mb, cfg.max_flows,
-		loader_map_memory(&s.l) / 1048576.0, lo.ringbuf_bytes >> 20, cfg.cache_size,
+		loader_map_memory(&s.l) / 1048576.0, lo.ringbuf_bytes >> 10, cfg.cache_size,
 		cfg.memory_limit_mb, cfg.machine.queue_records);
 	pr_info("db %s; poll %" PRIu64 " ms; idle %" PRIu64 " s, active %" PRIu64
 		" s; metrics every %" PRIu64 " s; pins in %s\n",

@@ -18,9 +18,17 @@
  * learned in it, and the retry counts the records again from the queue.
  * Between transactions no device has pending traffic, so a cache shrink
  * (memory pressure) has nothing to write back.
+ *
+ * The file. A database we create is DB_FILE_MODE whatever the umask. Before
+ * each transaction the writer checks that the path still names the file it
+ * has open (ensure_db): a database deleted, moved or replaced while in use
+ * is reported, let go, and a database at the path is opened (created) in
+ * its place, so rows keep going where a reader of that path finds them.
+ * While none can be opened the records stay queued, as on a full disk.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -29,6 +37,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "devcache.h"
 #include "log.h"
@@ -66,6 +75,17 @@
 /* After a checkpoint lets the WAL restart, truncate it back to this, so a
  * burst (or a long-lived CLI reader) does not leave a huge file behind. */
 #define JOURNAL_SIZE_LIMIT 67108864	/* 64 MiB */
+/* Mode of a database file we create, whatever the umask: flow records say
+ * who talked to whom, so not world-readable; the group may read them (an
+ * operators' group running `flowmaster top` or sqlite3). SQLite gives the
+ * -wal and -shm files the database file's mode. */
+#define DB_FILE_MODE 0640
+
+/* Errors while connecting: at start-up they end the daemon and are errors;
+ * while the writer reconnects (the file was deleted or replaced) they are
+ * retried, and finish_batch warns once per cause, so they are debug. */
+#define conn_err(s, fmt, ...) \
+	fm_log((s)->reconnecting ? LOG_LVL_DEBUG : -1, fmt, ##__VA_ARGS__)
 
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86dd
@@ -176,6 +196,11 @@ struct store_iface {
 	int ifindex;
 	int64_t id;			/* interfaces.id */
 	int64_t dev_id;			/* devices.interface_id: first row of this name */
+	/* What the interfaces row holds, to write it again into a new
+	 * database file (reconnect); the writer's alone after store_start. */
+	char *name, *mac, *xdp_mode;
+	int64_t attached_ms;
+	int64_t committed_detached_ms;	/* 0: no detach committed yet */
 	/* under store.lock: */
 	int64_t detached_ms;		/* valid with detach_pending */
 	bool detach_pending;		/* detached_ms not yet committed */
@@ -201,8 +226,22 @@ struct store_batch {
 struct store {
 	struct store_opts opts;		/* defaults filled in; path points at .path below */
 	char *path;
-	char *wal_path;
-	sqlite3 *db;
+	char *wal_path, *shm_path;
+	dev_t wal_dev, shm_dev;		/* the -wal and -shm our connection uses */
+	ino_t wal_ino, shm_ino;
+	int connect_rc;			/* SQLite code of the last failed db_connect */
+	sqlite3 *db;			/* NULL after a failed reconnect, until the next */
+	/*
+	 * The database file we write, to notice when the path stops naming it
+	 * (deleted, moved or replaced while open): an fd of our own, never
+	 * closed while SQLite has the file open (closing any fd of a file drops
+	 * the process's POSIX locks on it, SQLite's included). -1 for :memory:.
+	 */
+	int ident_fd;
+	dev_t ident_dev;
+	ino_t ident_ino;
+	bool reconnecting;		/* log connect failures at debug, not error */
+	uint64_t rows_in_file;		/* flow rows committed to the current file */
 	sqlite3_stmt *ins_flow, *ins_metric, *ins_iface, *upd_iface;
 	sqlite3_stmt *upsert_dev, *upd_dev;
 	struct devcache *dc;		/* the writer's alone */
@@ -551,6 +590,8 @@ static void forget_vanished(struct store *s)
 	s->dev_vanished = false;
 }
 
+static int ensure_db(struct store *s);
+
 /*
  * Write one batch in one transaction. Returns a SQLite code; on failure the
  * transaction is rolled back and s->errmsg says why. *ms is the time from
@@ -561,6 +602,9 @@ static int write_batch(struct store *s, const struct store_batch *b, double *ms)
 	double t0;
 	int rc;
 
+	rc = ensure_db(s);
+	if (rc != SQLITE_OK)
+		return rc;	/* s->errmsg says why; nothing to roll back */
 	/* IMMEDIATE takes the write lock up front, so waiting for another
 	 * writer happens here, under busy_timeout, not halfway through. */
 	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
@@ -759,6 +803,8 @@ static void finish_batch(struct store *s, const struct store_batch *b, int rc,
 		for (size_t i = 0; i < s->n_ifaces; i++) {
 			struct store_iface *f = &s->ifaces[i];
 
+			if (f->detach_inflight)
+				f->committed_detached_ms = f->inflight_ms;
 			/* A detach that came in meanwhile stays pending. */
 			if (f->detach_inflight && f->detached_ms == f->inflight_ms) {
 				f->detach_pending = false;
@@ -767,6 +813,7 @@ static void finish_batch(struct store *s, const struct store_batch *b, int rc,
 			f->detach_inflight = false;
 		}
 		s->st.rows_written += b->nrec;
+		s->rows_in_file += b->nrec;
 		s->st.metric_rows_written += b->nmet;
 		s->st.batches++;
 		s->st.last_batch_ms = ms;
@@ -812,6 +859,8 @@ static void checkpoint(struct store *s)
 	int log_frames = 0, done = 0;
 	int rc;
 
+	if (!s->db)
+		return;	/* a reconnect failed; the next transaction retries it */
 	/* PASSIVE never waits for readers; what it cannot copy now (a CLI
 	 * reader's snapshot) it copies on a later round. */
 	rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
@@ -914,7 +963,7 @@ static int exec_sql(struct store *s, const char *sql, const char *what)
 	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 
 	if (rc != SQLITE_OK)
-		pr_err("store: %s: %s: %s\n", s->path, what, sqlite3_errmsg(s->db));
+		conn_err(s, "store: %s: %s: %s\n", s->path, what, sqlite3_errmsg(s->db));
 	return rc;
 }
 
@@ -930,7 +979,7 @@ static int set_pragmas(struct store *s)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		pr_err("store: %s: %s\n", s->path, sqlite3_errmsg(s->db));
+		conn_err(s, "store: %s: %s\n", s->path, sqlite3_errmsg(s->db));
 		goto cleanup;
 	}
 	mode = sqlite3_column_text(st, 0);
@@ -960,7 +1009,7 @@ static int migrate(struct store *s)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		pr_err("store: %s: reading the schema version: %s\n", s->path,
+		conn_err(s, "store: %s: reading the schema version: %s\n", s->path,
 		       sqlite3_errmsg(s->db));
 		goto fail;
 	}
@@ -969,8 +1018,11 @@ static int migrate(struct store *s)
 	st = NULL;
 
 	if (version > SCHEMA_VERSION) {
-		pr_err("store: %s: schema version %d is newer than this flowmaster (%d); use a newer flowmaster or another --db\n",
+		conn_err(s, "store: %s: schema version %d is newer than this flowmaster (%d); use a newer flowmaster or another --db\n",
 		       s->path, version, SCHEMA_VERSION);
+		snprintf(s->errmsg, sizeof(s->errmsg),
+			 "schema version %d is newer than this flowmaster (%d)", version,
+			 SCHEMA_VERSION);
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		return -EPROTO;
 	}
@@ -1006,37 +1058,188 @@ static int prepare(struct store *s, const char *sql, sqlite3_stmt **st)
 	int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
 
 	if (rc != SQLITE_OK)
-		pr_err("store: %s: preparing \"%s\": %s\n", s->path, sql,
+		conn_err(s, "store: %s: preparing \"%s\": %s\n", s->path, sql,
 		       sqlite3_errmsg(s->db));
 	return rc;
 }
 
-static void store_free(struct store *s)
+/* st_dev/st_ino of a file, or 0/0 when it does not exist. */
+static void file_ident(const char *path, dev_t *dev, ino_t *ino)
 {
+	struct stat sb;
+
+	*dev = 0;
+	*ino = 0;
+	if (!stat(path, &sb)) {
+		*dev = sb.st_dev;
+		*ino = sb.st_ino;
+	}
+}
+
+static bool same_file(const char *path, dev_t dev, ino_t ino)
+{
+	dev_t d;
+	ino_t i;
+
+	file_ident(path, &d, &i);
+	return ino && d == dev && i == ino;
+}
+
+/*
+ * Close the connection (if any). persist_wal: the path may no longer name
+ * our file, so SQLite must not delete "<path>-wal" by name (it could be
+ * another database's now); we remove the -wal and -shm ourselves, and only
+ * while they are still the files our connection used: a WAL left at the
+ * path would otherwise be replayed into the next database created there.
+ */
+static void db_disconnect(struct store *s, bool persist_wal)
+{
+	int on = 1;
+
 	sqlite3_finalize(s->upsert_dev);
 	sqlite3_finalize(s->upd_dev);
-	devcache_free(s->dc);
 	sqlite3_finalize(s->ins_flow);
 	sqlite3_finalize(s->ins_metric);
 	sqlite3_finalize(s->ins_iface);
 	sqlite3_finalize(s->upd_iface);
-	if (s->db && sqlite3_close(s->db) != SQLITE_OK)
-		pr_warn("store: %s: close: %s\n", s->path, sqlite3_errmsg(s->db));
+	s->upsert_dev = s->upd_dev = s->ins_flow = s->ins_metric = NULL;
+	s->ins_iface = s->upd_iface = NULL;
+	if (s->db) {
+		if (persist_wal)
+			sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &on);
+		if (sqlite3_close(s->db) != SQLITE_OK)
+			pr_warn("store: %s: close: %s\n", s->path, sqlite3_errmsg(s->db));
+		s->db = NULL;
+		if (persist_wal) {
+			if (same_file(s->wal_path, s->wal_dev, s->wal_ino))
+				unlink(s->wal_path);
+			if (same_file(s->shm_path, s->shm_dev, s->shm_ino))
+				unlink(s->shm_path);
+		}
+	}
+	/* After SQLite closed its fds (see ident_fd). */
+	if (s->ident_fd >= 0)
+		close(s->ident_fd);
+	s->ident_fd = -1;
+}
+
+static void store_free(struct store *s)
+{
+	db_disconnect(s, false);
+	devcache_free(s->dc);
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->lock);
 	free(s->recs);
 	free(s->mets);
+	for (size_t i = 0; i < s->n_ifaces; i++) {
+		free(s->ifaces[i].name);
+		free(s->ifaces[i].mac);
+		free(s->ifaces[i].xdp_mode);
+	}
 	free(s->ifaces);
 	free(s->wal_path);
+	free(s->shm_path);
 	free(s->path);
 	free(s);
+}
+
+static bool is_memory_db(const char *path)
+{
+	return !strcmp(path, ":memory:");
+}
+
+/*
+ * Open (creating it DB_FILE_MODE if missing) the database at s->path, set
+ * the pragmas, create or migrate the schema, prepare the statements and
+ * note which file it is. Returns 0 or -errno; on failure s->connect_rc and
+ * s->errmsg say why and nothing stays open.
+ */
+static int db_connect(struct store *s)
+{
+	int rc, err, fd;
+
+	s->connect_rc = SQLITE_OK;
+	/* Created here rather than by SQLite, whose mode is 0644 less the
+	 * umask. O_EXCL: an existing file keeps the mode its owner gave it.
+	 * Any failure is left for sqlite3_open_v2 to report. */
+	if (!is_memory_db(s->path)) {
+		fd = open(s->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+			  DB_FILE_MODE);
+		if (fd >= 0) {
+			if (fchmod(fd, DB_FILE_MODE))
+				pr_warn("store: %s: chmod %o: %s\n", s->path, DB_FILE_MODE,
+					strerror(errno));
+			close(fd);
+		}
+	}
+	/* NOMUTEX: one thread at a time uses the connection (the caller
+	 * until store_start, then the writer). */
+	rc = sqlite3_open_v2(s->path, &s->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			     SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		conn_err(s, "store: %s: cannot open: %s\n", s->path,
+		       s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		err = s->db && sqlite3_system_errno(s->db) ?
+		      -sqlite3_system_errno(s->db) : sqlite_errno(rc);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+
+	rc = set_pragmas(s);
+	if (rc != SQLITE_OK) {
+		err = sqlite_errno(rc);
+		goto fail;
+	}
+	err = migrate(s);
+	if (err) {
+		rc = err == -EPROTO ? SQLITE_ERROR : sqlite3_errcode(s->db);
+		goto fail;
+	}
+	if (prepare(s, insert_flow_sql, &s->ins_flow) ||
+	    prepare(s, "INSERT INTO metrics(ts_ms, name, value) VALUES(?1, ?2, ?3)",
+		    &s->ins_metric) ||
+	    prepare(s, "INSERT INTO interfaces(name, ifindex, mac, xdp_mode, attached_ms)"
+		       " VALUES(?1, ?2, ?3, ?4, ?5)", &s->ins_iface) ||
+	    prepare(s, "UPDATE interfaces SET detached_ms = ?1 WHERE id = ?2",
+		    &s->upd_iface) ||
+	    prepare(s, upsert_device_sql, &s->upsert_dev) ||
+	    prepare(s, update_device_sql, &s->upd_dev)) {
+		rc = sqlite3_errcode(s->db);
+		err = sqlite_errno(rc);
+		goto fail;
+	}
+	if (!is_memory_db(s->path)) {
+		struct stat sb;
+
+		/* Which file the path named when we opened it; the schema
+		 * transaction above has created the -wal and -shm. */
+		s->ident_fd = open(s->path, O_RDONLY | O_CLOEXEC);
+		if (s->ident_fd >= 0 && !fstat(s->ident_fd, &sb)) {
+			s->ident_dev = sb.st_dev;
+			s->ident_ino = sb.st_ino;
+		}
+		file_ident(s->wal_path, &s->wal_dev, &s->wal_ino);
+		file_ident(s->shm_path, &s->shm_dev, &s->shm_ino);
+	}
+	return 0;
+
+fail:
+	if (s->db && err != -EPROTO)
+		snprintf(s->errmsg, sizeof(s->errmsg), "%s", sqlite3_errmsg(s->db));
+	else if (err != -EPROTO)
+		snprintf(s->errmsg, sizeof(s->errmsg), "%s", sqlite3_errstr(rc));
+	s->connect_rc = rc != SQLITE_OK ? rc : SQLITE_ERROR;
+	db_disconnect(s, false);
+	return err;
 }
 
 int store_open(struct store **out, const struct store_opts *opts)
 {
 	pthread_condattr_t ca;
 	struct store *s;
-	int rc, err;
+	int err;
 
 	if (!out || !opts || !opts->path || !*opts->path)
 		return -EINVAL;
@@ -1044,6 +1247,7 @@ int store_open(struct store **out, const struct store_opts *opts)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	s->ident_fd = -1;
 	/* The cond waits on CLOCK_MONOTONIC so clock steps don't stall it. */
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_condattr_init(&ca);
@@ -1070,11 +1274,13 @@ int store_open(struct store **out, const struct store_opts *opts)
 	s->path = strdup(opts->path);
 	s->opts.path = s->path;
 	s->wal_path = malloc(strlen(opts->path) + sizeof("-wal"));
-	if (!s->path || !s->wal_path) {
+	s->shm_path = malloc(strlen(opts->path) + sizeof("-shm"));
+	if (!s->path || !s->wal_path || !s->shm_path) {
 		err = -ENOMEM;
 		goto fail;
 	}
 	sprintf(s->wal_path, "%s-wal", s->path);
+	sprintf(s->shm_path, "%s-shm", s->path);
 	s->dc = devcache_new(s->opts.cache_size, evict_device, s);
 	if (!s->dc) {
 		err = -errno;
@@ -1092,42 +1298,9 @@ int store_open(struct store **out, const struct store_opts *opts)
 		err = -ENOMEM;
 		goto fail;
 	}
-
-	/* NOMUTEX: one thread at a time uses the connection (the caller
-	 * until store_start, then the writer). */
-	rc = sqlite3_open_v2(s->path, &s->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			     SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		pr_err("store: %s: cannot open: %s\n", s->path,
-		       s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-		err = s->db && sqlite3_system_errno(s->db) ?
-		      -sqlite3_system_errno(s->db) : sqlite_errno(rc);
-		goto fail;
-	}
-	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
-
-	rc = set_pragmas(s);
-	if (rc != SQLITE_OK) {
-		err = sqlite_errno(rc);
-		goto fail;
-	}
-	err = migrate(s);
+	err = db_connect(s);
 	if (err)
 		goto fail;
-	if (prepare(s, insert_flow_sql, &s->ins_flow) ||
-	    prepare(s, "INSERT INTO metrics(ts_ms, name, value) VALUES(?1, ?2, ?3)",
-		    &s->ins_metric) ||
-	    prepare(s, "INSERT INTO interfaces(name, ifindex, mac, xdp_mode, attached_ms)"
-		       " VALUES(?1, ?2, ?3, ?4, ?5)", &s->ins_iface) ||
-	    prepare(s, "UPDATE interfaces SET detached_ms = ?1 WHERE id = ?2",
-		    &s->upd_iface) ||
-	    prepare(s, upsert_device_sql, &s->upsert_dev) ||
-	    prepare(s, update_device_sql, &s->upd_dev)) {
-		err = sqlite_errno(sqlite3_errcode(s->db));
-		goto fail;
-	}
 	*out = s;
 	return 0;
 
@@ -1194,7 +1367,110 @@ int store_interface_attach(struct store *s, const char *name, int ifindex,
 	f->ifindex = ifindex;
 	f->id = sqlite3_last_insert_rowid(s->db);
 	f->dev_id = first_iface_row(s, name, f->id);
+	f->attached_ms = attached_ms;
+	/* Kept for a reconnect; without them it writes NULLs, no worse. */
+	f->name = name ? strdup(name) : NULL;
+	f->mac = mac ? strdup(mac) : NULL;
+	f->xdp_mode = xdp_mode ? strdup(xdp_mode) : NULL;
 	return 0;
+}
+
+/*
+ * Writer, after a reconnect: the interfaces rows again, in the new file, as
+ * they were (attach time, a committed detach time). Returns a SQLite code.
+ */
+static int rewrite_interfaces(struct store *s)
+{
+	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+
+	for (size_t i = 0; rc == SQLITE_OK && i < s->n_ifaces; i++) {
+		struct store_iface *f = &s->ifaces[i];
+		sqlite3_stmt *st = s->ins_iface;
+
+		sqlite3_bind_text(st, 1, f->name, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, f->ifindex);
+		sqlite3_bind_text(st, 3, f->mac, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, f->xdp_mode, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, f->attached_ms);
+		rc = step_once(st);
+		if (rc != SQLITE_OK)
+			break;
+		f->id = sqlite3_last_insert_rowid(s->db);
+		f->dev_id = first_iface_row(s, f->name, f->id);
+		if (f->committed_detached_ms) {
+			sqlite3_bind_int64(s->upd_iface, 1, f->committed_detached_ms);
+			sqlite3_bind_int64(s->upd_iface, 2, f->id);
+			rc = step_once(s->upd_iface);
+		}
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(s->errmsg, sizeof(s->errmsg), "%s", sqlite3_errmsg(s->db));
+		if (!sqlite3_get_autocommit(s->db))
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	return rc;
+}
+
+/*
+ * Writer, before each transaction: make sure we write to the file that
+ * s->path names. A database deleted, moved or replaced while open would
+ * otherwise take every later row into a file nobody can read at that path
+ * (deleted: gone at exit), while the daemon looks healthy. So: say so,
+ * close it, and open (create, with the schema) the database now at the
+ * path; the queued records go there. If that fails (e.g. the path now
+ * holds a file that is not a database), nothing is connected and this
+ * returns the SQLite code: the batch fails, stays queued, and the writer
+ * retries with its backoff like on a full disk.
+ */
+static int ensure_db(struct store *s)
+{
+	struct stat own;
+	bool gone;
+	int err, rc;
+
+	if (s->db) {
+		if (s->ident_fd < 0 || same_file(s->path, s->ident_dev, s->ident_ino))
+			return SQLITE_OK;
+		gone = !fstat(s->ident_fd, &own) && own.st_nlink == 0;
+		if (gone)
+			pr_warn("store: %s was deleted while in use: the %" PRIu64 " flow rows written to it since it was opened are lost with it; writing to a new database at %s\n",
+				s->path, s->rows_in_file, s->path);
+		else
+			pr_warn("store: %s was moved or replaced while in use: its %" PRIu64 " flow rows since it was opened stay in the old file, wherever it is now; writing to the database now at %s\n",
+				s->path, s->rows_in_file, s->path);
+		/* A moved file (log-rotation style) must be whole without
+		 * its -wal, which stays behind at the old name and which we
+		 * remove: SQLite does not checkpoint a moved file at close,
+		 * so copy every WAL frame into it now. */
+		if (!gone) {
+			int log = 0, done = 0;
+
+			if (sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_FULL, &log,
+						      &done) != SQLITE_OK || log != done)
+				pr_warn("store: the old file is incomplete: its last transactions could not be copied from %s (%s)\n",
+					s->wal_path, sqlite3_errmsg(s->db));
+		}
+		db_disconnect(s, true);
+	}
+	s->reconnecting = true;
+	err = db_connect(s);
+	s->reconnecting = false;
+	if (err)
+		return s->connect_rc;
+	/* Device ids of the old file mean nothing in this one. No entry has
+	 * pending traffic between transactions. */
+	devcache_clear(s->dc);
+	s->rows_in_file = 0;
+	rc = rewrite_interfaces(s);
+	if (rc != SQLITE_OK) {
+		db_disconnect(s, false);
+		return rc;
+	}
+	pr_warn("store: %s: now writing to this file (schema version %d)\n", s->path,
+		SCHEMA_VERSION);
+	return SQLITE_OK;
 }
 
 int store_interface_detach(struct store *s, int ifindex, int64_t detached_ms)
@@ -1271,6 +1547,14 @@ static void queued(struct store *s)
 		   s->met_count >= METRIC_QUEUE / 2) {
 		pthread_cond_signal(&s->wake);
 	}
+}
+
+void store_flush(struct store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->flush_now = true;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* Caller holds the lock. Count a refused submit and hurry the writer. */

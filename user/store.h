@@ -127,6 +127,10 @@ int store_set_cache_capacity(struct store *s, size_t entries);
  * from a memory budget. */
 size_t store_cache_entry_bytes(void);
 
+/* Ask the writer to commit what is queued now, not at its batching
+ * deadline (e.g. before a stop). Any thread; returns at once. */
+void store_flush(struct store *s);
+
 /* A consistent snapshot of the counters; any thread. */
 void store_get_stats(struct store *s, struct store_stats *st);
 
