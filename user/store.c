@@ -148,7 +148,10 @@ static const char additive_sql[] =
 	" strftime('%Y-%m-%dT%H:%M:%fZ', d.last_seen_ms / 1000.0, 'unixepoch') AS last_seen,"
 	" d.packets_sent, d.bytes_sent, d.packets_received, d.bytes_received"
 	" FROM devices d LEFT JOIN interfaces i ON i.id = d.interface_id"
-	" ORDER BY d.bytes_sent + d.bytes_received DESC;\n";
+	" ORDER BY d.bytes_sent + d.bytes_received DESC;\n"
+	"CREATE VIEW IF NOT EXISTS metrics_latest AS SELECT"
+	" strftime('%Y-%m-%dT%H:%M:%fZ', ts_ms / 1000.0, 'unixepoch') AS time, name, value"
+	" FROM metrics WHERE ts_ms = (SELECT max(ts_ms) FROM metrics) ORDER BY name;\n";
 
 /* Only on request: a text-address index slows inserts about sevenfold. */
 static const char address_index_sql[] =
