@@ -2,17 +2,21 @@
 # make bench: flowmaster's benchmarks. Each part prints its results and
 # writes its BENCHMARKS.md section to $BUILD/bench/<part>.md.
 #   kernel   ns/packet of the XDP program against baselines (bench_prog)
-# Usage: tools/bench.sh [--quick]   (root: BPF_PROG_TEST_RUN needs it)
+#   e2e      flowmaster on a veth link at full rate (tools/bench/e2e.sh)
+#   sqlite   the store module's rows/s against a raw insert loop (sqlite_ingest)
+# Usage: tools/bench.sh [--quick] [PART...]   (root; every part by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 quick=()
+parts=()
 
 for arg in "$@"; do
 	case $arg in
 	--quick) quick=(--quick) ;;
+	kernel | e2e | sqlite) parts+=("$arg") ;;
 	-h | --help)
-		sed -n '2,5s/^# \{0,1\}//p' "$0"
+		sed -n '2,7s/^# \{0,1\}//p' "$0"
 		exit 0
 		;;
 	*)
@@ -37,4 +41,31 @@ bench_kernel() {
 	echo "(Markdown section: $BUILD/bench/kernel.md)"
 }
 
-bench_kernel
+# Test hosts in namespaces of its own, bounded loads, all torn down by trap.
+bench_e2e() {
+	echo "== e2e: flowmaster on a veth link at full rate (trafgen)"
+	env BUILD="$BUILD" tools/bench/e2e.sh "${quick[@]}" --markdown "$BUILD/bench/e2e.md"
+}
+
+bench_sqlite() {
+	echo "== sqlite: store module against a raw insert loop"
+	"$BUILD/bench/sqlite_ingest" "${quick[@]}" --markdown="$BUILD/bench/sqlite.md"
+	echo "(Markdown section: $BUILD/bench/sqlite.md)"
+}
+
+# Every part runs even if one fails (a lost count, a tool missing); the
+# exit status says whether all of them succeeded.
+((${#parts[@]})) || parts=(kernel e2e sqlite)
+failed=()
+start=$SECONDS
+for part in "${parts[@]}"; do
+	t=$SECONDS
+	"bench_$part" || failed+=("$part")
+	echo "($part: $((SECONDS - t)) s)"
+	echo
+done
+echo "bench: ${#parts[@]} parts in $((SECONDS - start)) s; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+if ((${#failed[@]})); then
+	echo "bench: FAILED: ${failed[*]}" >&2
+	exit 1
+fi
