@@ -22,6 +22,7 @@ declare -A need=(
 	[man-db]=man
 	[libclang-rt-14-dev]=/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
 	[valgrind]=valgrind
+	[time]=/usr/bin/time
 	[make]=make
 	[gcc]=gcc
 )
