@@ -20,7 +20,6 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -36,6 +35,7 @@
 #include "flowtab.h"
 #include "loader.h"
 #include "log.h"
+#include "metrics.h"
 #include "sizing.h"
 #include "store.h"
 
@@ -82,16 +82,13 @@ struct run_state {
 	bool backlog_oom;
 	uint64_t exported[FM_MAX_IFACES + 1];	/* packets exported per slot */
 	uint64_t records_exported;
-	int64_t start_ms, last_metrics_ms;
-	uint64_t last_packets, last_bytes;
-	double last_cpu_s;
+	int64_t start_ms;
+	struct metrics metrics;		/* the last interval's readings */
 	double drain_ms;
 	int pin_fd;			/* the locked pin directory */
 	size_t cache_capacity;		/* device cache entries now in effect */
 	uint64_t pressure_events;	/* times memory pressure shed flows and cache */
 	int64_t pressure_hold_until;	/* monotonic ms: let RSS settle after shedding */
-	uint64_t last_overflow_packets;	/* overflow counted at the last metrics interval */
-	uint64_t last_overflow_bytes;
 	bool warned_no_links;		/* every interface is gone: said so once */
 };
 
@@ -329,112 +326,22 @@ static void flush_backlog(struct run_state *s)
 	s->nbacklog -= done;
 }
 
-static void sum_counters(struct run_state *s, struct fm_counters *tot)
-{
-	struct fm_counters c;
-
-	memset(tot, 0, sizeof(*tot));
-	for (__u32 slot = 0; slot <= FM_MAX_IFACES; slot++) {
-		if (loader_read_counters(&s->l, slot, &c))
-			continue;
-		for (size_t i = 0; i < sizeof(c) / sizeof(__u64); i++)
-			((__u64 *)tot)[i] += ((__u64 *)&c)[i];
-	}
-}
-
-static double cpu_seconds(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
-	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
 static void write_metrics(struct run_state *s, int64_t now_ms)
 {
-	struct fm_counters c;
-	struct store_stats st;
-	double dt = (now_ms - s->last_metrics_ms) / 1000.0, cpu = cpu_seconds();
-	uint64_t errors;
-
-	sum_counters(s, &c);
-	store_get_stats(s->st, &st);
-	if (dt <= 0)
-		dt = 1e-3;
-	errors = c.err_eth + c.err_vlan + c.err_ipv4 + c.err_ipv4_opts + c.err_ipv6 +
-		 c.err_ipv6_ext + c.err_ext_chain + c.err_l4 + s->d.ring_invalid;
-
-	const char *names[] = {
-		"packets_processed", "packets_per_second", "bytes_per_second", "flows_stored",
-		"active_flows", "batch_count", "average_batch_size", "current_batch_size",
-		"average_batch_processing_ms", "pending_batches", "database_operations",
-		"database_error_ratio", "validation_errors", "map_full_events", "ringbuf_events",
-		"ringbuf_drops", "overflow_packets", "overflow_bytes", "map_fill_ratio", "drain_ms",
-		"wal_size_mb", "memory_usage_mb", "cpu_usage_percent", "runtime_seconds",
-		"backlog_records", "queue_full_events", "cache_hit_ratio", "cache_size",
-		"cache_capacity", "cache_evictions", "bpf_map_memory_mb", "memory_limit_mb",
-		"memory_pressure_events",
+	const struct metrics_src src = {
+		.l = &s->l,
+		.d = &s->d,
+		.ft = s->ft,
+		.st = s->st,
+		.backlog = s->nbacklog,
+		.records_exported = s->records_exported,
+		.memory_limit_mb = s->cfg->memory_limit_mb,
+		.pressure_events = s->pressure_events,
+		.drain_ms = s->drain_ms,
+		.start_ms = s->start_ms,
 	};
-	const double values[] = {
-		c.packets,
-		(c.packets - s->last_packets) / dt,
-		(c.bytes - s->last_bytes) / dt,
-		st.rows_written,
-		flowtab_count(s->ft),
-		st.batches,
-		st.avg_batch_size,
-		st.current_batch_size,
-		st.avg_batch_ms,
-		st.current_batch_size ? (double)(st.pending + s->nbacklog) / st.current_batch_size : 0,
-		st.db_ops,
-		st.db_ops ? (double)st.db_errors / st.db_ops : 0,
-		errors,
-		c.map_full,
-		c.ringbuf_packets + s->d.doorbells,
-		c.ringbuf_drops,
-		c.overflow_packets,
-		c.overflow_bytes,
-		s->l.max_flows ? (double)s->d.last_entries / s->l.max_flows : 0,
-		s->drain_ms,
-		st.wal_size_mb,
-		sizing_rss_mb(),
-		(cpu - s->last_cpu_s) / dt * 100,
-		(now_ms - s->start_ms) / 1000.0,
-		s->nbacklog,
-		st.queue_full,
-		st.cache_hits + st.cache_misses ?
-			(double)st.cache_hits / (st.cache_hits + st.cache_misses) : 0,
-		st.cache_size,
-		st.cache_capacity,
-		st.cache_evictions,
-		loader_map_memory(&s->l) / 1048576.0,
-		s->cfg->memory_limit_mb,
-		s->pressure_events,
-	};
-	_Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(values) / sizeof(values[0]),
-		       "one value per metric");
 
-	if (store_submit_metrics(s->st, now_ms, names, values, sizeof(values) / sizeof(values[0])))
-		pr_warn("metrics: writer queue full, this interval's metrics skipped\n");
-	pr_info("%.0f pps, %.1f MB/s, %" PRIu64 " flows active, %" PRIu64
-		" records exported, %" PRIu64 " rows written, fallbacks: %llu ring %llu overflow, %" PRIu64
-		" queued\n",
-		values[1], values[2] / 1e6, (uint64_t)flowtab_count(s->ft), s->records_exported,
-		st.rows_written, (unsigned long long)c.ringbuf_packets,
-		(unsigned long long)c.overflow_packets, st.pending + s->nbacklog);
-	/* Overflow rows keep the totals exact but not who sent what: say so
-	 * every interval it happens, with what to change. */
-	if (c.overflow_packets > s->last_overflow_packets)
-		pr_warn("%llu packets (%llu bytes) in the last %.0f s are stored without their flow (end_reason 'overflow'): the flow map and the ring buffer were both full; raise --max-flows or --ringbuf-size, or lower --poll-interval\n",
-			(unsigned long long)(c.overflow_packets - s->last_overflow_packets),
-			(unsigned long long)(c.overflow_bytes - s->last_overflow_bytes), dt);
-	s->last_overflow_packets = c.overflow_packets;
-	s->last_overflow_bytes = c.overflow_bytes;
-	s->last_packets = c.packets;
-	s->last_bytes = c.bytes;
-	s->last_cpu_s = cpu;
-	s->last_metrics_ms = now_ms;
+	metrics_write(&s->metrics, &src, now_ms);
 }
 
 /*
@@ -945,7 +852,7 @@ int cmd_run(int argc, char **argv)
 	err = loader_pin(&s.l, cfg.pin_path);
 	if (err)
 		goto cleanup_pins;
-	s.start_ms = s.last_metrics_ms = clock_ms(CLOCK_REALTIME);
+	s.start_ms = s.metrics.last_ms = clock_ms(CLOCK_REALTIME);
 	for (int i = 0; i < cfg.nr_ifaces; i++) {
 		err = loader_attach(&s.l, lo.ifindex[i], cfg.mode);
 		if (err)

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The daemon's own metrics: one row set per interval, and a status line. */
+#ifndef FM_METRICS_H
+#define FM_METRICS_H
+
+#include <stdint.h>
+#include "drain.h"
+#include "flowtab.h"
+#include "loader.h"
+#include "store.h"
+
+/* What an interval's metrics are read from; the daemon fills it. */
+struct metrics_src {
+	struct loader *l;
+	struct drain *d;
+	struct flowtab *ft;
+	struct store *st;
+	uint64_t backlog;		/* records waiting for the writer's queue */
+	uint64_t records_exported;
+	uint64_t memory_limit_mb;
+	uint64_t pressure_events;
+	double drain_ms;		/* the last drain cycle */
+	int64_t start_ms;		/* epoch ms the run started */
+};
+
+/* The previous interval's readings, for rates and deltas. */
+struct metrics {
+	int64_t last_ms;
+	uint64_t last_packets, last_bytes;
+	uint64_t last_overflow_packets, last_overflow_bytes;
+	double last_cpu_s;
+};
+
+/*
+ * Queue one row per metric (names in DESIGN.md, plus a few) at now_ms,
+ * log the interval's status line, and warn when packets fell through to
+ * the overflow counters since the last call.
+ */
+void metrics_write(struct metrics *m, const struct metrics_src *s, int64_t now_ms);
+
+#endif
