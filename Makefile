@@ -47,7 +47,7 @@ DEPS_OK    := $(BUILD)/.deps-ok
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all help test test-c bench demo vmlinux clean deps
+.PHONY: all help test test-c bench-quick bench demo vmlinux clean deps
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/flowmaster
@@ -56,7 +56,8 @@ help:
 	@echo 'make            build build/flowmaster (installs missing packages first)'
 	@echo 'make test       build and run every test suite (root runs BPF and netns suites)'
 	@echo 'make test-c     only the C suites (unit, BPF); with SAN=1 under ASan/UBSan'
-	@echo 'make bench      kernel and end-to-end benchmarks (root)'
+	@echo 'make bench      all benchmarks, writes BENCHMARKS.md (root, ~15 min)'
+	@echo 'make bench-quick the same, reduced (about 2 min)'
 	@echo 'make demo       test hosts in namespaces, real traffic, flows in demo.db (root)'
 	@echo 'make vmlinux    regenerate vmlinux/vmlinux.h from this kernel'"'"'s BTF'
 	@echo 'make clean      remove build/'
@@ -112,6 +113,9 @@ test-c: $(BUILD)/flowmaster $(TEST_BINS)
 
 bench: $(BUILD)/flowmaster $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) tools/bench.sh
+
+bench-quick: $(BUILD)/flowmaster $(BENCH_BINS)
+	$(Q)BUILD=$(BUILD) tools/bench.sh --quick
 
 demo: $(BUILD)/flowmaster
 	$(Q)BUILD=$(BUILD) tools/demo.sh

@@ -27,6 +27,12 @@ declare -A need=(
 	[gcc]=gcc
 )
 
+# make bench also compares with the tools people run today, and plots.
+if [[ ${1:-} == --bench ]]; then
+	need=([softflowd]=softflowd [nfdump]=nfcapd [pmacct]=pmacctd [gnuplot-nox]=gnuplot
+	      [time]=/usr/bin/time [netsniff-ng]=trafgen)
+fi
+
 missing=()
 for pkg in "${!need[@]}"; do
 	what=${need[$pkg]}
