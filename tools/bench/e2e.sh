@@ -113,67 +113,8 @@ if ! { lab_host $TX --no-ipv6 && lab_host $RX --no-ipv6 && lab_link $TX $RX; }; 
 fi
 RXNS=$(lab_ns $RX)
 
-# --- traffic ----------------------------------------------------------------
-
-# flow_shape N: set SHAPE_P and SHAPE_A (source ports x source addresses,
-# coprime, so that trafgen's two counters walk all P*A pairs) with the
-# least P*A >= N.
-flow_shape()
-{
-	local n=$1 p a x y t best=0
-	SHAPE_P=0 SHAPE_A=0
-	for ((p = 2; p <= 4096 && p <= n; p++)); do
-		for ((a = (n + p - 1) / p; ; a++)); do
-			for ((x = p, y = a; y; t = x % y, x = y, y = t)); do :; done
-			((x == 1)) && break
-		done
-		((a > 32768)) && continue
-		if ((best == 0 || p * a < best)); then
-			best=$((p * a)) SHAPE_P=$p SHAPE_A=$a
-			((best == n)) && break
-		fi
-	done
-	((best))
-}
-
-# keys_of N: the number of distinct flow keys the config for N gives.
-keys_of()
-{
-	if (($1 <= 4096)); then
-		echo "$1"
-	else
-		flow_shape "$1" && echo $((SHAPE_P * SHAPE_A))
-	fi
-}
-
-# make_cfg FILE N: trafgen config of N (or keys_of N) UDP flows tx -> rx:9,
-# 60-byte frames. Up to 4096 flows, static frames (lab_trafgen_cfg); above,
-# source port and source address 198.18.128.0 + i both count per frame.
-make_cfg()
-{
-	local f=$1 n=$2 smac dmac dip p a
-	smac=$(lab_mac $TX $TXIF) dmac=$(lab_mac $RX $RXIF) dip=$(lab_ip4 $RX $RXIF)
-	if ((n <= 4096)); then
-		lab_trafgen_cfg "$f" "$smac" "$dmac" "$(lab_ip4 $TX $TXIF)" "$dip" "$n" 60
-		return
-	fi
-	flow_shape "$n" || return 1
-	p=$SHAPE_P a=$SHAPE_A
-	{
-		echo "/* e2e: $((p * a)) UDP flows: $p source ports x $a source addresses */"
-		echo "{ eth(sa=$smac, da=$dmac), ipv4(sa=198.18.128.0, sa[2:2]=dinc(32768, $((32768 + a - 1))), da=$dip, ttl=64), udp(sp=dinc(10000, $((10000 + p - 1))), dp=9), fill(0x00, 18) }"
-	} >"$f"
-}
-
-# --- measurements -------------------------------------------------------------
-
-now_ns() { date +%s%N; }
-# Busy ticks of all CPUs (user nice system irq softirq steal).
-cpu_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
-# utime + stime ticks of a process (all its threads).
-proc_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null; }
-stat_of() { lab_sys "$1" "$2" "statistics/$3"; }
-secs_between() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", (b - a) / 1e9}'; }
+BENCH_NAME=e2e
+source "$(dirname "${BASH_SOURCE[0]}")/traffic.sh"
 
 # --- the tools ----------------------------------------------------------------
 # A tool is tool_NAME_start KEY (before the load; it may set TOOL_PID to a
