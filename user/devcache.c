@@ -5,7 +5,9 @@
  * pointers, and calloc'ed zeroes are already valid empty links, so the
  * array's pages are only touched as entries fill it. Slots are handed out
  * in order (c->used), then from a free list of slots that rollback emptied;
- * a full cache reuses its LRU entry's slot in place.
+ * a full cache reuses its LRU entry's slot in place. Evicted entries with
+ * traffic are copied to the owed array, which only grows between the
+ * write-backs that empty it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -27,9 +29,9 @@ struct devcache {
 	uint32_t lru_head, lru_tail;	/* most and least recently used */
 	uint32_t dirty_head;
 	size_t ndirty;
+	struct devcache_entry *owed;	/* evicted with traffic, unlinked */
+	size_t nowed, owed_cap;
 	uint64_t seed;
-	devcache_writeback_fn *writeback;
-	void *ctx;
 	struct devcache_stats st;
 };
 
@@ -89,8 +91,7 @@ size_t devcache_entry_bytes(void)
 	return sizeof(struct devcache_entry) + 2 * sizeof(uint32_t);
 }
 
-struct devcache *devcache_new(size_t capacity, devcache_writeback_fn *writeback,
-			      void *ctx)
+struct devcache *devcache_new(size_t capacity)
 {
 	struct devcache *c;
 
@@ -112,8 +113,6 @@ struct devcache *devcache_new(size_t capacity, devcache_writeback_fn *writeback,
 	c->capacity = capacity;
 	c->mask = buckets_for(capacity) - 1;
 	c->seed = random_seed(c);
-	c->writeback = writeback;
-	c->ctx = ctx;
 	return c;
 }
 
@@ -123,6 +122,7 @@ void devcache_free(struct devcache *c)
 		return;
 	free(c->e);
 	free(c->buckets);
+	free(c->owed);
 	free(c);
 }
 
@@ -200,10 +200,30 @@ static void hash_link(struct devcache *c, struct devcache_entry *e)
 
 static void clear_traffic(struct devcache_entry *e)
 {
-	e->packets_sent = e->bytes_sent = 0;
-	e->packets_received = e->bytes_received = 0;
-	e->first_seen_ms = e->last_seen_ms = 0;
-	e->flags &= ~DEVCACHE_F_TRAFFIC;
+	memset(&e->t, 0, sizeof(e->t));
+	memset(&e->held, 0, sizeof(e->held));
+	e->flags &= ~(DEVCACHE_F_TRAFFIC | DEVCACHE_F_HELD);
+}
+
+/* Back to the traffic of committed transactions. Returns whether any. */
+static bool restore_held(struct devcache_entry *e)
+{
+	if (!(e->flags & DEVCACHE_F_HELD)) {
+		clear_traffic(e);
+		return false;
+	}
+	e->t = e->held;
+	e->flags |= DEVCACHE_F_TRAFFIC;
+	return true;
+}
+
+/* All of t is from committed transactions now. */
+static void hold(struct devcache_entry *e)
+{
+	if (!(e->flags & DEVCACHE_F_TRAFFIC))
+		return;
+	e->held = e->t;
+	e->flags |= DEVCACHE_F_HELD;
 }
 
 /* Take e out of every list; its slot is the caller's. */
@@ -216,17 +236,37 @@ static void unlink_entry(struct devcache *c, struct devcache_entry *e)
 	c->size--;
 }
 
-/* Evict the LRU entry, writing it back first if dirty; its slot is the
- * caller's. Returns it, or NULL with errno set by a failed writeback. */
+/* Copy e, about to leave the cache with traffic, to the owed list.
+ * Returns 0 or -ENOMEM. */
+static int owe(struct devcache *c, const struct devcache_entry *e)
+{
+	struct devcache_entry *o;
+
+	if (c->nowed == c->owed_cap) {
+		size_t cap = c->owed_cap ? c->owed_cap * 2 : 64;
+
+		o = realloc(c->owed, cap * sizeof(*o));
+		if (!o)
+			return -ENOMEM;
+		c->owed = o;
+		c->owed_cap = cap;
+	}
+	o = &c->owed[c->nowed++];
+	*o = *e;
+	o->flags = (e->flags & ~DEVCACHE_F_DIRTY) | DEVCACHE_F_OWED;
+	o->hnext = o->prev = o->next = o->dprev = o->dnext = 0;
+	return 0;
+}
+
+/* Evict the LRU entry, its traffic to the owed list; its slot is the
+ * caller's. Returns it, or NULL with errno ENOMEM. */
 static struct devcache_entry *evict_lru(struct devcache *c)
 {
 	struct devcache_entry *e = E(c, c->lru_tail);
-	int err;
 
-	if (e->flags & DEVCACHE_F_DIRTY) {
-		err = c->writeback ? c->writeback(c->ctx, e) : 0;
-		if (err) {
-			errno = -err;
+	if (e->flags & DEVCACHE_F_TRAFFIC) {
+		if (owe(c, e)) {
+			errno = ENOMEM;
 			return NULL;
 		}
 		c->st.writebacks++;
@@ -286,74 +326,115 @@ struct devcache_entry *devcache_insert(struct devcache *c, const struct devcache
 void devcache_add(struct devcache *c, struct devcache_entry *e, bool sent,
 		  uint64_t packets, uint64_t bytes, int64_t first_ms, int64_t last_ms)
 {
+	struct devcache_traffic *t = &e->t;
+
 	if (sent) {
-		e->packets_sent += packets;
-		e->bytes_sent += bytes;
+		t->packets_sent += packets;
+		t->bytes_sent += bytes;
 	} else {
-		e->packets_received += packets;
-		e->bytes_received += bytes;
+		t->packets_received += packets;
+		t->bytes_received += bytes;
 	}
 	if (!(e->flags & DEVCACHE_F_TRAFFIC)) {
 		e->flags |= DEVCACHE_F_TRAFFIC;
-		e->first_seen_ms = first_ms;
-		e->last_seen_ms = last_ms;
+		t->first_seen_ms = first_ms;
+		t->last_seen_ms = last_ms;
 	} else {
-		if (first_ms < e->first_seen_ms)
-			e->first_seen_ms = first_ms;
-		if (last_ms > e->last_seen_ms)
-			e->last_seen_ms = last_ms;
+		if (first_ms < t->first_seen_ms)
+			t->first_seen_ms = first_ms;
+		if (last_ms > t->last_seen_ms)
+			t->last_seen_ms = last_ms;
 	}
 	mark_dirty(c, e);
 }
 
 struct devcache_entry *devcache_dirty_first(struct devcache *c)
 {
-	return c->dirty_head ? E(c, c->dirty_head) : NULL;
+	if (c->dirty_head)
+		return E(c, c->dirty_head);
+	return c->nowed ? c->owed : NULL;
 }
 
 struct devcache_entry *devcache_dirty_next(struct devcache *c, const struct devcache_entry *e)
 {
-	return e->dnext ? E(c, e->dnext) : NULL;
+	if (e->flags & DEVCACHE_F_OWED)
+		return e + 1 < c->owed + c->nowed ? (struct devcache_entry *)e + 1 : NULL;
+	if (e->dnext)
+		return E(c, e->dnext);
+	return c->nowed ? c->owed : NULL;
 }
 
 size_t devcache_dirty_count(const struct devcache *c)
 {
-	return c->ndirty;
+	return c->ndirty + c->nowed;
 }
 
-void devcache_commit(struct devcache *c)
+size_t devcache_owed_count(const struct devcache *c)
 {
-	while (c->dirty_head) {
-		struct devcache_entry *e = E(c, c->dirty_head);
+	return c->nowed;
+}
 
-		dirty_unlink(c, e);
-		clear_traffic(e);
+void devcache_commit(struct devcache *c, bool written)
+{
+	uint32_t i = c->dirty_head;
+
+	if (written) {
+		while (c->dirty_head) {
+			struct devcache_entry *e = E(c, c->dirty_head);
+
+			dirty_unlink(c, e);
+			clear_traffic(e);
+			e->flags &= ~DEVCACHE_F_NEW;
+		}
+		c->nowed = 0;
+		return;
+	}
+	while (i) {
+		struct devcache_entry *e = E(c, i);
+
+		i = e->dnext;
 		e->flags &= ~DEVCACHE_F_NEW;
+		if (e->flags & DEVCACHE_F_TRAFFIC)
+			hold(e);
+		else
+			dirty_unlink(c, e);
+	}
+	for (size_t k = 0; k < c->nowed; k++) {
+		c->owed[k].flags &= ~DEVCACHE_F_NEW;
+		hold(&c->owed[k]);
 	}
 }
 
 void devcache_rollback(struct devcache *c)
 {
-	while (c->dirty_head) {
-		struct devcache_entry *e = E(c, c->dirty_head);
+	uint32_t i = c->dirty_head;
+	size_t n = 0;
 
-		if (!(e->flags & DEVCACHE_F_NEW)) {
+	while (i) {
+		struct devcache_entry *e = E(c, i);
+
+		i = e->dnext;
+		if (e->flags & DEVCACHE_F_NEW) {
+			/* Its devices row may have been rolled back with it. */
+			unlink_entry(c, e);
+			e->flags = 0;
+			e->hnext = c->free_head;
+			c->free_head = idx_of(c, e);
+		} else if (!restore_held(e)) {
 			dirty_unlink(c, e);
-			clear_traffic(e);
-			continue;
 		}
-		/* Its devices row may have been rolled back with it. */
-		unlink_entry(c, e);
-		e->flags = 0;
-		e->hnext = c->free_head;
-		c->free_head = idx_of(c, e);
 	}
+	/* Owed entries new in this transaction never held anything. */
+	for (size_t k = 0; k < c->nowed; k++)
+		if (restore_held(&c->owed[k]))
+			c->owed[n++] = c->owed[k];
+	c->nowed = n;
 }
 
 void devcache_clear(struct devcache *c)
 {
 	memset(c->buckets, 0, ((size_t)c->mask + 1) * sizeof(*c->buckets));
-	c->size = c->used = c->ndirty = 0;
+	c->size = c->used = c->ndirty = c->nowed = 0;
 	c->free_head = c->lru_head = c->lru_tail = c->dirty_head = 0;
 }
 

@@ -6,13 +6,19 @@
  * over a preallocated entry array, and an intrusive doubly linked LRU list.
  * Not thread-safe: the store's writer thread alone uses it.
  *
- * Pending traffic is transactional. An entry inserted or given traffic
- * since the last commit is dirty (on a dirty list). devcache_commit()
- * forgets the pending traffic (the caller has written it, in the same
- * transaction as the ids); devcache_rollback() forgets it too and drops the
- * entries inserted since the last commit, whose ids the database may no
- * longer hold. Evicting a dirty entry, to make room or to shrink, first
- * hands it to the writeback callback, so eviction never loses traffic.
+ * Unwritten traffic is transactional, and its write-back may be deferred
+ * over several transactions. An entry's traffic t is what its devices row
+ * does not have yet; held is the part of t that came from transactions
+ * already committed (their flow rows are on disk, the device totals not
+ * yet). Entries with traffic, or inserted since the last commit, are dirty.
+ * devcache_commit(c, true) says the caller wrote every dirty entry in the
+ * transaction that committed: all is clean. devcache_commit(c, false) says
+ * it did not: the traffic is kept, now all held. devcache_rollback() goes
+ * back to the held traffic and drops the entries inserted since the last
+ * commit, whose ids the database may no longer hold. An entry evicted with
+ * traffic (to make room, or by a shrink) moves to the owed list, which the
+ * dirty iteration also walks and commit and rollback treat alike, so
+ * eviction never loses traffic and never needs the database.
  */
 #ifndef FM_DEVCACHE_H
 #define FM_DEVCACHE_H
@@ -47,17 +53,24 @@ _Static_assert(sizeof(struct devcache_key) == 28, "devcache key has no holes");
 /* devcache_entry.flags, read-only for callers */
 #define DEVCACHE_F_DIRTY 0x1		/* on the dirty list */
 #define DEVCACHE_F_NEW 0x2		/* inserted since the last commit */
-#define DEVCACHE_F_TRAFFIC 0x4		/* the traffic fields hold something */
+#define DEVCACHE_F_TRAFFIC 0x4		/* t holds something */
+#define DEVCACHE_F_HELD 0x8		/* held holds something */
+#define DEVCACHE_F_OWED 0x10		/* evicted: on the owed list, out of the cache */
+
+/* Traffic of one device that its row does not have yet. */
+struct devcache_traffic {
+	uint64_t packets_sent, bytes_sent;
+	uint64_t packets_received, bytes_received;
+	int64_t first_seen_ms, last_seen_ms;
+};
 
 /* What the cache holds for one device. Links are private. */
 struct devcache_entry {
 	struct devcache_key key;
 	uint32_t flags;			/* DEVCACHE_F_* */
 	int64_t id;			/* devices.id */
-	/* Traffic not yet in the database, valid with DEVCACHE_F_TRAFFIC. */
-	uint64_t packets_sent, bytes_sent;
-	uint64_t packets_received, bytes_received;
-	int64_t first_seen_ms, last_seen_ms;
+	struct devcache_traffic t;	/* unwritten, valid with DEVCACHE_F_TRAFFIC */
+	struct devcache_traffic held;	/* of t, from committed transactions (F_HELD) */
 	/* private: 1-based entry indexes, 0 = none */
 	uint32_t hnext;			/* hash chain, or the free list */
 	uint32_t prev, next;		/* LRU list, most recent first */
@@ -68,27 +81,19 @@ struct devcache_stats {
 	uint64_t hits;			/* lookups that found the key */
 	uint64_t misses;		/* lookups that did not */
 	uint64_t evictions;		/* entries evicted for room or by a shrink */
-	uint64_t writebacks;		/* evictions that first wrote pending traffic */
+	uint64_t writebacks;		/* evictions that moved traffic to the owed list */
 	size_t size;			/* entries held */
 	size_t capacity;		/* entries it may hold */
 };
-
-/*
- * Called with a dirty entry about to be evicted: write its pending traffic
- * and return 0, or return a negative errno to keep the entry (the insert or
- * resize that evicted it then fails with that error).
- */
-typedef int devcache_writeback_fn(void *ctx, const struct devcache_entry *e);
 
 #define DEVCACHE_MAX_ENTRIES (1u << 28)	/* 1-based uint32 links, and ~30 GiB */
 
 /*
  * A cache of capacity entries (1..DEVCACHE_MAX_ENTRIES). Memory is
- * allocated now but only touched as entries fill it. writeback may be NULL
- * if entries are never marked dirty. Returns NULL with errno set.
+ * allocated now but only touched as entries fill it. Returns NULL with
+ * errno set.
  */
-struct devcache *devcache_new(size_t capacity, devcache_writeback_fn *writeback,
-			      void *ctx);
+struct devcache *devcache_new(size_t capacity);
 void devcache_free(struct devcache *c);
 
 /* Bytes of memory one entry of capacity costs when in use. */
@@ -100,9 +105,9 @@ struct devcache_entry *devcache_lookup(struct devcache *c, const struct devcache
 
 /*
  * Add k with id as the most recently used entry, evicting the least
- * recently used one if full (written back first if dirty). k must not be
+ * recently used one if full (its traffic to the owed list). k must not be
  * in the cache. Returns the entry (valid as for lookup), or NULL with errno
- * set to the writeback's error.
+ * ENOMEM (the owed list could not grow; nothing changed).
  */
 struct devcache_entry *devcache_insert(struct devcache *c, const struct devcache_key *k,
 				       int64_t id);
@@ -111,29 +116,38 @@ struct devcache_entry *devcache_insert(struct devcache *c, const struct devcache
 void devcache_add(struct devcache *c, struct devcache_entry *e, bool sent,
 		  uint64_t packets, uint64_t bytes, int64_t first_ms, int64_t last_ms);
 
-/* Dirty entries, most recently dirtied first: for (e = first; e; e = next). */
+/*
+ * Everything to write back: the dirty entries, most recently dirtied first,
+ * then the owed ones: for (e = first; e; e = next). Some may have no
+ * traffic (DEVCACHE_F_TRAFFIC clear): nothing to write for those.
+ */
 struct devcache_entry *devcache_dirty_first(struct devcache *c);
 struct devcache_entry *devcache_dirty_next(struct devcache *c, const struct devcache_entry *e);
-size_t devcache_dirty_count(const struct devcache *c);
+size_t devcache_dirty_count(const struct devcache *c);	/* owed included */
+size_t devcache_owed_count(const struct devcache *c);
 
-/* The pending traffic was written: clear it, empty the dirty list, and
- * make the entries inserted since the last commit permanent. */
-void devcache_commit(struct devcache *c);
+/*
+ * The transaction committed. written: it also wrote every dirty entry's
+ * traffic, which is cleared and the owed list emptied; otherwise that
+ * traffic stays, all of it now held. Either way the entries inserted in it
+ * are permanent.
+ */
+void devcache_commit(struct devcache *c, bool written);
 
-/* The pending traffic was not written: clear it, empty the dirty list,
- * and drop the entries inserted since the last commit or rollback. */
+/* The transaction rolled back: every entry (owed ones too) goes back to its
+ * held traffic, and the entries inserted since the last commit are dropped. */
 void devcache_rollback(struct devcache *c);
 
-/* Drop every entry (e.g. when their ids can no longer be trusted), pending
- * traffic included: commit or roll back first. */
+/* Drop every entry (e.g. when their ids can no longer be trusted). Only
+ * right after devcache_commit(c, true), when nothing is unwritten. */
 void devcache_clear(struct devcache *c);
 
 /*
  * Set the capacity (1..DEVCACHE_MAX_ENTRIES). Shrinking evicts least
- * recently used entries (writing dirty ones back first) and releases the
+ * recently used entries (their traffic to the owed list) and releases the
  * memory of the slots it gives up; growing reallocates. Entry pointers are
- * invalid afterwards. Returns 0, -EINVAL, -ENOMEM (the capacity is then
- * unchanged) or a writeback error (some entries may be evicted already).
+ * invalid afterwards. Returns 0, -EINVAL or -ENOMEM (the capacity is then
+ * unchanged, though a shrink may have evicted some entries already).
  */
 int devcache_resize(struct devcache *c, size_t capacity);
 

@@ -11,13 +11,19 @@
  * Devices. For each record of a batch the writer looks up the source and
  * destination device in its LRU cache (devcache.c); a miss is resolved in
  * the batch's transaction by one upsert that returns the devices.id. The
- * record's traffic is added to the cache entries, and before COMMIT one
- * UPDATE per dirty device adds it to the row. So the devices totals commit
- * or roll back with the flow rows that carry them: after a failed
- * transaction the cache forgets that batch's traffic and the ids it
- * learned in it, and the retry counts the records again from the queue.
- * Between transactions no device has pending traffic, so a cache shrink
- * (memory pressure) has nothing to write back.
+ * record's traffic is added to the cache entries, and before COMMIT of a
+ * write-back transaction one UPDATE per dirty device adds it to the row.
+ * Write-backs are deferred while the writer is busy: a batch that leaves
+ * records queued writes devices only when the oldest unwritten device
+ * traffic is DEV_WRITEBACK_FRACTION of max_delay old (or many evicted
+ * devices are owed), since rewriting the same hot devices' rows in every
+ * transaction costs more than the flow rows themselves in a churn of new
+ * flows; a batch that empties the queue, and the last one, always write
+ * them. The device cache keeps which traffic is from committed
+ * transactions (held), so after a failed transaction it goes back to that
+ * and forgets the ids it learned in it, and the retry counts the records
+ * again from the queue: device totals never lose or double-count a flow,
+ * they may only trail the flows.
  *
  * The file. A database we create is DB_FILE_MODE whatever the umask. Before
  * each transaction the writer checks that the path still names the file it
@@ -65,6 +71,11 @@
 /* Metric rows queued: about 150 intervals of the ~27 metrics the daemon
  * writes, far more than can pile up while the writer retries. */
 #define METRIC_QUEUE 4096
+/* Device write-back while busy: when the oldest unwritten device traffic
+ * is max_delay / DEV_WRITEBACK_FRACTION old, or this many evicted devices
+ * are owed (their copies cost memory). */
+#define DEV_WRITEBACK_FRACTION 2
+#define DEV_OWED_MAX 65536
 /* Backoff after a failed transaction: doubling from 100 ms to 5 s, so a
  * full disk costs a log line and a retry every 5 s, not a busy loop. */
 #define RETRY_MIN_MS 100
@@ -224,6 +235,7 @@ struct store_batch {
 	size_t met_head, nmet;
 	bool had_oldest;		/* to restore store.oldest_ms on failure */
 	int64_t oldest_ms;
+	bool dev_writeback;		/* write the devices' unwritten traffic too */
 };
 
 struct store {
@@ -266,6 +278,8 @@ struct store {
 	size_t detach_count;		/* ifaces with detach_pending */
 	bool have_oldest;		/* something is queued that the writer has not taken */
 	int64_t oldest_ms;		/* ... since this monotonic time */
+	bool dev_held;			/* the device cache holds unwritten traffic */
+	int64_t dev_due_ms;		/* ... to be written by this monotonic time */
 	bool flush_now;			/* a submit was refused: write without waiting */
 	bool stopping;
 	unsigned batch_size;
@@ -285,7 +299,6 @@ struct store {
 	char src_ip[INET6_ADDRSTRLEN], dst_ip[INET6_ADDRSTRLEN];
 	char errmsg[256];		/* sqlite3_errmsg, saved before ROLLBACK replaces it */
 	char dev_mac[18], dev_ip[INET6_ADDRSTRLEN];	/* a device being upserted */
-	int wb_rc;			/* SQLite code of a failed eviction write-back */
 	bool dev_vanished;		/* an UPDATE found no devices row */
 	uint64_t batch_dev_writes;	/* device UPDATEs in the open transaction */
 };
@@ -389,12 +402,12 @@ static int write_device(struct store *s, const struct devcache_entry *e)
 
 	if (!(e->flags & DEVCACHE_F_TRAFFIC))
 		return SQLITE_OK;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)e->packets_sent);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)e->bytes_sent);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)e->packets_received);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)e->bytes_received);
-	sqlite3_bind_int64(st, 5, e->first_seen_ms);
-	sqlite3_bind_int64(st, 6, e->last_seen_ms);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)e->t.packets_sent);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)e->t.bytes_sent);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)e->t.packets_received);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)e->t.bytes_received);
+	sqlite3_bind_int64(st, 5, e->t.first_seen_ms);
+	sqlite3_bind_int64(st, 6, e->t.last_seen_ms);
 	sqlite3_bind_int64(st, 7, e->id);
 	rc = step_once(st);
 	if (rc != SQLITE_OK)
@@ -407,15 +420,6 @@ static int write_device(struct store *s, const struct devcache_entry *e)
 	}
 	s->batch_dev_writes++;
 	return SQLITE_OK;
-}
-
-/* devcache_writeback_fn: the LRU device is leaving the cache mid-batch. */
-static int evict_device(void *ctx, const struct devcache_entry *e)
-{
-	struct store *s = ctx;
-
-	s->wb_rc = write_device(s, e);
-	return s->wb_rc == SQLITE_OK ? 0 : -EIO;
 }
 
 /* A cache miss: the id of the device with key k on interface f, its row
@@ -474,10 +478,9 @@ static int resolve_device(struct store *s, const struct store_iface *f,
 		rc = upsert_device(s, f, &k, r, &new_id);
 		if (rc != SQLITE_OK)
 			return rc;
-		s->wb_rc = SQLITE_OK;
 		e = devcache_insert(s->dc, &k, new_id);
 		if (!e)
-			return s->wb_rc != SQLITE_OK ? s->wb_rc : SQLITE_NOMEM;
+			return SQLITE_NOMEM;
 	}
 	devcache_add(s->dc, e, src, r->packets, r->bytes, r->first_seen_ms,
 		     r->last_seen_ms);
@@ -583,8 +586,9 @@ step:
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* After a devices row vanished: start the cache afresh, so every device
- * is looked up (and its row made again) by its next record. */
+/* After a write-back found a devices row gone: start the cache afresh, so
+ * every device is looked up (and its row made again) by its next record.
+ * Only after a write-back committed, when the cache holds nothing unwritten. */
 static void forget_vanished(struct store *s)
 {
 	if (!s->dev_vanished)
@@ -602,6 +606,7 @@ static int ensure_db(struct store *s);
  */
 static int write_batch(struct store *s, const struct store_batch *b, double *ms)
 {
+	bool devs;
 	double t0;
 	int rc;
 
@@ -621,8 +626,9 @@ static int write_batch(struct store *s, const struct store_batch *b, double *ms)
 		if (rc != SQLITE_OK)
 			goto fail;
 	}
-	/* The devices' traffic of this batch: one UPDATE per device. */
-	for (struct devcache_entry *e = devcache_dirty_first(s->dc); e;
+	/* The devices' unwritten traffic: one UPDATE per device. */
+	devs = b->dev_writeback || devcache_owed_count(s->dc) >= DEV_OWED_MAX;
+	for (struct devcache_entry *e = devs ? devcache_dirty_first(s->dc) : NULL; e;
 	     e = devcache_dirty_next(s->dc, e)) {
 		rc = write_device(s, e);
 		if (rc != SQLITE_OK)
@@ -654,7 +660,7 @@ static int write_batch(struct store *s, const struct store_batch *b, double *ms)
 	if (rc != SQLITE_OK)
 		goto fail;
 	*ms = mono_ms_f() - t0;
-	devcache_commit(s->dc);
+	devcache_commit(s->dc, devs);
 	s->devices_written += s->batch_dev_writes;
 	forget_vanished(s);
 	return SQLITE_OK;
@@ -665,15 +671,27 @@ fail:
 	if (!sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	/* The batch's device traffic and new ids went with it; the retry
-	 * counts the records again. */
+	 * counts the records again. A row that seemed gone may only have
+	 * been rolled back: the next write-back will tell. */
 	devcache_rollback(s->dc);
-	forget_vanished(s);
+	s->dev_vanished = false;
 	return rc;
 }
 
 static bool pending(const struct store *s)
 {
-	return s->rec_count || s->met_count || s->detach_count;
+	return s->rec_count || s->met_count || s->detach_count || s->dev_held;
+}
+
+/* Caller holds the lock and is the writer: note whether the device cache
+ * holds unwritten traffic, and since when. */
+static void note_device_debt(struct store *s, int64_t now)
+{
+	bool held = devcache_dirty_count(s->dc) > 0;
+
+	if (held && !s->dev_held)
+		s->dev_due_ms = now + s->opts.max_delay_ms / DEV_WRITEBACK_FRACTION;
+	s->dev_held = held;
 }
 
 /* Caller holds the lock. When the oldest untaken item must be written:
@@ -700,6 +718,8 @@ static bool flush_due(const struct store *s, int64_t now)
 	if (s->rec_count >= s->batch_size || s->rec_count >= s->rec_cap / 2 ||
 	    s->met_count >= METRIC_QUEUE / 2)
 		return true;
+	if (s->dev_held && now >= s->dev_due_ms)
+		return true;
 	return s->have_oldest && now >= delay_deadline(s);
 }
 
@@ -717,16 +737,21 @@ static int64_t next_wake(const struct store *s)
 		t = 0;
 	else if (s->have_oldest)
 		t = delay_deadline(s);
+	if (s->dev_held && s->dev_due_ms < t)
+		t = s->dev_due_ms;
 	if (t < s->retry_at_ms)
 		t = s->retry_at_ms;
 	return t < wake ? t : wake;
 }
 
 /* Caller holds the lock. Move what is due into a batch. */
-static void take_batch(struct store *s, struct store_batch *b)
+static void take_batch(struct store *s, struct store_batch *b, int64_t now)
 {
 	b->rec_head = s->rec_head;
 	b->nrec = s->rec_count < s->batch_size ? s->rec_count : s->batch_size;
+	/* Devices too unless more records wait (see the top of the file). */
+	b->dev_writeback = s->stopping || b->nrec == s->rec_count ||
+			   (s->dev_held && now >= s->dev_due_ms);
 	b->met_head = s->met_head;
 	b->nmet = s->met_count;
 	b->had_oldest = s->have_oldest;
@@ -798,6 +823,7 @@ static void finish_batch(struct store *s, const struct store_batch *b, int rc,
 
 	s->st.db_ops++;
 	sync_cache_stats(s);
+	note_device_debt(s, now);
 	if (rc == SQLITE_OK) {
 		s->rec_head = (s->rec_head + b->nrec) % s->rec_cap;
 		s->rec_count -= b->nrec;
@@ -877,8 +903,9 @@ static void checkpoint(struct store *s)
 
 /*
  * Caller holds the lock and is the writer, between transactions. Resize the
- * device cache to what store_set_cache_capacity asked for. No entry is
- * dirty now, so a shrink writes nothing back.
+ * device cache to what store_set_cache_capacity asked for. A shrink moves
+ * the unwritten traffic of the devices it evicts to the owed list, which
+ * the next write-back writes.
  */
 static void apply_cache_capacity(struct store *s)
 {
@@ -898,6 +925,7 @@ static void apply_cache_capacity(struct store *s)
 		pr_debug("store: device cache: %zu -> %zu entries\n", was, want);
 	}
 	sync_cache_stats(s);
+	note_device_debt(s, mono_ms());
 }
 
 /* The writer loop; also run inline by store_close if never started. */
@@ -932,7 +960,7 @@ static void writer_run(struct store *s)
 			continue;
 		}
 		if (flush_due(s, now)) {
-			take_batch(s, &b);
+			take_batch(s, &b, now);
 			pthread_mutex_unlock(&s->lock);
 			ms = 0;
 			rc = write_batch(s, &b, &ms);
@@ -990,7 +1018,8 @@ static int set_pragmas(struct store *s)
 		pr_warn("store: %s: journal mode is %s, not WAL; readers will block the writer\n",
 			s->path, mode ? (const char *)mode : "unknown");
 	rc = exec_sql(s, "PRAGMA synchronous = NORMAL;"
-			 "PRAGMA journal_size_limit = " STR(JOURNAL_SIZE_LIMIT) ";",
+			 "PRAGMA journal_size_limit = " STR(JOURNAL_SIZE_LIMIT) ";"
+			 "PRAGMA cache_size = -65536;",
 		      "setting pragmas");
 cleanup:
 	sqlite3_finalize(st);
@@ -1284,7 +1313,7 @@ int store_open(struct store **out, const struct store_opts *opts)
 	}
 	sprintf(s->wal_path, "%s-wal", s->path);
 	sprintf(s->shm_path, "%s-shm", s->path);
-	s->dc = devcache_new(s->opts.cache_size, evict_device, s);
+	s->dc = devcache_new(s->opts.cache_size);
 	if (!s->dc) {
 		err = -errno;
 		pr_err("store: %s: device cache of %zu entries: %s\n", s->path,
@@ -1663,9 +1692,9 @@ int store_close(struct store *s, uint64_t *unwritten)
 
 	/* The writer is gone: the connection and the counts are ours. */
 	if (pending(s)) {
-		pr_warn("store: %s: giving up: %zu flow records, %zu metric rows and %zu interface detach times could not be written (%s)\n",
+		pr_warn("store: %s: giving up: %zu flow records, %zu metric rows, %zu interface detach times%s could not be written (%s)\n",
 			s->path, s->rec_count, s->met_count, s->detach_count,
-			s->errmsg);
+			s->dev_held ? " and device totals" : "", s->errmsg);
 		err = sqlite_errno(s->last_rc);
 		if (!err)
 			err = -EIO;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * The LRU device cache on its own: lookup, insert, eviction order,
- * write-back of dirty entries, commit and rollback, resizing; checked
- * against a simple reference model over random operations.
+ * evicted traffic on the owed list, commit (written or deferred) and
+ * rollback, resizing; checked against a simple reference model over
+ * random operations.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,31 +38,30 @@ static uint32_t key_n(const struct devcache_key *k)
 	return (uint32_t)(k->addr[13] - 18) << 16 | k->addr[14] << 8 | k->addr[15];
 }
 
-/* What the write-back callback was given. */
+/* What a write-back would write: the entries with traffic, in order. */
 #define WB_MAX 4096
 struct wb_log {
 	int n;
-	int fail;			/* return this (negative) instead of 0 */
 	uint32_t keys[WB_MAX];
+	uint32_t flags[WB_MAX];
 	uint64_t packets_sent[WB_MAX], packets_received[WB_MAX];
 	int64_t first[WB_MAX], last[WB_MAX];
 };
 
-static int wb_record(void *ctx, const struct devcache_entry *e)
+static void collect(struct devcache *c, struct wb_log *w)
 {
-	struct wb_log *w = ctx;
-
-	if (w->fail)
-		return w->fail;
-	if (w->n < WB_MAX) {
+	w->n = 0;
+	for (struct devcache_entry *e = devcache_dirty_first(c); e; e = devcache_dirty_next(c, e)) {
+		if (!(e->flags & DEVCACHE_F_TRAFFIC) || w->n == WB_MAX)
+			continue;
 		w->keys[w->n] = key_n(&e->key);
-		w->packets_sent[w->n] = e->packets_sent;
-		w->packets_received[w->n] = e->packets_received;
-		w->first[w->n] = e->first_seen_ms;
-		w->last[w->n] = e->last_seen_ms;
+		w->flags[w->n] = e->flags;
+		w->packets_sent[w->n] = e->t.packets_sent;
+		w->packets_received[w->n] = e->t.packets_received;
+		w->first[w->n] = e->t.first_seen_ms;
+		w->last[w->n] = e->t.last_seen_ms;
+		w->n++;
 	}
-	w->n++;
-	return 0;
 }
 
 static bool has(struct devcache *c, uint32_t n)
@@ -80,7 +80,7 @@ static struct devcache_entry *ins(struct devcache *c, uint32_t n)
 
 TEST(insert_lookup)
 {
-	struct devcache *c = devcache_new(4, NULL, NULL);
+	struct devcache *c = devcache_new(4);
 	struct devcache_stats st;
 	struct devcache_key k;
 	struct devcache_entry *e;
@@ -105,8 +105,8 @@ TEST(insert_lookup)
 	devcache_free(c);
 
 	errno = 0;
-	EXPECT_TRUE(!devcache_new(0, NULL, NULL) && errno == EINVAL, "capacity 0 refused");
-	EXPECT_TRUE(!devcache_new((size_t)DEVCACHE_MAX_ENTRIES + 1, NULL, NULL) && errno == EINVAL,
+	EXPECT_TRUE(!devcache_new(0) && errno == EINVAL, "capacity 0 refused");
+	EXPECT_TRUE(!devcache_new((size_t)DEVCACHE_MAX_ENTRIES + 1) && errno == EINVAL,
 		    "capacity over the maximum refused");
 	devcache_free(NULL);
 }
@@ -115,7 +115,7 @@ TEST(key_fields_all_count)
 {
 	/* The family tells apart keys whose bytes are otherwise equal:
 	 * IPv6 :: and a non-IP frame; 1.2.3.4 and ::ffff:1.2.3.4 over IPv6. */
-	struct devcache *c = devcache_new(16, NULL, NULL);
+	struct devcache *c = devcache_new(16);
 	struct devcache_key k[6];
 
 	ASSERT_TRUE(c, "devcache_new");
@@ -144,7 +144,7 @@ TEST(key_fields_all_count)
 
 TEST(lru_eviction_order)
 {
-	struct devcache *c = devcache_new(3, NULL, NULL);
+	struct devcache *c = devcache_new(3);
 	struct devcache_stats st;
 
 	ASSERT_TRUE(c, "devcache_new(3)");
@@ -166,66 +166,108 @@ TEST(lru_eviction_order)
 	devcache_free(c);
 }
 
-TEST(eviction_writes_back_dirty_entry)
+TEST(eviction_moves_traffic_to_owed)
 {
 	static struct wb_log w;
-	struct devcache *c = devcache_new(2, wb_record, &w);
+	struct devcache *c = devcache_new(2);
 	struct devcache_entry *e;
 	struct devcache_stats st;
+	struct devcache_key k3 = key(3);
 
 	ASSERT_TRUE(c, "devcache_new(2)");
 	e = ins(c, 1);
 	devcache_add(c, e, true, 3, 300, 50, 60);
-	devcache_add(c, e, false, 2, 200, 40, 55);
-	devcache_add(c, e, true, 1, 100, 45, 70);
 	e = ins(c, 2);
 	devcache_add(c, e, true, 9, 900, 10, 20);
-	devcache_commit(c);		/* 1 and 2 clean */
-	EXPECT_EQ(devcache_dirty_count(c), 0, "nothing dirty after commit");
+	devcache_commit(c, true);	/* written: 1 and 2 clean */
+	EXPECT_EQ(devcache_dirty_count(c), 0, "nothing dirty after a written commit");
 
 	ASSERT_TRUE(ins(c, 3), "insert 3 evicts clean 1");
-	EXPECT_EQ(w.n, 0, "a clean entry is evicted without a write-back");
+	EXPECT_EQ(devcache_owed_count(c), 0, "a clean entry leaves nothing owed");
+	devcache_commit(c, true);
 
-	ASSERT_TRUE(has(c, 2), "2 present, most recent");
-	e = devcache_lookup(c, &(struct devcache_key){ 0 });
-	EXPECT_TRUE(!e, "zero key misses");
-	{
-		struct devcache_key k3 = key(3);
-
-		e = devcache_lookup(c, &k3);
-		ASSERT_TRUE(e, "3 present");
-		devcache_add(c, e, true, 3, 300, 50, 60);
-		devcache_add(c, e, false, 2, 200, 40, 55);
-		devcache_add(c, e, true, 1, 100, 45, 70);
-	}
-	ASSERT_TRUE(has(c, 2), "2 most recent again; 3 is the LRU");
-
-	/* A failing write-back keeps the entry and fails the insert. */
-	w.fail = -EIO;
-	errno = 0;
-	EXPECT_TRUE(!ins(c, 4) && errno == EIO, "insert fails with the write-back's error");
-	EXPECT_TRUE(has(c, 3), "the dirty entry is kept");
-	EXPECT_TRUE(!has(c, 4), "4 was not inserted");
-	EXPECT_EQ(w.n, 0, "nothing recorded");
-	ASSERT_TRUE(has(c, 2), "2 most recent; 3 is the LRU again");
-
-	w.fail = 0;
+	e = devcache_lookup(c, &k3);
+	ASSERT_TRUE(e, "3 present");
+	devcache_add(c, e, true, 3, 300, 50, 60);
+	devcache_add(c, e, false, 2, 200, 40, 55);
+	devcache_add(c, e, true, 1, 100, 45, 70);
+	ASSERT_TRUE(has(c, 2), "2 most recent; 3 is the LRU");
 	ASSERT_TRUE(ins(c, 4), "insert 4 evicts dirty 3");
-	ASSERT_EQ(w.n, 1, "one write-back");
-	EXPECT_EQ(w.keys[0], 3, "of the evicted entry");
+	EXPECT_TRUE(!has(c, 3), "3 left the cache");
+	EXPECT_EQ(devcache_owed_count(c), 1, "3 is owed");
+	EXPECT_EQ(devcache_dirty_count(c), 2, "dirty: new 4 and owed 3");
+	collect(c, &w);
+	ASSERT_EQ(w.n, 1, "one entry with traffic to write");
+	EXPECT_EQ(w.keys[0], 3, "the evicted one");
+	EXPECT_TRUE(w.flags[0] & DEVCACHE_F_OWED, "marked owed");
 	EXPECT_EQ(w.packets_sent[0], 4, "with its sent packets");
 	EXPECT_EQ(w.packets_received[0], 2, "and received packets");
 	EXPECT_EQ(w.first[0], 40, "first seen: the minimum");
 	EXPECT_EQ(w.last[0], 70, "last seen: the maximum");
 	devcache_get_stats(c, &st);
-	EXPECT_EQ(st.writebacks, 1, "writebacks counted");
+	EXPECT_EQ(st.writebacks, 1, "evictions with traffic counted");
 	EXPECT_EQ(st.evictions, 2, "evictions counted");
+
+	/* Its traffic was of this transaction only: a rollback drops it. */
+	devcache_rollback(c);
+	EXPECT_EQ(devcache_owed_count(c), 0, "rollback forgets traffic never committed");
+	EXPECT_TRUE(!has(c, 4), "and the entry new in it");
+	devcache_free(c);
+}
+
+TEST(deferred_writeback_survives_rollback)
+{
+	static struct wb_log w;
+	struct devcache *c = devcache_new(2);
+	struct devcache_key k1 = key(1);
+	struct devcache_entry *e;
+
+	ASSERT_TRUE(c, "devcache_new(2)");
+	e = ins(c, 1);
+	devcache_add(c, e, true, 5, 500, 10, 20);
+	devcache_commit(c, false);	/* flow rows committed, device not written */
+	e = devcache_lookup(c, &k1);
+	ASSERT_TRUE(e, "1 kept");
+	EXPECT_TRUE(e->flags & DEVCACHE_F_HELD, "its traffic is held");
+	EXPECT_TRUE(!(e->flags & DEVCACHE_F_NEW), "not new any more");
+	EXPECT_EQ(devcache_dirty_count(c), 1, "still to be written");
+
+	devcache_add(c, e, true, 3, 300, 5, 30);
+	EXPECT_EQ(e->t.packets_sent, 8, "unwritten: held + this transaction");
+	devcache_rollback(c);
+	e = devcache_lookup(c, &k1);
+	ASSERT_TRUE(e, "1 kept by rollback");
+	EXPECT_EQ(e->t.packets_sent, 5, "back to the held traffic");
+	EXPECT_EQ(e->t.bytes_sent, 500, "held bytes");
+	EXPECT_EQ(e->t.first_seen_ms, 10, "held first seen");
+	EXPECT_EQ(e->t.last_seen_ms, 20, "held last seen");
+	EXPECT_EQ(devcache_dirty_count(c), 1, "still to be written");
+
+	/* Evicted with held traffic, then a rollback: the owed copy keeps
+	 * the held part. */
+	devcache_add(c, e, true, 1, 100, 15, 40);
+	ASSERT_TRUE(ins(c, 2), "insert 2");
+	ASSERT_TRUE(ins(c, 3), "insert 3 evicts 1");
+	EXPECT_EQ(devcache_owed_count(c), 1, "1 owed");
+	devcache_rollback(c);
+	collect(c, &w);
+	ASSERT_EQ(w.n, 1, "one entry to write");
+	EXPECT_EQ(w.keys[0], 1, "the owed one");
+	EXPECT_EQ(w.packets_sent[0], 5, "with its held traffic only");
+	EXPECT_EQ(devcache_owed_count(c), 1, "still owed");
+
+	devcache_commit(c, false);
+	collect(c, &w);
+	EXPECT_EQ(w.n, 1, "a commit that wrote nothing keeps it owed");
+	devcache_commit(c, true);
+	EXPECT_EQ(devcache_dirty_count(c), 0, "a written commit clears everything");
+	EXPECT_EQ(devcache_owed_count(c), 0, "owed list emptied");
 	devcache_free(c);
 }
 
 TEST(commit_and_rollback)
 {
-	struct devcache *c = devcache_new(8, NULL, NULL);
+	struct devcache *c = devcache_new(8);
 	struct devcache_key k1 = key(1), k2 = key(2);
 	struct devcache_entry *e;
 	int n;
@@ -236,7 +278,7 @@ TEST(commit_and_rollback)
 	EXPECT_TRUE(e->flags & DEVCACHE_F_NEW, "new after insert");
 	EXPECT_TRUE(e->flags & DEVCACHE_F_DIRTY, "an inserted entry is dirty");
 	EXPECT_TRUE(!(e->flags & DEVCACHE_F_TRAFFIC), "no traffic yet");
-	devcache_commit(c);
+	devcache_commit(c, true);
 	e = devcache_lookup(c, &k1);
 	ASSERT_TRUE(e, "1 kept by commit");
 	EXPECT_EQ(e->flags, 0, "clean, not new");
@@ -254,7 +296,7 @@ TEST(commit_and_rollback)
 	EXPECT_EQ(devcache_dirty_count(c), 0, "nothing dirty after rollback");
 	e = devcache_lookup(c, &k1);
 	ASSERT_TRUE(e, "1 (committed before) kept by rollback");
-	EXPECT_EQ(e->packets_sent, 0, "its traffic of the rolled back batch forgotten");
+	EXPECT_EQ(e->t.packets_sent, 0, "its traffic of the rolled back batch forgotten");
 	EXPECT_EQ(e->flags, 0, "clean");
 	EXPECT_TRUE(!devcache_lookup(c, &k2), "2 (new in the batch) dropped");
 
@@ -274,7 +316,7 @@ TEST(commit_and_rollback)
 TEST(resize_shrink_and_grow)
 {
 	static struct wb_log w;
-	struct devcache *c = devcache_new(8, wb_record, &w);
+	struct devcache *c = devcache_new(8);
 	struct devcache_stats st;
 	struct devcache_entry *e;
 	int n;
@@ -282,7 +324,7 @@ TEST(resize_shrink_and_grow)
 	ASSERT_TRUE(c, "devcache_new(8)");
 	for (uint32_t i = 1; i <= 8; i++)
 		ins(c, i);
-	devcache_commit(c);
+	devcache_commit(c, true);
 	/* Recency, oldest first: 2 4 6 8 1 3 5 7; 2 and 3 dirty. */
 	for (uint32_t i = 1; i <= 7; i += 2)
 		has(c, i);
@@ -299,20 +341,21 @@ TEST(resize_shrink_and_grow)
 	EXPECT_EQ(st.capacity, 3, "capacity");
 	EXPECT_EQ(st.size, 3, "size");
 	EXPECT_EQ(st.evictions, 5, "five evicted");
-	EXPECT_EQ(w.n, 0, "the evicted were clean");
+	EXPECT_EQ(devcache_owed_count(c), 0, "the evicted were clean");
 	/* Order and dirty list survive the move: 7 2 3, with 2 and 3 dirty. */
 	n = 0;
 	for (e = devcache_dirty_first(c); e; e = devcache_dirty_next(c, e)) {
 		EXPECT_TRUE(key_n(&e->key) == 2 || key_n(&e->key) == 3, "dirty entry");
-		EXPECT_EQ(e->packets_sent, key_n(&e->key), "its traffic");
+		EXPECT_EQ(e->t.packets_sent, key_n(&e->key), "its traffic");
 		n++;
 	}
 	EXPECT_EQ(n, 2, "two dirty after the move");
 	ASSERT_TRUE(ins(c, 20), "insert 20 evicts 7");
-	EXPECT_EQ(w.n, 0, "7 was clean");
+	EXPECT_EQ(devcache_owed_count(c), 0, "7 was clean");
 	/* 2 3 20 */
-	EXPECT_EQ(devcache_resize(c, 1), 0, "shrink to 1: 2 and 3 go, written back");
-	ASSERT_EQ(w.n, 2, "two write-backs");
+	EXPECT_EQ(devcache_resize(c, 1), 0, "shrink to 1: 2 and 3 go, owed");
+	collect(c, &w);
+	ASSERT_EQ(w.n, 2, "two owed");
 	EXPECT_EQ(w.keys[0], 2, "LRU first");
 	EXPECT_EQ(w.packets_sent[0], 2, "with its traffic");
 	EXPECT_EQ(w.keys[1], 3, "then the next");
@@ -333,18 +376,22 @@ TEST(resize_shrink_and_grow)
 
 /*
  * Reference model: an array in recency order (0 = most recent) with
- * O(n) operations, against which random operations must agree on every
- * hit and miss, every write-back and its traffic, and the size.
+ * O(n) operations, and the owed list in eviction order, against which
+ * random operations must agree on every hit and miss, the unwritten
+ * traffic of every entry, cached or owed, and the size.
  */
 struct model_ent {
 	uint32_t n;
-	bool is_new, dirty;
-	uint64_t sent;
+	bool is_new;
+	uint64_t sent, held;		/* unwritten packets; of them, committed */
 };
 
+#define MODEL_KEYS 300
 struct model {
 	struct model_ent e[512];
 	int size, cap;
+	struct model_ent owed[WB_MAX];
+	int nowed;
 };
 
 static int model_find(const struct model *m, uint32_t n)
@@ -373,33 +420,78 @@ static uint64_t rng(void)
 	return rng_state;
 }
 
-/* Write-backs the model expects, compared with wb_log after each step. */
-static uint32_t exp_keys[WB_MAX];
-static uint64_t exp_sent[WB_MAX];
-static int nexp;
-
 static void model_evict_lru(struct model *m)
 {
 	struct model_ent *v = &m->e[m->size - 1];
 
-	if (v->dirty && nexp < WB_MAX) {
-		exp_keys[nexp] = v->n;
-		exp_sent[nexp++] = v->sent;
-	}
+	if (v->sent && m->nowed < WB_MAX)
+		m->owed[m->nowed++] = *v;
 	m->size--;
 }
 
-static bool writebacks_match(const struct wb_log *w, int op)
+static void model_commit(struct model *m, bool written)
 {
-	if (w->n != nexp) {
-		TL_FAIL("op %d: %d write-backs, the model expects %d", op, w->n, nexp);
+	for (int i = 0; i < m->size; i++) {
+		m->e[i].is_new = false;
+		m->e[i].held = m->e[i].sent = written ? 0 : m->e[i].sent;
+	}
+	for (int i = 0; i < m->nowed; i++)
+		m->owed[i].held = m->owed[i].sent;
+	if (written)
+		m->nowed = 0;
+}
+
+static void model_rollback(struct model *m)
+{
+	int n = 0;
+
+	for (int i = 0; i < m->size;) {
+		if (m->e[i].is_new) {
+			memmove(&m->e[i], &m->e[i + 1], (m->size - i - 1) * sizeof(m->e[0]));
+			m->size--;
+			continue;
+		}
+		m->e[i].sent = m->e[i].held;
+		i++;
+	}
+	for (int i = 0; i < m->nowed; i++)
+		if (m->owed[i].held) {
+			m->owed[n] = m->owed[i];
+			m->owed[n++].sent = m->owed[i].held;
+		}
+	m->nowed = n;
+}
+
+/* The cache's unwritten traffic, cached and owed, as the model has it. */
+static bool traffic_matches(struct devcache *c, const struct model *m, int op)
+{
+	static uint64_t cached[MODEL_KEYS];
+	const struct devcache_entry *e;
+	int owed = 0;
+
+	memset(cached, 0, sizeof(cached));
+	for (e = devcache_dirty_first(c); e; e = devcache_dirty_next(c, e)) {
+		uint64_t sent = e->flags & DEVCACHE_F_TRAFFIC ? e->t.packets_sent : 0;
+
+		if (!(e->flags & DEVCACHE_F_OWED)) {
+			cached[e->id] = sent;
+			continue;
+		}
+		if (owed >= m->nowed || m->owed[owed].n != e->id || m->owed[owed].sent != sent) {
+			TL_FAIL("op %d: owed %d: key %" PRId64 " sent %" PRIu64 ", the model %s", op,
+				owed, e->id, sent, owed < m->nowed ? "differs" : "has fewer");
+			return false;
+		}
+		owed++;
+	}
+	if (owed != m->nowed || (int)devcache_owed_count(c) != m->nowed) {
+		TL_FAIL("op %d: %d owed, the model %d", op, owed, m->nowed);
 		return false;
 	}
-	for (int i = 0; i < nexp; i++)
-		if (w->keys[i] != exp_keys[i] || w->packets_sent[i] != exp_sent[i]) {
-			TL_FAIL("op %d: write-back %d: key %u sent %" PRIu64
-				", the model expects key %u sent %" PRIu64,
-				op, i, w->keys[i], w->packets_sent[i], exp_keys[i], exp_sent[i]);
+	for (int i = 0; i < m->size; i++)
+		if (cached[m->e[i].n] != m->e[i].sent) {
+			TL_FAIL("op %d: key %u: %" PRIu64 " unwritten, the model %" PRIu64, op,
+				m->e[i].n, cached[m->e[i].n], m->e[i].sent);
 			return false;
 		}
 	return true;
@@ -407,7 +499,6 @@ static bool writebacks_match(const struct wb_log *w, int op)
 
 TEST(random_ops_match_model)
 {
-	static struct wb_log w;
 	static struct model m;
 	struct devcache_stats st;
 	struct devcache *c;
@@ -415,35 +506,24 @@ TEST(random_ops_match_model)
 	int op;
 
 	m.cap = 64;
-	c = devcache_new(m.cap, wb_record, &w);
+	c = devcache_new(m.cap);
 	ASSERT_TRUE(c, "devcache_new");
 	for (op = 0; op < 200000; op++) {
 		uint64_t r = rng();
-		uint32_t n = r % 300;
+		uint32_t n = r % MODEL_KEYS;
 		int what = (r >> 32) % 1000, i;
 		struct devcache_key k = key(n);
 		struct devcache_entry *e;
 
-		if (what < 5) {			/* commit */
-			devcache_commit(c);
-			for (i = 0; i < m.size; i++) {
-				m.e[i].is_new = m.e[i].dirty = false;
-				m.e[i].sent = 0;
-			}
-			w.n = nexp = 0;
+		if (what < 3) {			/* commit, devices written */
+			devcache_commit(c, true);
+			model_commit(&m, true);
+		} else if (what < 6) {		/* commit, write-back deferred */
+			devcache_commit(c, false);
+			model_commit(&m, false);
 		} else if (what < 8) {		/* rollback */
 			devcache_rollback(c);
-			for (i = 0; i < m.size;) {
-				if (m.e[i].is_new) {
-					memmove(&m.e[i], &m.e[i + 1],
-						(m.size - i - 1) * sizeof(m.e[0]));
-					m.size--;
-					continue;
-				}
-				m.e[i].dirty = false;
-				m.e[i++].sent = 0;
-			}
-			w.n = nexp = 0;
+			model_rollback(&m);
 		} else if (what < 10) {		/* resize */
 			int cap = 1 + (int)((r >> 16) % 128);
 
@@ -470,7 +550,7 @@ TEST(random_ops_match_model)
 				if (m.size == m.cap)
 					model_evict_lru(&m);
 				memmove(&m.e[1], &m.e[0], m.size * sizeof(m.e[0]));
-				m.e[0] = (struct model_ent){ .n = n, .is_new = true, .dirty = true };
+				m.e[0] = (struct model_ent){ .n = n, .is_new = true };
 				m.size++;
 				e = devcache_insert(c, &k, n);
 				if (!e) {
@@ -485,10 +565,13 @@ TEST(random_ops_match_model)
 			if (what < 600) {
 				devcache_add(c, e, true, 1, 1, op, op);
 				m.e[0].sent++;
-				m.e[0].dirty = true;
 			}
 		}
-		if (!writebacks_match(&w, op))
+		if (m.nowed == WB_MAX) {
+			TL_FAIL("op %d: the model's owed list is full", op);
+			break;
+		}
+		if (!traffic_matches(c, &m, op))
 			break;
 		devcache_get_stats(c, &st);
 		if ((int)st.size != m.size || (int)st.capacity != m.cap) {
@@ -507,7 +590,7 @@ TEST(random_ops_match_model)
 TEST(steady_workload_hit_ratio)
 {
 	/* 1,000 devices seen over and over: only the first sight misses. */
-	struct devcache *c = devcache_new(65536, NULL, NULL);
+	struct devcache *c = devcache_new(65536);
 	struct devcache_stats st;
 	double ratio;
 
@@ -519,7 +602,7 @@ TEST(steady_workload_hit_ratio)
 		if (!devcache_lookup(c, &k))
 			ASSERT_TRUE(devcache_insert(c, &k, n), "insert");
 		if (i % 4096 == 0)
-			devcache_commit(c);
+			devcache_commit(c, true);
 	}
 	devcache_get_stats(c, &st);
 	ratio = (double)st.hits / (st.hits + st.misses);
@@ -533,8 +616,7 @@ TEST(million_operations)
 	/* Correctness at scale (timing is for `make bench`, but the rate is
 	 * printed): 1M lookups over 100k keys in a 65536-entry cache. */
 	enum { OPS = 1000000, KEYS = 100000, CAP = 65536 };
-	static struct wb_log w;
-	struct devcache *c = devcache_new(CAP, wb_record, &w);
+	struct devcache *c = devcache_new(CAP);
 	struct devcache_stats st;
 	struct timespec t0, t1;
 	double ns;
@@ -555,10 +637,8 @@ TEST(million_operations)
 			break;
 		}
 		devcache_add(c, e, i & 1, 1, 64, i, i);
-		if (i % 8192 == 0) {
-			devcache_commit(c);
-			w.n = 0;
-		}
+		if (i % 8192 == 0)
+			devcache_commit(c, true);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	devcache_get_stats(c, &st);
