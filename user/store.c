@@ -765,9 +765,12 @@ static void take_batch(struct store *s, struct store_batch *b, int64_t now)
 	/* Everything queued is now in flight: the next submit starts the
 	 * max_delay clock again. After a partial take the rest keeps the old
 	 * clock, which only makes the next batch come sooner. */
-	if (b->nrec == s->rec_count)
+	if (b->nrec == s->rec_count) {
 		s->have_oldest = false;
-	s->flush_now = false;
+		/* A flush (or a refused submit) asked for everything queued,
+		 * not for one batch: the rest must not wait for max_delay. */
+		s->flush_now = false;
+	}
 }
 
 /* Next batch size from the last commit: multiplicative, so it settles in a

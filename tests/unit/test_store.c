@@ -755,6 +755,36 @@ TEST(max_delay_respected)
 	EXPECT_EQ(store_close(s, NULL), 0, "close");
 }
 
+TEST(flush_writes_everything_queued)
+{
+	/* A flush asks for every queued record, not one batch: more records
+	 * than the first batch takes must all be written without waiting
+	 * for max_delay (a minute here). This is what shutdown relies on. */
+	enum { N = 20000 };
+	struct store_opts o = { .max_delay_ms = 60000 };
+	static struct fm_record r[N];
+	struct store_stats st;
+	struct store *s;
+	int waited;
+
+	for (int i = 0; i < N; i++)
+		r[i] = ipv4_rec(7, 17, i & 0xffff, 2, 1);
+	s = start_store("flush", &o);
+	ASSERT_TRUE(s, "open and start");
+	ASSERT_EQ(submit_all(s, r, N), 0, "submit");
+	store_flush(s);
+	store_get_stats(s, &st);
+	for (waited = 0; st.pending && waited < 15000; waited += 5) {
+		sleep_ms(5);
+		store_get_stats(s, &st);
+	}
+	fprintf(stderr, "  %d ms, %" PRIu64 " batches\n", waited, st.batches);
+	EXPECT_EQ(st.pending, 0, "everything written well before max_delay");
+	EXPECT_TRUE(st.batches > 1, "in more than one batch");
+	EXPECT_EQ(store_close(s, NULL), 0, "close");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows"), N, "all rows");
+}
+
 TEST(io_error_keeps_records)
 {
 	/* RLIMIT_FSIZE makes writes past 256 KiB fail (EFBIG), a stand-in for
