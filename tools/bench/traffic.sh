@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# tools/bench/traffic.sh: the trafgen loads and the counters that the
-# end-to-end (e2e.sh) and side-by-side (compare.sh) benchmarks share.
+# tools/bench/traffic.sh: the trafgen loads and the counters of the
+# side-by-side benchmark (compare.sh).
 # Sourced after tools/lab.sh; BENCH_NAME labels the generated configs.
 
 # --- traffic ----------------------------------------------------------------
@@ -52,6 +52,26 @@ make_cfg()
 	{
 		echo "/* ${BENCH_NAME:-bench}: $((p * a)) UDP flows: $p source ports x $a source addresses */"
 		echo "{ eth(sa=$smac, da=$dmac), ipv4(sa=198.18.128.0, sa[2:2]=dinc(32768, $((32768 + a - 1))), da=$dip, ttl=64), udp(sp=dinc(10000, $((10000 + p - 1))), dp=9), fill(0x00, 18) }"
+	} >"$f"
+}
+
+# make_cfg6 FILE N: trafgen config of N (1..4096) TCP/IPv6 flows tx -> rx:80,
+# 74-byte frames (Ethernet, IPv6, a 20-byte TCP header with ACK set, no
+# payload), one static frame per flow: source address PREFIX::100 + i % 16
+# in the link's /64 (2001:2:0:N::/64, the lab's), source port 10000 + i.
+make_cfg6()
+{
+	local f=$1 n=$2 smac dmac dip pfx i
+	((n >= 1 && n <= 4096)) || return 1
+	smac=$(lab_mac $TX $TXIF) dmac=$(lab_mac $RX $RXIF) dip=$(lab_ip6 $RX $RXIF)
+	pfx=$(lab_ip6 $TX $TXIF) || return 1
+	pfx=${pfx%::*}
+	{
+		echo "/* ${BENCH_NAME:-bench}: $n TCP/IPv6 flows ${pfx}::100-10f -> $dip:80, 74-byte frames, ACK */"
+		for ((i = 0; i < n; i++)); do
+			printf '{ eth(sa=%s, da=%s), ipv6(sa=%s::%x, da=%s, hl=64), tcp(sp=%d, dp=80, ack, win=65535) }\n' \
+				"$smac" "$dmac" "$pfx" $((0x100 + i % 16)) "$dip" $((10000 + i))
+		done
 	} >"$f"
 }
 
