@@ -2,10 +2,11 @@
 # make bench: flowmaster's benchmarks. Each part prints its results and
 # writes its BENCHMARKS.md section to $BUILD/bench/<part>.md.
 #   kernel   ns/packet of the XDP program against baselines (bench_prog)
-#   e2e      flowmaster on a veth link at full rate (tools/bench/e2e.sh)
 #   sqlite   the store module's rows/s against a raw insert loop (sqlite_ingest)
-#   compare  the same loads through flowmaster, softflowd and pmacctd (compare.sh)
-# A full run (every part) also writes BENCHMARKS.md from the sections.
+#   compare  end to end: the same loads on a veth link through nothing, an
+#            empty XDP program, flowmaster, softflowd and pmacctd (compare.sh)
+# A full run (every part, without --quick) also writes BENCHMARKS.md: the
+# machine, the targets (every **Target** line of the sections), the sections.
 # Usage: tools/bench.sh [--quick] [PART...]   (root; every part by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,13 +17,13 @@ parts=()
 for arg in "$@"; do
 	case $arg in
 	--quick) quick=(--quick) ;;
-	kernel | e2e | sqlite | compare) parts+=("$arg") ;;
+	kernel | sqlite | compare) parts+=("$arg") ;;
 	-h | --help)
-		sed -n '2,9s/^# \{0,1\}//p' "$0"
+		sed -n '2,/^# Usage/s/^# \{0,1\}//p' "$0"
 		exit 0
 		;;
 	*)
-		echo "bench.sh: unknown option '$arg' (try --help)" >&2
+		echo "bench.sh: unknown option or part '$arg' (try --help)" >&2
 		exit 2
 		;;
 	esac
@@ -43,29 +44,27 @@ bench_kernel() {
 	echo "(Markdown section: $BUILD/bench/kernel.md)"
 }
 
-# Test hosts in namespaces of its own, bounded loads, all torn down by trap.
-bench_e2e() {
-	echo "== e2e: flowmaster on a veth link at full rate (trafgen)"
-	env BUILD="$BUILD" tools/bench/e2e.sh "${quick[@]}" --markdown "$BUILD/bench/e2e.md"
-}
-
 bench_sqlite() {
 	echo "== sqlite: store module against a raw insert loop"
 	"$BUILD/bench/sqlite_ingest" "${quick[@]}" --markdown="$BUILD/bench/sqlite.md"
 	echo "(Markdown section: $BUILD/bench/sqlite.md)"
 }
 
-# softflowd exporting NetFlow v9 to nfcapd, and pmacctd with its sqlite3
-# plugin, default and tuned; on loopback inside the test namespace only.
+# Test hosts in namespaces of its own, bounded loads, all torn down by
+# trap; softflowd exports NetFlow v9 to nfcapd on loopback inside the test
+# namespace only. Exit 1 also when flowmaster lost a count.
 bench_compare() {
-	echo "== compare: flowmaster, softflowd, pmacctd on the same load"
+	echo "== compare: end to end, flowmaster, softflowd, pmacctd on the same load"
 	tools/install-deps.sh --bench
 	env BUILD="$BUILD" tools/bench/compare.sh "${quick[@]}" \
 		--markdown "$BUILD/bench/compare.md" --plot "$BUILD/bench/compare.png"
 }
 
-# BENCHMARKS.md: the machine, then every part's section, as measured now.
+# BENCHMARKS.md: the machine, the targets of every part, then every
+# part's section, as measured now (a section missing: that part failed
+# before it wrote one, and the Targets say so).
 write_benchmarks() {
+	local part
 	{
 		echo "# flowmaster benchmarks"
 		echo
@@ -73,10 +72,21 @@ write_benchmarks() {
 			"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs," \
 			"kernel $(uname -r); load average when it ended $(cut -d' ' -f1-3 /proc/loadavg)." \
 			"Every figure is relative to a baseline measured in the same run."
-		for part in kernel e2e sqlite compare; do
+		echo
+		echo "## Targets"
+		echo
+		for part in kernel sqlite compare; do
+			if [[ -f $BUILD/bench/$part.md ]]; then
+				{ grep '^\*\*Target\*\*' "$BUILD/bench/$part.md" || true; } | sed "s/^/- $part: /"
+			else
+				echo "- $part: no results (the part failed)"
+			fi
+		done
+		for part in kernel sqlite compare; do
 			[[ -f $BUILD/bench/$part.md ]] || continue
 			echo
-			sed 's/^### /## /' "$BUILD/bench/$part.md"
+			# The plot is copied next to BENCHMARKS.md under its own name.
+			sed -e 's/^### /## /' -e 's/](compare\.png)/](BENCHMARKS-compare.png)/' "$BUILD/bench/$part.md"
 		done
 	} > BENCHMARKS.md
 	[[ -f $BUILD/bench/compare.png ]] && cp "$BUILD/bench/compare.png" BENCHMARKS-compare.png
@@ -86,11 +96,13 @@ write_benchmarks() {
 # Every part runs even if one fails (a lost count, a tool missing); the
 # exit status says whether all of them succeeded.
 all=0
-((${#parts[@]})) || { parts=(kernel e2e sqlite compare); all=1; }
+((${#parts[@]})) || { parts=(kernel sqlite compare); all=1; }
 failed=()
 start=$SECONDS
 for part in "${parts[@]}"; do
 	t=$SECONDS
+	# No section from an earlier run stands in for a failed part.
+	rm -f "$BUILD/bench/$part.md" "$BUILD/bench/$part.png"
 	"bench_$part" || failed+=("$part")
 	echo "($part: $((SECONDS - t)) s)"
 	echo
