@@ -26,8 +26,8 @@
 # carry it; the max rows stand for it). Every tool is started before the
 # load; the capture tools (softflowd, pmacctd) get until they have read
 # what is still queued in their capture buffers (until the tool has used no
-# CPU for 0.1 s, and pmacctd at least 1 s: its core hands a part-filled
-# buffer to the plugin only on a timer; at most SETTLE, 3 s), the others
+# CPU for 0.1 s, and pmacctd at least 1 s: the last frames reach it only on
+# a timer; at most SETTLE, 3 s), the others
 # (flowmaster counts in the kernel and drains its maps at exit) are
 # stopped at once. Then
 # SIGTERM (softflowd: `softflowctl shutdown`, as SIGTERM makes it exit
@@ -501,9 +501,11 @@ pmacct_start()
 	} >"$conf"
 	proc_start pmacct pmacctd -f "$conf"
 	wait_promisc pmacctd
-	# Its core passes a part-filled buffer to the plugin on a timer: with
-	# less than 1 s after the load, up to 0.7 % of the packets were missing
-	# at 100 kpps and 1 flow.
+	# The last frames of a load reach its core only on a timer (a
+	# part-filled block of the capture ring): with less than 1 s after the
+	# load, up to 0.7 % of the packets were missing at 100 kpps and 1 flow.
+	# (Its stop takes 2 s: after SIGTERM the core flushes its buffer to the
+	# plugin and sleeps 2 s before it stops the plugin.)
 	TOOL_PID=$P_PID TOOL_SETTLE=1
 }
 pmacct_stop()
@@ -719,9 +721,10 @@ fmt() { if [[ -n ${2:-} ]]; then printf "$1" "$2"; else printf -- '-'; fi; }
 # case_name CASE: "max, 1000 flows, UDP/IPv4" for the notes and targets.
 case_name()
 {
-	local s
+	local s k
 	s=$(case_shape "$1")
-	echo "$(case_load "$1"), ${KEYS[$s:$(case_flows "$1")]} flows, $(shape_name "$s" | cut -d' ' -f1)"
+	k=${KEYS[$s:$(case_flows "$1")]}
+	echo "$(case_load "$1"), $k flow$( ((k > 1)) && echo s), $(shape_name "$s" | cut -d' ' -f1)"
 }
 # is_lt A B: A < B (numbers).
 is_lt() { awk -v a="$1" -v b="$2" 'BEGIN{exit !(a < b)}'; }
@@ -831,7 +834,7 @@ if has_tool fm; then
 	done
 	if [[ -n $best ]]; then
 		times=$(awk -v b="$best" -v p=$PY_PPS 'BEGIN{printf "%.1f", b / p}')
-		targets+=("**Target** flowmaster stores >= $PY_TIMES x the Python collector's $PY_PPS packets/s ($((PY_TIMES * PY_PPS)) pkt/s): best $(fmt %.0f "$best") stored pkt/s at max load ($(case_name "$bestc")) = ${times}x: $(awk -v t="$times" -v g=$PY_TIMES 'BEGIN{print (t >= g ? "PASS" : "MISS")}')$( [[ -n $CAL_PPS ]] && echo "; this link carries at most $CAL_PPS pkt/s with nothing attached")")
+		targets+=("**Target** flowmaster stores >= $PY_TIMES x the Python collector's $PY_PPS packets/s ($((PY_TIMES * PY_PPS)) pkt/s): best $(fmt %.0f "$best") stored pkt/s at max load ($(case_name "$bestc")) = ${times}x: $(awk -v t="$times" -v g=$PY_TIMES 'BEGIN{print (t >= g ? "PASS" : "MISS")}')$( [[ -n $CAL_PPS ]] && echo "; the calibration run reached $CAL_PPS pkt/s on this link with nothing attached")")
 	fi
 fi
 
@@ -873,11 +876,13 @@ if [[ $plot != none ]] && command -v gnuplot >/dev/null && ((${#plotdat[@]} && $
 	done
 	xt=() li=0
 	for rate in "${RUN_RATES[@]}"; do li=$((li + 1)); xt+=("\"$rate\" $li"); done
-	nf=${#FLOWS[@]} nt=${#PTOOLS[@]}
+	nf=${#FLOWS[@]} nt=${#PTOOLS[@]} width=$((260 + 360 * ${#FLOWS[@]}))
+	# The left margin holds the y labels: 75 pixels, whatever the width.
+	lm=$(awk -v w="$width" 'BEGIN{printf "%.3f", 75 / w}')
 	{
-		echo "set terminal pngcairo size $((260 + 360 * nf)),760 font ',10'"
+		echo "set terminal pngcairo size $width,760 font ',10'"
 		echo "set output '$plot'"
-		echo "set multiplot layout 2,$nf title 'flowmaster, softflowd, pmacctd: 60-byte UDP/IPv4 on a veth link, $(nproc) CPUs$( ((${#SKIPPED[@]})) && echo " (${SKIPPED[*]} pps: above the link's maximum, not run)")' margins 0.07,0.98,0.16,0.92 spacing 0.05,0.09"
+		echo "set multiplot layout 2,$nf title 'flowmaster, softflowd, pmacctd: 60-byte UDP/IPv4 on a veth link, $(nproc) CPUs$( ((${#SKIPPED[@]})) && echo "; not run: ${SKIPPED[*]} pps, above what the link carries")' margins $lm,0.98,0.16,0.92 spacing 0.05,0.09"
 		echo "set xtics ($(IFS=,; echo "${xt[*]}"))"
 		echo "set xrange [0.7:$li.3]"
 		echo "set grid"
@@ -901,15 +906,18 @@ if [[ $plot != none ]] && command -v gnuplot >/dev/null && ((${#plotdat[@]} && $
 				fi
 				# One key for the figure, under the lower row.
 				if ((col == 3 && fi == 0)); then
-					echo "set key at screen 0.5,0.03 center bottom horizontal maxrows 1 invert font ',10'"
+					echo "set key at screen 0.5,0.03 center bottom horizontal maxrows 1 font ',10'"
 				else
 					echo "unset key"
 				fi
-				# Drawn last to first (the key inverted back), so that
-				# flowmaster's line is on top where lines meet at 100 %.
+				# Drawn last to first, so that flowmaster's line is on
+				# top where lines meet at 100 %; the key in tool order.
 				p=()
 				for ((ti = nt - 1; ti >= 0; ti--)); do
-					p+=("'$dat' index $((fi * nt + ti)) using 1:$col with linespoints lc $((ti + 1)) pt $((ti + 4)) lw 2 title '${PTOOLS[ti]}'")
+					p+=("'$dat' index $((fi * nt + ti)) using 1:$col with linespoints lc $((ti + 1)) pt $((ti + 4)) lw 2 notitle")
+				done
+				for ((ti = 0; ti < nt; ti++)); do
+					p+=("keyentry with linespoints lc $((ti + 1)) pt $((ti + 4)) lw 2 title '${PTOOLS[ti]}'")
 				done
 				echo "plot $(IFS=,; echo "${p[*]}")"
 			done
@@ -947,7 +955,7 @@ cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 	((${#fm_lines[@]})) && printf -- '- %s\n' "${fm_lines[@]}" && echo
 	echo "- *load*: a number: that many frames per second (\`trafgen -b\`, one process, \`-P 1 --no-sock-mem\`) for ${secs} s, bounded by rate x ${secs} frames; max: as fast as the veth takes them, ended by a timeout after ${secs} s and bounded by $((MAX_PPS * secs)) frames."
 	echo "- *traffic*: UDP/IPv4 60 B: 60-byte UDP/IPv4 frames from tx to rx port 9; above 4096 flows the source port and the source address (198.18.128.0 + i) both count per frame over coprime ranges, so at 1M flows every frame of a run is a new flow. TCP/IPv6 74 B: Ethernet + IPv6 + a 20-byte TCP header with ACK set, no payload, to rx's address port 80, from 16 source addresses in the link's 2001:2:0:N::/64 and one source port per flow; rx has IPv6 off, so its stack drops them after every tool has seen them (*arrived* counts them)."
-	echo "- *none*: nothing on the receiving veth end; *empty*: \`xdp_empty\` (XDP_PASS, \`bpf/bench.bpf.c\`) attached natively, at max load only; *fm*: \`flowmaster run -i IF --db DB --pin-path PIN\`${FM_ARGS:+ $FM_ARGS} (default settings); *fm-generic*: the same with \`--xdp-mode generic\`; *softflowd*: \`softflowd -i IF -n 127.0.0.1:$NF_PORT -v 9 -T full -d\`${SOFTFLOWD_ARGS:+ $SOFTFLOWD_ARGS} exporting to \`nfcapd -b 127.0.0.1 -p $NF_PORT -B 16777216\` in the same namespace, stored = the packet total of nfcapd's records (\`nfdump -R DIR -o fmt:%pkt\`); *pmacct*: \`pmacctd\` with \`plugins: sqlite3\`, \`sql_table_version: 1\` (pmacct's v1 schema), \`aggregate: src_host,dst_host,src_port,dst_port,proto\`, \`sql_refresh_time: 1\`, stored = \`sum(packets)\` of table acct; *pmacct-tuned*: the same plus \`pmacctd_pipe_size: 67108864\` (the pcap buffer), \`plugin_pipe_size: 134217728\`, \`plugin_buffer_size: 131072\`, \`sql_cache_entries: 1048573\`${PMACCT_TUNED:+ and $PMACCT_TUNED}. Every tool is started before the load; the capture tools (softflowd, pmacctd) are stopped when they have read what is still in their capture buffers (when the tool has used no CPU for 0.1 s; pmacctd not before 1 s, as its core hands a part-filled buffer to the plugin only on a timer; at most ${SETTLE} s after the load), the others at once; by SIGTERM (softflowd: \`softflowctl shutdown\`, since SIGTERM ends it without exporting its flows); stored counts are read after the tool has exited. Flows from rx's own address (ICMP port unreachables it sends back, seen by the capture tools on the way out) are left out of *stored*; IPv6 flows all count."
+	echo "- *none*: nothing on the receiving veth end; *empty*: \`xdp_empty\` (XDP_PASS, \`bpf/bench.bpf.c\`) attached natively, at max load only; *fm*: \`flowmaster run -i IF --db DB --pin-path PIN\`${FM_ARGS:+ $FM_ARGS} (default settings); *fm-generic*: the same with \`--xdp-mode generic\`; *softflowd*: \`softflowd -i IF -n 127.0.0.1:$NF_PORT -v 9 -T full -d\`${SOFTFLOWD_ARGS:+ $SOFTFLOWD_ARGS} exporting to \`nfcapd -b 127.0.0.1 -p $NF_PORT -B 16777216\` in the same namespace, stored = the packet total of nfcapd's records (\`nfdump -R DIR -o fmt:%pkt\`); *pmacct*: \`pmacctd\` with \`plugins: sqlite3\`, \`sql_table_version: 1\` (pmacct's v1 schema), \`aggregate: src_host,dst_host,src_port,dst_port,proto\`, \`sql_refresh_time: 1\`, stored = \`sum(packets)\` of table acct; *pmacct-tuned*: the same plus \`pmacctd_pipe_size: 67108864\` (the pcap buffer), \`plugin_pipe_size: 134217728\`, \`plugin_buffer_size: 131072\`, \`sql_cache_entries: 1048573\`${PMACCT_TUNED:+ and $PMACCT_TUNED}. Every tool is started before the load; the capture tools (softflowd, pmacctd) are stopped when they have read what is still in their capture buffers (when the tool has used no CPU for 0.1 s; pmacctd not before 1 s, as the last frames of a load reach it only on a timer; at most ${SETTLE} s after the load), the others at once; by SIGTERM (softflowd: \`softflowctl shutdown\`, since SIGTERM ends it without exporting its flows); stored counts are read after the tool has exited. Flows from rx's own address (ICMP port unreachables it sends back, seen by the capture tools on the way out) are left out of *stored*; IPv6 flows all count."
 	echo "- *sent*: the sender veth's tx counter; *arrived*: the receiver's rx counter; *stored %*: stored / arrived. *packets/s*: the arrival rate while packets were arriving (rx counter sampled every 20 ms; first to last change); */ empty*: over the empty program's in the same run (max load)."
 	echo "- *CPU s/Mpkt*: busy time of all CPUs (\`/proc/stat\`, softirq included) less the CPU time of user processes outside the test namespaces (other work on the machine: \`/proc/PID/stat\` utime + stime + reaped children; kernel threads stay in), per million arrived packets, from the start of the load to its end (none) or to the tool's exit with its data written (the others, so the final flush counts; includes nfcapd for softflowd). trafgen's own cost is in every figure; *+ vs none* subtracts the no-tool figure of the same case and run. *tool CPU*: the tool's own user + system time from the start of the load to its exit (\`/usr/bin/time\`: the process and the children it reaped) per million arrived packets. *peak RSS*: \`/usr/bin/time\` %M. *stop s*: SIGTERM until the tool exited (pmacct: and every writer it forked; softflowd: and nfcapd, after it had read every export datagram)."
 	echo "- Targets: the Python collector flowmaster replaces stored $PY_PPS packets/s; *stored pkt/s* is packets/s x stored / arrived, per run."
