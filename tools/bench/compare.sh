@@ -779,7 +779,7 @@ for c in "${CASES[@]}"; do
 	done
 done
 if ((fm_runs)); then
-	targets+=("**Target** flowmaster stores every packet that arrived (stored == arrived in every $(IFS=/; echo "${FMS[*]}") run): $((fm_runs - lost)) of $fm_runs exact: $( ((lost)) && echo MISS || echo PASS)")
+	targets+=("**Target** flowmaster stores every packet that arrived (stored == arrived in every $(IFS=/; echo "${FMS[*]}") run): $((fm_runs - lost)) of $fm_runs exact: $( ((lost)) && echo '**MISS**' || echo '**PASS**')")
 else
 	targets+=("**Target** flowmaster stores every packet that arrived: not measured (no fm in --tools)")
 fi
@@ -805,7 +805,7 @@ if has_tool fm && has_tool none && ((${#others[@]})); then
 		figs+=("$line")
 	done
 	if ((nb)); then
-		targets+=("**Target** flowmaster's extra CPU s/Mpkt (over none) below $(IFS=/; echo "${others[*]}")'s in every case with 1k and 64k flows: $( ((nmiss)) && echo "MISS in $nmiss of $nb cases" || echo "PASS in $nb of $nb cases"): $(IFS=';'; x="${figs[*]}"; echo "${x//;/; }")")
+		targets+=("**Target** flowmaster's extra CPU s/Mpkt (over none) below $(IFS=/; echo "${others[*]}")'s in every case with 1k and 64k flows: $( ((nmiss)) && echo "**MISS** in $nmiss of $nb cases" || echo "**PASS** in $nb of $nb cases"): $(IFS=';'; x="${figs[*]}"; echo "${x//;/; }")")
 	fi
 fi
 
@@ -819,7 +819,7 @@ if has_tool fm && has_tool empty; then
 		figs+=("$(shape_name "$(case_shape "$c")" | cut -d' ' -f1) $(fmt %.3f "$x") ($(fmt %.0f "$(med "$c" fm pps)") / $(fmt %.0f "$(med "$c" empty pps)") pkt/s)")
 		[[ -n $x ]] && ! is_lt "$x" 0.95 || ok=0
 	done
-	((${#figs[@]})) && targets+=("**Target** flowmaster packets/s >= 0.95 x the empty XDP program's at 1k flows, max load: $(IFS=';'; x="${figs[*]}"; echo "${x//;/, }"): $( ((ok)) && echo PASS || echo MISS)")
+	((${#figs[@]})) && targets+=("**Target** flowmaster packets/s >= 0.95 x the empty XDP program's at 1k flows, max load: $(IFS=';'; x="${figs[*]}"; echo "${x//;/, }"): $( ((ok)) && echo '**PASS**' || echo '**MISS**')")
 fi
 
 # (d) flowmaster's best stored packets/s at max load, against 400 x the
@@ -834,7 +834,7 @@ if has_tool fm; then
 	done
 	if [[ -n $best ]]; then
 		times=$(awk -v b="$best" -v p=$PY_PPS 'BEGIN{printf "%.1f", b / p}')
-		targets+=("**Target** flowmaster stores >= $PY_TIMES x the Python collector's $PY_PPS packets/s ($((PY_TIMES * PY_PPS)) pkt/s): best $(fmt %.0f "$best") stored pkt/s at max load ($(case_name "$bestc")) = ${times}x: $(awk -v t="$times" -v g=$PY_TIMES 'BEGIN{print (t >= g ? "PASS" : "MISS")}')$( [[ -n $CAL_PPS ]] && echo "; the calibration run reached $CAL_PPS pkt/s on this link with nothing attached")")
+		targets+=("**Target** flowmaster stores >= $PY_TIMES x the Python collector's $PY_PPS packets/s ($((PY_TIMES * PY_PPS)) pkt/s): best $(fmt %.0f "$best") stored pkt/s at max load ($(case_name "$bestc")) = ${times}x: $(awk -v t="$times" -v g=$PY_TIMES 'BEGIN{print (t >= g ? "**PASS**" : "**MISS**")}')$( [[ -n $CAL_PPS ]] && echo "; the calibration run reached $CAL_PPS pkt/s on this link with nothing attached")")
 	fi
 fi
 
