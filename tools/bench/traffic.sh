@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # tools/bench/traffic.sh: the trafgen loads and the counters of the
-# side-by-side benchmark (compare.sh).
+# benchmarks on the veth link (compare.sh, insitu.sh).
 # Sourced after tools/lab.sh; BENCH_NAME labels the generated configs.
 
 # --- traffic ----------------------------------------------------------------
