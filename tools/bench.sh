@@ -3,6 +3,7 @@
 # writes its BENCHMARKS.md section to $BUILD/bench/<part>.md.
 #   kernel   ns/packet of the XDP program against baselines (bench_prog)
 #   sqlite   the store module's rows/s against a raw insert loop (sqlite_ingest)
+#   insitu   the XDP programs' ns/packet on a live veth link (insitu.sh)
 #   compare  end to end: the same loads on a veth link through nothing, an
 #            empty XDP program, flowmaster, softflowd and pmacctd (compare.sh)
 # A full run (every part, without --quick) also writes BENCHMARKS.md: the
@@ -17,7 +18,7 @@ parts=()
 for arg in "$@"; do
 	case $arg in
 	--quick) quick=(--quick) ;;
-	kernel | sqlite | compare) parts+=("$arg") ;;
+	kernel | sqlite | insitu | compare) parts+=("$arg") ;;
 	-h | --help)
 		sed -n '2,/^# Usage/s/^# \{0,1\}//p' "$0"
 		exit 0
@@ -50,6 +51,12 @@ bench_sqlite() {
 	echo "(Markdown section: $BUILD/bench/sqlite.md)"
 }
 
+# Test hosts in namespaces of its own, bounded loads, torn down by trap.
+bench_insitu() {
+	echo "== insitu: XDP program cost on the live link (run_time_ns / run_cnt)"
+	env BUILD="$BUILD" tools/bench/insitu.sh "${quick[@]}" --markdown "$BUILD/bench/insitu.md"
+}
+
 # Test hosts in namespaces of its own, bounded loads, all torn down by
 # trap; softflowd exports NetFlow v9 to nfcapd on loopback inside the test
 # namespace only. Exit 1 also when flowmaster lost a count.
@@ -75,14 +82,14 @@ write_benchmarks() {
 		echo
 		echo "## Targets"
 		echo
-		for part in kernel sqlite compare; do
+		for part in kernel sqlite insitu compare; do
 			if [[ -f $BUILD/bench/$part.md ]]; then
 				{ grep '^\*\*Target\*\*' "$BUILD/bench/$part.md" || true; } | sed "s/^/- $part: /"
 			else
 				echo "- $part: no results (the part failed)"
 			fi
 		done
-		for part in kernel sqlite compare; do
+		for part in kernel sqlite insitu compare; do
 			[[ -f $BUILD/bench/$part.md ]] || continue
 			echo
 			# The plot is copied next to BENCHMARKS.md under its own name.
@@ -96,7 +103,7 @@ write_benchmarks() {
 # Every part runs even if one fails (a lost count, a tool missing); the
 # exit status says whether all of them succeeded.
 all=0
-((${#parts[@]})) || { parts=(kernel sqlite compare); all=1; }
+((${#parts[@]})) || { parts=(kernel sqlite insitu compare); all=1; }
 failed=()
 start=$SECONDS
 for part in "${parts[@]}"; do
