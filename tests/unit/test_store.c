@@ -1294,6 +1294,40 @@ TEST(devices_tiny_cache_loses_nothing)
 	EXPECT_EQ(devices_problems(o.path), 0, "devices consistent with flows");
 }
 
+/* Wait (at most 10 s) for the store's first failed transaction, then
+ * lift the file size limit, so the retry can succeed. */
+static void lift_at_first_failure(struct store *s, const struct rlimit *old,
+				  struct store_stats *st)
+{
+	for (int waited = 0; waited < 10000; waited += 2) {
+		store_get_stats(s, st);
+		if (st->db_errors)
+			break;
+		sleep_ms(2);
+	}
+	setrlimit(RLIMIT_FSIZE, old);
+	EXPECT_TRUE(st->db_errors > 0, "a transaction failed");
+}
+
+/* Every one of n records written once, and every host's totals exact. */
+static void expect_hosts_exact(const char *path, int n, unsigned nhosts,
+			       const uint64_t *sent, const uint64_t *recv)
+{
+	uint64_t total = 0;
+
+	for (unsigned h = 0; h < nhosts; h++)
+		total += sent[h];
+	EXPECT_EQ(db_int(path, "SELECT count(*) FROM flows"), n, "every record written");
+	EXPECT_EQ(db_int(path, "SELECT count(DISTINCT src_port) FROM flows"), n,
+		  "no record written twice");
+	EXPECT_EQ(db_int(path, "SELECT sum(packets_sent) FROM devices"), total,
+		  "sum(packets_sent): nothing lost, nothing twice");
+	EXPECT_EQ(db_int(path, "SELECT sum(packets_received) FROM devices"), total,
+		  "sum(packets_received)");
+	EXPECT_EQ(hosts_wrong(path, nhosts, sent, recv), 0, "every host's totals exact");
+	EXPECT_EQ(devices_problems(path), 0, "devices consistent with flows");
+}
+
 TEST(devices_io_error_no_loss_no_double_count)
 {
 	/* As io_error_keeps_records: writes past 256 KiB fail while records
@@ -1306,7 +1340,7 @@ TEST(devices_io_error_no_loss_no_double_count)
 	struct store_opts o = { .cache_size = 64, .max_delay_ms = 50 };
 	static struct fm_record r[CHUNK];
 	static uint64_t sent[HOSTS], recv[HOSTS];
-	uint64_t seed = 7, total = 0;
+	uint64_t seed = 7;
 	struct rlimit old, lim;
 	struct store_stats st;
 	uint64_t unwritten = 99;
@@ -1331,30 +1365,13 @@ TEST(devices_io_error_no_loss_no_double_count)
 	 * later) succeeds with whatever the cache kept from the failure; a
 	 * second failure would let the store notice stale ids and start the
 	 * cache afresh, hiding a cache that was not rolled back. */
-	for (int waited = 0; waited < 10000; waited += 2) {
-		store_get_stats(s, &st);
-		if (st.db_errors)
-			break;
-		sleep_ms(2);
-	}
-	setrlimit(RLIMIT_FSIZE, &old);
-	EXPECT_TRUE(st.db_errors > 0, "a transaction failed");
+	lift_at_first_failure(s, &old, &st);
 	EXPECT_EQ(store_close(s, &unwritten), 0, "close after the limit is lifted");
 	EXPECT_EQ(unwritten, 0, "nothing unwritten");
 	signal(SIGXFSZ, SIG_DFL);
 
-	for (int h = 0; h < HOSTS; h++)
-		total += sent[h];
-	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows"), N, "every record written");
-	EXPECT_EQ(db_int(o.path, "SELECT count(DISTINCT src_port) FROM flows"), N,
-		  "no record written twice");
 	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM devices"), HOSTS, "one row per host");
-	EXPECT_EQ(db_int(o.path, "SELECT sum(packets_sent) FROM devices"), total,
-		  "sum(packets_sent): nothing lost, nothing twice");
-	EXPECT_EQ(db_int(o.path, "SELECT sum(packets_received) FROM devices"), total,
-		  "sum(packets_received)");
-	EXPECT_EQ(hosts_wrong(o.path, HOSTS, sent, recv), 0, "every host's totals exact");
-	EXPECT_EQ(devices_problems(o.path), 0, "devices consistent with flows");
+	expect_hosts_exact(o.path, N, HOSTS, sent, recv);
 	EXPECT_EQ(db_text(o.path, "PRAGMA integrity_check")[0], 'o', "integrity_check ok");
 }
 
@@ -1371,7 +1388,7 @@ TEST(devices_deferred_writeback_exact)
 	struct store_opts o = { 0 };
 	static struct fm_record r[CHUNK];
 	static uint64_t sent[HOSTS], recv[HOSTS];
-	uint64_t seed = 11, total = 0, unwritten = 99;
+	uint64_t seed = 11, unwritten = 99;
 	struct rlimit old, lim;
 	struct store_stats st;
 	struct store *s = NULL;
@@ -1392,14 +1409,7 @@ TEST(devices_deferred_writeback_exact)
 	lim.rlim_cur = 2 << 20;
 	ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0, "limit file size");
 	ASSERT_EQ(store_start(s), 0, "start");
-	for (int waited = 0; waited < 10000; waited += 2) {
-		store_get_stats(s, &st);
-		if (st.db_errors)
-			break;
-		sleep_ms(2);
-	}
-	setrlimit(RLIMIT_FSIZE, &old);
-	EXPECT_TRUE(st.db_errors > 0, "a transaction failed");
+	lift_at_first_failure(s, &old, &st);
 	EXPECT_TRUE(st.batches > 0, "after some had committed");
 	for (int waited = 0; st.pending && waited < 20000; waited += 2) {
 		sleep_ms(2);
@@ -1414,14 +1424,7 @@ TEST(devices_deferred_writeback_exact)
 	EXPECT_EQ(store_close(s, &unwritten), 0, "close after the limit is lifted");
 	EXPECT_EQ(unwritten, 0, "nothing unwritten");
 	signal(SIGXFSZ, SIG_DFL);
-
-	for (int h = 0; h < HOSTS; h++)
-		total += sent[h];
-	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows"), N, "every record written");
-	EXPECT_EQ(db_int(o.path, "SELECT sum(packets_sent) FROM devices"), total,
-		  "sum(packets_sent): nothing lost, nothing twice");
-	EXPECT_EQ(hosts_wrong(o.path, HOSTS, sent, recv), 0, "every host's totals exact");
-	EXPECT_EQ(devices_problems(o.path), 0, "devices consistent with flows");
+	expect_hosts_exact(o.path, N, HOSTS, sent, recv);
 }
 
 TEST(devices_hit_ratio_steady)
