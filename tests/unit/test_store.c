@@ -1385,7 +1385,9 @@ TEST(devices_deferred_writeback_exact)
 	 * batches committed their flows with their device traffic held back.
 	 * The retry must neither lose that held traffic nor count it twice. */
 	enum { N = 60000, CHUNK = 1000, HOSTS = 300 };
-	struct store_opts o = { 0 };
+	/* No deadline write-back in the test's time, however slow the
+	 * machine (valgrind): only the batch that empties the queue. */
+	struct store_opts o = { .max_delay_ms = 600000 };
 	static struct fm_record r[CHUNK];
 	static uint64_t sent[HOSTS], recv[HOSTS];
 	uint64_t seed = 11, unwritten = 99;
@@ -1411,7 +1413,8 @@ TEST(devices_deferred_writeback_exact)
 	ASSERT_EQ(store_start(s), 0, "start");
 	lift_at_first_failure(s, &old, &st);
 	EXPECT_TRUE(st.batches > 0, "after some had committed");
-	for (int waited = 0; st.pending && waited < 20000; waited += 2) {
+	store_flush(s);		/* the last, partial batch: not after max_delay */
+	for (int waited = 0; st.pending && waited < 60000; waited += 2) {
 		sleep_ms(2);
 		store_get_stats(s, &st);
 	}
@@ -1420,7 +1423,8 @@ TEST(devices_deferred_writeback_exact)
 	fprintf(stderr, "  %" PRIu64 " transactions, %" PRIu64 " device updates\n",
 		st.batches, st.devices_written);
 	EXPECT_TRUE(st.batches >= 5, "several transactions");
-	EXPECT_TRUE(st.devices_written <= 3 * HOSTS, "device write-back deferred");
+	EXPECT_EQ(st.pending, 0, "everything written");
+	EXPECT_TRUE(st.devices_written <= 2 * HOSTS, "device write-back deferred");
 	EXPECT_EQ(store_close(s, &unwritten), 0, "close after the limit is lifted");
 	EXPECT_EQ(unwritten, 0, "nothing unwritten");
 	signal(SIGXFSZ, SIG_DFL);
