@@ -414,7 +414,7 @@ static int write_device(struct store *s, const struct devcache_entry *e)
 		return rc;
 	if (!sqlite3_changes(s->db)) {
 		if (!s->dev_vanished)
-			pr_warn("store: %s: devices row %" PRId64 " was deleted while in use; its traffic of this batch is lost\n",
+			pr_warn("store: %s: devices row %" PRId64 " was deleted while in use; its traffic not yet written is lost\n",
 				s->path, e->id);
 		s->dev_vanished = true;
 	}
