@@ -387,6 +387,13 @@ void devcache_commit(struct devcache *c, bool written)
 			e->flags &= ~DEVCACHE_F_NEW;
 		}
 		c->nowed = 0;
+		/* A shrink under memory pressure may have grown the list
+		 * large: give that memory back once it is written. */
+		if (c->owed_cap > 1024) {
+			free(c->owed);
+			c->owed = NULL;
+			c->owed_cap = 0;
+		}
 		return;
 	}
 	while (i) {

@@ -929,6 +929,10 @@ static void apply_cache_capacity(struct store *s)
 	}
 	sync_cache_stats(s);
 	note_device_debt(s, mono_ms());
+	/* A shrink is for memory: write what it moved to the owed list in
+	 * the next transaction, not 2.5 s later. */
+	if (want < was && s->dev_held)
+		s->dev_due_ms = mono_ms();
 }
 
 /* The writer loop; also run inline by store_close if never started. */
