@@ -361,7 +361,7 @@ static int sqlite_errno(int rc)
 	}
 }
 
-static void fmt_mac(char out[18], const uint8_t *m)
+void store_fmt_mac(char out[18], const uint8_t *m)
 {
 	static const char hex[] = "0123456789abcdef";
 
@@ -431,7 +431,7 @@ static int upsert_device(struct store *s, const struct store_iface *f,
 	sqlite3_stmt *st = s->upsert_dev;
 	int rc;
 
-	fmt_mac(s->dev_mac, k->mac);
+	store_fmt_mac(s->dev_mac, k->mac);
 	if (k->family == DEVCACHE_IPV4)
 		inet_ntop(AF_INET, k->addr + 12, s->dev_ip, sizeof(s->dev_ip));
 	else if (k->family == DEVCACHE_IPV6)
@@ -542,8 +542,8 @@ static int insert_flow(struct store *s, const struct fm_record *r)
 		sqlite3_bind_null(st, P_DST_DEV);
 	}
 
-	fmt_mac(s->src_mac, k->src_mac);
-	fmt_mac(s->dst_mac, k->dst_mac);
+	store_fmt_mac(s->src_mac, k->src_mac);
+	store_fmt_mac(s->dst_mac, k->dst_mac);
 	sqlite3_bind_text(st, P_SRC_MAC, s->src_mac, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, P_DST_MAC, s->dst_mac, -1, SQLITE_STATIC);
 	if (k->flags & FM_KF_VLAN)

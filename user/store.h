@@ -131,6 +131,9 @@ size_t store_cache_entry_bytes(void);
  * deadline (e.g. before a stop). Any thread; returns at once. */
 void store_flush(struct store *s);
 
+/* A MAC as the flows and devices tables hold it: "02:00:00:00:00:aa". */
+void store_fmt_mac(char out[18], const uint8_t *m);
+
 /* A consistent snapshot of the counters; any thread. */
 void store_get_stats(struct store *s, struct store_stats *st);
 

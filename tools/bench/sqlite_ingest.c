@@ -167,19 +167,6 @@ static void make_record(struct fm_record *r, size_t i, int64_t t0)
 	r->end_reason = FM_END_SHUTDOWN;
 }
 
-/* As user/store.c formats a MAC (a printf per MAC would cost the raw
- * loop more than the store pays). */
-static void fmt_mac(char out[18], const uint8_t *m)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	for (int i = 0; i < 6; i++) {
-		out[i * 3] = hex[m[i] >> 4];
-		out[i * 3 + 1] = hex[m[i] & 15];
-		out[i * 3 + 2] = i < 5 ? ':' : '\0';
-	}
-}
-
 static void remove_db(const char *path)
 {
 	char p[4096];
@@ -360,8 +347,9 @@ static int run_raw(const struct params *p, const struct fm_record *recs, bool id
 		if (i % p->batch == 0 &&
 		    sql_ok(db, sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), "begin"))
 			goto fail;
-		fmt_mac(smac, k->src_mac);
-		fmt_mac(dmac, k->dst_mac);
+		/* The store's own formatting, so both pay the same per row. */
+		store_fmt_mac(smac, k->src_mac);
+		store_fmt_mac(dmac, k->dst_mac);
 		inet_ntop(AF_INET, k->src_addr + 12, sip, sizeof(sip));
 		inet_ntop(AF_INET, k->dst_addr + 12, dip, sizeof(dip));
 		sqlite3_bind_int64(ins, 1, 1);
