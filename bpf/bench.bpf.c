@@ -20,13 +20,8 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include "flowmaster.h"
 
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
-#define ETH_P_8021Q 0x8100
-#define ETH_P_8021AD 0x88A8
-#define IPPROTO_TCP 6
-#define IPPROTO_UDP 17
 
 /* The 5-tuple; IPv4 addresses in the first 4 bytes. No holes. */
 struct min_key {
@@ -99,7 +94,7 @@ static __always_inline int min_parse(struct xdp_md *ctx, struct min_key *key)
 	for (int i = 0; i < 2; i++) {
 		struct vlan_hdr *vh = pos;
 
-		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
+		if (proto != bpf_htons(FM_ETH_P_8021Q) && proto != bpf_htons(FM_ETH_P_8021AD))
 			break;
 		if ((void *)(vh + 1) > end)
 			return -1;
@@ -107,7 +102,7 @@ static __always_inline int min_parse(struct xdp_md *ctx, struct min_key *key)
 		pos = vh + 1;
 	}
 
-	if (proto == bpf_htons(ETH_P_IP)) {
+	if (proto == bpf_htons(FM_ETH_P_IP)) {
 		struct iphdr *ip = pos;
 
 		if ((void *)(ip + 1) > end || ip->ihl < 5)
@@ -116,7 +111,7 @@ static __always_inline int min_parse(struct xdp_md *ctx, struct min_key *key)
 		__builtin_memcpy(key->dst_addr, &ip->daddr, 4);
 		key->protocol = ip->protocol;
 		pos += ip->ihl * 4;
-	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+	} else if (proto == bpf_htons(FM_ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = pos;
 
 		if ((void *)(ip6 + 1) > end)
@@ -129,7 +124,7 @@ static __always_inline int min_parse(struct xdp_md *ctx, struct min_key *key)
 		return -1;
 	}
 
-	if (key->protocol == IPPROTO_TCP || key->protocol == IPPROTO_UDP) {
+	if (key->protocol == FM_IPPROTO_TCP || key->protocol == FM_IPPROTO_UDP) {
 		struct udphdr *uh = pos; /* ports sit at the same place in TCP */
 
 		if ((void *)(uh + 1) > end)

@@ -203,9 +203,9 @@ int fm_xdp(struct xdp_md *ctx)
 	key.direction = FM_DIR_INGRESS;
 
 	proto = parse_eth(&c, &key, cnt);
-	if (proto == ETH_P_IP)
+	if (proto == FM_ETH_P_IP)
 		proto = parse_ipv4(&c, &key, cnt);
-	else if (proto == ETH_P_IPV6)
+	else if (proto == FM_ETH_P_IPV6)
 		proto = parse_ipv6(&c, &key, cnt);
 	else
 		proto = PARSE_STOP;

@@ -15,6 +15,39 @@
 #define FM_MAX_VLAN_TAGS 2	/* 802.1ad outer + 802.1Q inner */
 #define FM_MAX_EXT_HDRS 8	/* IPv6 extension headers walked */
 
+/*
+ * Wire numbers the key holds (host byte order), for both sides: vmlinux.h
+ * has no #defines, and userspace names them from lib/proto.c.
+ */
+#define FM_ETH_P_IP 0x0800
+#define FM_ETH_P_ARP 0x0806
+#define FM_ETH_P_8021Q 0x8100
+#define FM_ETH_P_IPV6 0x86DD
+#define FM_ETH_P_8021AD 0x88A8
+#define FM_ETH_P_LLDP 0x88CC
+
+#define FM_IPPROTO_HOPOPTS 0
+#define FM_IPPROTO_ICMP 1
+#define FM_IPPROTO_TCP 6
+#define FM_IPPROTO_UDP 17
+#define FM_IPPROTO_ROUTING 43
+#define FM_IPPROTO_FRAGMENT 44
+#define FM_IPPROTO_AH 51
+#define FM_IPPROTO_ICMPV6 58
+#define FM_IPPROTO_DSTOPTS 60
+#define FM_IPPROTO_SCTP 132
+#define FM_IPPROTO_UDPLITE 136
+
+/* TCP flag bits of fm_flow_value.tcp_flags (the header's 13th byte). */
+#define FM_TCP_FIN 0x01
+#define FM_TCP_SYN 0x02
+#define FM_TCP_RST 0x04
+#define FM_TCP_PSH 0x08
+#define FM_TCP_ACK 0x10
+#define FM_TCP_URG 0x20
+#define FM_TCP_ECE 0x40
+#define FM_TCP_CWR 0x80
+
 enum fm_direction {
 	FM_DIR_INGRESS = 0,	/* XDP */
 	FM_DIR_EGRESS = 1,	/* reserved for a TC hook */

@@ -12,24 +12,6 @@
 
 #include "flowmaster.h"
 
-/* vmlinux.h has no #defines: the few constants we need. */
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
-#define ETH_P_8021Q 0x8100
-#define ETH_P_8021AD 0x88A8
-
-#define IPPROTO_HOPOPTS 0
-#define IPPROTO_ICMP 1
-#define IPPROTO_TCP 6
-#define IPPROTO_UDP 17
-#define IPPROTO_ROUTING 43
-#define IPPROTO_FRAGMENT 44
-#define IPPROTO_AH 51
-#define IPPROTO_ICMPV6 58
-#define IPPROTO_DSTOPTS 60
-#define IPPROTO_SCTP 132
-#define IPPROTO_UDPLITE 136
-
 #define IP_OFFSET_MASK 0x1FFF	/* IPv4 fragment offset, in 8-byte units */
 #define IP6_OFFSET_MASK 0xFFF8	/* IPv6 fragment offset, in place */
 
@@ -65,7 +47,7 @@ static __always_inline int parse_eth(struct cursor *c, struct fm_flow_key *key,
 	for (int i = 0; i < FM_MAX_VLAN_TAGS; i++) {
 		struct vlan_hdr *vh = c->pos;
 
-		if (proto != ETH_P_8021Q && proto != ETH_P_8021AD)
+		if (proto != FM_ETH_P_8021Q && proto != FM_ETH_P_8021AD)
 			break;
 		key->eth_type = proto;
 		if ((void *)(vh + 1) > c->end)
@@ -131,9 +113,9 @@ static __always_inline int parse_ipv6(struct cursor *c, struct fm_flow_key *key,
 
 		key->protocol = nexthdr;
 		switch (nexthdr) {
-		case IPPROTO_HOPOPTS:
-		case IPPROTO_ROUTING:
-		case IPPROTO_DSTOPTS:
+		case FM_IPPROTO_HOPOPTS:
+		case FM_IPPROTO_ROUTING:
+		case FM_IPPROTO_DSTOPTS:
 			if ((void *)(opt + 1) > c->end)
 				return malformed(key, &cnt->err_ipv6_ext);
 			nexthdr = opt->nexthdr;
@@ -141,7 +123,7 @@ static __always_inline int parse_ipv6(struct cursor *c, struct fm_flow_key *key,
 			if (c->pos > c->end)
 				return malformed(key, &cnt->err_ipv6_ext);
 			break;
-		case IPPROTO_AH:
+		case FM_IPPROTO_AH:
 			if ((void *)(opt + 1) > c->end)
 				return malformed(key, &cnt->err_ipv6_ext);
 			nexthdr = opt->nexthdr;
@@ -149,7 +131,7 @@ static __always_inline int parse_ipv6(struct cursor *c, struct fm_flow_key *key,
 			if (c->pos > c->end)
 				return malformed(key, &cnt->err_ipv6_ext);
 			break;
-		case IPPROTO_FRAGMENT:
+		case FM_IPPROTO_FRAGMENT:
 			if ((void *)(frag + 1) > c->end)
 				return malformed(key, &cnt->err_ipv6_ext);
 			nexthdr = frag->nexthdr;
@@ -166,11 +148,11 @@ static __always_inline int parse_ipv6(struct cursor *c, struct fm_flow_key *key,
 	}
 	key->protocol = nexthdr;
 	switch (nexthdr) {
-	case IPPROTO_HOPOPTS:
-	case IPPROTO_ROUTING:
-	case IPPROTO_DSTOPTS:
-	case IPPROTO_AH:
-	case IPPROTO_FRAGMENT:
+	case FM_IPPROTO_HOPOPTS:
+	case FM_IPPROTO_ROUTING:
+	case FM_IPPROTO_DSTOPTS:
+	case FM_IPPROTO_AH:
+	case FM_IPPROTO_FRAGMENT:
 		return malformed(key, &cnt->err_ext_chain);
 	}
 	return nexthdr;
@@ -186,28 +168,28 @@ static __always_inline void parse_l4(struct cursor *c, int proto, struct fm_flow
 	struct icmphdr *ih = c->pos;
 
 	switch (proto) {
-	case IPPROTO_TCP:
+	case FM_IPPROTO_TCP:
 		if ((void *)(th + 1) > c->end)
 			break;
 		key->src_port = bpf_ntohs(th->source);
 		key->dst_port = bpf_ntohs(th->dest);
 		*tcp_flags = ((__u8 *)th)[13];
 		return;
-	case IPPROTO_UDP:
-	case IPPROTO_UDPLITE:
+	case FM_IPPROTO_UDP:
+	case FM_IPPROTO_UDPLITE:
 		if ((void *)(uh + 1) > c->end)
 			break;
 		key->src_port = bpf_ntohs(uh->source);
 		key->dst_port = bpf_ntohs(uh->dest);
 		return;
-	case IPPROTO_SCTP:
+	case FM_IPPROTO_SCTP:
 		if ((void *)(sh + 1) > c->end)
 			break;
 		key->src_port = bpf_ntohs(sh->source);
 		key->dst_port = bpf_ntohs(sh->dest);
 		return;
-	case IPPROTO_ICMP:
-	case IPPROTO_ICMPV6:
+	case FM_IPPROTO_ICMP:
+	case FM_IPPROTO_ICMPV6:
 		/* type, code, checksum: the fixed part of both ICMPs */
 		if (c->pos + 4 > c->end)
 			break;

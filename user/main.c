@@ -4,8 +4,8 @@
 #include <string.h>
 #include <sys/utsname.h>
 #include <bpf/libbpf.h>
-#include "cli.h"
-#include "log.h"
+#include "cli/cli.h"
+#include "lib/log.h"
 
 static int cmd_version(int argc, char **argv)
 {

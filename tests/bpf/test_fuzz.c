@@ -37,10 +37,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "../testlib.h"
-#include "user/drain.h"
-#include "user/flowtab.h"
-#include "user/loader.h"
-#include "user/log.h"
+#include "kernel/drain.h"
+#include "table/flowtab.h"
+#include "kernel/loader.h"
+#include "lib/log.h"
 #include "frames.h"
 
 #define LO_IFINDEX 1 /* what BPF_PROG_TEST_RUN reports as ingress */

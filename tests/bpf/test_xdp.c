@@ -20,8 +20,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "../testlib.h"
-#include "user/loader.h"
-#include "user/log.h"
+#include "kernel/loader.h"
+#include "lib/log.h"
 #include "frames.h"
 
 #define LO_IFINDEX 1		/* what BPF_PROG_TEST_RUN reports as ingress */

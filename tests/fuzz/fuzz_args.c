@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "user/args.h"
+#include "lib/args.h"
 #include "fuzz.h"
 
 #define FUZZ_STR_MAX 64 /* longer digit strings only overflow the same way */

@@ -26,7 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "user/flowtab.h"
+#include "table/flowtab.h"
 #include "fuzz.h"
 
 #define NR_SLOTS 16

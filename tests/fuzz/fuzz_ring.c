@@ -24,9 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "user/drain.h"
-#include "user/flowtab.h"
-#include "user/loader.h"
+#include "kernel/drain.h"
+#include "table/flowtab.h"
+#include "kernel/loader.h"
 #include "fuzz.h"
 
 /*

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Bounded command-line number and duration parsing. */
 #include "../testlib.h"
-#include "../../user/args.h"
+#include "lib/args.h"
 
 TESTLIB_MAIN("args")
 

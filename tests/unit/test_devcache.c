@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "tests/testlib.h"
-#include "user/devcache.h"
+#include "store/devcache.h"
 
 static struct devcache_key key(uint32_t n)
 {

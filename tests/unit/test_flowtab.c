@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "../testlib.h"
-#include "../../user/flowtab.h"
+#include "table/flowtab.h"
 
 #define T0 1700000000000LL /* an epoch-ms "now", as the daemon sees */
 #define TCP 6

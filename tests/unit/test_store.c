@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "tests/testlib.h"
-#include "user/store.h"
+#include "store/store.h"
 
 #define NULLV LLONG_MIN		/* q_int's answer for SQL NULL */
 #define QERR (LLONG_MIN + 1)	/* ... and for a failed query */

@@ -9,10 +9,11 @@
 #include <time.h>
 #include <unistd.h>
 #include "../testlib.h"
-#include "../../user/cli.h"
-#include "../../user/log.h"
-#include "../../user/ops.h"
-#include "../../user/store.h"
+#include "cli/cli.h"
+#include "lib/log.h"
+#include "lib/fmt.h"
+#include "store/reader.h"
+#include "store/store.h"
 
 TESTLIB_MAIN("top")
 
@@ -170,11 +171,11 @@ TEST(db_open_errors)
 	ASSERT_TRUE(path, "temp dir");
 	fm_log_level = -2;	/* errors expected: keep them off the output */
 	rm_db(path);
-	EXPECT_EQ(ops_db_open(path, &db), -ENOENT, "missing file");
+	EXPECT_EQ(store_open_readonly(path, &db), -ENOENT, "missing file");
 	ASSERT_EQ(sqlite3_open(path, &db), SQLITE_OK, "create a plain db");
 	sqlite3_exec(db, "CREATE TABLE t(x)", NULL, NULL, NULL);
 	sqlite3_close(db);
-	EXPECT_EQ(ops_db_open(path, &db), -EINVAL, "db without a flows table");
+	EXPECT_EQ(store_open_readonly(path, &db), -EINVAL, "db without a flows table");
 	rm_db(path);
 	fm_log_level = saved;
 }

@@ -33,11 +33,11 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "../../bpf/flowmaster.h"	/* the skeleton names its types */
+#include "bpf/flowmaster.h"	/* the skeleton names its types */
 #include "bench.skel.h"
 #include "flowmaster.skel.h"
-#include "user/loader.h"
-#include "user/log.h"
+#include "kernel/loader.h"
+#include "lib/log.h"
 #include "tests/bpf/frames.h"
 
 #define XDP_PASS_RET 2 /* enum xdp_action XDP_PASS */

@@ -47,10 +47,10 @@
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
-#include "user/log.h"
-#include "user/record.h"
-#include "user/sizing.h"
-#include "user/store.h"
+#include "lib/log.h"
+#include "table/record.h"
+#include "daemon/sizing.h"
+#include "store/store.h"
 
 #define MAX_RUNS 15
 #define SUBMIT_CHUNK 4096	/* as user/run.c */

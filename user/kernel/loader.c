@@ -8,24 +8,13 @@
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "../bpf/flowmaster.h"	/* the skeleton names its types */
+#include "bpf/flowmaster.h"	/* the skeleton names its types */
 #include "flowmaster.skel.h"
-#include "loader.h"
-#include "log.h"
+#include "kernel/attach.h"
+#include "kernel/loader.h"
+#include "lib/log.h"
 
 static int measure_hz(struct loader *l);
-
-const char *fm_xdp_mode_str(enum fm_xdp_mode m)
-{
-	switch (m) {
-	case FM_XDP_NATIVE:
-		return "native";
-	case FM_XDP_GENERIC:
-		return "generic";
-	default:
-		return "auto";
-	}
-}
 
 static void explain_load_error(int err)
 {
@@ -205,65 +194,6 @@ int loader_swap(struct loader *l)
 	return l->gen_fd[!next];
 }
 
-static int link_xdp(struct loader *l, int ifindex, __u32 flags)
-{
-	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = flags);
-	int fd = bpf_link_create(bpf_program__fd(l->skel->progs.fm_xdp), ifindex, BPF_XDP, &opts);
-
-	return fd < 0 ? -errno : fd;
-}
-
-int loader_attach(struct loader *l, int ifindex, enum fm_xdp_mode mode)
-{
-	char name[IF_NAMESIZE] = "?";
-	struct loader_link *lk;
-	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-	int fd;
-
-	if (l->nr_links >= FM_MAX_IFACES)
-		return -E2BIG;
-	if_indextoname(ifindex, name);
-	fd = link_xdp(l, ifindex, mode == FM_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
-	if (fd == -EOPNOTSUPP && mode == FM_XDP_AUTO) {
-		pr_debug("%s: native XDP not supported, trying generic\n", name);
-		fd = link_xdp(l, ifindex, XDP_FLAGS_SKB_MODE);
-		mode = FM_XDP_GENERIC;
-	} else if (mode == FM_XDP_AUTO) {
-		mode = FM_XDP_NATIVE;
-	}
-	if (fd < 0) {
-		if (fd == -EBUSY || fd == -EEXIST)
-			pr_err("%s: another XDP program is already attached; remove it (ip link set dev %s xdp off, or flowmaster detach -i %s if it is ours) or pick another interface\n",
-			       name, name, name);
-		else if (fd == -EOPNOTSUPP)
-			pr_err("attach XDP on %s: %s; try --xdp-mode generic\n", name, strerror(-fd));
-		else if (fd == -EPERM)
-			pr_err("attach XDP on %s: needs root or CAP_NET_ADMIN\n", name);
-		else
-			pr_err("attach XDP on %s: %s\n", name, strerror(-fd));
-		return fd;
-	}
-	lk = &l->links[l->nr_links++];
-	lk->ifindex = ifindex;
-	lk->link_fd = fd;
-	lk->mode = mode;
-	if (!bpf_xdp_query(ifindex, mode == FM_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE, &q))
-		lk->prog_id = mode == FM_XDP_GENERIC ? q.skb_prog_id : q.drv_prog_id;
-	return 0;
-}
-
-int loader_detach(struct loader *l, int ifindex)
-{
-	for (int i = 0; i < l->nr_links; i++) {
-		if (l->links[i].ifindex != ifindex)
-			continue;
-		close(l->links[i].link_fd);
-		l->links[i] = l->links[--l->nr_links];
-		return 0;
-	}
-	return -ENOENT;
-}
-
 int loader_read_counters(struct loader *l, __u32 slot, struct fm_counters *out)
 {
 	struct fm_counters percpu[l->nr_cpus];
@@ -317,38 +247,4 @@ void loader_close(struct loader *l)
 		loader_detach(l, l->links[0].ifindex);
 	flowmaster_bpf__destroy(l->skel);
 	l->skel = NULL;
-}
-
-const char *const fm_pin_names[FM_NR_PINS] = {
-	"flows_a", "flows_b", "flow_gens", "counters", "ctl", "events",
-};
-
-int loader_pin(struct loader *l, const char *dir)
-{
-	char path[PATH_MAX];
-	struct bpf_map *m;
-	int err;
-
-	for (int i = 0; i < FM_NR_PINS; i++) {
-		m = bpf_object__find_map_by_name(l->skel->obj, fm_pin_names[i]);
-		snprintf(path, sizeof(path), "%s/%s", dir, fm_pin_names[i]);
-		err = m ? bpf_map__pin(m, path) : -ENOENT;
-		if (err) {
-			pr_err("pin %s: %s\n", path, strerror(-err));
-			loader_unpin(l, dir);
-			return err;
-		}
-	}
-	return 0;
-}
-
-void loader_unpin(struct loader *l, const char *dir)
-{
-	char path[PATH_MAX];
-
-	(void)l;
-	for (int i = 0; i < FM_NR_PINS; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, fm_pin_names[i]);
-		unlink(path);
-	}
 }

@@ -15,7 +15,7 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "devcache.h"
+#include "store/devcache.h"
 
 struct devcache {
 	struct devcache_entry *e;	/* slots[] entries; e[i - 1] is index i */

@@ -2,7 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <bpf/libbpf.h>
-#include "log.h"
+#include "lib/log.h"
 
 int fm_log_level = LOG_LVL_INFO;
 

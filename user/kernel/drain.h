@@ -9,8 +9,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "flowtab.h"
-#include "loader.h"
+#include "table/flowtab.h"
+#include "kernel/loader.h"
 
 struct ring_buffer;
 

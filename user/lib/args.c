@@ -4,7 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include "args.h"
+#include "lib/args.h"
 
 static int parse(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out,
 		 char **end)

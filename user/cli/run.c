@@ -29,15 +29,18 @@
 #include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "args.h"
-#include "cli.h"
-#include "drain.h"
-#include "flowtab.h"
-#include "loader.h"
-#include "log.h"
-#include "metrics.h"
-#include "sizing.h"
-#include "store.h"
+#include "kernel/attach.h"
+#include "kernel/pins.h"
+#include "lib/args.h"
+#include "lib/clock.h"
+#include "cli/cli.h"
+#include "kernel/drain.h"
+#include "table/flowtab.h"
+#include "kernel/loader.h"
+#include "lib/log.h"
+#include "daemon/metrics.h"
+#include "daemon/sizing.h"
+#include "store/store.h"
 
 #define DOORBELL_MIN_GAP_MS 100	/* a swap costs an RCU grace period (8-20 ms) */
 #define SUBMIT_CHUNK 4096	/* records per store_submit */
@@ -85,7 +88,7 @@ struct run_state {
 	int64_t start_ms;
 	struct metrics metrics;		/* the last interval's readings */
 	double drain_ms;
-	int pin_fd;			/* the locked pin directory */
+	struct pin_dir pins;		/* the locked pin directory */
 	size_t cache_capacity;		/* device cache entries now in effect */
 	uint64_t pressure_events;	/* times memory pressure shed flows and cache */
 	int64_t pressure_hold_until;	/* monotonic ms: let RSS settle after shedding */
@@ -266,14 +269,6 @@ static int parse_args(int argc, char **argv, struct run_cfg *c)
 		return 2;
 	}
 	return 0;
-}
-
-static int64_t clock_ms(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int slot_of(struct run_state *s, __u32 ifindex)
@@ -459,59 +454,6 @@ static int read_mac(const char *ifname, char *out, size_t len)
 	m = (unsigned char *)ifr.ifr_hwaddr.sa_data;
 	snprintf(out, len, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
 	return 0;
-}
-
-/*
- * Make the pin directory ours: bpffs mounted, directory 0700, an exclusive
- * flock held for our lifetime (a crash releases it), stale pins removed.
- */
-static int pin_lock(struct run_state *s, const char *dir)
-{
-	struct statfs sfs;
-	char *parent = strdup(dir), *slash;
-	int fd, err;
-
-	if (!parent)
-		return -ENOMEM;
-	slash = strrchr(parent, '/');
-	if (slash && slash != parent)
-		*slash = 0;
-	if (statfs(parent, &sfs) == 0 && sfs.f_type != BPF_FS_MAGIC &&
-	    !strcmp(parent, "/sys/fs/bpf") && mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL)) {
-		pr_warn("mounting bpffs on /sys/fs/bpf: %s\n", strerror(errno));
-	}
-	free(parent);
-	if (mkdir(dir, 0700) && errno != EEXIST) {
-		err = -errno;
-		pr_err("pin path %s: %s\n", dir, strerror(-err));
-		return err;
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		pr_err("pin path %s: %s\n", dir, strerror(-err));
-		return err;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB)) {
-		pr_err("pin path %s is in use by another flowmaster; stop it or give --pin-path\n",
-		       dir);
-		close(fd);
-		return -EBUSY;
-	}
-	s->pin_fd = fd;
-	/* We hold the lock: pins still there are a crashed daemon's. */
-	loader_unpin(&s->l, dir);
-	return 0;
-}
-
-static void pin_release(struct run_state *s, const char *dir)
-{
-	if (s->pin_fd < 0)
-		return;
-	loader_unpin(&s->l, dir);
-	rmdir(dir);
-	close(s->pin_fd);
-	s->pin_fd = -1;
 }
 
 /* Drain until the backlog is on its way to disk, bounded by SHUTDOWN_WAIT_MS. */
@@ -767,7 +709,7 @@ out:
 int cmd_run(int argc, char **argv)
 {
 	struct run_cfg cfg;
-	struct run_state s = { .cfg = &cfg, .pin_fd = -1 };
+	struct run_state s = { .cfg = &cfg, .pins = { .fd = -1 } };
 	struct loader_opts lo = {
 		.doorbell_pct = 50,
 		.doorbell_every = 4096,
@@ -846,10 +788,10 @@ int cmd_run(int argc, char **argv)
 	err = drain_init(&s.d, &s.l, s.ft);
 	if (err)
 		goto cleanup_flowtab;
-	err = pin_lock(&s, cfg.pin_path);
+	err = pins_lock(&s.pins, cfg.pin_path);
 	if (err)
 		goto cleanup_drain;
-	err = loader_pin(&s.l, cfg.pin_path);
+	err = pins_pin(&s.pins, &s.l);
 	if (err)
 		goto cleanup_pins;
 	s.start_ms = s.metrics.last_ms = clock_ms(CLOCK_REALTIME);
@@ -891,7 +833,7 @@ cleanup_links:
 	if (sfd >= 0)
 		close(sfd);
 cleanup_pins:
-	pin_release(&s, cfg.pin_path);
+	pins_release(&s.pins);
 cleanup_drain:
 	drain_free(&s.d);
 cleanup_flowtab:

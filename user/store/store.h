@@ -23,7 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "record.h"
+#include "table/record.h"
 
 #define STORE_METRIC_NAME_MAX 64	/* bytes of a metric name, NUL included */
 #define STORE_CACHE_DEFAULT 65536	/* device cache entries when cache_size is 0 */

@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 #include <linux/types.h>
-#include "../bpf/flowmaster.h"
+#include "bpf/flowmaster.h"
 
 enum fm_xdp_mode {
 	FM_XDP_AUTO = 0,	/* native, else generic */

@@ -32,184 +32,19 @@
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "../bpf/flowmaster.h"
+#include "bpf/flowmaster.h"
 #include "flowmaster.skel.h"	/* struct flowmaster_bpf__rodata */
-#include "cli.h"
-#include "log.h"
-#include "loader.h"
-#include "ops.h"
+#include "cli/cli.h"
+#include "lib/log.h"
+#include "kernel/loader.h"
+#include "kernel/attach.h"
+#include "kernel/pins.h"
+#include "lib/fmt.h"
+#include "store/reader.h"
 
 #define MAP_COUNT_BUDGET_MS 1000	/* counting keys costs a syscall each */
 #define PROG_MAP_IDS 64			/* fm_xdp uses 7 maps */
 #define RODATA_MAX 4096
-
-/* -------------------------------------------------- XDP and pin helpers */
-
-const char *xdp_mode_name(__u32 mode_flag)
-{
-	switch (mode_flag) {
-	case XDP_FLAGS_DRV_MODE:
-		return "native";
-	case XDP_FLAGS_SKB_MODE:
-		return "generic";
-	case XDP_FLAGS_HW_MODE:
-		return "offload";
-	default:
-		return "?";
-	}
-}
-
-/* The kernel's name for program id; -ENOENT if it is gone, -EPERM without root. */
-static int prog_name(__u32 id, char *buf, size_t len)
-{
-	struct bpf_prog_info info = { 0 };
-	__u32 ilen = sizeof(info);
-	int fd = bpf_prog_get_fd_by_id(id), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (bpf_obj_get_info_by_fd(fd, &info, &ilen))
-		err = -errno;
-	else
-		snprintf(buf, len, "%s", info.name);
-	close(fd);
-	return err;
-}
-
-int xdp_list(int ifindex, struct xdp_att *out)
-{
-	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-	int n = 0, err;
-
-	err = bpf_xdp_query(ifindex, 0, &q);
-	if (err)
-		return err;
-	/* One program per mode at most; the kernel reports each. */
-	const struct {
-		__u32 id, flag;
-	} m[] = {
-		{ q.drv_prog_id, XDP_FLAGS_DRV_MODE },
-		{ q.skb_prog_id, XDP_FLAGS_SKB_MODE },
-		{ q.hw_prog_id, XDP_FLAGS_HW_MODE },
-	};
-	for (int i = 0; i < 3; i++) {
-		struct xdp_att *a = &out[n];
-
-		if (!m[i].id)
-			continue;
-		memset(a, 0, sizeof(*a));
-		a->ifindex = ifindex;
-		if (!if_indextoname(ifindex, a->ifname))
-			snprintf(a->ifname, sizeof(a->ifname), "if%d", ifindex);
-		a->prog_id = m[i].id;
-		a->mode_flag = m[i].flag;
-		err = prog_name(a->prog_id, a->prog_name, sizeof(a->prog_name));
-		if (err == -ENOENT)
-			continue;	/* detached and unloaded since the query */
-		if (err)
-			return err;
-		n++;
-	}
-	return n;
-}
-
-bool xdp_is_flowmaster(const struct xdp_att *a)
-{
-	return !strcmp(a->prog_name, FM_XDP_PROG_NAME);
-}
-
-int xdp_scan(struct xdp_att **out)
-{
-	struct if_nameindex *ifs = if_nameindex(), *i;
-	struct xdp_att *all = NULL;
-	size_t n = 0, cap = 0;
-	int err = 0;
-
-	if (!ifs)
-		return -errno;
-	for (i = ifs; i->if_index; i++) {
-		struct xdp_att a[3];
-		int k = xdp_list(i->if_index, a);
-
-		if (k == -ENODEV)
-			continue;	/* went away since if_nameindex */
-		if (k < 0) {
-			err = k;
-			break;
-		}
-		if (!k)
-			continue;
-		if (n + k > cap) {
-			struct xdp_att *p;
-
-			cap = cap ? cap * 2 : 8;
-			p = realloc(all, cap * sizeof(*p));
-			if (!p) {
-				err = -ENOMEM;
-				break;
-			}
-			all = p;
-		}
-		memcpy(all + n, a, k * sizeof(*a));
-		n += k;
-	}
-	if_freenameindex(ifs);
-	if (err) {
-		free(all);
-		return err;
-	}
-	*out = all;
-	return (int)n;
-}
-
-/* The pid holding an flock on dev:ino, from /proc/locks; 0 if none seen. */
-static pid_t flock_holder(dev_t dev, ino_t ino)
-{
-	FILE *f = fopen("/proc/locks", "re");
-	char line[256], kind[16];
-	unsigned int maj, min;
-	unsigned long inode;
-	pid_t pid = 0;
-	int p;
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		/* "1: FLOCK  ADVISORY  WRITE 1234 00:1f:5678 0 EOF"; waiters have "->". */
-		if (strstr(line, "->"))
-			continue;
-		if (sscanf(line, "%*d: %15s %*s %*s %d %x:%x:%lu", kind, &p, &maj, &min, &inode) != 5)
-			continue;
-		if (!strcmp(kind, "FLOCK") && makedev(maj, min) == dev && inode == ino && p > 0) {
-			pid = p;
-			break;
-		}
-	}
-	fclose(f);
-	return pid;
-}
-
-int pin_holder(const char *dir, pid_t *pid)
-{
-	struct stat sb;
-	int fd, held = 0;
-
-	*pid = 0;
-	if (stat(dir, &sb))
-		return -errno;
-	*pid = flock_holder(sb.st_dev, sb.st_ino);
-	if (*pid)
-		return 1;
-	/* No /proc, or a holder in another pid namespace: the lock itself
-	 * answers (held only for an instant when nobody else has it). */
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB))
-		held = errno == EWOULDBLOCK ? 1 : -errno;
-	close(fd);
-	return held;
-}
 
 /* ----------------------------------------------------------------- status */
 
@@ -299,14 +134,6 @@ static int map_info(int fd, struct bpf_map_info *info)
 
 	memset(info, 0, sizeof(*info));
 	return bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
-}
-
-static int open_pin(const char *dir, const char *name)
-{
-	char path[4096];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return bpf_obj_get(path);
 }
 
 /* Read the slot -> ifindex table from the program's .rodata. */
@@ -435,7 +262,7 @@ static void print_map_fill(const char *dir)
 {
 	struct bpf_map_info info;
 	__u32 zero = 0, inner_id;
-	int gens = open_pin(dir, "flow_gens"), fd = -1;
+	int gens = pins_open(dir, "flow_gens"), fd = -1;
 	long n;
 	bool exact;
 
@@ -470,7 +297,7 @@ static void print_ring(const char *dir)
 	struct bpf_map_info info;
 	void *cons = MAP_FAILED, *prod = MAP_FAILED;
 	char a[32], b[32];
-	int fd = open_pin(dir, "events");
+	int fd = pins_open(dir, "events");
 
 	if (fd < 0 || map_info(fd, &info)) {
 		printf("ring buffer: unknown (events: %s)\n", strerror(errno));
@@ -641,7 +468,7 @@ static int print_metrics(const char *path)
 	int rc, err = 0;
 	char when[32];
 
-	if (ops_db_open(path, &db))
+	if (store_open_readonly(path, &db))
 		return -EIO;
 	rc = sqlite3_prepare_v2(db,
 				"SELECT ts_ms, name, value FROM metrics"
@@ -696,7 +523,7 @@ static int status_not_running(const struct status_cfg *c)
 	pid_t pid;
 	int n;
 
-	if (pin_holder(c->pin_path, &pid) == 1)
+	if (pins_holder(c->pin_path, &pid) == 1)
 		printf("flowmaster (pid %d) holds %s but has pinned nothing: starting up or stopping\n",
 		       (int)pid, c->pin_path);
 	else
@@ -723,9 +550,9 @@ int cmd_status(int argc, char **argv)
 	err = status_parse(argc, argv, &c);
 	if (err)
 		return err;
-	fd = open_pin(c.pin_path, "counters");
+	fd = pins_open(c.pin_path, "counters");
 	if (fd < 0) {
-		err = -errno;
+		err = fd;
 		if (err == -ENOENT)
 			return status_not_running(&c);
 		if (err == -EPERM || err == -EACCES)
@@ -741,7 +568,7 @@ int cmd_status(int argc, char **argv)
 		return 1;
 	}
 
-	held = pin_holder(c.pin_path, &pid);
+	held = pins_holder(c.pin_path, &pid);
 	if (held == 1 && pid)
 		printf("flowmaster is running (pid %d), pins in %s\n", (int)pid, c.pin_path);
 	else if (held == 1)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <stdio.h>
 #include <unistd.h>
-#include "sizing.h"
+#include "daemon/sizing.h"
 
 #define MIN_FLOWS (1ULL << 14)
 #define MAX_FLOWS (1ULL << 20)	/* ~1M per generation covers the 1M-flow churn case */

@@ -5,8 +5,8 @@
 #include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "drain.h"
-#include "log.h"
+#include "kernel/drain.h"
+#include "lib/log.h"
 
 #define DRAIN_BATCH 8192	/* entries per batch syscall: ~0.5 MB of keys */
 

@@ -52,7 +52,7 @@
 #include <unistd.h>
 #include <sys/random.h>
 
-#include "flowtab.h"
+#include "table/flowtab.h"
 
 #define FT_NIL UINT32_MAX /* no entry: list end, empty slot */
 #define FT_SLAB_SHIFT 13  /* 8192 entries (1.25 MiB) per slab: few mallocs, little slack */

@@ -2,9 +2,9 @@
 #include <inttypes.h>
 #include <string.h>
 #include <sys/resource.h>
-#include "log.h"
-#include "metrics.h"
-#include "sizing.h"
+#include "lib/log.h"
+#include "daemon/metrics.h"
+#include "daemon/sizing.h"
 
 static void sum_counters(struct loader *l, struct fm_counters *tot)
 {

@@ -4,10 +4,10 @@
 #define FM_METRICS_H
 
 #include <stdint.h>
-#include "drain.h"
-#include "flowtab.h"
-#include "loader.h"
-#include "store.h"
+#include "kernel/drain.h"
+#include "table/flowtab.h"
+#include "kernel/loader.h"
+#include "store/store.h"
 
 /* What an interval's metrics are read from; the daemon fills it. */
 struct metrics_src {

@@ -17,255 +17,17 @@
 #include <string.h>
 #include <time.h>
 #include <sys/stat.h>
-#include "args.h"
-#include "cli.h"
-#include "log.h"
-#include "ops.h"
+#include "lib/args.h"
+#include "cli/cli.h"
+#include "lib/log.h"
+#include "lib/clock.h"
+#include "lib/fmt.h"
+#include "lib/proto.h"
+#include "store/reader.h"
 
 #define TOP_LIMIT_DEFAULT 10
 #define TOP_LIMIT_MAX 10000		/* a screenful is the point; this bounds memory */
 #define SINCE_MAX_S (10 * 365 * 86400ULL)
-#define BUSY_TIMEOUT_MS 5000		/* a checkpoint by the daemon can hold us briefly */
-
-/* ------------------------------------------------------------------ units */
-
-const char *fmt_bytes(char *buf, size_t len, uint64_t bytes)
-{
-	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-	double v = bytes / 1024.0;
-	int u = 0;
-
-	if (bytes < 1024) {
-		snprintf(buf, len, "%" PRIu64 " B", bytes);
-		return buf;
-	}
-	/* Step up before "%.1f" would round to 1024.0. */
-	while (v >= 1023.95 && u < 5) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, len, "%.1f %s", v, unit[u]);
-	return buf;
-}
-
-const char *fmt_count(char *buf, size_t len, uint64_t n)
-{
-	static const char unit[] = "kMGTPE";
-	double v = n / 1000.0;
-	int u = 0;
-
-	if (n < 1000) {
-		snprintf(buf, len, "%" PRIu64, n);
-		return buf;
-	}
-	while (v >= 999.95 && u < 5) {
-		v /= 1000;
-		u++;
-	}
-	snprintf(buf, len, "%.1f%c", v, unit[u]);
-	return buf;
-}
-
-const char *fmt_rate(char *buf, size_t len, double per_s)
-{
-	if (per_s < 999.95) {
-		snprintf(buf, len, "%.1f", per_s < 0 ? 0 : per_s);
-		return buf;
-	}
-	return fmt_count(buf, len, (uint64_t)(per_s + 0.5));
-}
-
-const char *fmt_duration(char *buf, size_t len, int64_t ms)
-{
-	int64_t s = ms / 1000;
-
-	if (ms < 0)
-		snprintf(buf, len, "-");
-	else if (ms < 1000)
-		snprintf(buf, len, "%" PRId64 "ms", ms);
-	else if (ms < 59950)	/* 59.95 s would print as 60.0s */
-		snprintf(buf, len, "%.1fs", ms / 1000.0);
-	else if (s < 3600)
-		snprintf(buf, len, "%" PRId64 "m%02" PRId64 "s", s / 60, s % 60);
-	else if (s < 86400)
-		snprintf(buf, len, "%" PRId64 "h%02" PRId64 "m", s / 3600, s / 60 % 60);
-	else
-		snprintf(buf, len, "%" PRId64 "d%02" PRId64 "h", s / 86400, s / 3600 % 24);
-	return buf;
-}
-
-const char *fmt_proto(char *buf, size_t len, int proto)
-{
-	static const struct {
-		int proto;
-		const char *name;
-	} names[] = {
-		{ 1, "icmp" }, { 2, "igmp" }, { 6, "tcp" }, { 17, "udp" }, { 47, "gre" },
-		{ 50, "esp" }, { 58, "icmpv6" }, { 132, "sctp" }, { 136, "udplite" },
-	};
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (names[i].proto == proto) {
-			snprintf(buf, len, "%s", names[i].name);
-			return buf;
-		}
-	snprintf(buf, len, "%d", proto);
-	return buf;
-}
-
-const char *fmt_endpoint(char *buf, size_t len, const char *addr, int port)
-{
-	if (port < 0)
-		snprintf(buf, len, "%s", addr);
-	else if (strchr(addr, ':'))	/* IPv6: brackets keep the port apart */
-		snprintf(buf, len, "[%s]:%d", addr, port);
-	else
-		snprintf(buf, len, "%s:%d", addr, port);
-	return buf;
-}
-
-/* ------------------------------------------------------------------ table */
-
-struct table {
-	int ncols;
-	unsigned right;		/* bit c: right-align column c */
-	size_t nrows, cap;	/* rows including the header row */
-	char **cell;		/* nrows * ncols strings, row-major */
-};
-
-struct table *table_new(int ncols, const char *const *headers, unsigned right_mask)
-{
-	struct table *t;
-
-	if (ncols < 1 || ncols > TABLE_MAX_COLS) {
-		errno = EINVAL;
-		return NULL;
-	}
-	t = calloc(1, sizeof(*t));
-	if (!t)
-		return NULL;
-	t->ncols = ncols;
-	t->right = right_mask;
-	if (table_add(t, headers)) {
-		free(t->cell);
-		free(t);
-		return NULL;
-	}
-	return t;
-}
-
-int table_add(struct table *t, const char *const *cells)
-{
-	char **row;
-
-	if (t->nrows == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 16;
-		char **c = realloc(t->cell, cap * t->ncols * sizeof(*c));
-
-		if (!c)
-			return -ENOMEM;
-		t->cell = c;
-		t->cap = cap;
-	}
-	row = &t->cell[t->nrows * t->ncols];
-	for (int i = 0; i < t->ncols; i++) {
-		row[i] = strdup(cells[i] ? cells[i] : "");
-		if (!row[i]) {
-			while (i--)
-				free(row[i]);
-			return -ENOMEM;
-		}
-	}
-	t->nrows++;
-	return 0;
-}
-
-void table_print(const struct table *t, FILE *f, const char *indent)
-{
-	size_t w[TABLE_MAX_COLS] = { 0 };
-
-	for (size_t r = 0; r < t->nrows; r++)
-		for (int c = 0; c < t->ncols; c++) {
-			size_t n = strlen(t->cell[r * t->ncols + c]);
-
-			if (n > w[c])
-				w[c] = n;
-		}
-	for (size_t r = 0; r < t->nrows; r++) {
-		fputs(indent, f);
-		for (int c = 0; c < t->ncols; c++) {
-			const char *s = t->cell[r * t->ncols + c];
-			bool last = c == t->ncols - 1;
-
-			if (t->right & (1u << c))
-				fprintf(f, "%*s", (int)w[c], s);
-			else if (last)	/* no trailing blanks */
-				fputs(s, f);
-			else
-				fprintf(f, "%-*s", (int)w[c], s);
-			if (!last)
-				fputs("  ", f);
-		}
-		fputc('\n', f);
-	}
-}
-
-void table_free(struct table *t)
-{
-	if (!t)
-		return;
-	for (size_t i = 0; i < t->nrows * t->ncols; i++)
-		free(t->cell[i]);
-	free(t->cell);
-	free(t);
-}
-
-/* --------------------------------------------------------------- database */
-
-int ops_db_open(const char *path, sqlite3 **out)
-{
-	sqlite3_stmt *st = NULL;
-	sqlite3 *db = NULL;
-	struct stat sb;
-	int rc, err = 0;
-
-	/* SQLite's own message for a missing file is "unable to open". */
-	if (stat(path, &sb)) {
-		err = -errno;
-		if (err == -ENOENT)
-			pr_err("%s: no such database; give --db PATH, or create it with 'flowmaster run'\n",
-			       path);
-		else
-			pr_err("%s: %s\n", path, strerror(-err));
-		return err;
-	}
-	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
-	if (rc != SQLITE_OK) {
-		pr_err("%s: %s\n", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-		err = rc == SQLITE_CANTOPEN ? -EACCES : -EIO;
-		goto fail;
-	}
-	sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
-	rc = sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'flows'",
-				-1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		pr_err("%s: no flows table: not a flowmaster database\n", path);
-		err = -EINVAL;
-	} else if (rc != SQLITE_ROW) {
-		pr_err("%s: %s\n", path, sqlite3_errmsg(db));
-		err = (rc & 0xff) == SQLITE_NOTADB ? -EINVAL : -EIO;
-	}
-	sqlite3_finalize(st);
-	if (err)
-		goto fail;
-	*out = db;
-	return 0;
-fail:
-	sqlite3_close(db);
-	return err;
-}
 
 /* ------------------------------------------------------------------- top */
 
@@ -411,21 +173,6 @@ static const char *text(sqlite3_stmt *st, int col)
 	return s ? (const char *)s : "";
 }
 
-static void fmt_utc(char *buf, size_t len, int64_t ms)
-{
-	time_t t = ms / 1000;
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
-/* Ports mean something for these protocols only. */
-static bool has_ports(int proto)
-{
-	return proto == 6 || proto == 17 || proto == 132 || proto == 136;
-}
-
 /* One top-flows row: IP flows by address and port, others by MAC. */
 static int add_flow_row(struct table *t, sqlite3_stmt *st)
 {
@@ -435,7 +182,7 @@ static int add_flow_row(struct table *t, sqlite3_stmt *st)
 
 	if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
 		int p = sqlite3_column_int(st, 5);
-		bool ports = has_ports(p);
+		bool ports = proto_has_ports(p);
 
 		fmt_endpoint(src, sizeof(src), text(st, 1), ports ? sqlite3_column_int(st, 2) : -1);
 		fmt_endpoint(dst, sizeof(dst), text(st, 3), ports ? sqlite3_column_int(st, 4) : -1);
@@ -451,8 +198,8 @@ static int add_flow_row(struct table *t, sqlite3_stmt *st)
 
 		snprintf(src, sizeof(src), "%s", text(st, 9));
 		snprintf(dst, sizeof(dst), "%s", text(st, 10));
-		if (eth == 0x0806)
-			snprintf(proto, sizeof(proto), "arp");
+		if (ethertype_name(eth))
+			snprintf(proto, sizeof(proto), "%s", ethertype_name(eth));
 		else
 			snprintf(proto, sizeof(proto), "0x%04x", eth);
 	}
@@ -570,17 +317,15 @@ out:
 int cmd_top(int argc, char **argv)
 {
 	struct top_cfg c;
-	struct timespec ts;
 	sqlite3 *db;
 	int err;
 
 	err = top_parse(argc, argv, &c);
 	if (err)
 		return err;
-	if (ops_db_open(c.db, &db))
+	if (store_open_readonly(c.db, &db))
 		return 1;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	err = print_top(db, &c, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	err = print_top(db, &c, now_ms());
 	sqlite3_close(db);
 	return err ? 1 : 0;
 }

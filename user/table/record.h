@@ -4,7 +4,7 @@
 #define FM_RECORD_H
 
 #include <stdint.h>
-#include "../bpf/flowmaster.h"
+#include "bpf/flowmaster.h"
 
 enum fm_end_reason {
 	FM_END_IDLE = 0,

@@ -26,7 +26,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "record.h"
+#include "table/record.h"
 
 /* NetFlow v9 / IPFIX exporters' customary defaults (softflowd, nProbe, Cisco). */
 #define FLOWTAB_IDLE_MS_DEFAULT 15000

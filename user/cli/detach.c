@@ -26,10 +26,11 @@
 #include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "cli.h"
-#include "log.h"
-#include "loader.h"
-#include "ops.h"
+#include "cli/cli.h"
+#include "lib/log.h"
+#include "kernel/loader.h"
+#include "kernel/attach.h"
+#include "kernel/pins.h"
 
 #define DETACH_MAX_IFACES 64
 
@@ -268,83 +269,6 @@ static int detach_list(const struct xdp_att *a, int n, bool quiet_foreign)
 	return err ? err : removed;
 }
 
-/* Remove the pins of a daemon that is gone. Returns 0 or -errno. */
-static int remove_pins(const char *dir)
-{
-	struct statfs sfs;
-	char path[4096];
-	int fd, err = 0, removed = 0;
-	pid_t pid;
-
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT) {
-			printf("%s: no pins\n", dir);
-			return 0;
-		}
-		err = -errno;
-		pr_err("pin path %s: %s\n", dir, strerror(-err));
-		return err;
-	}
-	if (fstatfs(fd, &sfs) || sfs.f_type != BPF_FS_MAGIC) {
-		pr_err("pin path %s is not on a BPF filesystem; left alone\n", dir);
-		close(fd);
-		return -EINVAL;
-	}
-	/* Held by us while we remove, so no daemon starts pinning meanwhile. */
-	if (flock(fd, LOCK_EX | LOCK_NB)) {
-		err = errno == EWOULDBLOCK ? 0 : -errno;
-		if (!err) {
-			pin_holder(dir, &pid);
-			printf("%s: in use by a running flowmaster (pid %d); its pins left alone (it removes them when it stops)\n",
-			       dir, (int)pid);
-		} else {
-			pr_err("pin path %s: %s\n", dir, strerror(-err));
-		}
-		close(fd);
-		return err;
-	}
-	for (int i = 0; i < FM_NR_PINS; i++) {
-		struct bpf_map_info info = { 0 };
-		__u32 len = sizeof(info);
-		int m;
-
-		snprintf(path, sizeof(path), "%s/%s", dir, fm_pin_names[i]);
-		m = bpf_obj_get(path);
-		if (m < 0) {
-			if (errno != ENOENT) {
-				pr_err("%s: %s; left alone\n", path, strerror(errno));
-				err = -EIO;
-			}
-			continue;
-		}
-		/* A map run pinned has the pin's name; anything else is not ours. */
-		if (bpf_obj_get_info_by_fd(m, &info, &len) || strcmp(info.name, fm_pin_names[i])) {
-			printf("%s: not a flowmaster map; left alone\n", path);
-			close(m);
-			continue;
-		}
-		close(m);
-		if (unlink(path)) {
-			pr_err("removing %s: %s\n", path, strerror(errno));
-			err = -EIO;
-			continue;
-		}
-		printf("removed stale pin %s\n", path);
-		removed++;
-	}
-	if (rmdir(dir) == 0)
-		printf("removed %s\n", dir);
-	else if (errno == ENOTEMPTY)
-		printf("%s: other files remain; directory left\n", dir);
-	else
-		pr_warn("removing %s: %s\n", dir, strerror(errno));
-	if (!removed && !err)
-		printf("%s: no stale pins\n", dir);
-	close(fd);
-	return err;
-}
-
 /* Naming an attached program takes CAP_SYS_ADMIN (bpf_prog_get_fd_by_id). */
 static const char *perm_hint(int err)
 {
@@ -374,7 +298,7 @@ int cmd_detach(int argc, char **argv)
 			total += err;
 		if (!total && !ret)
 			printf("no flowmaster XDP program attached in this network namespace\n");
-		if (remove_pins(c.pin_path))
+		if (pins_remove_stale(c.pin_path))
 			ret = 1;
 		return ret;
 	}

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Human units and aligned text tables for the operator commands. */
+#include <errno.h>
+#include <stdbool.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "lib/fmt.h"
+#include "lib/proto.h"
+
+const char *fmt_bytes(char *buf, size_t len, uint64_t bytes)
+{
+	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	double v = bytes / 1024.0;
+	int u = 0;
+
+	if (bytes < 1024) {
+		snprintf(buf, len, "%" PRIu64 " B", bytes);
+		return buf;
+	}
+	/* Step up before "%.1f" would round to 1024.0. */
+	while (v >= 1023.95 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, "%.1f %s", v, unit[u]);
+	return buf;
+}
+
+const char *fmt_count(char *buf, size_t len, uint64_t n)
+{
+	static const char unit[] = "kMGTPE";
+	double v = n / 1000.0;
+	int u = 0;
+
+	if (n < 1000) {
+		snprintf(buf, len, "%" PRIu64, n);
+		return buf;
+	}
+	while (v >= 999.95 && u < 5) {
+		v /= 1000;
+		u++;
+	}
+	snprintf(buf, len, "%.1f%c", v, unit[u]);
+	return buf;
+}
+
+const char *fmt_rate(char *buf, size_t len, double per_s)
+{
+	if (per_s < 999.95) {
+		snprintf(buf, len, "%.1f", per_s < 0 ? 0 : per_s);
+		return buf;
+	}
+	return fmt_count(buf, len, (uint64_t)(per_s + 0.5));
+}
+
+const char *fmt_duration(char *buf, size_t len, int64_t ms)
+{
+	int64_t s = ms / 1000;
+
+	if (ms < 0)
+		snprintf(buf, len, "-");
+	else if (ms < 1000)
+		snprintf(buf, len, "%" PRId64 "ms", ms);
+	else if (ms < 59950)	/* 59.95 s would print as 60.0s */
+		snprintf(buf, len, "%.1fs", ms / 1000.0);
+	else if (s < 3600)
+		snprintf(buf, len, "%" PRId64 "m%02" PRId64 "s", s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(buf, len, "%" PRId64 "h%02" PRId64 "m", s / 3600, s / 60 % 60);
+	else
+		snprintf(buf, len, "%" PRId64 "d%02" PRId64 "h", s / 86400, s / 3600 % 24);
+	return buf;
+}
+
+const char *fmt_proto(char *buf, size_t len, int proto)
+{
+	const char *name = proto_name(proto);
+
+	if (name)
+		snprintf(buf, len, "%s", name);
+	else
+		snprintf(buf, len, "%d", proto);
+	return buf;
+}
+
+const char *fmt_endpoint(char *buf, size_t len, const char *addr, int port)
+{
+	if (port < 0)
+		snprintf(buf, len, "%s", addr);
+	else if (strchr(addr, ':'))	/* IPv6: brackets keep the port apart */
+		snprintf(buf, len, "[%s]:%d", addr, port);
+	else
+		snprintf(buf, len, "%s:%d", addr, port);
+	return buf;
+}
+
+const char *fmt_utc(char *buf, size_t len, int64_t ms)
+{
+	time_t t = ms / 1000;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+	return buf;
+}
+
+/* ------------------------------------------------------------------ table */
+
+struct table {
+	int ncols;
+	unsigned right;		/* bit c: right-align column c */
+	size_t nrows, cap;	/* rows including the header row */
+	char **cell;		/* nrows * ncols strings, row-major */
+};
+
+struct table *table_new(int ncols, const char *const *headers, unsigned right_mask)
+{
+	struct table *t;
+
+	if (ncols < 1 || ncols > TABLE_MAX_COLS) {
+		errno = EINVAL;
+		return NULL;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->ncols = ncols;
+	t->right = right_mask;
+	if (table_add(t, headers)) {
+		free(t->cell);
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+int table_add(struct table *t, const char *const *cells)
+{
+	char **row;
+
+	if (t->nrows == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		char **c = realloc(t->cell, cap * t->ncols * sizeof(*c));
+
+		if (!c)
+			return -ENOMEM;
+		t->cell = c;
+		t->cap = cap;
+	}
+	row = &t->cell[t->nrows * t->ncols];
+	for (int i = 0; i < t->ncols; i++) {
+		row[i] = strdup(cells[i] ? cells[i] : "");
+		if (!row[i]) {
+			while (i--)
+				free(row[i]);
+			return -ENOMEM;
+		}
+	}
+	t->nrows++;
+	return 0;
+}
+
+void table_print(const struct table *t, FILE *f, const char *indent)
+{
+	size_t w[TABLE_MAX_COLS] = { 0 };
+
+	for (size_t r = 0; r < t->nrows; r++)
+		for (int c = 0; c < t->ncols; c++) {
+			size_t n = strlen(t->cell[r * t->ncols + c]);
+
+			if (n > w[c])
+				w[c] = n;
+		}
+	for (size_t r = 0; r < t->nrows; r++) {
+		fputs(indent, f);
+		for (int c = 0; c < t->ncols; c++) {
+			const char *s = t->cell[r * t->ncols + c];
+			bool last = c == t->ncols - 1;
+
+			if (t->right & (1u << c))
+				fprintf(f, "%*s", (int)w[c], s);
+			else if (last)	/* no trailing blanks */
+				fputs(s, f);
+			else
+				fprintf(f, "%-*s", (int)w[c], s);
+			if (!last)
+				fputs("  ", f);
+		}
+		fputc('\n', f);
+	}
+}
+
+void table_free(struct table *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cell[i]);
+	free(t->cell);
+	free(t);
+}

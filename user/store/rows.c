@@ -1,0 +1,514 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * One transaction of the writer: flow rows, the devices they come from and
+ * go to, metric rows and interface detach times; and the interfaces rows.
+ *
+ * Devices. For each record of a batch the writer looks up the source and
+ * destination device in its LRU cache (devcache.c); a miss is resolved in
+ * the batch's transaction by one upsert that returns the devices.id. The
+ * record's traffic is added to the cache entries, and before COMMIT of a
+ * write-back transaction one UPDATE per dirty device adds it to the row.
+ * Write-backs are deferred while the writer is busy: a batch that leaves
+ * records queued writes devices only when the oldest unwritten device
+ * traffic is DEV_WRITEBACK_FRACTION of max_delay old (or many evicted
+ * devices are owed), since rewriting the same hot devices' rows in every
+ * transaction costs more than the flow rows themselves in a churn of new
+ * flows; a batch that empties the queue, and the last one, always write
+ * them. The device cache keeps which traffic is from committed
+ * transactions (held), so after a failed transaction it goes back to that
+ * and forgets the ids it learned in it, and the retry counts the records
+ * again from the queue: device totals never lose or double-count a flow,
+ * they may only trail the flows.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lib/clock.h"
+#include "lib/proto.h"
+#include "store/internal.h"
+
+/* Parameter numbers of the flow INSERT; the key columns are contiguous. */
+enum {
+	P_IFACE = 1, P_DIR, P_FIRST, P_LAST,
+	P_SRC_MAC, P_DST_MAC, P_VLAN, P_ETH, P_SRC_IP, P_DST_IP,
+	P_SPORT, P_DPORT, P_PROTO, P_ICMP_TYPE, P_ICMP_CODE, P_TCP_FLAGS,
+	P_PACKETS, P_BYTES, P_REASON, P_SRC_DEV, P_DST_DEV,
+};
+
+static const char insert_flow_sql[] =
+	"INSERT INTO flows(interface_id, direction, first_seen_ms, last_seen_ms,"
+	" src_mac, dst_mac, vlan_id, eth_type, src_ip, dst_ip,"
+	" src_port, dst_port, protocol, icmp_type, icmp_code, tcp_flags,"
+	" packets, bytes, end_reason, src_device_id, dst_device_id)"
+	" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+	" ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)";
+
+/* A cache miss: the device's id, creating its row if new. The DO UPDATE
+ * (not DO NOTHING) is what makes RETURNING give the existing row's id. */
+static const char upsert_device_sql[] =
+	"INSERT INTO devices(interface_id, mac, ip, first_seen_ms, last_seen_ms,"
+	" packets_sent, bytes_sent, packets_received, bytes_received)"
+	" VALUES(?1, ?2, ?3, ?4, ?5, 0, 0, 0, 0)"
+	" ON CONFLICT(interface_id, mac, ip) DO UPDATE SET"
+	" last_seen_ms = max(ifnull(last_seen_ms, excluded.last_seen_ms), excluded.last_seen_ms)"
+	" RETURNING id";
+
+/* A dirty device's traffic of this transaction; ifnull so a row written
+ * by hand with NULLs still adds up. */
+static const char update_device_sql[] =
+	"UPDATE devices SET packets_sent = ifnull(packets_sent, 0) + ?1,"
+	" bytes_sent = ifnull(bytes_sent, 0) + ?2,"
+	" packets_received = ifnull(packets_received, 0) + ?3,"
+	" bytes_received = ifnull(bytes_received, 0) + ?4,"
+	" first_seen_ms = min(ifnull(first_seen_ms, ?5), ?5),"
+	" last_seen_ms = max(ifnull(last_seen_ms, ?6), ?6)"
+	" WHERE id = ?7";
+
+void store_fmt_mac(char out[18], const uint8_t *m)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 0; i < 6; i++) {
+		out[i * 3] = hex[m[i] >> 4];
+		out[i * 3 + 1] = hex[m[i] & 15];
+		out[i * 3 + 2] = i < 5 ? ':' : '\0';
+	}
+}
+
+
+static const struct store_iface *iface_find(const struct store *s, uint32_t ifindex)
+{
+	/* Backwards: a later attach of the same ifindex wins. */
+	for (size_t i = s->n_ifaces; i-- > 0;)
+		if ((uint32_t)s->ifaces[i].ifindex == ifindex)
+			return &s->ifaces[i];
+	return NULL;
+}
+
+/*
+ * Add a dirty device's pending traffic to its row. Returns a SQLite code.
+ * A row deleted behind our back (sqlite3 CLI) loses that traffic: warned
+ * about, and the cache is emptied after the transaction so the device
+ * gets a row again.
+ */
+static int write_device(struct store *s, const struct devcache_entry *e)
+{
+	sqlite3_stmt *st = s->upd_dev;
+	int rc;
+
+	if (!(e->flags & DEVCACHE_F_TRAFFIC))
+		return SQLITE_OK;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)e->t.packets_sent);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)e->t.bytes_sent);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)e->t.packets_received);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)e->t.bytes_received);
+	sqlite3_bind_int64(st, 5, e->t.first_seen_ms);
+	sqlite3_bind_int64(st, 6, e->t.last_seen_ms);
+	sqlite3_bind_int64(st, 7, e->id);
+	rc = step_once(st);
+	if (rc != SQLITE_OK)
+		return rc;
+	if (!sqlite3_changes(s->db)) {
+		if (!s->dev_vanished)
+			pr_warn("store: %s: devices row %" PRId64 " was deleted while in use; its traffic not yet written is lost\n",
+				s->path, e->id);
+		s->dev_vanished = true;
+	}
+	s->batch_dev_writes++;
+	return SQLITE_OK;
+}
+
+/* A cache miss: the id of the device with key k on interface f, its row
+ * created if new. Returns a SQLite code. */
+static int upsert_device(struct store *s, const struct store_iface *f,
+			 const struct devcache_key *k, const struct fm_record *r,
+			 int64_t *id)
+{
+	sqlite3_stmt *st = s->upsert_dev;
+	int rc;
+
+	store_fmt_mac(s->dev_mac, k->mac);
+	if (k->family == DEVCACHE_IPV4)
+		inet_ntop(AF_INET, k->addr + 12, s->dev_ip, sizeof(s->dev_ip));
+	else if (k->family == DEVCACHE_IPV6)
+		inet_ntop(AF_INET6, k->addr, s->dev_ip, sizeof(s->dev_ip));
+	else
+		s->dev_ip[0] = '\0';	/* non-IP: see the devices schema */
+	sqlite3_bind_int64(st, 1, f->dev_id);
+	sqlite3_bind_text(st, 2, s->dev_mac, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, s->dev_ip, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, r->first_seen_ms);
+	sqlite3_bind_int64(st, 5, r->last_seen_ms);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/*
+ * The id of r's source (src) or destination device, with r's traffic added
+ * to it in the cache. Returns a SQLite code. The traffic goes in before
+ * the caller resolves the other end, whose insert may evict this entry.
+ */
+static int resolve_device(struct store *s, const struct store_iface *f,
+			  const struct fm_record *r, bool src, int64_t *id)
+{
+	const struct fm_flow_key *fk = &r->key;
+	struct devcache_key k;
+	struct devcache_entry *e;
+	int64_t new_id = 0;
+	int rc;
+
+	memset(&k, 0, sizeof(k));
+	k.ifindex = fk->ifindex;
+	memcpy(k.mac, src ? fk->src_mac : fk->dst_mac, sizeof(k.mac));
+	if (fk->eth_type == FM_ETH_P_IP || fk->eth_type == FM_ETH_P_IPV6) {
+		k.family = fk->eth_type == FM_ETH_P_IP ? DEVCACHE_IPV4 : DEVCACHE_IPV6;
+		memcpy(k.addr, src ? fk->src_addr : fk->dst_addr, sizeof(k.addr));
+	}
+	e = devcache_lookup(s->dc, &k);
+	if (!e) {
+		rc = upsert_device(s, f, &k, r, &new_id);
+		if (rc != SQLITE_OK)
+			return rc;
+		e = devcache_insert(s->dc, &k, new_id);
+		if (!e)
+			return SQLITE_NOMEM;
+	}
+	devcache_add(s->dc, e, src, r->packets, r->bytes, r->first_seen_ms,
+		     r->last_seen_ms);
+	*id = e->id;
+	return SQLITE_OK;
+}
+
+/* Bind one record to the flow INSERT and run it; returns a SQLite code. */
+static int insert_flow(struct store *s, const struct fm_record *r)
+{
+	const struct fm_flow_key *k = &r->key;
+	sqlite3_stmt *st = s->ins_flow;
+	bool ip4 = k->eth_type == FM_ETH_P_IP, ip6 = k->eth_type == FM_ETH_P_IPV6;
+	const struct store_iface *f = iface_find(s, k->ifindex);
+	const char *dir = k->direction == FM_DIR_INGRESS ? "ingress" :
+			  k->direction == FM_DIR_EGRESS ? "egress" : NULL;
+	int64_t src_dev, dst_dev;
+	int rc;
+
+	/* Binding by position into a prepared statement cannot fail except
+	 * through a programming error, which the step below reports. */
+	if (f)
+		sqlite3_bind_int64(st, P_IFACE, f->id);
+	else
+		sqlite3_bind_null(st, P_IFACE);
+	if (dir)
+		sqlite3_bind_text(st, P_DIR, dir, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, P_DIR);
+	sqlite3_bind_int64(st, P_FIRST, r->first_seen_ms);
+	sqlite3_bind_int64(st, P_LAST, r->last_seen_ms);
+	sqlite3_bind_int64(st, P_PACKETS, (sqlite3_int64)r->packets);
+	sqlite3_bind_int64(st, P_BYTES, (sqlite3_int64)r->bytes);
+	sqlite3_bind_text(st, P_REASON, fm_end_reason_str(r->end_reason), -1,
+			  SQLITE_STATIC);
+
+	if (r->end_reason == FM_END_OVERFLOW) {
+		/* Unattributed packets: the key says nothing about them. */
+		for (int p = P_SRC_MAC; p <= P_TCP_FLAGS; p++)
+			sqlite3_bind_null(st, p);
+		sqlite3_bind_null(st, P_SRC_DEV);
+		sqlite3_bind_null(st, P_DST_DEV);
+		goto step;
+	}
+
+	/* Devices belong to an attached interface; a record of another
+	 * (none in the daemon) has none. */
+	if (f) {
+		rc = resolve_device(s, f, r, true, &src_dev);
+		if (rc != SQLITE_OK)
+			return rc;
+		rc = resolve_device(s, f, r, false, &dst_dev);
+		if (rc != SQLITE_OK)
+			return rc;
+		sqlite3_bind_int64(st, P_SRC_DEV, src_dev);
+		sqlite3_bind_int64(st, P_DST_DEV, dst_dev);
+	} else {
+		sqlite3_bind_null(st, P_SRC_DEV);
+		sqlite3_bind_null(st, P_DST_DEV);
+	}
+
+	store_fmt_mac(s->src_mac, k->src_mac);
+	store_fmt_mac(s->dst_mac, k->dst_mac);
+	sqlite3_bind_text(st, P_SRC_MAC, s->src_mac, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, P_DST_MAC, s->dst_mac, -1, SQLITE_STATIC);
+	if (k->flags & FM_KF_VLAN)
+		sqlite3_bind_int(st, P_VLAN, k->vlan_id);
+	else
+		sqlite3_bind_null(st, P_VLAN);
+	sqlite3_bind_int(st, P_ETH, k->eth_type);
+
+	if (ip4 || ip6) {
+		/* IPv4 sits in the last 4 bytes of an IPv4-mapped address. */
+		int af = ip4 ? AF_INET : AF_INET6;
+		size_t off = ip4 ? 12 : 0;
+
+		inet_ntop(af, k->src_addr + off, s->src_ip, sizeof(s->src_ip));
+		inet_ntop(af, k->dst_addr + off, s->dst_ip, sizeof(s->dst_ip));
+		sqlite3_bind_text(st, P_SRC_IP, s->src_ip, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, P_DST_IP, s->dst_ip, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, P_PROTO, k->protocol);
+	} else {
+		sqlite3_bind_null(st, P_SRC_IP);
+		sqlite3_bind_null(st, P_DST_IP);
+		sqlite3_bind_null(st, P_PROTO);
+	}
+	sqlite3_bind_int(st, P_SPORT, k->src_port);
+	sqlite3_bind_int(st, P_DPORT, k->dst_port);
+
+	if ((ip4 && k->protocol == FM_IPPROTO_ICMP) ||
+	    (ip6 && k->protocol == FM_IPPROTO_ICMPV6)) {
+		sqlite3_bind_int(st, P_ICMP_TYPE, k->icmp_type);
+		sqlite3_bind_int(st, P_ICMP_CODE, k->icmp_code);
+	} else {
+		sqlite3_bind_null(st, P_ICMP_TYPE);
+		sqlite3_bind_null(st, P_ICMP_CODE);
+	}
+	sqlite3_bind_int(st, P_TCP_FLAGS, r->tcp_flags);
+
+step:
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* After a write-back found a devices row gone: start the cache afresh, so
+ * every device is looked up (and its row made again) by its next record.
+ * Only after a write-back committed, when the cache holds nothing unwritten. */
+static void forget_vanished(struct store *s)
+{
+	if (!s->dev_vanished)
+		return;
+	devcache_clear(s->dc);
+	s->dev_vanished = false;
+}
+
+/*
+ * Write one batch in one transaction. Returns a SQLite code; on failure the
+ * transaction is rolled back and s->errmsg says why. *ms is the time from
+ * BEGIN (once the write lock is held) to COMMIT, what batch sizing aims at.
+ */
+int write_batch(struct store *s, const struct store_batch *b, double *ms)
+{
+	bool devs;
+	double t0;
+	int rc;
+
+	rc = ensure_db(s);
+	if (rc != SQLITE_OK)
+		return rc;	/* s->errmsg says why; nothing to roll back */
+	/* IMMEDIATE takes the write lock up front, so waiting for another
+	 * writer happens here, under busy_timeout, not halfway through. */
+	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	t0 = clock_ms_f(CLOCK_MONOTONIC);
+
+	s->batch_dev_writes = 0;
+	for (size_t i = 0; i < b->nrec; i++) {
+		rc = insert_flow(s, &s->recs[(b->rec_head + i) % s->rec_cap]);
+		if (rc != SQLITE_OK)
+			goto fail;
+	}
+	/* The devices' unwritten traffic: one UPDATE per device. */
+	devs = b->dev_writeback || devcache_owed_count(s->dc) >= DEV_OWED_MAX;
+	for (struct devcache_entry *e = devs ? devcache_dirty_first(s->dc) : NULL; e;
+	     e = devcache_dirty_next(s->dc, e)) {
+		rc = write_device(s, e);
+		if (rc != SQLITE_OK)
+			goto fail;
+	}
+	for (size_t i = 0; i < b->nmet; i++) {
+		const struct store_metric *m = &s->mets[(b->met_head + i) % METRIC_QUEUE];
+
+		sqlite3_bind_int64(s->ins_metric, 1, m->ts_ms);
+		sqlite3_bind_text(s->ins_metric, 2, m->name, -1, SQLITE_STATIC);
+		sqlite3_bind_double(s->ins_metric, 3, m->value);
+		rc = step_once(s->ins_metric);
+		if (rc != SQLITE_OK)
+			goto fail;
+	}
+	for (size_t i = 0; i < s->n_ifaces; i++) {
+		const struct store_iface *f = &s->ifaces[i];
+
+		if (!f->detach_inflight)
+			continue;
+		sqlite3_bind_int64(s->upd_iface, 1, f->inflight_ms);
+		sqlite3_bind_int64(s->upd_iface, 2, f->id);
+		rc = step_once(s->upd_iface);
+		if (rc != SQLITE_OK)
+			goto fail;
+	}
+
+	rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	*ms = clock_ms_f(CLOCK_MONOTONIC) - t0;
+	devcache_commit(s->dc, devs);
+	s->devices_written += s->batch_dev_writes;
+	forget_vanished(s);
+	return SQLITE_OK;
+
+fail:
+	snprintf(s->errmsg, sizeof(s->errmsg), "%s", sqlite3_errmsg(s->db));
+	/* Some errors (SQLITE_FULL, IOERR) already rolled back. */
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	/* The batch's device traffic and new ids went with it; the retry
+	 * counts the records again. A row that seemed gone may only have
+	 * been rolled back: the next write-back will tell. */
+	devcache_rollback(s->dc);
+	s->dev_vanished = false;
+	return rc;
+}
+
+int store_interface_attach(struct store *s, const char *name, int ifindex,
+			   const char *mac, const char *xdp_mode,
+			   int64_t attached_ms)
+{
+	struct store_iface *f;
+	sqlite3_stmt *st = s->ins_iface;
+	int rc;
+
+	if (s->started)
+		return -EBUSY;
+	f = realloc(s->ifaces, (s->n_ifaces + 1) * sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	s->ifaces = f;
+
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, ifindex);
+	sqlite3_bind_text(st, 3, mac, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, xdp_mode, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, attached_ms);
+	rc = step_once(st);
+	sqlite3_clear_bindings(st);	/* drop the caller's pointers */
+	if (rc != SQLITE_OK) {
+		pr_err("store: %s: recording interface %s: %s\n", s->path,
+		       name ? name : "?", sqlite3_errmsg(s->db));
+		return sqlite_errno(rc);
+	}
+	f = &s->ifaces[s->n_ifaces++];
+	memset(f, 0, sizeof(*f));
+	f->ifindex = ifindex;
+	f->id = sqlite3_last_insert_rowid(s->db);
+	f->dev_id = first_iface_row(s, name, f->id);
+	f->attached_ms = attached_ms;
+	/* Kept for a reconnect; without them it writes NULLs, no worse. */
+	f->name = name ? strdup(name) : NULL;
+	f->mac = mac ? strdup(mac) : NULL;
+	f->xdp_mode = xdp_mode ? strdup(xdp_mode) : NULL;
+	return 0;
+}
+
+/*
+ * The interfaces row that devices on interface `name` point at: the first
+ * one of that name, so a device seen again in a later run (a new
+ * interfaces row per attach) keeps its devices row and adds to it. An
+ * unnamed interface, or a failed query, uses its own row.
+ */
+int64_t first_iface_row(struct store *s, const char *name, int64_t own)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t id = own;
+
+	if (!name)
+		return own;
+	if (sqlite3_prepare_v2(s->db, "SELECT min(id) FROM interfaces WHERE name = ?1",
+			       -1, &st, NULL) != SQLITE_OK) {
+		pr_warn("store: %s: finding the first interfaces row of %s: %s; its devices start afresh\n",
+			s->path, name, sqlite3_errmsg(s->db));
+		return own;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return id;
+}
+
+/*
+ * Writer, after a reconnect: the interfaces rows again, in the new file, as
+ * they were (attach time, a committed detach time). Returns a SQLite code.
+ */
+int rewrite_interfaces(struct store *s)
+{
+	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+
+	for (size_t i = 0; rc == SQLITE_OK && i < s->n_ifaces; i++) {
+		struct store_iface *f = &s->ifaces[i];
+		sqlite3_stmt *st = s->ins_iface;
+
+		sqlite3_bind_text(st, 1, f->name, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, f->ifindex);
+		sqlite3_bind_text(st, 3, f->mac, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, f->xdp_mode, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, f->attached_ms);
+		rc = step_once(st);
+		if (rc != SQLITE_OK)
+			break;
+		f->id = sqlite3_last_insert_rowid(s->db);
+		f->dev_id = first_iface_row(s, f->name, f->id);
+		if (f->committed_detached_ms) {
+			sqlite3_bind_int64(s->upd_iface, 1, f->committed_detached_ms);
+			sqlite3_bind_int64(s->upd_iface, 2, f->id);
+			rc = step_once(s->upd_iface);
+		}
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(s->errmsg, sizeof(s->errmsg), "%s", sqlite3_errmsg(s->db));
+		if (!sqlite3_get_autocommit(s->db))
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	return rc;
+}
+
+int rows_prepare(struct store *s)
+{
+	const struct {
+		const char *sql;
+		sqlite3_stmt **st;
+	} stmts[] = {
+		{ insert_flow_sql, &s->ins_flow },
+		{ "INSERT INTO metrics(ts_ms, name, value) VALUES(?1, ?2, ?3)", &s->ins_metric },
+		{ "INSERT INTO interfaces(name, ifindex, mac, xdp_mode, attached_ms)"
+		  " VALUES(?1, ?2, ?3, ?4, ?5)", &s->ins_iface },
+		{ "UPDATE interfaces SET detached_ms = ?1 WHERE id = ?2", &s->upd_iface },
+		{ upsert_device_sql, &s->upsert_dev },
+		{ update_device_sql, &s->upd_dev },
+	};
+
+	for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
+		int rc = store_prepare(s, stmts[i].sql, stmts[i].st);
+
+		if (rc != SQLITE_OK)
+			return rc;
+	}
+	return SQLITE_OK;
+}
+
+void rows_finalize(struct store *s)
+{
+	sqlite3_stmt **all[] = { &s->upsert_dev, &s->upd_dev, &s->ins_flow,
+				 &s->ins_metric, &s->ins_iface, &s->upd_iface };
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		sqlite3_finalize(*all[i]);
+		*all[i] = NULL;
+	}
+}
