@@ -80,7 +80,8 @@ struct fm_flow_key {
 	__u8 icmp_code;
 	__u8 direction;		/* enum fm_direction */
 	__u8 flags;		/* FM_KF_* */
-	__u8 reserved[3];
+	__u8 tos;		/* IPv4 TOS / IPv6 traffic class (DSCP and ECN), keyed as NetFlow does */
+	__u8 reserved[2];
 };
 
 /*

@@ -350,7 +350,7 @@ static bool check_key(const char *what, const struct flow *f, const struct frame
 	ok &= CHECK(what, k->protocol, w->proto);
 	ok &= CHECK(what, k->icmp_type, w->icmp_type);
 	ok &= CHECK(what, k->icmp_code, w->icmp_code);
-	ok &= CHECK(what, k->reserved[0] | k->reserved[1] | k->reserved[2], 0);
+	ok &= CHECK(what, k->reserved[0] | k->reserved[1], 0);
 	return ok;
 }
 

@@ -39,6 +39,7 @@
 #include "kernel/loader.h"
 #include "kernel/attach.h"
 #include "kernel/pins.h"
+#include "lib/clock.h"
 #include "lib/fmt.h"
 #include "store/reader.h"
 
@@ -234,11 +235,10 @@ static long count_keys(int fd, __u32 max_entries, bool *exact)
 {
 	char a[sizeof(struct fm_flow_key)], b[sizeof(struct fm_flow_key)];
 	void *prev = NULL, *next = a;
-	struct timespec t0, t;
+	int64_t t0 = mono_ms();
 	long n = 0;
 
 	*exact = true;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (!bpf_map_get_next_key(fd, prev, next)) {
 		prev = next;
 		next = next == a ? b : a;
@@ -246,13 +246,9 @@ static long count_keys(int fd, __u32 max_entries, bool *exact)
 			*exact = false;
 			return max_entries;
 		}
-		if (!(n & 4095)) {
-			clock_gettime(CLOCK_MONOTONIC, &t);
-			if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >
-			    MAP_COUNT_BUDGET_MS) {
-				*exact = false;
-				break;
-			}
+		if (!(n & 4095) && mono_ms() - t0 > MAP_COUNT_BUDGET_MS) {
+			*exact = false;
+			break;
 		}
 	}
 	return n;
@@ -388,30 +384,19 @@ _Static_assert(sizeof(counter_rows) / sizeof(counter_rows[0]) ==
  * with the program gone, every slot that counted anything). */
 static int print_counters(int fd, const struct daemon_prog *d)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct fm_counters sum[FM_MAX_IFACES + 1] = { 0 }, *percpu;
+	struct fm_counters sum[FM_MAX_IFACES + 1] = { 0 };
 	const char *hdr[TABLE_MAX_COLS + 1] = { "COUNTER" };
 	char names[FM_MAX_IFACES + 1][IF_NAMESIZE + 8];
 	int col_slot[TABLE_MAX_COLS], ncols = 1, err = 0;
 	struct table *t;
 
-	if (ncpu < 0)
-		return ncpu;
-	percpu = calloc(ncpu, sizeof(*percpu));
-	if (!percpu)
-		return -ENOMEM;
 	for (__u32 slot = 0; slot <= FM_MAX_IFACES; slot++) {
-		if (bpf_map_lookup_elem(fd, &slot, percpu)) {
-			err = -errno;
+		err = fm_counters_read(fd, slot, &sum[slot]);
+		if (err) {
 			pr_err("reading counters slot %u: %s\n", slot, strerror(-err));
-			free(percpu);
 			return err;
 		}
-		for (int c = 0; c < ncpu; c++)
-			for (size_t i = 0; i < sizeof(struct fm_counters) / sizeof(__u64); i++)
-				((__u64 *)&sum[slot])[i] += ((__u64 *)&percpu[c])[i];
 	}
-	free(percpu);
 
 	for (int slot = 1; slot <= FM_MAX_IFACES && ncols < TABLE_MAX_COLS - 1; slot++) {
 		if (d->id ? slot > d->nr_ifaces : !sum[slot].packets)
@@ -460,10 +445,7 @@ static int print_metrics(const char *path)
 	static const char *const hdr[] = { "METRIC", "VALUE" };
 	sqlite3_stmt *st = NULL;
 	struct table *t = NULL;
-	struct timespec now;
-	struct tm tm;
 	sqlite3 *db;
-	time_t secs;
 	int64_t ts = 0;
 	int rc, err = 0;
 	char when[32];
@@ -501,12 +483,8 @@ static int print_metrics(const char *path)
 		printf("\n%s: no metrics yet\n", path);
 		goto out;
 	}
-	secs = ts / 1000;
-	gmtime_r(&secs, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-	clock_gettime(CLOCK_REALTIME, &now);
-	printf("\nlast metrics in %s, at %s UTC (%llds ago):\n", path, when,
-	       (long long)(now.tv_sec - secs));
+	printf("\nlast metrics in %s, at %s UTC (%llds ago):\n", path,
+	       fmt_utc(when, sizeof(when), ts), (long long)((now_ms() - ts) / 1000));
 	table_print(t, stdout, "  ");
 out:
 	table_free(t);

@@ -14,8 +14,7 @@ static void sum_counters(struct loader *l, struct fm_counters *tot)
 	for (__u32 slot = 0; slot <= FM_MAX_IFACES; slot++) {
 		if (loader_read_counters(l, slot, &c))
 			continue;
-		for (size_t i = 0; i < sizeof(c) / sizeof(__u64); i++)
-			((__u64 *)tot)[i] += ((__u64 *)&c)[i];
+		fm_counters_add(tot, &c);
 	}
 }
 

@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "kernel/drain.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 
 #define DRAIN_BATCH 8192	/* entries per batch syscall: ~0.5 MB of keys */
@@ -74,14 +75,6 @@ void drain_free(struct drain *d)
 	d->keys = d->vals = NULL;
 }
 
-static int64_t ts_ns(clockid_t c)
-{
-	struct timespec ts;
-
-	clock_gettime(c, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 void drain_clock(struct drain *d)
 {
 	/* Jiffies and CLOCK_MONOTONIC both stop in suspend; one anchor and
@@ -90,12 +83,12 @@ void drain_clock(struct drain *d)
 	 * after it, which come out early by the time suspended. */
 	if (loader_clock_anchor(d->l, &d->anchor)) {
 		/* Keep the last anchor, moved on by the time elapsed. */
-		int64_t now = ts_ns(CLOCK_MONOTONIC);
+		int64_t now = clock_ns(CLOCK_MONOTONIC);
 
 		d->anchor.jiffies += (now - (int64_t)d->anchor.mono_ns) / (int64_t)d->l->ns_per_jiffy;
 		d->anchor.mono_ns = now;
 	}
-	d->offset_ns = ts_ns(CLOCK_REALTIME) - ts_ns(CLOCK_MONOTONIC);
+	d->offset_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
 }
 
 int64_t drain_ms(const struct drain *d, uint64_t t)
@@ -109,7 +102,7 @@ int64_t drain_ms(const struct drain *d, uint64_t t)
 
 int64_t drain_now_ms(const struct drain *d)
 {
-	return (ts_ns(CLOCK_MONOTONIC) + d->offset_ns) / 1000000;
+	return (clock_ns(CLOCK_MONOTONIC) + d->offset_ns) / 1000000;
 }
 
 int drain_ring_fd(struct drain *d)

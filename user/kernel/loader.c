@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <net/if.h>
 #include <string.h>
 #include <unistd.h>
@@ -194,21 +195,38 @@ int loader_swap(struct loader *l)
 	return l->gen_fd[!next];
 }
 
+void fm_counters_add(struct fm_counters *sum, const struct fm_counters *c)
+{
+	__u64 *to = (__u64 *)sum;
+	const __u64 *from = (const __u64 *)c;
+
+	for (size_t i = 0; i < sizeof(*sum) / sizeof(__u64); i++)
+		to[i] += from[i];
+}
+
+int fm_counters_read(int map_fd, __u32 slot, struct fm_counters *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct fm_counters *percpu;
+	int err = 0;
+
+	if (ncpu < 0)
+		return ncpu;
+	percpu = calloc(ncpu, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(map_fd, &slot, percpu))
+		err = -errno;
+	for (int cpu = 0; !err && cpu < ncpu; cpu++)
+		fm_counters_add(out, &percpu[cpu]);
+	free(percpu);
+	return err;
+}
+
 int loader_read_counters(struct loader *l, __u32 slot, struct fm_counters *out)
 {
-	struct fm_counters percpu[l->nr_cpus];
-	__u64 *sum = (__u64 *)out;
-
-	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.counters), &slot, percpu))
-		return -errno;
-	memset(out, 0, sizeof(*out));
-	for (int cpu = 0; cpu < l->nr_cpus; cpu++) {
-		const __u64 *c = (const __u64 *)&percpu[cpu];
-
-		for (size_t i = 0; i < sizeof(*out) / sizeof(__u64); i++)
-			sum[i] += c[i];
-	}
-	return 0;
+	return fm_counters_read(bpf_map__fd(l->skel->maps.counters), slot, out);
 }
 
 unsigned long long loader_map_memory(struct loader *l)

@@ -60,6 +60,10 @@ int loader_attach(struct loader *l, int ifindex, enum fm_xdp_mode mode);
 int loader_detach(struct loader *l, int ifindex);
 /* Sum the per-CPU counters of one interface slot (0..FM_MAX_IFACES). */
 int loader_read_counters(struct loader *l, __u32 slot, struct fm_counters *out);
+/* The same for any counters map (a pinned one): slot summed over CPUs. */
+int fm_counters_read(int map_fd, __u32 slot, struct fm_counters *out);
+/* sum += c, field by field (every field is a __u64 counter). */
+void fm_counters_add(struct fm_counters *sum, const struct fm_counters *c);
 /*
  * The program's jiffies and CLOCK_MONOTONIC read together at load. Jiffies
  * are derived from CLOCK_MONOTONIC, so one anchor converts every time
