@@ -50,9 +50,12 @@ struct {
 	__type(value, struct fm_counters);
 } counters SEC(".maps");
 
-/* Doorbell state shared by all CPUs; the daemon rearms doorbell_at. */
+/* Doorbell state shared by all CPUs. Mmapable: the daemon rearms by
+ * storing doorbell_at alone, never writing back the inserts the program
+ * keeps adding to (a map update would write the whole value). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct fm_ctl);

@@ -681,9 +681,9 @@ TEST(parser_fuzz)
 	/* The end, as at daemon shutdown: the ring, both generations, overflow. */
 	if (!read_ring(r) || !drain_gen(r) || !drain_gen(r) || !read_ring(r))
 		goto out;
-	n = drain_overflow(&r->d, 0, tally_emit, &r->overflow);
+	n = drain_unattributed(&r->d, 0, tally_emit, &r->overflow);
 	if (n < 0) {
-		TL_FAIL("drain_overflow: %s", strerror((int)-n));
+		TL_FAIL("drain_unattributed: %s", strerror((int)-n));
 		goto out;
 	}
 	err = loader_read_counters(&r->l, 0, &c);

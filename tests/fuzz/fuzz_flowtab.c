@@ -29,6 +29,11 @@
 #include "table/flowtab.h"
 #include "fuzz.h"
 
+/* One flowtab_add delta, as a compound literal. */
+#define DELTA(pk, by, first, last, flags)                                                          \
+	(&(struct flowtab_delta){ .packets = (pk), .bytes = (by), .first_ms = (first),             \
+				  .last_ms = (last), .tcp_flags = (flags) })
+
 #define NR_SLOTS 16
 #define MAX_KEYS 64
 #define REFUSED (-ENOBUFS)	    /* what our writer answers when it is full */
@@ -205,7 +210,7 @@ static void op_add(struct fuzz *z, int slot, uint64_t pk, uint64_t by, int64_t f
 		memset(f, 0, sizeof(*f));
 		f->key = *k;
 	}
-	ret = flowtab_add(z->t, k, pk, by, first, last, flags);
+	ret = flowtab_add(z->t, k, DELTA(pk, by, first, last, flags));
 	if (!pk || first > last) {
 		FUZZ_CHECK(ret == -EINVAL, "add(packets %llu, first %lld, last %lld) returned %d",
 			   (unsigned long long)pk, (long long)first, (long long)last, ret);

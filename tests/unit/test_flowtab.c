@@ -13,6 +13,11 @@
 #include "../testlib.h"
 #include "table/flowtab.h"
 
+/* One flowtab_add delta, as a compound literal. */
+#define DELTA(pk, by, first, last, flags)                                                          \
+	(&(struct flowtab_delta){ .packets = (pk), .bytes = (by), .first_ms = (first),             \
+				  .last_ms = (last), .tcp_flags = (flags) })
+
 #define T0 1700000000000LL /* an epoch-ms "now", as the daemon sees */
 #define TCP 6
 #define UDP 17
@@ -108,7 +113,7 @@ static int add(struct flowtab *t, uint32_t i, uint8_t proto, uint64_t pk, uint64
 	struct fm_flow_key k;
 
 	mkkey(&k, i, proto);
-	return flowtab_add(t, &k, pk, by, first, last, flags);
+	return flowtab_add(t, &k, DELTA(pk, by, first, last, flags));
 }
 
 /* A pointer to timeouts, for one call. */
@@ -199,14 +204,14 @@ TEST(every_key_byte_counts)
 	ASSERT_TRUE(t, "flowtab_new");
 	sink_init(&s, true);
 	mkkey(&base, 1, TCP);
-	ASSERT_EQ(flowtab_add(t, &base, 1, 1, T0, T0, 0), 0, "base");
+	ASSERT_EQ(flowtab_add(t, &base, DELTA(1, 1, T0, T0, 0)), 0, "base");
 	for (size_t b = 0; b < sizeof(k); b++) {
 		k = base;
 		((uint8_t *)&k)[b] ^= 0x80;
-		bad |= flowtab_add(t, &k, 1, 1, T0, T0, 0);
+		bad |= flowtab_add(t, &k, DELTA(1, 1, T0, T0, 0));
 	}
 	EXPECT_EQ(bad, 0, "adds");
-	ASSERT_EQ(flowtab_add(t, &base, 1, 1, T0, T0, 0), 0, "base again merges");
+	ASSERT_EQ(flowtab_add(t, &base, DELTA(1, 1, T0, T0, 0)), 0, "base again merges");
 	EXPECT_EQ(flowtab_count(t), 65, "base + 64 one-byte variants");
 	ASSERT_EQ(flowtab_flush(t, FM_END_SHUTDOWN, sink_emit, &s), 65, "flush");
 	EXPECT_EQ(s.packets, 66, "all packets out");
@@ -913,7 +918,7 @@ TEST(random_against_model)
 		now += (int64_t)(rnd() % 3);
 		random_delta(&m, now, &i, &pk, &by, &first, &last, &flags);
 		mkkey(&k, i, m.f[i].proto);
-		if (flowtab_add(t, &k, pk, by, first, last, flags)) {
+		if (flowtab_add(t, &k, DELTA(pk, by, first, last, flags))) {
 			TL_FAIL("add %ld failed", d);
 			ok = false;
 			break;
@@ -1009,7 +1014,7 @@ TEST(random_refusals_lose_nothing)
 		now += (int64_t)(rnd() % 3);
 		random_delta(&m, now, &i, &pk, &by, &first, &last, &flags);
 		mkkey(&k, i, m.f[i].proto);
-		ASSERT_EQ(flowtab_add(t, &k, pk, by, first, last, flags), 0, "add");
+		ASSERT_EQ(flowtab_add(t, &k, DELTA(pk, by, first, last, flags)), 0, "add");
 		m.added_pk[i] += pk;
 		m.added_by[i] += by;
 		if (rnd() % 500)

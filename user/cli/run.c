@@ -34,6 +34,7 @@
 #include "lib/args.h"
 #include "lib/clock.h"
 #include "cli/cli.h"
+#include "daemon/daemon.h"
 #include "kernel/drain.h"
 #include "table/flowtab.h"
 #include "kernel/loader.h"
@@ -43,10 +44,9 @@
 #include "store/store.h"
 
 #define DOORBELL_MIN_GAP_MS 100	/* a swap costs an RCU grace period (8-20 ms) */
-#define SUBMIT_CHUNK 4096	/* records per store_submit */
 #define SHUTDOWN_WAIT_MS 30000	/* how long a stop waits for a stuck writer */
-#define PRESSURE_HIGH 0.9	/* of --memory-limit: shed memory above this */
-#define PRESSURE_LOW 0.7	/* ...and grow the cache back below this */
+#define PRESSURE_HIGH 0.9	/* of --memory-limit: RSS above this sheds memory */
+#define PRESSURE_LOW 0.7	/* ...and below this the cache grows back */
 #define RINGBUF_DEFAULT (8U << 20)	/* ~80k fallback records between two drains */
 #define RINGBUF_MAX (1U << 30)
 #define LOG_FILE_MODE 0640	/* the log names interfaces and paths: not for everyone */
@@ -76,22 +76,15 @@ struct run_cfg {
 struct run_state {
 	struct run_cfg *cfg;
 	struct loader l;
-	struct drain d;
-	struct flowtab *ft;
+	struct daemon dm;		/* kernel -> flow table -> sinks */
 	struct store *st;
-	struct flowtab_timeouts to;
-	struct fm_record *backlog;	/* exported, not yet accepted by the writer */
-	size_t nbacklog, capbacklog;
-	bool backlog_oom;
-	uint64_t exported[FM_MAX_IFACES + 1];	/* packets exported per slot */
-	uint64_t records_exported;
+	struct sink store_sink;
 	int64_t start_ms;
 	struct metrics metrics;		/* the last interval's readings */
-	double drain_ms;
 	struct pin_dir pins;		/* the locked pin directory */
 	size_t cache_capacity;		/* device cache entries now in effect */
-	uint64_t pressure_events;	/* times memory pressure shed flows and cache */
-	int64_t pressure_hold_until;	/* monotonic ms: let RSS settle after shedding */
+	uint64_t rss_events;		/* times RSS over the limit shed flows and cache */
+	int64_t rss_hold_until;		/* monotonic ms: let RSS settle after shedding */
 	bool warned_no_links;		/* every interface is gone: said so once */
 };
 
@@ -271,68 +264,14 @@ static int parse_args(int argc, char **argv, struct run_cfg *c)
 	return 0;
 }
 
-static int slot_of(struct run_state *s, __u32 ifindex)
-{
-	for (int i = 0; i < s->l.nr_ifaces; i++)
-		if ((__u32)s->l.ifindex[i] == ifindex)
-			return i + 1;
-	return 0;
-}
-
-/* flowtab/drain callback: queue a record for the writer. */
-static int emit_record(const struct fm_record *r, void *ctx)
-{
-	struct run_state *s = ctx;
-
-	if (s->nbacklog == s->capbacklog) {
-		size_t cap = s->capbacklog ? s->capbacklog * 2 : 16384;
-		struct fm_record *b = realloc(s->backlog, cap * sizeof(*b));
-
-		if (!b) {
-			s->backlog_oom = true;
-			return -ENOMEM;
-		}
-		s->backlog = b;
-		s->capbacklog = cap;
-	}
-	s->backlog[s->nbacklog++] = *r;
-	s->exported[slot_of(s, r->key.ifindex)] += r->packets;
-	s->records_exported++;
-	return 0;
-}
-
-/* Hand the backlog to the writer as far as its queue allows. */
-static void flush_backlog(struct run_state *s)
-{
-	size_t done = 0;
-
-	while (done < s->nbacklog) {
-		size_t n = s->nbacklog - done;
-
-		if (n > SUBMIT_CHUNK)
-			n = SUBMIT_CHUNK;
-		if (store_submit(s->st, s->backlog + done, n))
-			break;	/* -EAGAIN: the writer is behind; keep the rest */
-		done += n;
-	}
-	if (!done)
-		return;
-	memmove(s->backlog, s->backlog + done, (s->nbacklog - done) * sizeof(*s->backlog));
-	s->nbacklog -= done;
-}
-
 static void write_metrics(struct run_state *s, int64_t now_ms)
 {
 	const struct metrics_src src = {
 		.l = &s->l,
-		.d = &s->d,
-		.ft = s->ft,
+		.dm = &s->dm,
 		.st = s->st,
-		.backlog = s->nbacklog,
-		.records_exported = s->records_exported,
 		.memory_limit_mb = s->cfg->memory_limit_mb,
-		.pressure_events = s->pressure_events,
-		.drain_ms = s->drain_ms,
+		.rss_events = s->rss_events,
 		.start_ms = s->start_ms,
 	};
 
@@ -340,30 +279,32 @@ static void write_metrics(struct run_state *s, int64_t now_ms)
 }
 
 /*
- * Keep the daemon's RSS under --memory-limit (BPF maps are kernel memory,
- * not counted): above PRESSURE_HIGH, halve the device cache and export the
- * oldest quarter of the flows early ("pressure"); below PRESSURE_LOW, grow
- * the cache back. Freed memory is reused rather than returned, so RSS may
- * not fall at once: after shedding, wait an interval before judging again.
+ * The flow table, the writer's queue and the device cache are sized to fit
+ * --memory-limit, so RSS stays under it by construction. This is the
+ * second line: should RSS pass PRESSURE_HIGH of the limit anyway (SQLite,
+ * the allocator's slack), halve the device cache and export the oldest
+ * quarter of the flows early ("pressure"); below PRESSURE_LOW, grow the
+ * cache back. Freed memory is reused rather than returned, so RSS may not
+ * fall at once: after shedding, wait an interval before judging again.
  */
-static void check_pressure(struct run_state *s, int64_t now_mono)
+static void check_rss(struct run_state *s, int64_t now_mono)
 {
 	double limit = (double)s->cfg->memory_limit_mb, rss = sizing_rss_mb();
 	size_t want;
 
-	if (now_mono < s->pressure_hold_until || rss <= 0)
+	if (now_mono < s->rss_hold_until || rss <= 0)
 		return;
 	if (rss > PRESSURE_HIGH * limit) {
-		size_t n = flowtab_count(s->ft) / 4;
-		long out = flowtab_evict_oldest(s->ft, n, FM_END_PRESSURE, emit_record, s);
+		long out = daemon_shed(&s->dm, flowtab_count(s->dm.ft) / 4);
 
 		want = s->cache_capacity / 2;
 		if (!store_set_cache_capacity(s->st, want))
 			s->cache_capacity = want;
-		s->pressure_events++;
-		s->pressure_hold_until = now_mono + (int64_t)s->cfg->metrics_s * 1000;
-		pr_warn("memory pressure: RSS %.0f MiB of %.0f MiB limit; exported %ld oldest flows early, device cache now %zu entries\n",
-			rss, limit, out, s->cache_capacity);
+		s->rss_events++;
+		s->rss_hold_until = now_mono + (int64_t)s->cfg->metrics_s * 1000;
+		pr_warn("memory pressure: RSS %.0f MiB of %.0f MiB limit; exported %ld oldest flows early%s, device cache now %zu entries\n",
+			rss, limit, out, fanout_blocked(&s->dm.fan) ? " (the sinks took no more)" : "",
+			s->cache_capacity);
 	} else if (rss < PRESSURE_LOW * limit && s->cache_capacity < s->cfg->cache_size) {
 		want = s->cache_capacity * 2;
 		if (want > s->cfg->cache_size)
@@ -377,11 +318,13 @@ static void check_pressure(struct run_state *s, int64_t now_mono)
 }
 
 /*
- * An interface deleted (or moved to another network namespace) while
- * attached takes its XDP attachment with it; the kernel leaves our bpf_link
- * defunct, reporting ifindex 0. Notice it, log it, record detached_ms and
- * drop the link. The interface's slot stays: its kernel counters are final
- * and its flows still in the table are exported as usual, so shutdown still
+ * Our bpf_link loses its interface in two ways: the interface is deleted
+ * or moved to another network namespace (it takes the attachment with
+ * it), or someone detaches the program (`flowmaster detach`, `ip link set
+ * dev IF xdp off`, which detaches the link). Either way the kernel reports
+ * the link with ifindex 0. Say which it was, record detached_ms and drop
+ * the link. The interface's slot stays: its kernel counters are final and
+ * its flows still in the table are exported as usual, so shutdown still
  * reconciles it.
  */
 static void check_links(struct run_state *s)
@@ -392,49 +335,30 @@ static void check_links(struct run_state *s)
 		__u32 len = sizeof(info);
 		char name[IF_NAMESIZE];
 		struct fm_counters c = { 0 };
-		int ifindex = lk->ifindex, slot = slot_of(s, (__u32)ifindex);
-		bool gone;
+		int ifindex = lk->ifindex, slot = loader_slot_of(&s->l, (__u32)ifindex);
+		const char *ifname = slot ? s->cfg->ifname[slot - 1] : "?";
+		bool exists = if_indextoname((unsigned)ifindex, name) != NULL;
 
-		if (!bpf_obj_get_info_by_fd(lk->link_fd, &info, &len))
-			gone = info.type == BPF_LINK_TYPE_XDP && info.xdp.ifindex == 0;
-		else	/* cannot ask the link: ask the device */
-			gone = !if_indextoname((unsigned)ifindex, name) &&
-			       (errno == ENXIO || errno == ENODEV);
-		if (!gone)
+		if (!bpf_obj_get_info_by_fd(lk->link_fd, &info, &len)) {
+			if (info.type != BPF_LINK_TYPE_XDP || info.xdp.ifindex)
+				continue;
+		} else if (exists) {	/* cannot ask the link: ask the device */
 			continue;
+		}
 		loader_read_counters(&s->l, (__u32)slot, &c);
-		pr_warn("%s: interface gone (deleted or moved to another network namespace) while attached; no longer monitored, its %llu packets counted so far are kept\n",
-			slot ? s->cfg->ifname[slot - 1] : "?", (unsigned long long)c.packets);
-		store_interface_detach(s->st, ifindex, clock_ms(CLOCK_REALTIME));
+		if (exists)
+			pr_warn("%s: flowmaster's XDP program was detached from outside (flowmaster detach, or ip link set dev %s xdp off); the interface is no longer monitored, its %llu packets counted so far are kept\n",
+				ifname, ifname, (unsigned long long)c.packets);
+		else
+			pr_warn("%s: interface gone (deleted or moved to another network namespace) while attached; no longer monitored, its %llu packets counted so far are kept\n",
+				ifname, (unsigned long long)c.packets);
+		store_interface_detach(s->st, ifindex, now_ms());
 		loader_detach(&s->l, ifindex);
 	}
 	if (!s->l.nr_links && !s->warned_no_links) {
 		pr_warn("no interface left to monitor; still running until stopped\n");
 		s->warned_no_links = true;
 	}
-}
-
-/* Swap generations and move everything counted so far into the flow table. */
-static int drain_cycle(struct run_state *s)
-{
-	int64_t t0 = clock_ms(CLOCK_MONOTONIC);
-	long n;
-	int fd;
-
-	drain_clock(&s->d);
-	fd = loader_swap(&s->l);
-	if (fd < 0) {
-		pr_err("swapping flow generations: %s\n", strerror(-fd));
-		return fd;
-	}
-	n = drain_ring(&s->d);
-	if (n >= 0)
-		n = drain_generation(&s->d, fd);
-	if (n >= 0)
-		n = drain_overflow(&s->d, clock_ms(CLOCK_REALTIME), emit_record, s);
-	s->d.doorbell = false;
-	s->drain_ms = clock_ms(CLOCK_MONOTONIC) - t0;
-	return n < 0 ? (int)n : 0;
 }
 
 static int read_mac(const char *ifname, char *out, size_t len)
@@ -456,25 +380,19 @@ static int read_mac(const char *ifname, char *out, size_t len)
 	return 0;
 }
 
-/* Drain until the backlog is on its way to disk, bounded by SHUTDOWN_WAIT_MS. */
-static void final_flush(struct run_state *s)
+/* Let the writer commit what it has queued, so the last metrics row
+ * (flows_stored, batches) describes the finished run; store_close does the
+ * rest if the database will not take them. Bounded: ~2 s without progress
+ * is a stuck database. */
+static void wait_for_writer(struct run_state *s, int64_t until)
 {
-	int64_t until = clock_ms(CLOCK_MONOTONIC) + SHUTDOWN_WAIT_MS;
 	struct store_stats st;
 
-	flush_backlog(s);
-	while (s->nbacklog && clock_ms(CLOCK_MONOTONIC) < until) {
-		usleep(10000);
-		flush_backlog(s);
-	}
-	/* Let the writer commit too, so the last metrics row (flows_stored,
-	 * batches) describes the finished run; store_close does the rest if
-	 * the database will not take them. */
 	store_flush(s->st);
 	store_get_stats(s->st, &st);
-	for (uint64_t written = st.rows_written, stall = 0; st.pending && stall < 200 &&
-	     clock_ms(CLOCK_MONOTONIC) < until; stall++) {
-		usleep(10000);	/* ~2 s without progress: a stuck database */
+	for (uint64_t written = st.rows_written, stall = 0;
+	     st.pending && stall < 200 && mono_ms() < until; stall++) {
+		usleep(10000);
 		store_get_stats(s->st, &st);
 		if (st.rows_written != written) {
 			written = st.rows_written;
@@ -486,9 +404,8 @@ static void final_flush(struct run_state *s)
 /* Detach, drain both generations and the ring, export everything, reconcile. */
 static int shutdown_run(struct run_state *s)
 {
-	int64_t now = clock_ms(CLOCK_REALTIME);
-	uint64_t unwritten = 0;
-	struct fm_counters c;
+	int64_t now = now_ms(), until = mono_ms() + SHUTDOWN_WAIT_MS;
+	uint64_t unwritten = 0, undelivered, seen, exported;
 	int err, ret = 0;
 
 	for (int i = 0; i < s->cfg->nr_ifaces; i++) {
@@ -497,43 +414,35 @@ static int shutdown_run(struct run_state *s)
 		if (loader_detach(&s->l, ifindex) == 0)
 			store_interface_detach(s->st, ifindex, now);
 	}
-	/* The swap's grace period also waits out programs still running
-	 * after the detach; then both generations are quiescent. */
-	for (int i = 0; i < 2; i++) {
-		err = drain_cycle(s);
-		if (err)
-			ret = 1;
-	}
-	if (flowtab_flush(s->ft, FM_END_SHUTDOWN, emit_record, s) < 0) {
-		pr_err("out of memory exporting %zu open flows at shutdown\n", flowtab_count(s->ft));
+	undelivered = daemon_finish(&s->dm, SHUTDOWN_WAIT_MS);
+	if (undelivered) {
+		pr_err("writer stuck: %" PRIu64 " records could not be handed to it\n", undelivered);
 		ret = 1;
 	}
-	final_flush(s);
-	if (s->nbacklog)
-		pr_err("writer stuck: %zu records could not be queued\n", s->nbacklog);
-	write_metrics(s, clock_ms(CLOCK_REALTIME));
+	wait_for_writer(s, until);
+	write_metrics(s, now_ms());
 
 	for (int i = 0; i < s->l.nr_ifaces; i++) {
-		if (loader_read_counters(&s->l, i + 1, &c))
+		if (daemon_slot_totals(&s->dm, i + 1, &seen, &exported))
 			continue;
-		if (c.packets == s->exported[i + 1]) {
-			pr_info("%s: kernel saw %llu packets, %" PRIu64 " exported\n",
-				s->cfg->ifname[i], (unsigned long long)c.packets, s->exported[i + 1]);
+		if (seen == exported) {
+			pr_info("%s: kernel saw %" PRIu64 " packets, %" PRIu64 " exported\n",
+				s->cfg->ifname[i], seen, exported);
 		} else {
-			pr_err("%s: kernel saw %llu packets but %" PRIu64 " were exported\n",
-			       s->cfg->ifname[i], (unsigned long long)c.packets, s->exported[i + 1]);
+			pr_err("%s: kernel saw %" PRIu64 " packets but %" PRIu64 " were exported\n",
+			       s->cfg->ifname[i], seen, exported);
 			ret = 1;
 		}
 	}
 	err = store_close(s->st, &unwritten);
 	s->st = NULL;
-	unwritten += s->nbacklog;
+	unwritten += undelivered;
 	if (err || unwritten) {
 		pr_err("%" PRIu64 " flow records could not be written to %s\n", unwritten,
 		       s->cfg->db);
 		ret = 1;
 	} else {
-		pr_info("%" PRIu64 " flow records written to %s\n", s->records_exported,
+		pr_info("%" PRIu64 " flow records written to %s\n", s->dm.records_exported,
 			s->cfg->db);
 	}
 	return ret;
@@ -631,23 +540,33 @@ static int make_signalfd(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+static int epoll_add(int ep, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
 /* Returns 0 on a requested stop, or a negative errno. */
 static int main_loop(struct run_state *s, int sfd)
 {
 	struct run_cfg *c = s->cfg;
-	int64_t now = clock_ms(CLOCK_MONOTONIC), next_drain = now + c->poll_ms;
+	int64_t now = mono_ms(), next_drain = now + c->poll_ms;
 	int64_t end = c->duration_s ? now + (int64_t)c->duration_s * 1000 : INT64_MAX;
 	int64_t last_swap = now, next_metrics = now + (int64_t)c->metrics_s * 1000;
-	struct epoll_event ev = { .events = EPOLLIN }, evs[4];
-	int ep, err = 0;
+	struct epoll_event evs[4];
+	int ep, err;
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
 		return -errno;
-	ev.data.fd = sfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
-	ev.data.fd = drain_ring_fd(&s->d);
-	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	err = epoll_add(ep, sfd);
+	if (!err)
+		err = epoll_add(ep, drain_ring_fd(&s->dm.d));
+	if (err) {
+		pr_err("epoll: %s\n", strerror(-err));
+		goto out;
+	}
 
 	for (;;) {
 		int64_t wait = next_drain < end ? next_drain - now : end - now;
@@ -661,10 +580,7 @@ static int main_loop(struct run_state *s, int sfd)
 			struct signalfd_siginfo si;
 
 			if (evs[i].data.fd != sfd) {
-				long r = drain_ring(&s->d);
-
-				if (r < 0)
-					pr_warn("ring buffer: %s\n", strerror((int)-r));
+				daemon_ring(&s->dm);
 				continue;
 			}
 			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
@@ -676,34 +592,48 @@ static int main_loop(struct run_state *s, int sfd)
 				goto out;
 			}
 		}
-		now = clock_ms(CLOCK_MONOTONIC);
+		now = mono_ms();
 		if (now >= end)
 			break;
 		if (now >= next_drain ||
-		    (s->d.doorbell && now - last_swap >= DOORBELL_MIN_GAP_MS)) {
-			int64_t wall;
-
-			err = drain_cycle(s);
-			if (err)
-				pr_warn("drain: %s\n", strerror(-err));
+		    (s->dm.d.doorbell && now - last_swap >= DOORBELL_MIN_GAP_MS)) {
+			daemon_cycle(&s->dm);
 			check_links(s);
-			/* The flows' clock: monotonic plus this cycle's offset. */
-			wall = drain_now_ms(&s->d);
-			flowtab_expire(s->ft, wall, &s->to, emit_record, s);
-			check_pressure(s, now);
-			flush_backlog(s);
+			check_rss(s, now);
 			last_swap = now;
 			next_drain = now + c->poll_ms;
 			if (now >= next_metrics) {
-				write_metrics(s, wall);
+				write_metrics(s, s->dm.now_ms(&s->dm));
 				next_metrics = now + (int64_t)c->metrics_s * 1000;
 			}
-			err = 0;
 		}
 	}
 out:
 	close(ep);
 	return err;
+}
+
+/*
+ * Share --memory-limit between the flow table, the writer's queue, the
+ * device cache and SQLite's page cache (sizing_budget), and say so.
+ * Returns 0, or 2 (a usage error) when the limit cannot hold them.
+ */
+static int apply_budget(struct run_cfg *c, struct budget *b, bool cache_given)
+{
+	int err = sizing_budget(b, c->memory_limit_mb, c->cache_size, cache_given,
+				c->machine.queue_records, sizeof(struct fm_record),
+				flowtab_flow_bytes(), store_cache_entry_bytes());
+
+	if (err) {
+		fprintf(stderr, "flowmaster: --memory-limit %" PRIu64 " MiB is too small: at least %" PRIu64 " MiB are needed%s\n",
+			c->memory_limit_mb, b->min_mb, cache_given ? " with this --cache-size" : "");
+		return 2;
+	}
+	if (b->cache_size < c->cache_size)
+		pr_info("device cache: %" PRIu64 " entries fit the memory limit (not %" PRIu64 ")\n",
+			b->cache_size, c->cache_size);
+	c->cache_size = b->cache_size;
+	return 0;
 }
 
 int cmd_run(int argc, char **argv)
@@ -714,11 +644,16 @@ int cmd_run(int argc, char **argv)
 		.doorbell_pct = 50,
 		.doorbell_every = 4096,
 	};
+	struct daemon_opts dopts = { 0 };
 	struct store_opts so = { 0 };
+	struct budget budget;
 	char mac[32];
 	int err, sfd = -1, ret = 1;
 
 	err = parse_args(argc, argv, &cfg);
+	if (err)
+		return err;
+	err = apply_budget(&cfg, &budget, cfg.cache_size != cfg.machine.cache_size);
 	if (err)
 		return err;
 	if (cfg.log_file) {
@@ -763,38 +698,37 @@ int cmd_run(int argc, char **argv)
 	lo.nr_ifaces = cfg.nr_ifaces;
 	lo.max_flows = cfg.max_flows;
 	lo.ringbuf_bytes = (__u32)cfg.ringbuf_bytes;
-	s.to = (struct flowtab_timeouts){
+	dopts.to = (struct flowtab_timeouts){
 		.idle_ms = cfg.idle_s * 1000,
 		.active_ms = cfg.active_s * 1000,
-		.tcp_linger_ms = 2000,
+		.tcp_linger_ms = FLOWTAB_TCP_LINGER_MS_DEFAULT,
 	};
+	dopts.table_limit = budget.table_flows;
 
 	so.path = cfg.db;
 	so.index_addresses = cfg.index_addresses;
 	so.cache_size = cfg.cache_size;
-	so.queue_records = cfg.machine.queue_records;
+	so.queue_records = budget.queue_records;
+	so.page_cache_kib = budget.page_cache_kib;
 	s.cache_capacity = cfg.cache_size;
 	err = store_open(&s.st, &so);
 	if (err)
 		return 1;
+	store_sink_init(&s.store_sink, s.st);
 	err = loader_open(&s.l, &lo);
 	if (err)
 		goto cleanup_store;
-	s.ft = flowtab_new(cfg.max_flows);
-	if (!s.ft) {
-		pr_err("flow table: %s\n", strerror(errno));
-		goto cleanup_loader;
-	}
-	err = drain_init(&s.d, &s.l, s.ft);
+	err = daemon_init(&s.dm, &s.l, &dopts);
 	if (err)
-		goto cleanup_flowtab;
+		goto cleanup_loader;
+	daemon_add_sink(&s.dm, &s.store_sink);
 	err = pins_lock(&s.pins, cfg.pin_path);
 	if (err)
-		goto cleanup_drain;
+		goto cleanup_daemon;
 	err = pins_pin(&s.pins, &s.l);
 	if (err)
 		goto cleanup_pins;
-	s.start_ms = s.metrics.last_ms = clock_ms(CLOCK_REALTIME);
+	s.start_ms = s.metrics.last_ms = now_ms();
 	for (int i = 0; i < cfg.nr_ifaces; i++) {
 		err = loader_attach(&s.l, lo.ifindex[i], cfg.mode);
 		if (err)
@@ -802,8 +736,7 @@ int cmd_run(int argc, char **argv)
 		if (read_mac(cfg.ifname[i], mac, sizeof(mac)))
 			snprintf(mac, sizeof(mac), "?");
 		err = store_interface_attach(s.st, cfg.ifname[i], lo.ifindex[i], mac,
-					     fm_xdp_mode_str(s.l.links[i].mode),
-					     clock_ms(CLOCK_REALTIME));
+					     fm_xdp_mode_str(s.l.links[i].mode), now_ms());
 		if (err)
 			goto cleanup_links;
 		pr_info("%s: attached (%s XDP, ifindex %d, prog id %u)\n", cfg.ifname[i],
@@ -813,11 +746,13 @@ int cmd_run(int argc, char **argv)
 	if (err)
 		goto cleanup_links;
 	pr_info("machine: %d CPUs, %" PRIu64 " MiB; max-flows %" PRIu64
-		" per generation (x2, %.0f MiB of kernel memory), ring %u KiB, cache-size %" PRIu64
-		", memory-limit %" PRIu64 " MiB, writer queue %" PRIu64 " records\n",
+		" per generation (x2, %.0f MiB of kernel memory), ring %u KiB\n",
 		cfg.machine.cpus, cfg.machine.mem_mb, cfg.max_flows,
-		loader_map_memory(&s.l) / 1048576.0, lo.ringbuf_bytes >> 10, cfg.cache_size,
-		cfg.memory_limit_mb, cfg.machine.queue_records);
+		loader_map_memory(&s.l) / 1048576.0, lo.ringbuf_bytes >> 10);
+	pr_info("memory-limit %" PRIu64 " MiB: flow table %" PRIu64 " flows, writer queue %" PRIu64
+		" records, device cache %" PRIu64 " entries, SQLite cache %" PRIu64 " MiB\n",
+		cfg.memory_limit_mb, budget.table_flows, budget.queue_records, budget.cache_size,
+		budget.page_cache_kib >> 10);
 	pr_info("db %s; poll %" PRIu64 " ms; idle %" PRIu64 " s, active %" PRIu64
 		" s; metrics every %" PRIu64 " s; pins in %s\n",
 		cfg.db, cfg.poll_ms, cfg.idle_s, cfg.active_s, cfg.metrics_s, cfg.pin_path);
@@ -834,11 +769,8 @@ cleanup_links:
 		close(sfd);
 cleanup_pins:
 	pins_release(&s.pins);
-cleanup_drain:
-	drain_free(&s.d);
-cleanup_flowtab:
-	flowtab_free(s.ft);
-	free(s.backlog);
+cleanup_daemon:
+	daemon_free(&s.dm);
 cleanup_loader:
 	loader_close(&s.l);
 cleanup_store:

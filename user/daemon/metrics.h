@@ -4,6 +4,7 @@
 #define FM_METRICS_H
 
 #include <stdint.h>
+#include "daemon/daemon.h"
 #include "kernel/drain.h"
 #include "table/flowtab.h"
 #include "kernel/loader.h"
@@ -12,14 +13,10 @@
 /* What an interval's metrics are read from; the daemon fills it. */
 struct metrics_src {
 	struct loader *l;
-	struct drain *d;
-	struct flowtab *ft;
+	struct daemon *dm;
 	struct store *st;
-	uint64_t backlog;		/* records waiting for the writer's queue */
-	uint64_t records_exported;
 	uint64_t memory_limit_mb;
-	uint64_t pressure_events;
-	double drain_ms;		/* the last drain cycle */
+	uint64_t rss_events;		/* times RSS over the limit shed memory */
 	int64_t start_ms;		/* epoch ms the run started */
 };
 
@@ -27,7 +24,7 @@ struct metrics_src {
 struct metrics {
 	int64_t last_ms;
 	uint64_t last_packets, last_bytes;
-	uint64_t last_overflow_packets, last_overflow_bytes;
+	uint64_t last_unattributed_packets, last_unattributed_bytes;
 	double last_cpu_s;
 };
 

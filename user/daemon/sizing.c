@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
 #include <stdio.h>
 #include <unistd.h>
 #include "daemon/sizing.h"
@@ -67,4 +68,37 @@ double sizing_rss_mb(void)
 		fclose(f);
 	}
 	return rss * (double)sysconf(_SC_PAGESIZE) / (1 << 20);
+}
+
+/* Below these the daemon works badly: batches too small, a cache that
+ * thrashes, a table that exports nearly every flow at once. */
+#define BUDGET_MIN_QUEUE 8192
+#define BUDGET_MIN_CACHE 1024
+#define BUDGET_MIN_FLOWS 16384
+#define BUDGET_MIN_PAGE_KIB 2048
+#define BUDGET_MAX_PAGE_KIB 65536
+
+int sizing_budget(struct budget *b, uint64_t limit_mb, uint64_t cache_size, bool cache_given,
+		  uint64_t queue_max, size_t record_bytes, size_t flow_bytes, size_t device_bytes)
+{
+	uint64_t mib = 1 << 20, rest, share;
+	uint64_t min_bytes = BUDGET_MIN_QUEUE * record_bytes + BUDGET_MIN_FLOWS * flow_bytes +
+			     (cache_given ? cache_size : BUDGET_MIN_CACHE) * device_bytes +
+			     BUDGET_MIN_PAGE_KIB * 1024ULL;
+
+	b->min_mb = BUDGET_FIXED_MB + (min_bytes + mib - 1) / mib;
+	if (limit_mb < b->min_mb)
+		return -ENOSPC;
+	rest = (limit_mb - BUDGET_FIXED_MB) * mib;
+	share = rest / 8;
+	b->page_cache_kib = clamp(share / 1024, BUDGET_MIN_PAGE_KIB, BUDGET_MAX_PAGE_KIB);
+	b->queue_records = clamp(share / record_bytes, BUDGET_MIN_QUEUE,
+				 queue_max > BUDGET_MIN_QUEUE ? queue_max : BUDGET_MIN_QUEUE);
+	b->cache_size = cache_given ? cache_size :
+				      clamp(share / device_bytes, BUDGET_MIN_CACHE,
+					    cache_size > BUDGET_MIN_CACHE ? cache_size : BUDGET_MIN_CACHE);
+	rest -= b->page_cache_kib * 1024 + b->queue_records * record_bytes +
+		b->cache_size * device_bytes;
+	b->table_flows = rest / flow_bytes;
+	return b->table_flows < BUDGET_MIN_FLOWS ? -ENOSPC : 0;
 }

@@ -8,15 +8,72 @@
 #include "kernel/drain.h"
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "table/record.h"
 
 #define DRAIN_BATCH 8192	/* entries per batch syscall: ~0.5 MB of keys */
+
+static int dir_of(const struct fm_flow_key *k)
+{
+	return k->direction == FM_DIR_EGRESS;
+}
+
+/* Keep a delta's counts without its flow. */
+static void fold(struct drain *d, const struct fm_flow_key *k, const struct flowtab_delta *dl)
+{
+	struct drain_lost *lost = &d->lost[loader_slot_of(d->l, k->ifindex)][dir_of(k)];
+
+	lost->packets += dl->packets;
+	lost->bytes += dl->bytes;
+	lost->ip_bytes += dl->ip_bytes;
+	d->folded_packets += dl->packets;
+}
+
+/*
+ * One delta out of the kernel into the table; if the table refuses it,
+ * export it as a record of its own, and if that is refused too, fold it.
+ */
+static void merge(struct drain *d, const struct fm_flow_key *k, const struct flowtab_delta *dl)
+{
+	struct fm_record r;
+	int err;
+
+	if (!dl->packets)
+		return;
+	d->drained[loader_slot_of(d->l, k->ifindex)][dir_of(k)] += dl->packets;
+	err = flowtab_add(d->ft, k, dl);
+	if (!err)
+		return;
+	if (err == -EINVAL) {
+		/* Times the program cannot have written (a corrupt value):
+		 * the counts are real enough to keep, the flow is not. */
+		d->invalid_entries++;
+		fold(d, k, dl);
+		return;
+	}
+	d->table_refused++;
+	if (d->emit) {
+		memset(&r, 0, sizeof(r));
+		r.key = *k;
+		r.packets = dl->packets;
+		r.bytes = dl->bytes;
+		r.ip_bytes = dl->ip_bytes;
+		r.first_seen_ms = dl->first_ms;
+		r.last_seen_ms = dl->last_ms;
+		r.tcp_flags = dl->tcp_flags;
+		r.end_reason = FM_END_PRESSURE;
+		if (!d->emit(&r, d->emit_ctx)) {
+			d->direct_records++;
+			return;
+		}
+	}
+	fold(d, k, dl);
+}
 
 int drain_event(void *ctx, void *data, size_t size)
 {
 	struct drain *d = ctx;
 	const struct fm_event *e = data;
-	int64_t ms;
-	int err;
+	struct flowtab_delta dl = { 0 };
 
 	/* The kernel is trusted but the layout is a contract: check it. */
 	if (size < sizeof(*e) || (e->type != FM_EV_PACKET && e->type != FM_EV_DOORBELL)) {
@@ -28,13 +85,13 @@ int drain_event(void *ctx, void *data, size_t size)
 		d->doorbell = true;
 		return 0;
 	}
-	ms = drain_ms(d, e->ts);
-	err = flowtab_add(d->ft, &e->key, 1, e->len, ms, ms, e->tcp_flags);
-	if (err) {
-		/* Stop consuming: the record stays in the ring for a retry. */
-		d->merge_err = err;
-		return err;
-	}
+	dl.packets = 1;
+	dl.bytes = e->len;
+	dl.first_ms = dl.last_ms = drain_ms(d, e->ts);
+	dl.tcp_flags = e->tcp_flags;
+	/* libbpf has consumed the record before calling us (its consumer
+	 * position is already stored): whatever happens, it is counted here. */
+	merge(d, &e->key, &dl);
 	d->ring_records++;
 	return 0;
 }
@@ -115,37 +172,32 @@ long drain_ring(struct drain *d)
 	uint64_t before = d->ring_records;
 	int n = ring_buffer__consume(d->rb);
 
-	if (d->merge_err) {
-		n = d->merge_err;
-		d->merge_err = 0;
-		return n;
-	}
 	return n < 0 ? n : (long)(d->ring_records - before);
 }
 
 /* Fold one flow's per-CPU values; a CPU that never saw it has zeros. */
-static int merge_percpu(struct drain *d, const struct fm_flow_key *k,
-			const struct fm_flow_value *v)
+static void merge_percpu(struct drain *d, const struct fm_flow_key *k,
+			 const struct fm_flow_value *v)
 {
-	uint64_t packets = 0, bytes = 0, first = 0, last = 0;
-	uint8_t flags = 0;
+	struct flowtab_delta dl = { 0 };
+	uint64_t first = 0, last = 0;
 
 	for (int cpu = 0; cpu < d->l->nr_cpus; cpu++) {
 		if (!v[cpu].packets)
 			continue;
-		packets += v[cpu].packets;
-		bytes += v[cpu].bytes;
+		dl.packets += v[cpu].packets;
+		dl.bytes += v[cpu].bytes;
 		if (v[cpu].first_seen && (!first || v[cpu].first_seen < first))
 			first = v[cpu].first_seen;
 		if (v[cpu].last_seen > last)
 			last = v[cpu].last_seen;
-		flags |= v[cpu].tcp_flags;
+		dl.tcp_flags |= v[cpu].tcp_flags;
 	}
-	if (!packets)
-		return 0;
 	if (!first)
 		first = last;
-	return flowtab_add(d->ft, k, packets, bytes, drain_ms(d, first), drain_ms(d, last), flags);
+	dl.first_ms = drain_ms(d, first);
+	dl.last_ms = drain_ms(d, last);
+	merge(d, k, &dl);
 }
 
 long drain_generation(struct drain *d, int map_fd)
@@ -172,16 +224,10 @@ long drain_generation(struct drain *d, int map_fd)
 			}
 			done = true;	/* last (possibly partial) batch */
 		}
-		for (__u32 i = 0; i < n; i++) {
-			err = merge_percpu(d, &keys[i], &vals[(size_t)i * d->l->nr_cpus]);
-			if (err) {
-				/* The entries are already deleted from the map:
-				 * out of memory here loses them, so say so loudly. */
-				pr_err("flow table full (%s): %u flows of this batch lost\n",
-				       strerror(-err), n - i);
-				return err;
-			}
-		}
+		/* Deleted from the map already: every entry is merged,
+		 * exported or folded, none can be refused. */
+		for (__u32 i = 0; i < n; i++)
+			merge_percpu(d, &keys[i], &vals[(size_t)i * d->l->nr_cpus]);
 		merged += n;
 		in = out;
 		first = false;
@@ -191,7 +237,7 @@ long drain_generation(struct drain *d, int map_fd)
 	return merged;
 }
 
-long drain_overflow(struct drain *d, int64_t now_ms, flowtab_emit_fn emit, void *ctx)
+long drain_unattributed(struct drain *d, int64_t now_ms, flowtab_emit_fn emit, void *ctx)
 {
 	struct loader *l = d->l;
 	struct fm_counters c;
@@ -199,25 +245,38 @@ long drain_overflow(struct drain *d, int64_t now_ms, flowtab_emit_fn emit, void 
 	int err;
 
 	for (__u32 slot = 0; slot <= FM_MAX_IFACES; slot++) {
-		struct fm_record r = { 0 };
-
 		err = loader_read_counters(l, slot, &c);
 		if (err)
 			return err;
-		if (c.overflow_packets == d->overflow_seen[slot])
-			continue;
-		r.key.ifindex = slot ? (__u32)l->ifindex[slot - 1] : 0;
-		r.key.direction = FM_DIR_INGRESS;
-		r.packets = c.overflow_packets - d->overflow_seen[slot];
-		r.bytes = c.overflow_bytes - d->overflow_bytes_seen[slot];
-		r.first_seen_ms = r.last_seen_ms = now_ms;
-		r.end_reason = FM_END_OVERFLOW;
-		err = emit(&r, ctx);
-		if (err < 0)
-			return err;
-		d->overflow_seen[slot] = c.overflow_packets;
-		d->overflow_bytes_seen[slot] = c.overflow_bytes;
-		n++;
+		for (int dir = 0; dir < 2; dir++) {
+			struct drain_lost *lost = &d->lost[slot][dir];
+			struct fm_record r = { 0 };
+			/* The kernel's overflow counters are the XDP hook's. */
+			uint64_t kp = dir ? 0 : c.overflow_packets - d->overflow_seen[slot];
+			uint64_t kb = dir ? 0 : c.overflow_bytes - d->overflow_bytes_seen[slot];
+
+			if (!kp && !lost->packets)
+				continue;
+			r.key.ifindex = slot ? (__u32)l->ifindex[slot - 1] : 0;
+			r.key.direction = dir ? FM_DIR_EGRESS : FM_DIR_INGRESS;
+			r.packets = kp + lost->packets;
+			r.bytes = kb + lost->bytes;
+			r.ip_bytes = lost->ip_bytes;
+			r.first_seen_ms = r.last_seen_ms = now_ms;
+			r.end_reason = FM_END_OVERFLOW;
+			err = emit(&r, ctx);
+			if (err < 0)
+				return err;
+			d->drained[slot][dir] += kp;
+			d->unattributed_packets += r.packets;
+			d->unattributed_bytes += r.bytes;
+			if (!dir) {
+				d->overflow_seen[slot] = c.overflow_packets;
+				d->overflow_bytes_seen[slot] = c.overflow_bytes;
+			}
+			memset(lost, 0, sizeof(*lost));
+			n++;
+		}
 	}
 	return n;
 }

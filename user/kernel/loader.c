@@ -6,6 +6,7 @@
 #include <net/if.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -89,6 +90,15 @@ int loader_open(struct loader *l, const struct loader_opts *o)
 	memcpy(l->ifindex, o->ifindex, sizeof(l->ifindex));
 	l->doorbell_fill = (__u64)o->max_flows * o->doorbell_pct / 100;
 	l->clock = o->clock;
+	l->ctl = mmap(NULL, sizeof(struct fm_ctl), PROT_READ | PROT_WRITE, MAP_SHARED,
+		      bpf_map__fd(skel->maps.ctl), 0);
+	if (l->ctl == MAP_FAILED) {
+		err = -errno;
+		l->ctl = NULL;
+		pr_err("mapping the ctl map: %s\n", strerror(-err));
+		loader_close(l);
+		return err;
+	}
 	err = measure_hz(l);
 	if (err) {
 		pr_err("reading the BPF clock: %s\n", strerror(-err));
@@ -168,16 +178,11 @@ static int measure_hz(struct loader *l)
 
 int loader_rearm_doorbell(struct loader *l)
 {
-	__u32 zero = 0;
-	struct fm_ctl c;
-
-	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.ctl), &zero, &c))
-		return -errno;
-	/* Racing inserts may land before this write; the doorbell is only a
-	 * hint to rotate early, the poll interval still bounds everything. */
-	c.doorbell_at = l->doorbell_fill ? c.inserts + l->doorbell_fill : 0;
-	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.ctl), &zero, &c, BPF_ANY))
-		return -errno;
+	/* One aligned 8-byte store: the program's atomic adds to inserts,
+	 * next to it, are never overwritten. Racing inserts may land before
+	 * it; the doorbell is only a hint to rotate early, the poll interval
+	 * still bounds everything. */
+	l->ctl->doorbell_at = l->doorbell_fill ? l->ctl->inserts + l->doorbell_fill : 0;
 	return 0;
 }
 
@@ -193,6 +198,14 @@ int loader_swap(struct loader *l)
 	l->active = next;
 	loader_rearm_doorbell(l);
 	return l->gen_fd[!next];
+}
+
+int loader_slot_of(const struct loader *l, __u32 ifindex)
+{
+	for (int i = 0; i < l->nr_ifaces; i++)
+		if ((__u32)l->ifindex[i] == ifindex)
+			return i + 1;
+	return 0;
 }
 
 void fm_counters_add(struct fm_counters *sum, const struct fm_counters *c)
@@ -263,6 +276,9 @@ void loader_close(struct loader *l)
 {
 	while (l->nr_links)
 		loader_detach(l, l->links[0].ifindex);
+	if (l->ctl)
+		munmap((void *)l->ctl, sizeof(struct fm_ctl));
+	l->ctl = NULL;
 	flowmaster_bpf__destroy(l->skel);
 	l->skel = NULL;
 }

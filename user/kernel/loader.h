@@ -34,6 +34,7 @@ struct flowmaster_bpf;
 
 struct loader {
 	struct flowmaster_bpf *skel;
+	volatile struct fm_ctl *ctl;	/* the ctl map, mmaped */
 	int gen_fd[2];		/* flows_a, flows_b */
 	int active;		/* index into gen_fd of the generation in slot 0 */
 	int nr_cpus;		/* possible CPUs: per-CPU values come in this many */
@@ -58,6 +59,8 @@ int loader_rearm_doorbell(struct loader *l);
 /* Attach to an interface by bpf_link; mode AUTO tries native then generic. */
 int loader_attach(struct loader *l, int ifindex, enum fm_xdp_mode mode);
 int loader_detach(struct loader *l, int ifindex);
+/* The program's counter slot of ifindex: 1..nr_ifaces, or 0 (not ours). */
+int loader_slot_of(const struct loader *l, __u32 ifindex);
 /* Sum the per-CPU counters of one interface slot (0..FM_MAX_IFACES). */
 int loader_read_counters(struct loader *l, __u32 slot, struct fm_counters *out);
 /* The same for any counters map (a pinned one): slot summed over CPUs. */

@@ -32,8 +32,16 @@ static inline double clock_ms_f(clockid_t id)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* Unix epoch ms and CLOCK_MONOTONIC ms. */
-#define now_ms() clock_ms(CLOCK_REALTIME)
-#define mono_ms() clock_ms(CLOCK_MONOTONIC)
+/* Unix epoch ms. */
+static inline int64_t now_ms(void)
+{
+	return clock_ms(CLOCK_REALTIME);
+}
+
+/* CLOCK_MONOTONIC ms, for deadlines and intervals. */
+static inline int64_t mono_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
+}
 
 #endif

@@ -35,6 +35,7 @@
  * pages are only touched as the queue actually fills. */
 #define DEFAULT_QUEUE_RECORDS 262144
 #define DEFAULT_CHECKPOINT_MS 10000
+#define DEFAULT_PAGE_CACHE_KIB 65536
 /* How long one attempt waits for another connection's write lock (the
  * sqlite3 CLI, a second reader/writer) before the transaction is retried. */
 #define BUSY_TIMEOUT_MS 5000

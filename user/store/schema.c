@@ -105,9 +105,15 @@ int schema_pragmas(struct store *s)
 		pr_warn("store: %s: journal mode is %s, not WAL; readers will block the writer\n",
 			s->path, mode ? (const char *)mode : "unknown");
 	rc = store_exec(s, "PRAGMA synchronous = NORMAL;"
-			 "PRAGMA journal_size_limit = " STR(JOURNAL_SIZE_LIMIT) ";"
-			 "PRAGMA cache_size = -65536;",
+			 "PRAGMA journal_size_limit = " STR(JOURNAL_SIZE_LIMIT) ";",
 		      "setting pragmas");
+	if (rc == SQLITE_OK) {
+		char sql[64];
+
+		/* Negative: KiB, the budget's unit, not pages. */
+		snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%zu", s->opts.page_cache_kib);
+		rc = store_exec(s, sql, "sizing the page cache");
+	}
 cleanup:
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? SQLITE_OK : rc;

@@ -43,6 +43,7 @@ struct store_opts {
 	size_t queue_records;		/* flow records the queue holds (262144) */
 	unsigned checkpoint_every_ms;	/* passive WAL checkpoint interval (10000) */
 	size_t cache_size;		/* device cache entries (STORE_CACHE_DEFAULT) */
+	size_t page_cache_kib;		/* SQLite's page cache (65536) */
 };
 
 struct store_stats {
@@ -130,6 +131,11 @@ size_t store_cache_entry_bytes(void);
 /* Ask the writer to commit what is queued now, not at its batching
  * deadline (e.g. before a stop). Any thread; returns at once. */
 void store_flush(struct store *s);
+
+/* The store as a sink (sink/sink.h) for the fan-out: room is the free
+ * part of its queue, take is store_submit. */
+struct sink;
+void store_sink_init(struct sink *k, struct store *s);
 
 /* A MAC as the flows and devices tables hold it: "02:00:00:00:00:aa". */
 void store_fmt_mac(char out[18], const uint8_t *m);

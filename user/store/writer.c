@@ -361,6 +361,8 @@ int store_open(struct store **out, const struct store_opts *opts)
 		s->opts.checkpoint_every_ms = DEFAULT_CHECKPOINT_MS;
 	if (!s->opts.cache_size)
 		s->opts.cache_size = STORE_CACHE_DEFAULT;
+	if (!s->opts.page_cache_kib)
+		s->opts.page_cache_kib = DEFAULT_PAGE_CACHE_KIB;
 	s->batch_size = BATCH_INITIAL;
 	s->rec_cap = s->opts.queue_records;
 	s->cache_floor = s->opts.cache_size < STORE_CACHE_FLOOR ?

@@ -63,9 +63,6 @@
 #define FT_MAX_SLOTS ((size_t)1 << 30)
 #define FT_LAG_BUCKETS 65 /* lag 0, then one per bit length 1..64 */
 
-#define FT_IPPROTO_TCP 6
-#define FT_TCP_FIN 0x01
-#define FT_TCP_RST 0x04
 
 /* The lists, each keyed by e->t[list]. */
 enum ft_list_id {
@@ -84,6 +81,7 @@ struct ft_entry {
 	struct fm_flow_key key;
 	uint64_t packets; /* of the open record; 0 between records after an active export */
 	uint64_t bytes;
+	uint64_t ip_bytes;
 	int64_t t[FT_NLISTS]; /* last_seen, first_seen (open record), first FIN/RST time */
 	struct ft_link link[FT_NLISTS]; /* link[FT_LAST].next chains the free list */
 	uint32_t hash;
@@ -108,6 +106,7 @@ struct flowtab {
 	size_t nslots;	 /* power of two */
 	size_t max_load; /* grow past this many entries */
 	size_t count;
+	size_t limit; /* flowtab_set_limit; 0: none */
 	struct ft_entry **slabs;
 	size_t nslabs, slabs_cap;
 	size_t nused; /* entries ever handed out from the slabs */
@@ -399,6 +398,7 @@ static int ft_emit(const struct ft_entry *e, enum fm_end_reason why, flowtab_emi
 	rec.key = e->key;
 	rec.packets = e->packets;
 	rec.bytes = e->bytes;
+	rec.ip_bytes = e->ip_bytes;
 	rec.first_seen_ms = e->t[FT_FIRST];
 	rec.last_seen_ms = e->t[FT_LAST];
 	rec.tcp_flags = e->tcp_flags;
@@ -496,6 +496,7 @@ static int ft_expire_active(struct flowtab *t, int64_t cut, flowtab_emit_fn emit
 			ft_list_del(t, FT_FIRST, idx);
 			e->packets = 0;
 			e->bytes = 0;
+			e->ip_bytes = 0;
 			e->tcp_flags = 0;
 		}
 		idx = next;
@@ -553,19 +554,40 @@ size_t flowtab_count(const struct flowtab *t)
 	return t->count;
 }
 
-int flowtab_add(struct flowtab *t, const struct fm_flow_key *k, uint64_t packets, uint64_t bytes,
-		int64_t first_ms, int64_t last_ms, uint8_t tcp_flags)
+void flowtab_set_limit(struct flowtab *t, size_t max)
 {
+	t->limit = max;
+}
+
+size_t flowtab_limit(const struct flowtab *t)
+{
+	return t->limit;
+}
+
+size_t flowtab_flow_bytes(void)
+{
+	/* An entry, and index slots at the lowest load (3/8 after a
+	 * doubling), counted twice for the old and new index while it
+	 * doubles. */
+	return sizeof(struct ft_entry) + 2 * sizeof(struct ft_slot) * 8 / 3;
+}
+
+int flowtab_add(struct flowtab *t, const struct fm_flow_key *k, const struct flowtab_delta *d)
+{
+	int64_t first_ms = d->first_ms, last_ms = d->last_ms;
+	uint8_t tcp_flags = d->tcp_flags;
 	struct ft_entry *e;
 	uint32_t h, idx;
 	size_t pos;
 	int ret;
 
-	if (!packets || first_ms > last_ms)
+	if (!d->packets || first_ms > last_ms)
 		return -EINVAL;
 	h = ft_hash(t, k);
 	pos = ft_find(t, k, h, &idx);
 	if (idx == FT_NIL) {
+		if (t->limit && t->count >= t->limit)
+			return -ENOSPC;
 		if (t->count >= t->max_load) {
 			ret = ft_grow(t);
 			if (ret)
@@ -589,8 +611,9 @@ int flowtab_add(struct flowtab *t, const struct fm_flow_key *k, uint64_t packets
 
 	if (!e->packets) {
 		/* A new flow, or one restarted by an active export: a new record. */
-		e->packets = packets;
-		e->bytes = bytes;
+		e->packets = d->packets;
+		e->bytes = d->bytes;
+		e->ip_bytes = d->ip_bytes;
 		e->tcp_flags = tcp_flags;
 		if (e->on & (1u << FT_LAST))
 			ft_list_del(t, FT_LAST, idx);
@@ -599,8 +622,9 @@ int flowtab_add(struct flowtab *t, const struct fm_flow_key *k, uint64_t packets
 		e->t[FT_FIRST] = first_ms;
 		ft_list_append(t, FT_FIRST, idx);
 	} else {
-		e->packets += packets;
-		e->bytes += bytes;
+		e->packets += d->packets;
+		e->bytes += d->bytes;
+		e->ip_bytes += d->ip_bytes;
 		e->tcp_flags |= tcp_flags;
 		if (first_ms < e->t[FT_FIRST])
 			ft_list_lower(t, FT_FIRST, e, first_ms);
@@ -611,7 +635,7 @@ int flowtab_add(struct flowtab *t, const struct fm_flow_key *k, uint64_t packets
 	}
 
 	/* The linger runs from the first delta that brought FIN or RST. */
-	if (k->protocol == FT_IPPROTO_TCP && (tcp_flags & (FT_TCP_FIN | FT_TCP_RST)) &&
+	if (k->protocol == FM_IPPROTO_TCP && (tcp_flags & (FM_TCP_FIN | FM_TCP_RST)) &&
 	    !(e->on & (1u << FT_FIN))) {
 		e->t[FT_FIN] = last_ms;
 		ft_list_append(t, FT_FIN, idx);

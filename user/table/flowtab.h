@@ -62,15 +62,36 @@ struct flowtab;
 struct flowtab *flowtab_new(size_t capacity_hint);
 void flowtab_free(struct flowtab *t); /* NULL is fine; open flows are dropped */
 
+/* What one drain read of a flow since the last: a delta of its counters. */
+struct flowtab_delta {
+	uint64_t packets;
+	uint64_t bytes;
+	uint64_t ip_bytes;
+	int64_t first_ms;	/* epoch ms */
+	int64_t last_ms;
+	uint8_t tcp_flags;
+};
+
 /*
- * Merges one delta of flow k: packets and bytes add, first_seen takes the
- * minimum, last_seen the maximum, TCP flags are ORed. A delta after an
- * active export opens the flow's next record. Times are epoch ms.
- * Returns 0, -EINVAL (packets == 0 or first_ms > last_ms: not a delta the
- * kernel makes) or -ENOMEM (the table is unchanged).
+ * Merges one delta of flow k: counts add, first_seen takes the minimum,
+ * last_seen the maximum, TCP flags are ORed. A delta after an active export
+ * opens the flow's next record. Returns 0, -EINVAL (packets == 0 or
+ * first_ms > last_ms: not a delta the kernel makes), -ENOSPC (k is new and
+ * the table holds its limit of flows) or -ENOMEM; the table is unchanged
+ * on failure.
  */
-int flowtab_add(struct flowtab *t, const struct fm_flow_key *k, uint64_t packets, uint64_t bytes,
-		int64_t first_ms, int64_t last_ms, uint8_t tcp_flags);
+int flowtab_add(struct flowtab *t, const struct fm_flow_key *k, const struct flowtab_delta *d);
+
+/*
+ * At most max flows (0: no limit, the default); flowtab_add refuses new
+ * ones beyond it with -ENOSPC. A limit below the flows held only stops
+ * new ones.
+ */
+void flowtab_set_limit(struct flowtab *t, size_t max);
+size_t flowtab_limit(const struct flowtab *t);
+/* Bytes of memory one flow costs at most, for sizing a limit from a
+ * memory budget: its entry plus its share of the index while it grows. */
+size_t flowtab_flow_bytes(void);
 
 /*
  * Exports the flows due at now_ms (to == NULL: FLOWTAB_TIMEOUTS_DEFAULT)
