@@ -61,6 +61,15 @@ struct {
 	__type(value, struct fm_ctl);
 } ctl SEC(".maps");
 
+/* Written by the daemon after every cycle, never by the program: its view
+ * of the interfaces and the counts, for `flowmaster status`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fm_daemon_state);
+} daemon SEC(".maps");
+
 /* Packets the flow map had no room for, and doorbells; size set from userspace. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -162,6 +162,40 @@ struct fm_ctl {
 	__u64 doorbell_at;	/* ring when inserts reaches this; set by daemon at each swap */
 };
 
+/* fm_daemon_iface.state */
+enum fm_iface_state {
+	FM_IFS_NONE = 0,	/* slot unused */
+	FM_IFS_ATTACHED = 1,
+	FM_IFS_DETACHED = 2,	/* the program was detached from outside; the interface is there */
+	FM_IFS_GONE = 3,	/* the interface was deleted or moved to another namespace */
+};
+
+/* One interface slot as the daemon sees it. */
+struct fm_daemon_iface {
+	char name[16];		/* IF_NAMESIZE, in the daemon's network namespace */
+	__u32 ifindex;
+	__u32 state;		/* enum fm_iface_state */
+	char mode[8];		/* "native", "generic" */
+	__u64 exported[2];	/* packets handed to the sinks, per direction */
+	__u64 unattributed[2];	/* ...of those, in overflow records */
+};
+
+/*
+ * Written by the daemon (never by the program) after every drain cycle, for
+ * `flowmaster status` to read from the pin: which interfaces it has, what
+ * it did with the packets the kernel counted, how full its table is.
+ */
+struct fm_daemon_state {
+	__u64 netns_ino;	/* st_ino of the daemon's /proc/self/ns/net */
+	__u64 updated_ms;	/* epoch ms */
+	__u64 flows;		/* in the flow table */
+	__u64 table_limit;
+	__u64 staged;		/* records waiting for the sinks */
+	__u32 pid;
+	__u32 nr_ifaces;
+	struct fm_daemon_iface iface[FM_MAX_IFACES + 1];	/* by slot */
+};
+
 _Static_assert(sizeof(struct fm_flow_key) == 64, "flow key layout");
 _Static_assert(sizeof(struct fm_flow_value) == 40, "flow value layout");
 _Static_assert(sizeof(struct fm_event) == 96, "event layout");

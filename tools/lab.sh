@@ -300,12 +300,14 @@ lab_trafgen_cfg()
 		elif ((flows <= 55000)); then
 			echo "{ eth(sa=$smac, da=$dmac), ipv4(sa=$sip, da=$dip, ttl=64), udp(sp=dinc(10000, $((10000 + flows - 1))), dp=9)$fill }"
 		else
-			# Ports over 17 values, addresses 198.18.128.0 + 0..k-1 with
-			# k even (coprime with 17); 17 * k >= FLOWS distinct pairs.
+			# Ports over 17 values, addresses 198.18.0.0 + 0..k-1 (the
+			# last two bytes) with k even (coprime with 17); 17 * k >=
+			# FLOWS distinct pairs, each frame of a run a new pair until
+			# all 17 * k have been sent.
 			local k=$(((flows + 16) / 17))
 			((k % 2)) && k=$((k + 1))
-			if ((k > 32768)); then
-				lab_err "at most $((17 * 32768)) flows"
+			if ((k > 65536)); then
+				lab_err "at most $((17 * 65536)) flows"
 				return 1
 			fi
 			echo "{ eth(sa=$smac, da=$dmac), ipv4(sa=198.18.128.0, sa[2:2]=dinc(0, $((k - 1))), da=$dip, ttl=64), udp(sp=dinc(10000, 10016), dp=9)$fill }"

@@ -41,11 +41,9 @@
 #include "table/flowtab.h"
 #include "kernel/loader.h"
 #include "lib/log.h"
+#include "bpftest.h"
 #include "frames.h"
 
-#define LO_IFINDEX 1 /* what BPF_PROG_TEST_RUN reports as ingress */
-#define XDP_PASS_RET 2
-#define META_LEN 16		   /* XDP metadata in front of frames shorter than 14 */
 #define FUZZ_MAX_LEN 1514	   /* largest frame on a 1500-byte MTU link, FCS excluded */
 #define FUZZ_FRAMES_DEFAULT 200000 /* `make test`: a few seconds */
 #define FUZZ_FLOWS 4096		   /* entries per generation: fills between drains */
@@ -441,40 +439,6 @@ static void next_frame(struct fuzz_frame *f, struct fuzz_stats *st)
 
 /* --------------------------------------------------------------- running */
 
-static int test_run(struct loader *l, const uint8_t *data, size_t size, struct xdp_md *ctx)
-{
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = data, .data_size_in = size, .ctx_in = ctx,
-		    .ctx_size_in = sizeof(*ctx), .repeat = 1);
-
-	if (bpf_prog_test_run_opts(loader_prog_fd(l), &opts))
-		return -errno;
-	return opts.retval;
-}
-
-/*
- * Run the program once on len bytes; returns the verdict or -errno. Frames
- * under 14 bytes: see run_frame() in test_xdp.c (ctx.data_end ends the
- * linear data early; older kernels: metadata in front).
- */
-static int run_frame(struct loader *l, const uint8_t *frame, size_t len)
-{
-	uint8_t data[META_LEN + FRAME_ETH_LEN] = {0};
-	struct xdp_md ctx = {.data_end = len, .ingress_ifindex = LO_IFINDEX};
-	int ret;
-
-	if (len >= FRAME_ETH_LEN)
-		return test_run(l, frame, len, &ctx);
-	memcpy(data, frame, len);
-	ret = test_run(l, data, FRAME_ETH_LEN, &ctx);
-	if (ret != -EINVAL)
-		return ret;
-	memset(data, 0, META_LEN);
-	memcpy(data + META_LEN, frame, len);
-	ctx.data = META_LEN;
-	ctx.data_end = META_LEN + len;
-	return test_run(l, data, META_LEN + len, &ctx);
-}
-
 static void dump_frame(uint64_t seed, uint64_t i, const struct fuzz_frame *f)
 {
 	fprintf(stderr,
@@ -651,7 +615,7 @@ TEST(parser_fuzz)
 
 		next_frame(&f, &st);
 		t1 = now_s();
-		ret = run_frame(&r->l, f.buf, f.len);
+		ret = bpftest_run_frame(&r->l, f.buf, f.len);
 		t_run += now_s() - t1;
 		if (ret != XDP_PASS_RET) {
 			if (ret < 0)

@@ -12,7 +12,7 @@
  * the interface slots. Needs root (BPF); each test loads its own program.
  *
  * BPF_PROG_TEST_RUN runs the program with ingress_ifindex of the loopback
- * device (1); frames of 0..13 bytes need a trick, see run_frame().
+ * device (1); frames of 0..13 bytes need a trick, see bpftest_run_frame().
  */
 #include <errno.h>
 #include <stddef.h>
@@ -22,22 +22,14 @@
 #include "../testlib.h"
 #include "kernel/loader.h"
 #include "lib/log.h"
+#include "bpftest.h"
 #include "frames.h"
 
-#define LO_IFINDEX 1		/* what BPF_PROG_TEST_RUN reports as ingress */
-#define XDP_PASS_RET 2
-#define META_LEN 16		/* XDP metadata in front of frames shorter than 14 */
 #define MAX_FLOWS 1024		/* default generation size in these tests */
 #define RINGBUF_BYTES (64 * 1024)
 #define RB_HDR_LEN 8		/* BPF_RINGBUF_HDR_SZ: each record's header */
 
 /* ---------------------------------------------------------------- helpers */
-
-#define NEED_ROOT()                                      \
-	do {                                             \
-		if (geteuid() != 0)                      \
-			SKIP("needs root (BPF)");        \
-	} while (0)
 
 /* Compare and report without leaving the helper; returns whether equal. */
 #define CHECK(what, got, want)                                                  \
@@ -55,73 +47,6 @@ static struct loader_opts default_opts(void)
 		.ringbuf_bytes = RINGBUF_BYTES,
 	};
 	return o;
-}
-
-static int open_loader(struct loader *l, const struct loader_opts *o)
-{
-	int err;
-
-	fm_log_setup_libbpf();
-	err = loader_open(l, o);
-	if (err)
-		TL_FAIL("loader_open(max_flows %u, ringbuf %u): %s", o->max_flows,
-			o->ringbuf_bytes, strerror(-err));
-	return err;
-}
-
-static int test_run(struct loader *l, const uint8_t *data, size_t size, struct xdp_md *ctx)
-{
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = data, .data_size_in = size,
-		    .ctx_in = ctx, .ctx_size_in = sizeof(*ctx), .repeat = 1);
-
-	if (bpf_prog_test_run_opts(loader_prog_fd(l), &opts))
-		return -errno;
-	return opts.retval;
-}
-
-/*
- * Run the program once on len bytes of frame; returns the XDP verdict or a
- * negative errno. ingress_ifindex is set explicitly to lo.
- *
- * BPF_PROG_TEST_RUN refuses less data than an Ethernet header. A shorter
- * frame is still passed as the program's whole linear data: newer kernels
- * (6.18 here) let ctx.data_end end the linear part early, the rest of the
- * 14 bytes going to a fragment the program does not read; older
- * kernels take 16 bytes of XDP metadata in front instead, which the
- * program does not see either (its data starts after them).
- */
-static int run_frame(struct loader *l, const uint8_t *frame, size_t len)
-{
-	uint8_t data[META_LEN + FRAME_MAX_LEN] = { 0 };
-	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = LO_IFINDEX };
-	int ret;
-
-	if (len > FRAME_MAX_LEN)
-		return -E2BIG;
-	if (len >= FRAME_ETH_LEN)
-		return test_run(l, frame, len, &ctx);
-
-	memcpy(data, frame, len);
-	ret = test_run(l, data, FRAME_ETH_LEN, &ctx);
-	if (ret != -EINVAL)
-		return ret;
-	memset(data, 0, META_LEN);
-	memcpy(data + META_LEN, frame, len);
-	ctx.data = META_LEN;
-	ctx.data_end = META_LEN + len;
-	return test_run(l, data, META_LEN + len, &ctx);
-}
-
-/* Run and require XDP_PASS; what names the frame in the failure message. */
-static bool pass_frame(struct loader *l, const uint8_t *frame, size_t len, const char *what)
-{
-	int ret = run_frame(l, frame, len);
-
-	if (ret < 0) {
-		TL_FAIL("%s: BPF_PROG_TEST_RUN on %zu bytes: %s", what, len, strerror(-ret));
-		return false;
-	}
-	return CHECK(what, ret, XDP_PASS_RET);
 }
 
 /* One flow of a generation, its per-CPU values merged. */
@@ -382,7 +307,7 @@ static bool check_one_frame(struct loader *l, const char *what, const uint8_t *f
 	bool ok;
 	int n;
 
-	if (!read_counters(l, 0, &before) || !pass_frame(l, frame, len, what) ||
+	if (!read_counters(l, 0, &before) || !bpftest_pass(l, frame, len, what) ||
 	    !read_counters(l, 0, &after))
 		return false;
 	ok = check_deltas(what, &before, &after, &want);
@@ -663,7 +588,7 @@ TEST(frame_table)
 	struct loader l;
 
 	NEED_ROOT();
-	if (open_loader(&l, &o))
+	if (bpftest_open(&l, &o))
 		return;
 	for (size_t i = 0; i < NR_CASES; i++) {
 		const struct xdp_case *c = &cases[i];
@@ -701,7 +626,7 @@ TEST(tcp_flags_or_and_times)
 	int n;
 
 	NEED_ROOT();
-	if (open_loader(&l, &o))
+	if (bpftest_open(&l, &o))
 		return;
 	read_counters(&l, 0, &before);
 	for (size_t i = 0; i < sizeof(seq); i++) {
@@ -711,7 +636,7 @@ TEST(tcp_flags_or_and_times)
 		s.payload_len = 10 * i;
 		len = frame_build(&s, frame, sizeof(frame));
 		total += len;
-		if (!pass_frame(&l, frame, len, "tcp flow packet"))
+		if (!bpftest_pass(&l, frame, len, "tcp flow packet"))
 			goto out;
 	}
 	read_counters(&l, 0, &after);
@@ -762,7 +687,7 @@ static void sweep(const char *name, const struct frame_spec *s, const struct lay
 		TL_FAIL("%s: frame_build failed", name);
 		return;
 	}
-	if (open_loader(&l, &o))
+	if (bpftest_open(&l, &o))
 		return;
 	read_counters(&l, 0, &start);
 	for (size_t len = 0; len <= full; len++) {
@@ -952,17 +877,6 @@ static bool same_snap(const struct gen_snap *a, const struct gen_snap *b)
 	return !memcmp(a->flows, b->flows, a->n * sizeof(a->flows[0]));
 }
 
-static bool send_udp(struct loader *l, uint16_t sport, size_t *len_out)
-{
-	struct frame_spec s = { IP4, .l4_proto = FRAME_IP_UDP, .sport = sport, .dport = 9 };
-	uint8_t frame[FRAME_MAX_LEN];
-	size_t len = frame_build(&s, frame, sizeof(frame));
-
-	if (len_out)
-		*len_out = len;
-	return pass_frame(l, frame, len, "UDP frame");
-}
-
 /*
  * Packets go to the generation in slot 0 (flows_a after load); after
  * loader_swap they go to the other one, and the old one is not written.
@@ -975,13 +889,13 @@ TEST(generation_swap)
 	int old;
 
 	NEED_ROOT();
-	if (open_loader(&l, &o))
+	if (bpftest_open(&l, &o))
 		return;
 	ASSERT_EQ(l.active, 0, "generation 0 active after load");
 	for (int i = 0; i < 3; i++)
-		if (!send_udp(&l, 1000 + i, NULL))
+		if (!bpftest_send_udp(&l, 1000 + i, NULL))
 			goto out;
-	send_udp(&l, 1000, NULL);	/* a hit on the first flow */
+	bpftest_send_udp(&l, 1000, NULL);	/* a hit on the first flow */
 	if (!snap_gen(&l, 0, &a0) || !snap_gen(&l, 1, &b0))
 		goto out;
 	EXPECT_EQ(a0.n, 3, "flows in generation 0 before the swap");
@@ -991,8 +905,8 @@ TEST(generation_swap)
 	old = loader_swap(&l);
 	ASSERT_EQ(old, l.gen_fd[0], "loader_swap returns the old generation's fd");
 	ASSERT_EQ(l.active, 1, "generation 1 active after the swap");
-	send_udp(&l, 1000, NULL);	/* the same flow again */
-	send_udp(&l, 2000, NULL);	/* and a new one */
+	bpftest_send_udp(&l, 1000, NULL);	/* the same flow again */
+	bpftest_send_udp(&l, 2000, NULL);	/* and a new one */
 	if (!snap_gen(&l, 0, &a1) || !snap_gen(&l, 1, &b1))
 		goto out;
 	EXPECT_TRUE(same_snap(&a0, &a1), "generation 0 untouched after the swap");
@@ -1003,7 +917,7 @@ TEST(generation_swap)
 	clear_gen(l.gen_fd[0]);
 	old = loader_swap(&l);
 	ASSERT_EQ(old, l.gen_fd[1], "second swap returns generation 1's fd");
-	send_udp(&l, 3000, NULL);
+	bpftest_send_udp(&l, 3000, NULL);
 	if (!snap_gen(&l, 1, &b0))
 		goto out;
 	EXPECT_TRUE(same_snap(&b0, &b1), "generation 1 untouched after swapping back");
@@ -1088,11 +1002,11 @@ TEST(map_full_ring_then_overflow)
 	int got;
 
 	NEED_ROOT();
-	if (open_loader(&l, &o))
+	if (bpftest_open(&l, &o))
 		return;
 	read_counters(&l, 0, &c0);
 	for (int i = 0; i < n; i++)
-		if (!send_udp(&l, 10000 + i, &len))
+		if (!bpftest_send_udp(&l, 10000 + i, &len))
 			goto out;
 	rs.len = len;
 	read_counters(&l, 0, &c);
@@ -1122,10 +1036,10 @@ TEST(map_full_ring_then_overflow)
 		  "packets seen == map packets + ring records + overflow");
 
 	/* A packet of a flow already in the full map still goes to the map. */
-	send_udp(&l, 10000, NULL);
+	bpftest_send_udp(&l, 10000, NULL);
 	/* With the ring drained, a new flow is a ring record again. */
 	rs.next_sport = 20000;
-	send_udp(&l, 20000, NULL);
+	bpftest_send_udp(&l, 20000, NULL);
 	read_counters(&l, 0, &c);
 	EXPECT_EQ(c.map_packets - c0.map_packets, TINY_FLOWS + 1, "hit on a full map is counted");
 	EXPECT_EQ(c.ringbuf_packets - c0.ringbuf_packets, RING_RECORDS + 1,
@@ -1158,27 +1072,27 @@ TEST(doorbell)
 	uint16_t sport = 1;
 
 	NEED_ROOT();
-	if (open_loader(&l, &o))
+	if (bpftest_open(&l, &o))
 		return;
 	ASSERT_EQ(l.doorbell_fill, 32, "doorbell threshold = 50% of 64");
 	rb = ring_buffer__new(loader_events_fd(&l), on_record, &rs, NULL);
 	ASSERT_TRUE(rb, "ring_buffer__new on the events map");
 
 	for (int i = 0; i < 31; i++)
-		send_udp(&l, sport++, NULL);
+		bpftest_send_udp(&l, sport++, NULL);
 	for (int i = 0; i < 5; i++)
-		send_udp(&l, 1, NULL);	/* hits: no inserts */
+		bpftest_send_udp(&l, 1, NULL);	/* hits: no inserts */
 	ring_buffer__consume(rb);
 	EXPECT_EQ(rs.doorbells, 0, "no doorbell after 31 inserts");
-	send_udp(&l, sport++, NULL);
+	bpftest_send_udp(&l, sport++, NULL);
 	ring_buffer__consume(rb);
 	EXPECT_EQ(rs.doorbells, 1, "doorbell on the 32nd insert");
 	EXPECT_EQ(rs.last_inserts, 32, "doorbell record's inserts");
 	for (int i = 0; i < 7; i++)
-		send_udp(&l, sport++, NULL);
+		bpftest_send_udp(&l, sport++, NULL);
 	ring_buffer__consume(rb);
 	EXPECT_EQ(rs.doorbells, 1, "no doorbell for inserts 33..39");
-	send_udp(&l, sport++, NULL);
+	bpftest_send_udp(&l, sport++, NULL);
 	ring_buffer__consume(rb);
 	EXPECT_EQ(rs.doorbells, 2, "doorbell again on insert 40 (every 8)");
 	EXPECT_EQ(rs.last_inserts, 40, "second doorbell record's inserts");
@@ -1190,10 +1104,10 @@ TEST(doorbell)
 	/* Rearmed at swap: the next doorbell is 32 inserts later (at 72). */
 	ASSERT_TRUE(loader_swap(&l) >= 0, "loader_swap");
 	for (int i = 0; i < 31; i++)
-		send_udp(&l, sport++, NULL);
+		bpftest_send_udp(&l, sport++, NULL);
 	ring_buffer__consume(rb);
 	EXPECT_EQ(rs.doorbells, 2, "no doorbell for 31 inserts after the swap");
-	send_udp(&l, sport++, NULL);
+	bpftest_send_udp(&l, sport++, NULL);
 	ring_buffer__consume(rb);
 	EXPECT_EQ(rs.doorbells, 3, "doorbell on the 32nd insert after the swap");
 	EXPECT_EQ(rs.last_inserts, 72, "third doorbell record's inserts");
@@ -1215,9 +1129,9 @@ static void slot_case(const char *what, int nr, const int *ifindex, __u32 want_s
 	o.nr_ifaces = nr;
 	for (int i = 0; i < nr; i++)
 		o.ifindex[i] = ifindex[i];
-	if (open_loader(&l, &o))
+	if (bpftest_open(&l, &o))
 		return;
-	if (send_udp(&l, 7, &len)) {
+	if (bpftest_send_udp(&l, 7, &len)) {
 		for (__u32 slot = 0; slot <= 3; slot++) {
 			if (!read_counters(&l, slot, &c))
 				break;

@@ -105,6 +105,23 @@ sql()
 	sqlite3 -batch -noheader -cmd '.timeout 5000' "$1" "$2"
 }
 
+# log_has PATTERN [LOG]: the daemon's log has a line matching the ERE.
+log_has() { grep -qE -- "$1" "${2:-$FM_LOG}"; }
+
+# check_log WHAT PATTERN [LOG]: fail unless the log has a matching line.
+check_log()
+{
+	log_has "$2" "${3:-$FM_LOG}" || fail "$1: no line matching /$2/ in the log"
+	echo "ok - $1: $(grep -m1 -E -- "$2" "${3:-$FM_LOG}")"
+}
+
+# metric DB NAME: the largest value written for a metric (the counters are
+# cumulative), as an integer.
+metric()
+{
+	sql "$1" "select coalesce(cast(max(value) as integer), 0) from metrics where name = '$2';"
+}
+
 # --- the daemon -----------------------------------------------------------
 
 # fm_start HOST ARGS...: start `flowmaster run ARGS` in HOST's namespace

@@ -180,10 +180,14 @@ test_status_running_and_stopped()
 	expect_out "last metrics" "^last metrics in $db, at "
 	expect_out "a metric row" "^  packets_processed +[0-9]+$"
 
-	# The root namespace has no b-a: status must not name another interface.
+	expect_out "reconciliation of b-a" "^  b-a +$rx +[0-9]+ +0 +[0-9]+$"
+
+	# From the root namespace, which has no b-a: the daemon's own names,
+	# and a note that they are the daemon's namespace's.
 	expect_rc "status from another namespace" 0 "$FM" status --pin-path "$pin"
-	expect_out "not attached there" "^ +1 +- +[0-9]+ +- +not attached in this network namespace$"
-	expect_out "counters by slot" "^  COUNTER +slot 1 +MEANING$"
+	expect_out "the daemon's name for slot 1" "^ +1 +b-a +[0-9]+ +(native|generic) +attached$"
+	expect_out "said to be the daemon's view" "^  \\(interfaces as the daemon sees them in its own network namespace\\)$"
+	expect_out "counters by the daemon's name" "^  COUNTER +b-a +MEANING$"
 
 	fm_stop TERM
 	check_eq "daemon exit status" "$FM_RC" 0
@@ -245,8 +249,12 @@ test_detach_running_daemon()
 	lab_xdp_attached b b-a && fail "XDP still attached to b-a"
 	echo "ok - nothing attached to b-a"
 	fm_running || fail "the daemon died when its link was detached"
+	# The daemon tells a detach from outside from a deleted interface.
+	wait_for 5 "the daemon noticed" grep -q "b-a: flowmaster's XDP program was detached from outside" "$FM_LOG"
+	grep -q "interface gone" "$FM_LOG" && fail "the daemon called the detach a deleted interface"
+	echo "ok - the daemon logged a detach from outside, not a deleted interface"
 	expect_rc "status: b-a no longer attached" 0 fm_in b status --pin-path "$pin"
-	expect_out "slot 1 not attached" "^ +1 +- +[0-9]+ +- +not attached"
+	expect_out "slot 1 keeps its name, detached" "^ +1 +b-a +[0-9]+ +- +detached from outside; not monitored$"
 	expect_rc "detach --all while the daemon holds the pins" 0 fm_in b detach --all --pin-path "$pin"
 	expect_out "pins left to the daemon" "^$pin: in use by a running flowmaster \(pid $FM_PID\)"
 	check "pins still there" test -e "$pin/counters"

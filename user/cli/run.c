@@ -346,6 +346,8 @@ static void check_links(struct run_state *s)
 			continue;
 		}
 		loader_read_counters(&s->l, (__u32)slot, &c);
+		daemon_set_iface(&s->dm, slot, NULL, ifindex, exists ? FM_IFS_DETACHED : FM_IFS_GONE,
+				 NULL);
 		if (exists)
 			pr_warn("%s: flowmaster's XDP program was detached from outside (flowmaster detach, or ip link set dev %s xdp off); the interface is no longer monitored, its %llu packets counted so far are kept\n",
 				ifname, ifname, (unsigned long long)c.packets);
@@ -354,6 +356,7 @@ static void check_links(struct run_state *s)
 				ifname, (unsigned long long)c.packets);
 		store_interface_detach(s->st, ifindex, now_ms());
 		loader_detach(&s->l, ifindex);
+		daemon_publish(&s->dm);
 	}
 	if (!s->l.nr_links && !s->warned_no_links) {
 		pr_warn("no interface left to monitor; still running until stopped\n");
@@ -445,6 +448,8 @@ static int shutdown_run(struct run_state *s)
 		pr_info("%" PRIu64 " flow records written to %s\n", s->dm.records_exported,
 			s->cfg->db);
 	}
+	pr_info("peak memory %.0f MiB (VmHWM) of the %" PRIu64 " MiB limit\n", sizing_peak_rss_mb(),
+		s->cfg->memory_limit_mb);
 	return ret;
 }
 
@@ -620,7 +625,7 @@ out:
  */
 static int apply_budget(struct run_cfg *c, struct budget *b, bool cache_given)
 {
-	int err = sizing_budget(b, c->memory_limit_mb, c->cache_size, cache_given,
+	int err = sizing_budget(b, c->memory_limit_mb, c->ringbuf_bytes, c->cache_size, cache_given,
 				c->machine.queue_records, sizeof(struct fm_record),
 				flowtab_flow_bytes(), store_cache_entry_bytes());
 
@@ -739,6 +744,8 @@ int cmd_run(int argc, char **argv)
 					     fm_xdp_mode_str(s.l.links[i].mode), now_ms());
 		if (err)
 			goto cleanup_links;
+		daemon_set_iface(&s.dm, i + 1, cfg.ifname[i], lo.ifindex[i], FM_IFS_ATTACHED,
+				 fm_xdp_mode_str(s.l.links[i].mode));
 		pr_info("%s: attached (%s XDP, ifindex %d, prog id %u)\n", cfg.ifname[i],
 			fm_xdp_mode_str(s.l.links[i].mode), lo.ifindex[i], s.l.links[i].prog_id);
 	}
@@ -757,6 +764,7 @@ int cmd_run(int argc, char **argv)
 		" s; metrics every %" PRIu64 " s; pins in %s\n",
 		cfg.db, cfg.poll_ms, cfg.idle_s, cfg.active_s, cfg.metrics_s, cfg.pin_path);
 
+	daemon_publish(&s.dm);
 	err = main_loop(&s, sfd);
 	if (err)
 		pr_err("main loop: %s\n", strerror(-err));

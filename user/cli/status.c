@@ -59,10 +59,17 @@ struct daemon_prog {
 	__u32 id;		/* 0: not found (the daemon is gone) */
 	int nr_ifaces;
 	__u32 ifindex[FM_MAX_IFACES];	/* slot i + 1 */
-	/* Names only where this namespace has the program attached: the
-	 * ifindex may belong to another interface here. "" elsewhere. */
+	/* The name here of each ifindex ("" when there is none), and whether
+	 * the program is attached to it: an ifindex is per network namespace,
+	 * so a name without the program may be another interface, or ours
+	 * with the program detached from outside. */
 	char ifname[FM_MAX_IFACES][IF_NAMESIZE];
+	bool attached[FM_MAX_IFACES];
 	__u32 mode_flag[FM_MAX_IFACES];
+	/* What the daemon last published (the daemon pin), if readable. */
+	bool have_state;
+	bool other_netns;	/* the daemon runs in another network namespace */
+	struct fm_daemon_state state;
 };
 
 static const struct option status_opts[] = {
@@ -180,11 +187,27 @@ static bool is_rodata(__u32 map_id)
  * The daemon's program: the fm_xdp whose maps include the pinned counters
  * map. Prog ids are global, so this finds it in any network namespace.
  */
-static void find_daemon_prog(__u32 counters_id, struct daemon_prog *d)
+/* The daemon's own view of its interfaces and counts, from its pin. */
+static void read_daemon_state(const char *dir, struct daemon_prog *d)
+{
+	struct stat sb;
+	__u32 zero = 0;
+	int fd = pins_open(dir, "daemon");
+
+	if (fd < 0)
+		return;
+	d->have_state = !bpf_map_lookup_elem(fd, &zero, &d->state) && d->state.pid;
+	close(fd);
+	if (d->have_state && !stat("/proc/self/ns/net", &sb))
+		d->other_netns = sb.st_ino != d->state.netns_ino;
+}
+
+static void find_daemon_prog(__u32 counters_id, const char *dir, struct daemon_prog *d)
 {
 	__u32 id = 0;
 
 	memset(d, 0, sizeof(*d));
+	read_daemon_state(dir, d);
 	while (!bpf_prog_get_next_id(id, &id)) {
 		__u32 maps[PROG_MAP_IDS], len, n;
 		struct bpf_prog_info info = { 0 };
@@ -214,11 +237,19 @@ static void find_daemon_prog(__u32 counters_id, struct daemon_prog *d)
 			}
 		for (int i = 0; i < d->nr_ifaces; i++) {
 			struct xdp_att a[3];
-			int k = xdp_list(d->ifindex[i], a);
+			int k;
 
+			/* The daemon knows its interfaces' names, in any namespace. */
+			if (d->have_state) {
+				snprintf(d->ifname[i], IF_NAMESIZE, "%s", d->state.iface[i + 1].name);
+				continue;
+			}
+			/* An ifindex is per namespace: name only where ours is attached. */
+			k = xdp_list(d->ifindex[i], a);
 			while (k-- > 0)
 				if (a[k].prog_id == id) {
 					snprintf(d->ifname[i], IF_NAMESIZE, "%s", a[k].ifname);
+					d->attached[i] = true;
 					d->mode_flag[i] = a[k].mode_flag;
 				}
 		}
@@ -334,19 +365,31 @@ static void print_interfaces(const struct daemon_prog *d)
 	if (!t)
 		return;
 	for (int i = 0; i < d->nr_ifaces; i++) {
+		const struct fm_daemon_iface *f = &d->state.iface[i + 1];
 		bool here = d->ifname[i][0];
 		char slot[16], idx[16];
+		const char *mode = "-", *state;
 
 		snprintf(slot, sizeof(slot), "%d", i + 1);
 		snprintf(idx, sizeof(idx), "%u", d->ifindex[i]);
-		const char *row[] = {
-			slot, here ? d->ifname[i] : "-", idx,
-			here ? xdp_mode_name(d->mode_flag[i]) : "-",
-			here ? "attached" : "not attached in this network namespace",
-		};
+		if (d->have_state) {
+			if (f->state == FM_IFS_ATTACHED)
+				mode = f->mode;
+			state = f->state == FM_IFS_ATTACHED ? "attached" :
+				f->state == FM_IFS_DETACHED ? "detached from outside; not monitored" :
+				f->state == FM_IFS_GONE ? "gone (deleted or moved); not monitored" :
+							  "starting";
+		} else {
+			if (d->attached[i])
+				mode = xdp_mode_name(d->mode_flag[i]);
+			state = d->attached[i] ? "attached" : "not attached in this network namespace";
+		}
+		const char *row[] = { slot, here ? d->ifname[i] : "-", idx, mode, state };
 		table_add(t, row);
 	}
 	table_print(t, stdout, "  ");
+	if (d->other_netns)
+		printf("  (interfaces as the daemon sees them in its own network namespace)\n");
 	table_free(t);
 }
 
@@ -493,6 +536,49 @@ out:
 	return err;
 }
 
+/*
+ * Per interface: what the kernel saw, what the daemon handed to its sinks
+ * (and how much of that without its flow), and the difference, still in the
+ * kernel's maps or the daemon's flow table (or, after a crash, lost).
+ */
+static void print_reconciliation(int counters_fd, const struct daemon_prog *d, bool running)
+{
+	static const char *const hdr[] = { "INTERFACE", "SEEN", "EXPORTED", "UNATTRIBUTED",
+					   "NOT YET EXPORTED" };
+	struct table *t;
+
+	if (!d->have_state)
+		return;
+	t = table_new(5, hdr, 0x1e);
+	if (!t)
+		return;
+	for (__u32 slot = 1; slot <= d->state.nr_ifaces && slot <= FM_MAX_IFACES; slot++) {
+		const struct fm_daemon_iface *f = &d->state.iface[slot];
+		unsigned long long exp = f->exported[0] + f->exported[1];
+		unsigned long long un = f->unattributed[0] + f->unattributed[1];
+		struct fm_counters c;
+		char a[24], b[24], u[24], n[24];
+
+		if (fm_counters_read(counters_fd, slot, &c))
+			continue;
+		snprintf(a, sizeof(a), "%llu", (unsigned long long)c.packets);
+		snprintf(b, sizeof(b), "%llu", exp);
+		snprintf(u, sizeof(u), "%llu", un);
+		snprintf(n, sizeof(n), "%llu", c.packets >= exp ? c.packets - exp : 0);
+		const char *row[] = { f->name, a, b, u, n };
+		table_add(t, row);
+	}
+	printf("reconciliation, packets (the daemon's view at %s UTC):\n",
+	       fmt_utc((char[32]){ 0 }, 32, (int64_t)d->state.updated_ms));
+	table_print(t, stdout, "  ");
+	printf("  %s\n", running ? "not yet exported: in the kernel's maps or the daemon's flow table, on their way" :
+				  "not yet exported: lost with the daemon, which stopped without exporting them");
+	printf("flow table: %llu flows of %llu; %llu records waiting for the sinks\n",
+	       (unsigned long long)d->state.flows, (unsigned long long)d->state.table_limit,
+	       (unsigned long long)d->state.staged);
+	table_free(t);
+}
+
 /* Nothing pinned here: say so, and point at flowmaster programs that are
  * attached anyway (a daemon with another --pin-path). */
 static int status_not_running(const struct status_cfg *c)
@@ -555,7 +641,7 @@ int cmd_status(int argc, char **argv)
 		printf("no daemon running (stale pins from a crash?) in %s; 'flowmaster detach --all --pin-path %s' removes them\n",
 		       c.pin_path, c.pin_path);
 
-	find_daemon_prog(info.id, &d);
+	find_daemon_prog(info.id, c.pin_path, &d);
 	if (d.id) {
 		printf("program %s, id %u, on %d interface%s:\n", FM_XDP_PROG_NAME, d.id, d.nr_ifaces,
 		       d.nr_ifaces == 1 ? "" : "s");
@@ -564,6 +650,8 @@ int cmd_status(int argc, char **argv)
 		printf("program: gone (unloaded with its daemon); counters are the last it counted\n");
 	}
 	err = print_counters(fd, &d);
+	if (!err)
+		print_reconciliation(fd, &d, held == 1);
 	close(fd);
 	if (err)
 		return 1;

@@ -3,7 +3,13 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+#include <stdio.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "bpf/flowmaster.h"
+#include "flowmaster.skel.h"
 #include "daemon/daemon.h"
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -85,26 +91,21 @@ long daemon_shed(struct daemon *dm, size_t n)
 
 /*
  * Is there room for the active generation? At most (inserts since it
- * became active) flows come out of it. Without room in the table, flows
- * go out early to make some; without room in the sinks either, the
- * generation stays in the kernel, which goes on counting (its map, then
- * the ring and the overflow counters) until room comes back.
+ * became active) of its flows are new to the table (most are usually
+ * flows the table has already). What the table cannot take goes to the
+ * sinks as records of their own; only when the sinks cannot take that
+ * either does the generation stay in the kernel, which goes on counting
+ * (its map, then the ring and the overflow counters) until room comes
+ * back, instead of folding flows into unattributed counts here.
  */
 static bool room_for_generation(struct daemon *dm)
 {
 	size_t limit = flowtab_limit(dm->ft), count = flowtab_count(dm->ft);
 	uint64_t pending = dm->l->ctl->inserts - dm->inserts_at_swap;
-	long shed;
 
 	if (!limit || count + pending <= limit)
 		return true;
-	shed = daemon_shed(dm, count + pending - limit);
-	if (shed > 0) {
-		dm->pressure_events++;
-		dm->pressure_records += (uint64_t)shed;
-	}
-	/* Sinks with room take what the table cannot (drain exports it). */
-	return flowtab_count(dm->ft) + pending <= limit || !fanout_blocked(&dm->fan);
+	return count + pending - limit <= fanout_room(&dm->fan);
 }
 
 /* Swap generations and drain the idle one, unless deferred. */
@@ -166,6 +167,7 @@ int daemon_cycle(struct daemon *dm)
 		}
 	}
 	fanout_deliver(&dm->fan);
+	daemon_publish(dm);
 	return err;
 }
 
@@ -204,6 +206,45 @@ uint64_t daemon_finish(struct daemon *dm, int wait_ms)
 		last_try = mono_ms() >= until;
 	}
 	return dm->fan.staged + flowtab_count(dm->ft);
+}
+
+void daemon_set_iface(struct daemon *dm, int slot, const char *name, int ifindex,
+		      enum fm_iface_state state, const char *mode)
+{
+	struct fm_daemon_iface *f = &dm->state.iface[slot];
+
+	if (slot < 0 || slot > FM_MAX_IFACES)
+		return;
+	if (name)
+		snprintf(f->name, sizeof(f->name), "%s", name);
+	if (mode)
+		snprintf(f->mode, sizeof(f->mode), "%s", mode);
+	f->ifindex = (__u32)ifindex;
+	f->state = state;
+	if (slot > (int)dm->state.nr_ifaces)
+		dm->state.nr_ifaces = (__u32)slot;
+}
+
+void daemon_publish(struct daemon *dm)
+{
+	struct fm_daemon_state *st = &dm->state;
+	struct stat sb;
+	__u32 zero = 0;
+
+	if (!st->netns_ino && !stat("/proc/self/ns/net", &sb))
+		st->netns_ino = sb.st_ino;
+	st->pid = (__u32)getpid();
+	st->updated_ms = (__u64)now_ms();
+	st->flows = flowtab_count(dm->ft);
+	st->table_limit = flowtab_limit(dm->ft);
+	st->staged = dm->fan.staged;
+	for (int slot = 0; slot <= FM_MAX_IFACES; slot++)
+		for (int dir = 0; dir < 2; dir++) {
+			st->iface[slot].exported[dir] = dm->exported[slot][dir];
+			st->iface[slot].unattributed[dir] = dm->d.unattributed[slot][dir];
+		}
+	/* Only status reads it: a failure costs it a stale view, nothing else. */
+	bpf_map_update_elem(bpf_map__fd(dm->l->skel->maps.daemon), &zero, st, BPF_ANY);
 }
 
 int daemon_slot_totals(struct daemon *dm, int slot, uint64_t *seen, uint64_t *exported)

@@ -50,6 +50,7 @@ struct daemon {
 	uint64_t pressure_events;	/* cycles that exported flows early for room */
 	uint64_t pressure_records;
 	double drain_ms;		/* the last cycle's swap and drain */
+	struct fm_daemon_state state;	/* published to the daemon map each cycle */
 };
 
 /* Set up the table, drain and fan-out for the loaded program l. 0 or -errno. */
@@ -74,6 +75,11 @@ long daemon_shed(struct daemon *dm, size_t n);
  * wait_ms. Returns the records that could not be delivered (0: all).
  */
 uint64_t daemon_finish(struct daemon *dm, int wait_ms);
+/* Name a slot's interface for status (state: enum fm_iface_state). */
+void daemon_set_iface(struct daemon *dm, int slot, const char *name, int ifindex,
+		      enum fm_iface_state state, const char *mode);
+/* Write what status shows into the daemon map (done by every cycle). */
+void daemon_publish(struct daemon *dm);
 /* Packets seen by the kernel on a slot, and exported (both directions). */
 int daemon_slot_totals(struct daemon *dm, int slot, uint64_t *seen, uint64_t *exported);
 

@@ -70,6 +70,20 @@ double sizing_rss_mb(void)
 	return rss * (double)sysconf(_SC_PAGESIZE) / (1 << 20);
 }
 
+double sizing_peak_rss_mb(void)
+{
+	unsigned long long kb = 0;
+	char line[128];
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %llu kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb / 1024.0;
+}
+
 /* Below these the daemon works badly: batches too small, a cache that
  * thrashes, a table that exports nearly every flow at once. */
 #define BUDGET_MIN_QUEUE 8192
@@ -78,18 +92,20 @@ double sizing_rss_mb(void)
 #define BUDGET_MIN_PAGE_KIB 2048
 #define BUDGET_MAX_PAGE_KIB 65536
 
-int sizing_budget(struct budget *b, uint64_t limit_mb, uint64_t cache_size, bool cache_given,
-		  uint64_t queue_max, size_t record_bytes, size_t flow_bytes, size_t device_bytes)
+int sizing_budget(struct budget *b, uint64_t limit_mb, uint64_t ring_bytes, uint64_t cache_size,
+		  bool cache_given, uint64_t queue_max, size_t record_bytes, size_t flow_bytes,
+		  size_t device_bytes)
 {
 	uint64_t mib = 1 << 20, rest, share;
+	uint64_t fixed_mb = BUDGET_BASE_MB + (2 * ring_bytes + mib - 1) / mib;
 	uint64_t min_bytes = BUDGET_MIN_QUEUE * record_bytes + BUDGET_MIN_FLOWS * flow_bytes +
 			     (cache_given ? cache_size : BUDGET_MIN_CACHE) * device_bytes +
 			     BUDGET_MIN_PAGE_KIB * 1024ULL;
 
-	b->min_mb = BUDGET_FIXED_MB + (min_bytes + mib - 1) / mib;
+	b->min_mb = fixed_mb + (min_bytes + mib - 1) / mib;
 	if (limit_mb < b->min_mb)
 		return -ENOSPC;
-	rest = (limit_mb - BUDGET_FIXED_MB) * mib;
+	rest = (limit_mb - fixed_mb) * mib;
 	share = rest / 8;
 	b->page_cache_kib = clamp(share / 1024, BUDGET_MIN_PAGE_KIB, BUDGET_MAX_PAGE_KIB);
 	b->queue_records = clamp(share / record_bytes, BUDGET_MIN_QUEUE,

@@ -30,18 +30,22 @@ struct budget {
 	uint64_t min_mb;		/* the least limit that holds them */
 };
 
-/* The fixed part, MiB, measured with the daemon idle at start (VmHWM). */
-#define BUDGET_FIXED_MB 40
+/* The fixed part: ~8 MiB measured with the daemon idle at start (VmHWM:
+ * binary, libraries, heap), plus the ring buffer, which the kernel maps
+ * (populated) twice into the consumer so records can wrap. */
+#define BUDGET_BASE_MB 8
 
 /*
- * Share limit_mb: an eighth each (of what the fixed part leaves) for the
+ * Share limit_mb: an eighth each (of what the fixed part and a ring of
+ * ring_bytes leave) for the
  * queue (at most queue_max records), the device cache (at most cache_size
  * entries, or all of cache_size when cache_given) and SQLite's page cache
  * (at most 64 MiB); the rest to the flow table. Entry sizes in bytes.
  * Returns 0, or -ENOSPC when the limit is below b->min_mb.
  */
-int sizing_budget(struct budget *b, uint64_t limit_mb, uint64_t cache_size, bool cache_given,
-		  uint64_t queue_max, size_t record_bytes, size_t flow_bytes, size_t device_bytes);
+int sizing_budget(struct budget *b, uint64_t limit_mb, uint64_t ring_bytes, uint64_t cache_size,
+		  bool cache_given, uint64_t queue_max, size_t record_bytes, size_t flow_bytes,
+		  size_t device_bytes);
 
 /* Fill *s from /proc/meminfo and the CPU count; never fails (falls back
  * to small-machine values when /proc cannot be read). */
@@ -50,5 +54,7 @@ void sizing_defaults(struct sizing *s);
 uint64_t sizing_flow_slot_bytes(int cpus);
 /* The daemon's resident set in MiB (/proc/self/statm), 0 if unknown. */
 double sizing_rss_mb(void);
+/* Its peak resident set so far (VmHWM), MiB, 0 if unknown. */
+double sizing_peak_rss_mb(void);
 
 #endif

@@ -268,6 +268,7 @@ long drain_unattributed(struct drain *d, int64_t now_ms, flowtab_emit_fn emit, v
 			if (err < 0)
 				return err;
 			d->drained[slot][dir] += kp;
+			d->unattributed[slot][dir] += r.packets;
 			d->unattributed_packets += r.packets;
 			d->unattributed_bytes += r.bytes;
 			if (!dir) {

@@ -55,6 +55,8 @@ struct drain {
 	uint64_t unattributed_bytes;
 	/* Packets moved out of the kernel, per slot and direction. */
 	uint64_t drained[FM_MAX_IFACES + 1][2];
+	/* Packets exported in overflow records, per slot and direction. */
+	uint64_t unattributed[FM_MAX_IFACES + 1][2];
 	/* Folded and not yet exported. */
 	struct drain_lost lost[FM_MAX_IFACES + 1][2];
 	uint64_t overflow_seen[FM_MAX_IFACES + 1];	/* kernel overflow packets exported */

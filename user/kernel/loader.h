@@ -82,12 +82,6 @@ unsigned long long loader_map_memory(struct loader *l);
 /* Events ring buffer fd, program fd. */
 int loader_events_fd(struct loader *l);
 int loader_prog_fd(struct loader *l);
-/* The maps loader_pin pins, by name; nothing else is put in a pin directory. */
-#define FM_NR_PINS 6
-extern const char *const fm_pin_names[FM_NR_PINS];
-/* Pin the maps (with their BTF) under dir, or remove those pins. */
-int loader_pin(struct loader *l, const char *dir);
-void loader_unpin(struct loader *l, const char *dir);
 void loader_close(struct loader *l);
 
 const char *fm_xdp_mode_str(enum fm_xdp_mode m);

@@ -25,7 +25,7 @@
 #define BPFFS_ROOT "/sys/fs/bpf"
 
 const char *const fm_pin_names[FM_NR_PINS] = {
-	"flows_a", "flows_b", "flow_gens", "counters", "ctl", "events",
+	"flows_a", "flows_b", "flow_gens", "counters", "ctl", "events", "daemon",
 };
 
 static bool on_bpffs(int fd)

@@ -14,7 +14,7 @@
 struct loader;
 
 /* The maps pins_pin pins, by name; nothing else is put in a pin directory. */
-#define FM_NR_PINS 6
+#define FM_NR_PINS 7
 extern const char *const fm_pin_names[FM_NR_PINS];
 
 struct pin_dir {

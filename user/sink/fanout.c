@@ -69,6 +69,23 @@ int fanout_emit(const struct fm_record *r, void *ctx)
 	return 0;
 }
 
+size_t fanout_room(struct fanout *f)
+{
+	size_t room = SINK_ROOM_ANY;
+
+	for (int i = 0; i < f->nsinks; i++) {
+		size_t r = f->sinks[i]->room(f->sinks[i]);
+
+		if (r < room)
+			room = r;
+	}
+	/* The sinks take the staged records first; the stage's free part
+	 * holds the rest. */
+	if (room == SINK_ROOM_ANY)
+		return SINK_ROOM_ANY;
+	return (FANOUT_STAGE - f->staged) + (room > f->staged ? room - f->staged : 0);
+}
+
 void fanout_flush(struct fanout *f)
 {
 	for (int i = 0; i < f->nsinks; i++)

@@ -70,6 +70,9 @@ static inline bool fanout_blocked(const struct fanout *f)
 {
 	return f->staged == FANOUT_STAGE;
 }
+/* Records that could be emitted now without a refusal: the stage's free
+ * part and what every sink has room for. */
+size_t fanout_room(struct fanout *f);
 /* Ask every sink to flush. */
 void fanout_flush(struct fanout *f);
 
