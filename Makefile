@@ -4,7 +4,8 @@
 BUILD    ?= build
 CC       ?= gcc
 CLANG    ?= clang
-BPFTOOL  ?= bpftool
+# bpftool lives in /usr/sbin, which an ordinary user's PATH lacks.
+BPFTOOL  ?= $(or $(shell command -v bpftool 2>/dev/null),/usr/sbin/bpftool)
 ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
@@ -43,7 +44,7 @@ TEST_BINS  := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
 TEST_HELP  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(TEST_SRCS),$(wildcard tests/bpf/*.c)))
 BENCH_SRCS := $(wildcard tools/bench/*.c)
 BENCH_BINS := $(patsubst tools/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
-DEPS_OK    := $(BUILD)/.deps-ok
+DEPS_BUILD := $(BUILD)/.deps-build
 
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -53,8 +54,8 @@ DEPS_OK    := $(BUILD)/.deps-ok
 all: $(BUILD)/flowmaster
 
 help:
-	@echo 'make            build build/flowmaster (installs missing packages first)'
-	@echo 'make test       build and run every test suite (root runs BPF and netns suites)'
+	@echo 'make            build build/flowmaster (any user; says which packages are missing)'
+	@echo 'make test       build and run every test suite (root: installs what is missing, runs BPF and netns suites)'
 	@echo 'make test-c     only the C suites (unit, BPF); with SAN=1 under ASan/UBSan'
 	@echo 'make bench      all benchmarks, writes BENCHMARKS.md (root, ~15 min)'
 	@echo 'make bench-quick the same, reduced (about 2 min)'
@@ -66,13 +67,23 @@ help:
 	@echo 'make valgrind   the unit suites under valgrind'
 	@echo 'options: V=1 (show commands), SAN=1 (ASan+UBSan userspace)'
 
-# Install what a fresh Debian machine lacks, once; the script is idempotent.
-$(DEPS_OK): tools/install-deps.sh
-	$(Q)tools/install-deps.sh
+# Packages, in the sets of tools/install-deps.sh; each set is checked once
+# per build directory (a stamp). `make` and the other targets only check
+# and, when something is missing, print the apt-get line and stop: building
+# needs no root. make test, demo and bench (which need root anyway) install
+# the missing packages of their sets when run as root.
+DEPS_INSTALL_GOALS := test demo bench bench-quick
+DEPS_MODE := $(if $(filter $(DEPS_INSTALL_GOALS),$(MAKECMDGOALS)),,--check)
+$(DEPS_BUILD): tools/install-deps.sh
+	$(Q)tools/install-deps.sh $(DEPS_MODE) build
 	$(Q)mkdir -p $(@D) && touch $@
-deps: $(DEPS_OK)
+# The other sets after the build set: one apt-get at a time.
+$(BUILD)/.deps-%: tools/install-deps.sh | $(DEPS_BUILD)
+	$(Q)tools/install-deps.sh $(DEPS_MODE) $*
+	$(Q)touch $@
+deps: $(DEPS_BUILD)
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(DEPS_OK)
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(DEPS_BUILD)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -MT $@ -c $< -o $@.tmp
@@ -82,7 +93,7 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-$(BUILD)/%.o: %.c | $(SKELS) $(DEPS_OK)
+$(BUILD)/%.o: %.c | $(SKELS) $(DEPS_BUILD)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
@@ -104,23 +115,23 @@ $(BUILD)/bench/%: $(BUILD)/tools/bench/%.o $(BUILD)/tests/bpf/frames.o $(BUILD)/
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-test: $(BUILD)/flowmaster $(TEST_BINS)
+test: $(BUILD)/.deps-test $(BUILD)/flowmaster $(TEST_BINS)
 	$(Q)BUILD=$(BUILD) tools/run-tests.sh
 
 # The C suites only (CI runs these again with SAN=1).
 test-c: $(BUILD)/flowmaster $(TEST_BINS)
 	$(Q)BUILD=$(BUILD) SUITES="unit bpf" tools/run-tests.sh
 
-bench: $(BUILD)/flowmaster $(BENCH_BINS)
+bench: $(BUILD)/.deps-bench $(BUILD)/flowmaster $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) tools/bench.sh
 
-bench-quick: $(BUILD)/flowmaster $(BENCH_BINS)
+bench-quick: $(BUILD)/.deps-bench $(BUILD)/flowmaster $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) tools/bench.sh --quick
 
-demo: $(BUILD)/flowmaster
+demo: $(BUILD)/.deps-demo $(BUILD)/flowmaster
 	$(Q)BUILD=$(BUILD) tools/demo.sh
 
-vmlinux: | $(DEPS_OK)
+vmlinux: | $(DEPS_BUILD)
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h.tmp
 	mv vmlinux/vmlinux.h.tmp vmlinux/vmlinux.h
 
@@ -130,7 +141,8 @@ clean:
 # ---- fuzzing and valgrind (tests/bpf/test_fuzz.c, tests/fuzz/, tools/fuzz.sh) ----
 # libFuzzer targets: each tests/fuzz/fuzz_*.c linked with the user/ sources
 # it exercises, all built by clang with coverage, ASan and UBSan (separate
-# objects under $(BUILD)/fuzz/, not the gcc ones). Needs libclang-rt-14-dev.
+# objects under $(BUILD)/fuzz/, not the gcc ones). Needs clang's libFuzzer
+# runtime (tools/install-deps.sh fuzz).
 # `make fuzz`: the parser fuzz through BPF_PROG_TEST_RUN with FUZZ_FRAMES
 # frames (root), then each target for FUZZ_SECONDS; `make fuzz-quick` (CI):
 # each target for FUZZ_QUICK_SECONDS. `make valgrind`: the unit suites
@@ -150,7 +162,7 @@ VALGRIND_BINS := $(filter $(BUILD)/tests/unit/%,$(TEST_BINS))
 .PHONY: fuzz fuzz-quick fuzz-build valgrind
 
 # user/ code gets coverage instrumentation too: that is what is fuzzed.
-$(FUZZ_OBJS): $(BUILD)/fuzz/obj/%.o: %.c | $(SKELS) $(DEPS_OK)
+$(FUZZ_OBJS): $(BUILD)/fuzz/obj/%.o: %.c | $(SKELS) $(BUILD)/.deps-fuzz
 	$(call msg,CC-FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
@@ -168,7 +180,7 @@ fuzz: $(BUILD)/tests/bpf/test_fuzz $(FUZZ_BINS)
 fuzz-quick: $(FUZZ_BINS)
 	$(Q)BUILD=$(BUILD) tools/fuzz.sh $(FUZZ_QUICK_SECONDS)
 
-valgrind: $(VALGRIND_BINS)
+valgrind: $(VALGRIND_BINS) | $(BUILD)/.deps-valgrind
 	$(Q)fail=0; for t in $^; do \
 		echo "== valgrind $$t"; \
 		valgrind -q --error-exitcode=1 --leak-check=full $$t || fail=1; \
