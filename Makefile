@@ -6,6 +6,7 @@ CC       ?= gcc
 CLANG    ?= clang
 # bpftool lives in /usr/sbin, which an ordinary user's PATH lacks.
 BPFTOOL  ?= $(or $(shell command -v bpftool 2>/dev/null),/usr/sbin/bpftool)
+CLANG_FORMAT ?= clang-format-14
 ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
@@ -45,10 +46,16 @@ TEST_HELP  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(TEST_SRCS),$(wildcard t
 BENCH_SRCS := $(wildcard tools/bench/*.c)
 BENCH_BINS := $(patsubst tools/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 DEPS_BUILD := $(BUILD)/.deps-build
+# What `make format` and `make format-check` cover (vmlinux/ is generated).
+FORMAT_SRCS := $(wildcard bpf/*.[ch] user/*.[ch] user/*/*.[ch] tests/*.[ch] tests/*/*.[ch] \
+		 tools/bench/*.c)
+# Every shell script: by name, and anything else that starts with a bash shebang.
+SHELL_SRCS := $(sort $(wildcard tools/*.sh tools/*/*.sh tests/*/*.sh) .ci/run \
+		$(shell grep -rlIE '^\#!(/usr)?/bin/(env )?(ba)?sh' tools tests .ci 2>/dev/null))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all help test test-c bench-quick bench demo vmlinux clean deps
+.PHONY: all help test test-c bench-quick bench demo vmlinux clean deps format format-check shellcheck
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/flowmaster
@@ -65,6 +72,9 @@ help:
 	@echo 'make fuzz       the BPF parser fuzz (FUZZ_FRAMES, 5M) and each libFuzzer target (FUZZ_SECONDS, 60)'
 	@echo 'make fuzz-quick each libFuzzer target for 30 s (CI)'
 	@echo 'make valgrind   the unit suites under valgrind'
+	@echo 'make shellcheck shellcheck on every shell script'
+	@echo 'make format     format the C sources with .clang-format (clang-format 14)'
+	@echo 'make format-check fail if a C source differs from .clang-format'
 	@echo 'options: V=1 (show commands), SAN=1 (ASan+UBSan userspace)'
 
 # Packages, in the sets of tools/install-deps.sh; each set is checked once
@@ -137,6 +147,25 @@ vmlinux: | $(DEPS_BUILD)
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- checks: shell scripts and C formatting ----
+# `make format` rewrites every C source in place (clang-format 14: other
+# versions format differently); `make format-check` changes nothing.
+shellcheck: | $(BUILD)/.deps-lint
+	$(call msg,SHCHECK,$(words $(SHELL_SRCS)) scripts)
+	$(Q)shellcheck -x $(SHELL_SRCS)
+
+format: | $(BUILD)/.deps-lint
+	$(call msg,FORMAT,$(words $(FORMAT_SRCS)) files)
+	$(Q)$(CLANG_FORMAT) -i $(FORMAT_SRCS)
+
+format-check: | $(BUILD)/.deps-lint
+	$(call msg,FMTCHECK,$(words $(FORMAT_SRCS)) files)
+	$(Q)$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_SRCS) 2>$(BUILD)/format-check.log || { \
+		grep -E '^[^ :]+:[0-9]+:[0-9]+: error' $(BUILD)/format-check.log | cut -d: -f1 | \
+			uniq -c | awk '{ printf "  %s: %d places\n", $$2, $$1 }'; \
+		echo "format-check: these differ from .clang-format: make format (log: $(BUILD)/format-check.log)"; \
+		exit 1; }
 
 # ---- fuzzing and valgrind (tests/bpf/test_fuzz.c, tests/fuzz/, tools/fuzz.sh) ----
 # libFuzzer targets: each tests/fuzz/fuzz_*.c linked with the user/ sources
