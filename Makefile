@@ -4,7 +4,9 @@
 BUILD    ?= build
 CC       ?= gcc
 CLANG    ?= clang
-BPFTOOL  ?= bpftool
+# bpftool lives in /usr/sbin, which an ordinary user's PATH lacks.
+BPFTOOL  ?= $(or $(shell command -v bpftool 2>/dev/null),/usr/sbin/bpftool)
+CLANG_FORMAT ?= clang-format-14
 ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
@@ -43,18 +45,24 @@ TEST_BINS  := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
 TEST_HELP  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(TEST_SRCS),$(wildcard tests/bpf/*.c)))
 BENCH_SRCS := $(wildcard tools/bench/*.c)
 BENCH_BINS := $(patsubst tools/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
-DEPS_OK    := $(BUILD)/.deps-ok
+DEPS_BUILD := $(BUILD)/.deps-build
+# What `make format` and `make format-check` cover (vmlinux/ is generated).
+FORMAT_SRCS := $(wildcard bpf/*.[ch] user/*.[ch] user/*/*.[ch] tests/*.[ch] tests/*/*.[ch] \
+		 tools/bench/*.c)
+# Every shell script: by name, and anything else that starts with a bash shebang.
+SHELL_SRCS := $(sort $(wildcard tools/*.sh tools/*/*.sh tests/*/*.sh) .ci/run \
+		$(shell grep -rlIE '^\#!(/usr)?/bin/(env )?(ba)?sh' tools tests .ci 2>/dev/null))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all help test test-c bench-quick bench demo vmlinux clean deps
+.PHONY: all help test test-c bench-quick bench demo vmlinux clean deps format format-check shellcheck
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/flowmaster
 
 help:
-	@echo 'make            build build/flowmaster (installs missing packages first)'
-	@echo 'make test       build and run every test suite (root runs BPF and netns suites)'
+	@echo 'make            build build/flowmaster (any user; says which packages are missing)'
+	@echo 'make test       build and run every test suite (root: installs what is missing, runs BPF and netns suites)'
 	@echo 'make test-c     only the C suites (unit, BPF); with SAN=1 under ASan/UBSan'
 	@echo 'make bench      all benchmarks, writes BENCHMARKS.md (root, ~15 min)'
 	@echo 'make bench-quick the same, reduced (about 2 min)'
@@ -64,15 +72,28 @@ help:
 	@echo 'make fuzz       the BPF parser fuzz (FUZZ_FRAMES, 5M) and each libFuzzer target (FUZZ_SECONDS, 60)'
 	@echo 'make fuzz-quick each libFuzzer target for 30 s (CI)'
 	@echo 'make valgrind   the unit suites under valgrind'
+	@echo 'make shellcheck shellcheck on every shell script'
+	@echo 'make format     format the C sources with .clang-format (clang-format 14)'
+	@echo 'make format-check fail if a C source differs from .clang-format'
 	@echo 'options: V=1 (show commands), SAN=1 (ASan+UBSan userspace)'
 
-# Install what a fresh Debian machine lacks, once; the script is idempotent.
-$(DEPS_OK): tools/install-deps.sh
-	$(Q)tools/install-deps.sh
+# Packages, in the sets of tools/install-deps.sh; each set is checked once
+# per build directory (a stamp). `make` and the other targets only check
+# and, when something is missing, print the apt-get line and stop: building
+# needs no root. make test, demo and bench (which need root anyway) install
+# the missing packages of their sets when run as root.
+DEPS_INSTALL_GOALS := test demo bench bench-quick
+DEPS_MODE := $(if $(filter $(DEPS_INSTALL_GOALS),$(MAKECMDGOALS)),,--check)
+$(DEPS_BUILD): tools/install-deps.sh
+	$(Q)tools/install-deps.sh $(DEPS_MODE) build
 	$(Q)mkdir -p $(@D) && touch $@
-deps: $(DEPS_OK)
+# The other sets after the build set: one apt-get at a time.
+$(BUILD)/.deps-%: tools/install-deps.sh | $(DEPS_BUILD)
+	$(Q)tools/install-deps.sh $(DEPS_MODE) $*
+	$(Q)touch $@
+deps: $(DEPS_BUILD)
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(DEPS_OK)
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(DEPS_BUILD)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -MT $@ -c $< -o $@.tmp
@@ -82,7 +103,7 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-$(BUILD)/%.o: %.c | $(SKELS) $(DEPS_OK)
+$(BUILD)/%.o: %.c | $(SKELS) $(DEPS_BUILD)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
@@ -104,33 +125,53 @@ $(BUILD)/bench/%: $(BUILD)/tools/bench/%.o $(BUILD)/tests/bpf/frames.o $(BUILD)/
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-test: $(BUILD)/flowmaster $(TEST_BINS)
+test: $(BUILD)/.deps-test $(BUILD)/flowmaster $(TEST_BINS)
 	$(Q)BUILD=$(BUILD) tools/run-tests.sh
 
 # The C suites only (CI runs these again with SAN=1).
 test-c: $(BUILD)/flowmaster $(TEST_BINS)
 	$(Q)BUILD=$(BUILD) SUITES="unit bpf" tools/run-tests.sh
 
-bench: $(BUILD)/flowmaster $(BENCH_BINS)
+bench: $(BUILD)/.deps-bench $(BUILD)/flowmaster $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) tools/bench.sh
 
-bench-quick: $(BUILD)/flowmaster $(BENCH_BINS)
+bench-quick: $(BUILD)/.deps-bench $(BUILD)/flowmaster $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) tools/bench.sh --quick
 
-demo: $(BUILD)/flowmaster
+demo: $(BUILD)/.deps-demo $(BUILD)/flowmaster
 	$(Q)BUILD=$(BUILD) tools/demo.sh
 
-vmlinux: | $(DEPS_OK)
+vmlinux: | $(DEPS_BUILD)
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h.tmp
 	mv vmlinux/vmlinux.h.tmp vmlinux/vmlinux.h
 
 clean:
 	rm -rf $(BUILD)
 
+# ---- checks: shell scripts and C formatting ----
+# `make format` rewrites every C source in place (clang-format 14: other
+# versions format differently); `make format-check` changes nothing.
+shellcheck: | $(BUILD)/.deps-lint
+	$(call msg,SHCHECK,$(words $(SHELL_SRCS)) scripts)
+	$(Q)shellcheck -x $(SHELL_SRCS)
+
+format: | $(BUILD)/.deps-lint
+	$(call msg,FORMAT,$(words $(FORMAT_SRCS)) files)
+	$(Q)$(CLANG_FORMAT) -i $(FORMAT_SRCS)
+
+format-check: | $(BUILD)/.deps-lint
+	$(call msg,FMTCHECK,$(words $(FORMAT_SRCS)) files)
+	$(Q)$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_SRCS) 2>$(BUILD)/format-check.log || { \
+		grep -E '^[^ :]+:[0-9]+:[0-9]+: error' $(BUILD)/format-check.log | cut -d: -f1 | \
+			uniq -c | awk '{ printf "  %s: %d places\n", $$2, $$1 }'; \
+		echo "format-check: these differ from .clang-format: make format (log: $(BUILD)/format-check.log)"; \
+		exit 1; }
+
 # ---- fuzzing and valgrind (tests/bpf/test_fuzz.c, tests/fuzz/, tools/fuzz.sh) ----
 # libFuzzer targets: each tests/fuzz/fuzz_*.c linked with the user/ sources
 # it exercises, all built by clang with coverage, ASan and UBSan (separate
-# objects under $(BUILD)/fuzz/, not the gcc ones). Needs libclang-rt-14-dev.
+# objects under $(BUILD)/fuzz/, not the gcc ones). Needs clang's libFuzzer
+# runtime (tools/install-deps.sh fuzz).
 # `make fuzz`: the parser fuzz through BPF_PROG_TEST_RUN with FUZZ_FRAMES
 # frames (root), then each target for FUZZ_SECONDS; `make fuzz-quick` (CI):
 # each target for FUZZ_QUICK_SECONDS. `make valgrind`: the unit suites
@@ -150,7 +191,7 @@ VALGRIND_BINS := $(filter $(BUILD)/tests/unit/%,$(TEST_BINS))
 .PHONY: fuzz fuzz-quick fuzz-build valgrind
 
 # user/ code gets coverage instrumentation too: that is what is fuzzed.
-$(FUZZ_OBJS): $(BUILD)/fuzz/obj/%.o: %.c | $(SKELS) $(DEPS_OK)
+$(FUZZ_OBJS): $(BUILD)/fuzz/obj/%.o: %.c | $(SKELS) $(BUILD)/.deps-fuzz
 	$(call msg,CC-FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
@@ -168,7 +209,7 @@ fuzz: $(BUILD)/tests/bpf/test_fuzz $(FUZZ_BINS)
 fuzz-quick: $(FUZZ_BINS)
 	$(Q)BUILD=$(BUILD) tools/fuzz.sh $(FUZZ_QUICK_SECONDS)
 
-valgrind: $(VALGRIND_BINS)
+valgrind: $(VALGRIND_BINS) | $(BUILD)/.deps-valgrind
 	$(Q)fail=0; for t in $^; do \
 		echo "== valgrind $$t"; \
 		valgrind -q --error-exitcode=1 --leak-check=full $$t || fail=1; \

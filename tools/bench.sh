@@ -62,7 +62,7 @@ bench_insitu() {
 # namespace only. Exit 1 also when flowmaster lost a count.
 bench_compare() {
 	echo "== compare: end to end, flowmaster, softflowd, pmacctd on the same load"
-	tools/install-deps.sh --bench
+	tools/install-deps.sh bench
 	env BUILD="$BUILD" tools/bench/compare.sh "${quick[@]}" \
 		--markdown "$BUILD/bench/compare.md" --plot "$BUILD/bench/compare.png"
 }

@@ -71,7 +71,7 @@ fi
 [[ -x $FM ]] || { echo "demo: $FM is missing: run make first (or make demo, which builds it)" >&2; exit 1; }
 for c in ip nsenter ping socat ss sqlite3 timeout trafgen; do
 	command -v "$c" >/dev/null ||
-		{ echo "demo: $c is not installed: run tools/install-deps.sh as root" >&2; exit 1; }
+		{ echo "demo: $c is not installed: run tools/install-deps.sh demo as root" >&2; exit 1; }
 done
 if [[ -s $DB ]]; then
 	# Replace an older demo database, never anything else.

@@ -9,7 +9,7 @@
 # Usage: tools/fuzz.sh [SECONDS] [NAME...]    (default 60 s, every target)
 # Replay an input: $BUILD/fuzz/NAME $BUILD/fuzz/artifacts/NAME/crash-...
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
 secs=${1:-60}
 shift || true

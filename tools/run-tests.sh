@@ -5,7 +5,7 @@
 # Each suite prints "NAME: P passed, F failed, S skipped" last.
 # Usage: tools/run-tests.sh [FILTER]   (runs suites whose path matches FILTER)
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
 filter=${1:-}
 SUITES=${SUITES:-unit bpf netns}	# which kinds of suite to run

@@ -89,7 +89,7 @@ need_cmd()
 {
 	local c
 	for c in "$@"; do
-		command -v "$c" >/dev/null || skip "$c is not installed (tools/install-deps.sh)"
+		command -v "$c" >/dev/null || skip "$c is not installed (tools/install-deps.sh test)"
 	done
 }
 

@@ -220,7 +220,8 @@ foreign_ticks()
 	echo "$t"
 }
 # UDP receive-buffer drops in rx's namespace (lost NetFlow export datagrams).
-udp_rcvbuf_errors() { lab_nsexec $RX awk '/^Udp:/{n++; if (n == 1) for (i = 1; i <= NF; i++) c[$i] = i; else print $c["RcvbufErrors"]}' /proc/net/snmp; }
+# shellcheck disable=SC2016 # $i and $c[...] are awk's fields, not the shell's
+udp_rcvbuf_errors() { lab_nsexec "$RX" awk '/^Udp:/{n++; if (n == 1) for (i = 1; i <= NF; i++) c[$i] = i; else print $c["RcvbufErrors"]}' /proc/net/snmp; }
 # rx_ns_pids: processes left in rx's namespace (ours, all of them), but
 # the anchor.
 rx_ns_pids() { ip netns pids "$RXNS" 2>/dev/null | grep -vx "$ANCHOR"; }

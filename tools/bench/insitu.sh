@@ -64,13 +64,15 @@ for f in "$FM" "$PROG_COST" "$BENCH_OBJ"; do
 done
 mkdir -p "$(dirname "$md")" || exit 1
 
+# shellcheck source=tools/lab.sh
 source "$ROOT/tools/lab.sh"
 LAB_ID=fmins-$$
 lab_init || exit 1
 TX=tx RX=rx TXIF=tx-rx RXIF=rx-tx
-lab_host $TX --no-ipv6 && lab_host $RX --no-ipv6 && lab_link $TX $RX || die "cannot build the test hosts"
+{ lab_host $TX --no-ipv6 && lab_host $RX --no-ipv6 && lab_link $TX $RX; } || die "cannot build the test hosts"
 RXNS=$(lab_ns $RX)
 BENCH_NAME=insitu
+# shellcheck source=tools/bench/traffic.sh
 source "$(dirname "${BASH_SOURCE[0]}")/traffic.sh"
 CFG=$LAB_TMP/flows.cfg
 make_cfg "$CFG" "$flows" || die "cannot write the trafgen config"
@@ -84,7 +86,7 @@ measure()
 	local pc rx0 rx1 t0 t1 line
 	coproc PC { exec "$PROG_COST" "$1"; }
 	pc=$PC_PID
-	read -r line <&"${PC[0]}" && [[ $line == ready ]] || die "prog_cost did not start"
+	{ read -r line <&"${PC[0]}" && [[ $line == ready ]]; } || die "prog_cost did not start"
 	rx0=$(lab_sys $RX $RXIF statistics/rx_packets) t0=$(now_ns)
 	lab_nsexec $TX timeout -s INT -k 2 "$secs" trafgen -i "$CFG" -o $TXIF -P 1 \
 		--no-sock-mem -Q -C -n $((2000000 * secs)) >/dev/null 2>&1
@@ -123,6 +125,7 @@ run_min()
 run_fm()
 {
 	local log=$LAB_TMP/fm.log i pid
+	# shellcheck disable=SC2086 # FM_ARGS is a list of options
 	lab_bg $RX "$log" "$FM" run -i $RXIF --db "$LAB_TMP/fm.db" --pin-path "$PIN" ${FM_ARGS:-}
 	pid=$LAB_PID
 	for ((i = 0; i < 400; i++)); do

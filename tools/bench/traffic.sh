@@ -48,9 +48,9 @@ keys_of()
 make_cfg()
 {
 	local f=$1 n=$2 smac dmac dip p a
-	smac=$(lab_mac $TX $TXIF) dmac=$(lab_mac $RX $RXIF) dip=$(lab_ip4 $RX $RXIF)
+	smac=$(lab_mac "$TX" "$TXIF") dmac=$(lab_mac "$RX" "$RXIF") dip=$(lab_ip4 "$RX" "$RXIF")
 	if ((n <= 4096)); then
-		lab_trafgen_cfg "$f" "$smac" "$dmac" "$(lab_ip4 $TX $TXIF)" "$dip" "$n" 60
+		lab_trafgen_cfg "$f" "$smac" "$dmac" "$(lab_ip4 "$TX" "$TXIF")" "$dip" "$n" 60
 		return
 	fi
 	flow_shape "$n" || return 1
@@ -69,8 +69,8 @@ make_cfg6()
 {
 	local f=$1 n=$2 smac dmac dip pfx i
 	((n >= 1 && n <= 4096)) || return 1
-	smac=$(lab_mac $TX $TXIF) dmac=$(lab_mac $RX $RXIF) dip=$(lab_ip6 $RX $RXIF)
-	pfx=$(lab_ip6 $TX $TXIF) || return 1
+	smac=$(lab_mac "$TX" "$TXIF") dmac=$(lab_mac "$RX" "$RXIF") dip=$(lab_ip6 "$RX" "$RXIF")
+	pfx=$(lab_ip6 "$TX" "$TXIF") || return 1
 	pfx=${pfx%::*}
 	{
 		echo "/* ${BENCH_NAME:-bench}: $n TCP/IPv6 flows ${pfx}::100-10f -> $dip:80, 74-byte frames, ACK */"

@@ -39,6 +39,67 @@ static int link_xdp(struct loader *l, int ifindex, __u32 flags)
 	return fd < 0 ? -errno : fd;
 }
 
+/*
+ * Whether native XDP failed for a reason of the driver's own, which the
+ * generic hook (on the skb, in the core) does not share, so that auto mode
+ * may try generic: no native XDP at all, an MTU too large for the driver's
+ * XDP buffers (veth: ERANGE; others EINVAL), too few queues (veth:
+ * ENOSPC), no memory for XDP rings. Never past a program that is already
+ * attached (generic must not sneak in beside it), nor for missing
+ * privileges or an interface that is gone: generic would fail alike, and
+ * native's error is the one to report.
+ */
+static bool native_only_failure(int err)
+{
+	switch (err) {
+	case -EBUSY:
+	case -EEXIST:
+	case -EPERM:
+	case -EACCES:
+	case -ENODEV:
+	case -ENXIO:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* What a driver's refusal of native XDP most likely means, or NULL. */
+static const char *native_hint(int err)
+{
+	switch (err) {
+	case -EOPNOTSUPP:
+		return "the driver has no native XDP";
+	case -ERANGE:
+		return "the MTU (on a veth: its peer's) is too large for native XDP on this driver";
+	case -EINVAL:
+		return "the driver refuses native XDP as configured, e.g. an MTU too large for it";
+	case -ENOSPC:
+		return "the driver has too few queues for native XDP";
+	case -ENOMEM:
+		return "the driver could not set up its XDP rings";
+	default:
+		return NULL;
+	}
+}
+
+/* Log why attaching in mode failed, and what to do. */
+static void attach_error(const char *name, enum fm_xdp_mode mode, int err)
+{
+	const char *hint = mode == FM_XDP_NATIVE ? native_hint(err) : NULL;
+
+	if (err == -EBUSY || err == -EEXIST)
+		pr_err("%s: another XDP program is already attached; remove it (ip link set dev %s xdp off, or flowmaster detach -i %s if it is ours) or pick another interface\n",
+		       name, name, name);
+	else if (err == -EPERM)
+		pr_err("attach XDP on %s: needs root or CAP_NET_ADMIN\n", name);
+	else if (hint)
+		pr_err("attach XDP on %s (native): %s: %s; try --xdp-mode generic or auto\n", name,
+		       strerror(-err), hint);
+	else
+		pr_err("attach XDP on %s (%s): %s\n", name, fm_xdp_mode_str(mode), strerror(-err));
+}
+
 int loader_attach(struct loader *l, int ifindex, enum fm_xdp_mode mode)
 {
 	char name[IF_NAMESIZE] = "?";
@@ -50,23 +111,19 @@ int loader_attach(struct loader *l, int ifindex, enum fm_xdp_mode mode)
 		return -E2BIG;
 	if_indextoname(ifindex, name);
 	fd = link_xdp(l, ifindex, mode == FM_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
-	if (fd == -EOPNOTSUPP && mode == FM_XDP_AUTO) {
-		pr_debug("%s: native XDP not supported, trying generic\n", name);
-		fd = link_xdp(l, ifindex, XDP_FLAGS_SKB_MODE);
-		mode = FM_XDP_GENERIC;
-	} else if (mode == FM_XDP_AUTO) {
+	if (mode == FM_XDP_AUTO) {
 		mode = FM_XDP_NATIVE;
+		if (fd < 0 && native_only_failure(fd)) {
+			const char *hint = native_hint(fd);
+
+			pr_info("%s: native XDP refused (%s%s%s); attaching in generic mode\n",
+				name, strerror(-fd), hint ? ": " : "", hint ? hint : "");
+			fd = link_xdp(l, ifindex, XDP_FLAGS_SKB_MODE);
+			mode = FM_XDP_GENERIC;
+		}
 	}
 	if (fd < 0) {
-		if (fd == -EBUSY || fd == -EEXIST)
-			pr_err("%s: another XDP program is already attached; remove it (ip link set dev %s xdp off, or flowmaster detach -i %s if it is ours) or pick another interface\n",
-			       name, name, name);
-		else if (fd == -EOPNOTSUPP)
-			pr_err("attach XDP on %s: %s; try --xdp-mode generic\n", name, strerror(-fd));
-		else if (fd == -EPERM)
-			pr_err("attach XDP on %s: needs root or CAP_NET_ADMIN\n", name);
-		else
-			pr_err("attach XDP on %s: %s\n", name, strerror(-fd));
+		attach_error(name, mode, fd);
 		return fd;
 	}
 	lk = &l->links[l->nr_links++];

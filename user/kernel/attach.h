@@ -13,8 +13,10 @@
 
 #define FM_XDP_PROG_NAME "fm_xdp"	/* the kernel's name for our program */
 
-/* Attach fm_xdp to ifindex by bpf_link; AUTO tries native, then generic
- * when native is not supported. Logs what went wrong and what to do. */
+/* Attach fm_xdp to ifindex by bpf_link; AUTO tries native, then generic when
+ * the driver refused native XDP for a reason of its own (no support, MTU,
+ * queues; never when a program is attached or for privileges), saying why.
+ * Logs what went wrong and what to do. */
 int loader_attach(struct loader *l, int ifindex, enum fm_xdp_mode mode);
 /* Close the link on ifindex (detaching the program); -ENOENT if none. */
 int loader_detach(struct loader *l, int ifindex);

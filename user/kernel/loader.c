@@ -23,7 +23,7 @@ static void explain_load_error(int err)
 	if (err == -EPERM || err == -EACCES)
 		pr_err("loading the XDP program was refused: needs root or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON\n");
 	else if (err == -ENOENT || err == -ESRCH)
-		pr_err("loading the XDP program failed (%s): the kernel needs BTF (/sys/kernel/btf/vmlinux) and kernel >= 5.11\n",
+		pr_err("loading the XDP program failed (%s): the kernel needs BTF (/sys/kernel/btf/vmlinux) and kernel >= 5.12\n",
 		       strerror(-err));
 	else
 		pr_err("loading the XDP program failed: %s (run with -v for the verifier log)\n",
