@@ -226,7 +226,8 @@ static int schema_pragmas(struct store *s)
 
 	rc = query_int(s, "PRAGMA page_count", "reading the file", &pages);
 	if (rc == SQLITE_OK && pages == 0)
-		rc = exec_sql(s, "PRAGMA auto_vacuum = INCREMENTAL", "setting auto_vacuum");
+		rc = exec_sql(s, "PRAGMA auto_vacuum = INCREMENTAL",
+			      "setting up the new file");
 	if (rc != SQLITE_OK)
 		return rc;
 	rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
