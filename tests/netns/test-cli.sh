@@ -114,6 +114,49 @@ test_top_bad_databases()
 	expect_rc "top on a text file" 1 "$FM" top --db "$d/text.db"
 }
 
+# ro_cleanup: unmount what test_top_read_only_media mounted (lazily: a
+# reader may still hold a file there), then the lab's cleanup.
+RO_MOUNT=
+ro_cleanup()
+{
+	[[ -n $RO_MOUNT ]] && umount -l "$RO_MOUNT" 2>/dev/null
+	lab_cleanup
+}
+
+# top on a directory says it is one (not "disk I/O error"); a database on
+# read-only media, where the -shm a WAL reader needs cannot be made, is
+# read as a snapshot of the file, and top says so.
+test_top_read_only_media()
+{
+	need_fm
+	need_cmd trafgen sqlite3
+	two_hosts
+	local d mnt db rx0
+	d=$(lab_tmpdir)
+	expect_rc "top on a directory" 1 "$FM" top --db "$d"
+	expect_out "says it is a directory" "^error: $d is a directory, not a database; give --db the database file"
+	mnt=$(lab_tmpdir)
+	mount -t tmpfs -o size=16M fm-cli-ro "$mnt" || skip "cannot mount a tmpfs"
+	RO_MOUNT=$mnt
+	trap ro_cleanup EXIT
+	db=$mnt/flows.db
+	rx0=$(lab_rx_packets b b-a)
+	fm_start b -i b-a --db "$db" --idle-timeout 1 --poll-interval 200
+	check "trafgen 3000 frames over 3 flows" lab_trafgen a a-b 3000 3 20000
+	wait_for 5 "3000 frames at b-a" rx_at_least b b-a $((rx0 + 3000))
+	fm_stop TERM
+	check_eq "daemon exit status" "$FM_RC" 0
+	[[ -e $db-shm ]] && fail "a -shm left after a clean stop"
+	check "remount read-only" mount -o remount,ro "$mnt"
+	touch "$mnt/x" 2>/dev/null && fail "the tmpfs is still writable"
+	expect_rc "top on read-only media" 0 "$FM" top --db "$db"
+	expect_out "says it reads a snapshot, and why" \
+		"^$db: reading a snapshot, the file as it is: its -shm is missing and cannot be made \(a read-only file system\)$"
+	expect_out "the talker, every packet" "^  198\.18\.0\.1 +3\.0k +[0-9.]+ KiB +3 +100\.0%$"
+	expect_rc "status --db on read-only media" 0 "$FM" status --db "$db" --pin-path "$(lab_pin_dir)"
+	expect_out "status reads the metrics" "^last metrics in $db"
+}
+
 # top lists the sender as the top talker, read while the daemon writes
 # (WAL) and after it stopped, with exact flow and packet counts.
 test_top_on_real_run()

@@ -209,7 +209,7 @@ test_db_locked()
 	sqlite3 "$db" <"$fifo" >"$LAB_TMP/holder.log" 2>&1 8>&- &
 	holder=$!
 	LAB_PIDS+=("$holder")
-	echo "BEGIN IMMEDIATE; INSERT INTO metrics VALUES (0, 'lock_holder', 1);" >&8
+	echo "BEGIN IMMEDIATE; INSERT INTO metrics(ts_ms, name, value) VALUES (0, 'lock_holder', 1);" >&8
 	t0=$(date +%s%N)
 	wait_for 5 "the lock being held" \
 		eval "! sqlite3 '$db' 'BEGIN IMMEDIATE; ROLLBACK;' 2>/dev/null"
@@ -284,6 +284,84 @@ test_db_deleted_and_replaced()
 		"$(sql "$db" "select count(*) from interfaces where name = 'b-a' and detached_ms >= attached_ms;")" 1
 	check_integrity "$db"
 	check_eq "mode of the recreated file" "$(stat -c %a "$db")" 640
+}
+
+# devices_sum DB COLUMN: sum of devices.COLUMN in DB (0 if none).
+devices_sum() { sql "$1" "select coalesce(sum($2), 0) from devices;"; }
+
+# The database moved aside (log rotation) mid-run while traffic flows and
+# the writer is behind its queue, so it holds device totals of flows
+# already committed (it writes them back only every 2.5 s then): they are
+# written into the moved file before the daemon goes on in a new one, so
+# across both files the devices' and the flows' packets are the traffic.
+test_db_moved_device_totals()
+{
+	need_fm
+	need_cmd trafgen sqlite3
+	two_hosts
+	local dir db rot rx0 rx n=200000 tg flows sent recv
+	dir=$(lab_tmpdir)
+	db=$dir/flows.db rot=$dir/flows.db.1
+	rx0=$(lab_rx_packets b b-a)
+	fm_start b -i b-a --db "$db" --max-flows 131072 --idle-timeout 1 --poll-interval 200 \
+		--metrics-interval 1
+	# 100,000 flows of 2 frames at 20,000 frames/s, 10 s apart: a flow
+	# record per frame, more than the writer keeps up with at once.
+	LAB_TRAFGEN_BG=1 lab_trafgen a a-b $n 100000 20000
+	tg=$LAB_PID
+	wait_for 20 "flows in the first file" db_packets_at_least "$db" 20000
+	check "move the database aside while traffic flows" mv "$db" "$rot"
+	info "moved with $(sql "$rot" "select count(*) from flows;") flow rows in it"
+	wait_for 20 "the move reported" log_has "was moved or replaced while in use"
+	check_log "move reported" "warning: store: $db was moved or replaced while in use: its [0-9]+ flow rows since it was opened, and their device totals, stay in the old file"
+	lab_wait_exit "$tg" 40
+	wait_for 5 "$n frames at b-a" rx_at_least b b-a $((rx0 + n))
+	fm_stop TERM
+	check_eq "exit status after SIGTERM" "$FM_RC" 0
+	rx=$(($(lab_rx_packets b b-a) - rx0))
+	check_eq "frames received" "$rx" $n
+	check_log "the kernel's count reconciles with the export" "b-a: kernel saw $rx packets, $rx exported"
+	flows=$(($(iface_sum "$rot" b-a packets) + $(iface_sum "$db" b-a packets)))
+	check_eq "flows' packets across both files == the kernel's count" "$flows" "$rx"
+	((flows > $(iface_sum "$db" b-a packets))) || fail "nothing in the moved file"
+	sent=$(($(devices_sum "$rot" packets_sent) + $(devices_sum "$db" packets_sent)))
+	recv=$(($(devices_sum "$rot" packets_received) + $(devices_sum "$db" packets_received)))
+	info "moved file: flows $(iface_sum "$rot" b-a packets), devices sent $(devices_sum "$rot" packets_sent); new file: flows $(iface_sum "$db" b-a packets), devices sent $(devices_sum "$db" packets_sent)"
+	check_eq "devices' packets_sent across both files == the traffic" "$sent" "$rx"
+	check_eq "devices' packets_received across both files == the traffic" "$recv" "$rx"
+	check_eq "moved file: its devices' totals == its flows" "$(devices_sum "$rot" packets_sent)" \
+		"$(iface_sum "$rot" b-a packets)"
+	check_integrity "$rot"
+	check_integrity "$db"
+}
+
+# A start on a full disk: exit 1 with the cause, and no empty database
+# file left behind.
+test_full_disk_at_start()
+{
+	need_fm
+	need_cmd sqlite3
+	two_hosts
+	local mnt db
+	mount_tmpfs 1M || skip "cannot mount a tmpfs"
+	mnt=$MNT
+	db=$mnt/flows.db
+	dd if=/dev/zero of="$mnt/filler" bs=4k 2>/dev/null	# until it is full
+	info "free on the tmpfs: $(df -B1 --output=avail "$mnt" | tail -n 1) bytes"
+	fm_run b run -i b-a --db "$db" "${SMALL_MAPS[@]}" --pin-path "$(lab_pin_dir)"
+	check_eq "exit status on a full disk" "$FM_RC" 1
+	grep -qE "store: $db: .*(database or disk is full|disk I/O error)" <<<"$FM_OUT" ||
+		fail "the cause is not named: $FM_OUT"
+	echo "ok - the cause is named: $(grep -m1 -E "store: $db" <<<"$FM_OUT")"
+	[[ -e $db ]] && fail "an empty database file was left behind: $(ls -la "$mnt")"
+	echo "ok - no file left behind: $(find "$mnt" -mindepth 1 -printf '%f ')"
+	check_detached b b-a
+	# With room, the same start works.
+	rm -f "$mnt/filler"
+	fm_start b -i b-a --db "$db" "${SMALL_MAPS[@]}"
+	fm_stop TERM
+	check_eq "exit status with room" "$FM_RC" 0
+	check_eq "schema version" "$(sql "$db" "PRAGMA user_version;")" 2
 }
 
 # One of two interfaces deleted while attached: logged, detached_ms

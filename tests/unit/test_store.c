@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
@@ -13,10 +14,12 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "tests/testlib.h"
+#include "lib/proto.h"
 #include "store/store.h"
 
 #define NULLV LLONG_MIN		/* q_int's answer for SQL NULL */
@@ -208,10 +211,11 @@ TEST(schema_created)
 	ASSERT_EQ(store_close(s, NULL), 0, "store_close");
 	db = sql_open(o.path);
 	ASSERT_TRUE(db, "open the database");
-	EXPECT_EQ(q_int(db, "PRAGMA user_version"), 1, "user_version");
+	EXPECT_EQ(q_int(db, "PRAGMA user_version"), 2, "user_version");
 	EXPECT_STREQ(q_text(db, "PRAGMA journal_mode"), "wal", "journal mode");
+	EXPECT_EQ(q_int(db, "PRAGMA auto_vacuum"), 2, "auto_vacuum incremental in a new file");
 	EXPECT_STREQ(columns(db, "interfaces"),
-		     "id,name,ifindex,mac,xdp_mode,attached_ms,detached_ms",
+		     "id,name,ifindex,mac,xdp_mode,attached_ms,detached_ms,run_id",
 		     "interfaces columns");
 	EXPECT_STREQ(columns(db, "devices"),
 		     "id,interface_id,mac,ip,first_seen_ms,last_seen_ms,"
@@ -221,9 +225,23 @@ TEST(schema_created)
 		     "id,interface_id,direction,first_seen_ms,last_seen_ms,"
 		     "src_mac,dst_mac,vlan_id,eth_type,src_ip,dst_ip,src_port,dst_port,"
 		     "protocol,icmp_type,icmp_code,tcp_flags,packets,bytes,"
-		     "end_reason,src_device_id,dst_device_id",
+		     "end_reason,src_device_id,dst_device_id,ip_bytes,tos,exporter_id",
 		     "flows columns");
-	EXPECT_STREQ(columns(db, "metrics"), "ts_ms,name,value", "metrics columns");
+	EXPECT_STREQ(columns(db, "metrics"), "ts_ms,name,value,run_id", "metrics columns");
+	EXPECT_STREQ(columns(db, "exporters"),
+		     "id,address,port,domain_id,protocol,first_seen_ms,last_seen_ms,"
+		     "datagrams,records,lost_records,malformed,templates",
+		     "exporters columns");
+	EXPECT_STREQ(columns(db, "runs"),
+		     "id,command,pid,hostname,version,started_ms,stopped_ms,args", "runs columns");
+	EXPECT_STREQ(columns(db, "retired"),
+		     "interface_id,direction,exporter_id,flows,packets,bytes,ip_bytes,"
+		     "first_seen_ms,last_seen_ms",
+		     "retired columns");
+	EXPECT_STREQ(q_text(db, "SELECT command || ' ' || (pid > 0) || ' ' || (started_ms <= stopped_ms)"
+				" || ' ' || (hostname != '') || ' ' || ifnull(args, 'NULL') FROM runs"),
+		     "run 1 1 1 NULL", "one runs row, stopped at close, command run by default");
+	EXPECT_EQ(q_int(db, "SELECT count(*) FROM metrics_latest"), 0, "metrics_latest view");
 	EXPECT_EQ(flows_index_on(db, "first_seen_ms"), 1, "index on flows(first_seen_ms)");
 	EXPECT_EQ(flows_index_on(db, "src_ip"), 0, "no src_ip index by default");
 	EXPECT_EQ(flows_index_on(db, "dst_ip"), 0, "no dst_ip index by default");
@@ -261,13 +279,13 @@ TEST(refuses_newer_schema)
 	sqlite3 *db = NULL;
 
 	ASSERT_EQ(sqlite3_open(o.path, &db), SQLITE_OK, "create a database");
-	ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE flows(x); PRAGMA user_version = 2",
-			       NULL, NULL, NULL), SQLITE_OK, "set user_version 2");
+	ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE flows(x); PRAGMA user_version = 3",
+			       NULL, NULL, NULL), SQLITE_OK, "set user_version 3");
 	sqlite3_close(db);
 
-	EXPECT_EQ(store_open(&s, &o), -EPROTO, "store_open on a version 2 database");
+	EXPECT_EQ(store_open(&s, &o), -EPROTO, "store_open on a version 3 database");
 	EXPECT_TRUE(s == NULL, "no store returned");
-	EXPECT_EQ(db_int(o.path, "PRAGMA user_version"), 2, "user_version untouched");
+	EXPECT_EQ(db_int(o.path, "PRAGMA user_version"), 3, "user_version untouched");
 	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM sqlite_master WHERE name = 'metrics'"),
 		  0, "nothing created");
 }
@@ -290,7 +308,7 @@ TEST(refuses_non_database)
 	EXPECT_EQ(store_open(&s, &o), -EINVAL, "store_open without a path");
 }
 
-TEST(reopen_v1)
+TEST(reopen)
 {
 	struct store_opts o = { 0 };
 	struct fm_record r[10];
@@ -305,8 +323,8 @@ TEST(reopen_v1)
 	EXPECT_EQ(store_close(s, &unwritten), 0, "first close");
 	EXPECT_EQ(unwritten, 0, "nothing unwritten");
 
-	o.index_addresses = true;	/* added to an existing v1 database */
-	ASSERT_EQ(store_open(&s, &o), 0, "reopen the v1 database");
+	o.index_addresses = true;	/* added to an existing database */
+	ASSERT_EQ(store_open(&s, &o), 0, "reopen the database");
 	EXPECT_EQ(store_interface_attach(s, "if0", 7, NULL, "generic", 2000), 0, "attach again");
 	EXPECT_EQ(store_start(s), 0, "start");
 	EXPECT_EQ(store_submit(s, r, 10), 0, "submit 10 more");
@@ -316,9 +334,12 @@ TEST(reopen_v1)
 	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM interfaces"), 2, "one interfaces row per attach");
 	EXPECT_EQ(db_int(o.path, "SELECT count(DISTINCT interface_id) FROM flows"), 2,
 		  "each run's flows point at its own interfaces row");
-	EXPECT_EQ(db_int(o.path, "PRAGMA user_version"), 1, "still version 1");
+	EXPECT_EQ(db_int(o.path, "PRAGMA user_version"), 2, "still version 2");
 	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM sqlite_master WHERE name = 'flows_src_ip'"),
 		  1, "address index added on reopen");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM runs"), 2, "one runs row per open");
+	EXPECT_EQ(db_int(o.path, "SELECT count(DISTINCT run_id) FROM interfaces"), 2,
+		  "each interfaces row stamped with its run");
 }
 
 TEST(bulk_100k_exact)
@@ -417,9 +438,11 @@ TEST(column_mapping)
 	struct store *s;
 	struct row w;
 
-	/* 1: IPv4 TCP on the attached interface */
+	/* 1: IPv4 TCP on the attached interface, DSCP EF, IP bytes known */
 	r[0] = ipv4_rec(7, 6, 40000, 443, 3);
-	r[0].tcp_flags = 0x12;
+	r[0].tcp_flags = 0x13;
+	r[0].key.tos = 0xb8;
+	r[0].ip_bytes = 258;
 	/* 2: IPv6 ICMPv6 echo request, egress, VLAN 42 */
 	r[1] = ipv4_rec(7, 58, 0, 0, 1);
 	r[1].key.eth_type = 0x86dd;
@@ -436,6 +459,8 @@ TEST(column_mapping)
 	memset(r[2].key.dst_addr, 0, 16);
 	r[2].key.vlan_id = 5;
 	r[2].key.dst_mac[0] = 0xff;
+	r[2].key.tos = 7;	/* not IP: stored NULL */
+	r[2].exporter_id = 3;	/* collected */
 	/* 4: IPv4 ICMP echo reply code 0, type 0 */
 	r[3] = ipv4_rec(7, 1, 0, 0, 1);
 	r[3].key.icmp_type = 0;
@@ -474,7 +499,7 @@ TEST(column_mapping)
 	EXPECT_EQ(w.proto, 6, "IPv4: protocol");
 	EXPECT_EQ(w.itype, NULLV, "IPv4 TCP: icmp_type");
 	EXPECT_EQ(w.icode, NULLV, "IPv4 TCP: icmp_code");
-	EXPECT_EQ(w.flags, 0x12, "IPv4: tcp_flags");
+	EXPECT_EQ(w.flags, 0x13, "IPv4: tcp_flags");
 	EXPECT_EQ(w.pkts, 3, "IPv4: packets");
 	EXPECT_EQ(w.bytes, 300, "IPv4: bytes");
 	EXPECT_STREQ(w.reason, "idle", "IPv4: end_reason");
@@ -527,10 +552,75 @@ TEST(column_mapping)
 				     " FROM flows_readable WHERE id = 1"),
 		     "tcp 2023-11-14T22:13:20.123Z if0", "flows_readable row 1");
 	EXPECT_STREQ(db_text(o.path, "SELECT protocol || ' ' || eth_type FROM flows_readable WHERE id = 2"),
-		     "ipv6-icmp 0x86dd", "flows_readable row 2");
+		     "icmpv6 0x86dd", "flows_readable row 2: protocol 58 is icmpv6, as in top");
+	EXPECT_STREQ(db_text(o.path, "SELECT tcp_flags || ' ' || tcp_flags_num || ' ' || tos || ' '"
+				     " || ip_bytes || ' ' || ifnull(exporter, 'local')"
+				     " FROM flows_readable WHERE id = 1"),
+		     "FIN,SYN,ACK 19 184 258 local", "flows_readable: TCP flags spelled out, tos, ip_bytes");
+	EXPECT_STREQ(db_text(o.path, "SELECT ifnull(tcp_flags, 'NULL') || ' ' || tcp_flags_num"
+				     " FROM flows_readable WHERE id = 5"),
+		     "NULL 0", "flows_readable: no TCP flags text for UDP");
+	EXPECT_STREQ(db_text(o.path, "SELECT group_concat(ifnull(tos, 'NULL') || '/'"
+				     " || ifnull(ip_bytes, 'NULL') || '/' || ifnull(exporter_id, 'NULL'), ' ')"
+				     " FROM (SELECT * FROM flows ORDER BY id)"),
+		     "184/258/NULL 0/NULL/NULL NULL/NULL/3 0/NULL/NULL 0/NULL/NULL 0/NULL/NULL 0/NULL/NULL",
+		     "flows: tos (NULL for non-IP), ip_bytes (0 stored NULL), exporter_id (0 stored NULL)");
 	EXPECT_STREQ(db_text(o.path, "SELECT src_ip || ' ' || bytes || ' ' || packets || ' ' || flows"
 				     " FROM top_talkers LIMIT 1"),
 		     "198.18.0.1 700 7 5", "top_talkers first row");
+}
+
+TEST(views_name_protocols_from_one_table)
+{
+	/* flows_readable names protocols with lib/proto.c's table, as top
+	 * does: the view holds proto_sql_case's expression, and that agrees
+	 * with proto_name for every protocol number. */
+	struct store_opts o = { .path = db_path("views") };
+	struct store *s = NULL;
+	sqlite3 *db;
+	int wrong = 0;
+
+	ASSERT_EQ(store_open(&s, &o), 0, "open");
+	ASSERT_EQ(store_close(s, NULL), 0, "close");
+	db = sql_open(o.path);
+	ASSERT_TRUE(db, "open the database");
+	{
+		char *q = sqlite3_mprintf("SELECT instr(sql, %Q) > 0 FROM sqlite_master"
+					  " WHERE name = 'flows_readable'",
+					  proto_sql_case("f.protocol"));
+
+		EXPECT_EQ(q_int(db, q), 1, "flows_readable uses proto_sql_case");
+		sqlite3_free(q);
+	}
+	for (int p = 0; p < 256; p++) {
+		char sql[2048], num[8];
+		const char *name = proto_name(p);
+
+		snprintf(num, sizeof(num), "%d", p);
+		snprintf(sql, sizeof(sql), "SELECT %s FROM (SELECT %d AS p)", proto_sql_case("p"), p);
+		if (strcmp(q_text(db, sql), name ? name : num)) {
+			fprintf(stderr, "  protocol %d: %s, expected %s\n", p, q_text(db, sql),
+				name ? name : num);
+			wrong++;
+		}
+	}
+	EXPECT_EQ(wrong, 0, "every protocol number named as proto_name names it");
+	EXPECT_STREQ(q_text(db, "SELECT protocol FROM flows_readable UNION ALL SELECT 'none' LIMIT 1"),
+		     "none", "the view reads");
+	/* TCP flags: the SQL spelling is tcp_flags_str's, for every value. */
+	wrong = 0;
+	for (unsigned f = 0; f < 256; f++) {
+		char sql[2048], buf[64];
+
+		snprintf(sql, sizeof(sql), "SELECT %s FROM (SELECT %u AS t)", tcp_flags_sql("t"), f);
+		tcp_flags_str(buf, sizeof(buf), f);
+		if (strcmp(q_text(db, sql), buf)) {
+			fprintf(stderr, "  tcp_flags %u: %s, expected %s\n", f, q_text(db, sql), buf);
+			wrong++;
+		}
+	}
+	EXPECT_EQ(wrong, 0, "tcp_flags_sql spells every value as tcp_flags_str");
+	sqlite3_close(db);
 }
 
 TEST(overflow_rows)
@@ -565,7 +655,8 @@ TEST(overflow_rows)
 				 " AND dst_ip IS NULL AND src_port IS NULL AND dst_port IS NULL"
 				 " AND protocol IS NULL AND icmp_type IS NULL AND icmp_code IS NULL"
 				 " AND tcp_flags IS NULL AND src_device_id IS NULL"
-				 " AND dst_device_id IS NULL"),
+				 " AND dst_device_id IS NULL AND tos IS NULL AND ip_bytes IS NULL"
+				 " AND exporter_id IS NULL"),
 		  1, "key columns NULL");
 	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM devices"), 0, "no devices from an overflow row");
 }
@@ -963,11 +1054,19 @@ static void host_ip(char *buf, size_t len, unsigned h)
 	snprintf(buf, len, "198.18.%u.%u", (h >> 8) & 255, h & 255);
 }
 
+/* SQL: flow f's destination is a group (multicast or broadcast) address,
+ * which is no device. */
+#define GROUP_DST                                                                          \
+	"(substr(f.dst_mac, 2, 1) IN ('1', '3', '5', '7', '9', 'b', 'd', 'f')"             \
+	" OR f.dst_ip LIKE 'ff%' OR f.dst_ip = '255.255.255.255'"                           \
+	" OR (f.eth_type = 2048 AND CAST(f.dst_ip AS INTEGER) BETWEEN 224 AND 239))"
+
 /*
  * Devices agree with the flows that name them. Returns the number of
  * problems found (0 = consistent), each described on stderr:
- * - every attributed flow on a known interface links both devices, and the
- *   device's mac and ip are the flow's (ip '' for non-IP);
+ * - every attributed flow on a known interface links its source device and
+ *   its destination device unless that is a group address (none then), and
+ *   the device's mac and ip are the flow's (ip '' for non-IP);
  * - each device's sent/received totals are the sums of its flows, and its
  *   first/last seen the extremes of their times;
  * - no device without a flow.
@@ -980,7 +1079,9 @@ static long long devices_problems(const char *path)
 		{ "flows without device ids",
 		  "SELECT count(*) FROM flows f JOIN interfaces i ON i.id = f.interface_id"
 		  " WHERE f.end_reason != 'overflow'"
-		  " AND (f.src_device_id IS NULL OR f.dst_device_id IS NULL)" },
+		  " AND (f.src_device_id IS NULL OR (f.dst_device_id IS NULL AND NOT " GROUP_DST "))" },
+		{ "flows with a device for a multicast or broadcast destination",
+		  "SELECT count(*) FROM flows f WHERE f.dst_device_id IS NOT NULL AND " GROUP_DST },
 		{ "flows whose source device has another mac, ip or interface",
 		  "SELECT count(*) FROM flows f JOIN devices d ON d.id = f.src_device_id"
 		  " JOIN interfaces fi ON fi.id = f.interface_id"
@@ -1105,12 +1206,12 @@ TEST(devices_ipv6_non_ip_and_unknown_interface)
 	/* IPv6 with the IPv4-mapped form of 198.18.0.1: not the IPv4 host */
 	r[1] = r[0];
 	memcpy(r[1].key.src_addr, ipv4_rec(7, 6, 1, 2, 1).key.src_addr, 16);
-	/* ARP twice, one row per MAC with ip '' */
+	/* ARP twice, a row with ip '' for the sender; broadcast is no device */
 	r[2] = ipv4_rec(7, 0, 0, 0, 2);
 	r[2].key.eth_type = 0x0806;
 	memset(r[2].key.src_addr, 0, 16);
 	memset(r[2].key.dst_addr, 0, 16);
-	r[2].key.dst_mac[0] = 0xff;
+	memset(r[2].key.dst_mac, 0xff, 6);
 	r[3] = r[2];
 	/* IPv4, same MACs as the ARP: other devices */
 	r[4] = ipv4_rec(7, 17, 5, 6, 1);
@@ -1127,7 +1228,7 @@ TEST(devices_ipv6_non_ip_and_unknown_interface)
 				     " (SELECT * FROM devices ORDER BY id)"),
 		     "02:00:00:00:00:01 [2001:2::1] 3 0, 02:00:00:00:00:fe [2001:2::2] 0 6, "
 		     "02:00:00:00:00:01 [::ffff:198.18.0.1] 3 0, "
-		     "02:00:00:00:00:01 [] 4 0, ff:00:00:00:00:fe [] 0 4, "
+		     "02:00:00:00:00:01 [] 4 0, "
 		     "02:00:00:00:00:01 [198.18.0.1] 1 0, 02:00:00:00:00:fe [198.18.0.2] 0 1",
 		     "devices: IPv6, IPv4-mapped IPv6, non-IP with ip '', IPv4");
 	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM devices WHERE ip IS NULL"), 0, "no NULL ip");
@@ -1136,6 +1237,8 @@ TEST(devices_ipv6_non_ip_and_unknown_interface)
 		  "a flow of an unknown interface has no devices");
 	EXPECT_EQ(db_int(o.path, "SELECT count(DISTINCT src_device_id) FROM flows WHERE eth_type = 0x0806"),
 		  1, "both ARP flows link the same source device");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows WHERE eth_type = 0x0806"
+				 " AND dst_device_id IS NULL"), 2, "ARP broadcast: no destination device");
 	EXPECT_EQ(devices_problems(o.path), 0, "devices consistent with flows");
 }
 
@@ -1203,7 +1306,7 @@ TEST(devices_view_added_to_old_v1)
 	EXPECT_EQ(store_close(s, NULL), 0, "close");
 	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM sqlite_master WHERE name = 'device_summary'"),
 		  1, "view created again");
-	EXPECT_EQ(db_int(o.path, "PRAGMA user_version"), 1, "still version 1");
+	EXPECT_EQ(db_int(o.path, "PRAGMA user_version"), 2, "still version 2");
 }
 
 /* Records between nhosts hosts, pseudo-random but reproducible; the
@@ -1561,6 +1664,461 @@ TEST(devices_row_deleted_behind_our_back)
 		  "c's traffic counted");
 	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows f JOIN devices d ON d.id = f.src_device_id"
 				 " WHERE f.src_port = 3"), 1, "c's flow links an existing device");
+}
+
+/* Open and close a store at path in a child process; its exit status is
+ * 0 when store_open succeeded, else 1. */
+static pid_t open_in_child(const char *path)
+{
+	pid_t pid = fork();
+
+	if (!pid) {
+		struct store_opts o = { .path = path };
+		struct store *s = NULL;
+		int err = store_open(&s, &o);
+
+		if (!err)
+			err = store_close(s, NULL);
+		_exit(err ? 1 : 0);
+	}
+	return pid;
+}
+
+TEST(concurrent_first_open)
+{
+	/* Daemons started at the same moment on one new database: each must
+	 * wait for the other (journal mode switch, schema creation), none
+	 * may fail with "database is locked". Processes, as in real life:
+	 * each has its own locks. */
+	enum { ROUNDS = 50 };
+	int failures = 0, opened = 0;
+	char name[32];
+
+	for (int r = 0; r < ROUNDS; r++) {
+		int n = 2 + r % 3;
+		pid_t pids[4];
+		const char *path;
+
+		snprintf(name, sizeof(name), "concurrent-%d", r);
+		path = db_path(name);
+		for (int i = 0; i < n; i++)
+			pids[i] = open_in_child(path);
+		for (int i = 0; i < n; i++) {
+			int status = 0;
+
+			if (pids[i] < 0 || waitpid(pids[i], &status, 0) != pids[i] ||
+			    !WIFEXITED(status) || WEXITSTATUS(status)) {
+				failures++;
+				continue;
+			}
+			opened++;
+		}
+		if (db_int(path, "PRAGMA user_version") != 2 ||
+		    db_int(path, "SELECT count(*) FROM runs") != n) {
+			fprintf(stderr, "  round %d: version %lld, %lld runs rows of %d\n", r,
+				db_int(path, "PRAGMA user_version"),
+				db_int(path, "SELECT count(*) FROM runs"), n);
+			failures++;
+		}
+	}
+	fprintf(stderr, "  %d opens succeeded, %d failures\n", opened, failures);
+	EXPECT_EQ(failures, 0, "every concurrent first open succeeds");
+}
+
+/* stderr into a temporary file until stderr_end, which returns what was
+ * written there (a static buffer), so a test can check a message. */
+static int stderr_saved = -1;
+static FILE *stderr_file;
+
+static void stderr_begin(void)
+{
+	fflush(stderr);
+	stderr_file = tmpfile();
+	stderr_saved = dup(2);
+	if (stderr_file)
+		dup2(fileno(stderr_file), 2);
+}
+
+static const char *stderr_end(void)
+{
+	static char buf[4096];
+	size_t n = 0;
+
+	fflush(stderr);
+	dup2(stderr_saved, 2);
+	close(stderr_saved);
+	buf[0] = '\0';
+	if (stderr_file) {
+		rewind(stderr_file);
+		n = fread(buf, 1, sizeof(buf) - 1, stderr_file);
+		buf[n] = '\0';
+		fclose(stderr_file);
+	}
+	fputs(buf, stderr);	/* still shown, for the test log */
+	return buf;
+}
+
+TEST(refuses_another_applications_database)
+{
+	/* --db naming another application's SQLite file: refused, with what
+	 * it holds, and nothing added to it. */
+	struct store_opts o = { .path = db_path("foreign") };
+	struct store *s = NULL;
+	const char *msg;
+	sqlite3 *db = NULL;
+	char want[256];
+	int fd;
+
+	ASSERT_EQ(sqlite3_open(o.path, &db), SQLITE_OK, "create a database");
+	ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE notes(x); CREATE TABLE contacts(y);"
+				   " CREATE INDEX notes_x ON notes(x); INSERT INTO notes VALUES(1)",
+			       NULL, NULL, NULL), SQLITE_OK, "another application's tables");
+	sqlite3_close(db);
+	stderr_begin();
+	EXPECT_EQ(store_open(&s, &o), -EINVAL, "store_open on another application's database");
+	msg = stderr_end();
+	EXPECT_TRUE(s == NULL, "no store returned");
+	snprintf(want, sizeof(want),
+		 "store: %s holds tables contacts, notes: another application's database; give --db a new file",
+		 o.path);
+	EXPECT_TRUE(strstr(msg, want) != NULL, "the message names the file and its tables");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM sqlite_master"), 3, "nothing added");
+	EXPECT_EQ(db_int(o.path, "PRAGMA user_version"), 0, "user_version untouched");
+	EXPECT_STREQ(db_text(o.path, "PRAGMA journal_mode"), "delete", "journal mode untouched");
+
+	/* An empty file, and a database with nothing in it, are fine. */
+	o.path = db_path("empty-file");
+	fd = open(o.path, O_CREAT | O_WRONLY, 0600);
+	ASSERT_TRUE(fd >= 0, "an empty file");
+	close(fd);
+	EXPECT_EQ(store_open(&s, &o), 0, "store_open on an empty file");
+	EXPECT_EQ(store_close(s, NULL), 0, "close");
+	EXPECT_EQ(db_int(o.path, "PRAGMA user_version"), 2, "schema created in the empty file");
+	o.path = db_path("empty-db");
+	ASSERT_EQ(sqlite3_open(o.path, &db), SQLITE_OK, "create a database");
+	ASSERT_EQ(sqlite3_exec(db, "PRAGMA journal_mode = WAL; CREATE TABLE t(x); DROP TABLE t",
+			       NULL, NULL, NULL), SQLITE_OK, "a database with nothing in it");
+	sqlite3_close(db);
+	EXPECT_EQ(store_open(&s, &o), 0, "store_open on an empty database");
+	EXPECT_EQ(store_close(s, NULL), 0, "close");
+	EXPECT_EQ(db_int(o.path, "PRAGMA user_version"), 2, "schema created in the empty database");
+}
+
+TEST(failed_create_leaves_no_file)
+{
+	/* A start on a full disk (here: no byte may be written) fails and
+	 * removes the file it created; an existing file is never removed. */
+	struct store_opts o = { .path = db_path("no-space") };
+	struct rlimit old, lim;
+	struct store *s = NULL;
+	int err;
+
+	ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0, "getrlimit");
+	signal(SIGXFSZ, SIG_IGN);
+	lim = old;
+	lim.rlim_cur = 0;
+	ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0, "no file may grow");
+	err = store_open(&s, &o);
+	setrlimit(RLIMIT_FSIZE, &old);
+	signal(SIGXFSZ, SIG_DFL);
+	EXPECT_TRUE(err < 0, "store_open fails");
+	EXPECT_TRUE(s == NULL, "no store returned");
+	EXPECT_TRUE(access(o.path, F_OK) && errno == ENOENT, "the file it created is gone");
+
+	/* The same failure on a file that was there: kept. */
+	ASSERT_EQ(close(open(o.path, O_CREAT | O_WRONLY, 0600)), 0, "an empty file of our own");
+	signal(SIGXFSZ, SIG_IGN);
+	ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0, "no file may grow");
+	err = store_open(&s, &o);
+	setrlimit(RLIMIT_FSIZE, &old);
+	signal(SIGXFSZ, SIG_DFL);
+	EXPECT_TRUE(err < 0, "store_open fails");
+	EXPECT_EQ(access(o.path, F_OK), 0, "a file it did not create is kept");
+}
+
+TEST(runs_tell_writers_apart)
+{
+	/* Two stores on one file at once (two daemons): each has its runs
+	 * row, and its metrics and interfaces rows carry its id. */
+	struct store_opts a = { .path = db_path("two-runs"), .max_delay_ms = 20 };
+	struct store_opts b = a;
+	const char *names[] = { "packets_processed" };
+	double one = 1, two = 2;
+	struct store *sa, *sb;
+
+	b.command = "collect";
+	b.args = "collect --listen [2001:2::1]:4739";
+	ASSERT_EQ(store_open(&sa, &a), 0, "first");
+	ASSERT_EQ(store_open(&sb, &b), 0, "second");
+	EXPECT_EQ(store_interface_attach(sa, "if0", 7, NULL, "native", 1000), 0, "attach a");
+	EXPECT_EQ(store_interface_attach(sb, "if1", 8, NULL, "native", 1000), 0, "attach b");
+	EXPECT_EQ(store_start(sa), 0, "start a");
+	EXPECT_EQ(store_start(sb), 0, "start b");
+	EXPECT_EQ(store_submit_metrics(sa, 5000, names, &one, 1), 0, "a's metric");
+	EXPECT_EQ(store_submit_metrics(sb, 5000, names, &two, 1), 0, "b's metric");
+	EXPECT_EQ(store_submit_metrics(sa, 6000, names, &one, 1), 0, "a's metric, later");
+	EXPECT_EQ(store_close(sa, NULL), 0, "close a");
+	EXPECT_EQ(store_close(sb, NULL), 0, "close b");
+	EXPECT_STREQ(db_text(a.path, "SELECT group_concat(id || ' ' || command || ' ' || ifnull(args, '-'), '; ')"
+				     " FROM (SELECT * FROM runs ORDER BY id)"),
+		     "1 run -; 2 collect collect --listen [2001:2::1]:4739", "two runs rows");
+	EXPECT_STREQ(db_text(a.path, "SELECT group_concat(name || ' ' || run_id, '; ')"
+				     " FROM (SELECT * FROM interfaces ORDER BY id)"),
+		     "if0 1; if1 2", "interfaces rows stamped with their run");
+	EXPECT_STREQ(db_text(a.path, "SELECT group_concat(ts_ms || ' ' || value || ' ' || run_id, '; ')"
+				     " FROM (SELECT * FROM metrics ORDER BY ts_ms, run_id)"),
+		     "5000 1.0 1; 5000 2.0 2; 6000 1.0 1", "metrics rows stamped with their run");
+	EXPECT_STREQ(db_text(a.path, "SELECT group_concat(run_id || ' ' || command || ' ' || time || ' ' || value, '; ')"
+				     " FROM metrics_latest"),
+		     "1 run 1970-01-01T00:00:06.000Z 1.0; 2 collect 1970-01-01T00:00:05.000Z 2.0",
+		     "metrics_latest: the last interval of each run");
+}
+
+TEST(devices_group_destinations_are_not_devices)
+{
+	/* A device is a unicast endpoint: multicast and broadcast
+	 * destinations get no devices row; the sender's totals count the
+	 * traffic as sent. */
+	struct store_opts o = { 0 };
+	struct fm_record r[6];
+	struct store *s;
+
+	/* mDNS to 224.0.0.251, 01:00:5e:00:00:fb */
+	r[0] = ipv4_rec(7, 17, 5353, 5353, 1);
+	memcpy(r[0].key.dst_mac, (uint8_t[]){ 0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb }, 6);
+	memcpy(r[0].key.dst_addr + 12, (uint8_t[]){ 224, 0, 0, 251 }, 4);
+	/* all-nodes ff02::1, 33:33:00:00:00:01 */
+	r[1] = ipv4_rec(7, 58, 0, 0, 2);
+	r[1].key.eth_type = 0x86dd;
+	inet_pton(AF_INET6, "2001:2::1", r[1].key.src_addr);
+	inet_pton(AF_INET6, "ff02::1", r[1].key.dst_addr);
+	memcpy(r[1].key.dst_mac, (uint8_t[]){ 0x33, 0x33, 0x00, 0x00, 0x00, 0x01 }, 6);
+	/* DHCP-style limited broadcast, ff:ff:ff:ff:ff:ff */
+	r[2] = ipv4_rec(7, 17, 68, 67, 3);
+	memset(r[2].key.dst_mac, 0xff, 6);
+	memset(r[2].key.dst_addr + 12, 255, 4);
+	/* the IP rules alone (a unicast MAC): 239.1.2.3, 255.255.255.255 */
+	r[3] = ipv4_rec(7, 17, 1000, 1000, 4);
+	memcpy(r[3].key.dst_addr + 12, (uint8_t[]){ 239, 1, 2, 3 }, 4);
+	r[4] = ipv4_rec(7, 17, 1001, 1001, 5);
+	memset(r[4].key.dst_addr + 12, 255, 4);
+	/* and a unicast flow between the same hosts: both are devices */
+	r[5] = ipv4_rec(7, 17, 1002, 53, 6);
+
+	s = start_store("devices-group", &o);
+	ASSERT_TRUE(s, "open and start");
+	EXPECT_EQ(store_submit(s, r, 6), 0, "submit");
+	EXPECT_EQ(store_close(s, NULL), 0, "close");
+	EXPECT_STREQ(db_text(o.path, "SELECT group_concat(mac || ' [' || ip || '] ' || packets_sent"
+				     " || ' ' || packets_received, ', ') FROM (SELECT * FROM devices ORDER BY id)"),
+		     "02:00:00:00:00:01 [198.18.0.1] 19 0, 02:00:00:00:00:01 [2001:2::1] 2 0, "
+		     "02:00:00:00:00:fe [198.18.0.2] 0 6",
+		     "senders and the unicast receiver only");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows WHERE dst_device_id IS NULL"), 5,
+		  "no destination device for the five group flows");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows WHERE src_device_id IS NULL"), 0,
+		  "every flow has its source device");
+	EXPECT_EQ(devices_problems(o.path), 0, "devices consistent with flows");
+}
+
+/* The fixture a real version 1 flowmaster wrote (tests/fixtures/README.md). */
+static const char *fixture_v1(void)
+{
+	static char path[PATH_MAX];
+	const char *src = __FILE__, *slash = strrchr(src, '/');
+
+	snprintf(path, sizeof(path), "%.*s/../fixtures/v1.db", slash ? (int)(slash - src) : 1,
+		 slash ? src : ".");
+	return path;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	size_t n;
+	int err = in && out ? 0 : -1;
+
+	while (!err && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			err = -1;
+	if (in)
+		fclose(in);
+	if (out && fclose(out))
+		err = -1;
+	return err;
+}
+
+TEST(migrates_v1_fixture)
+{
+	/* A copy of a database the previous release wrote: opened by this
+	 * one, it is migrated in place to version 2 and keeps every row. */
+	struct store_opts o = { .path = db_path("v1-fixture") };
+	struct fm_record r = ipv4_rec(7, 6, 40000, 443, 2);
+	struct store *s = NULL;
+	sqlite3 *db;
+
+	ASSERT_EQ(copy_file(fixture_v1(), o.path), 0, "copy tests/fixtures/v1.db");
+	ASSERT_EQ(db_int(o.path, "PRAGMA user_version"), 1, "the fixture is version 1");
+	ASSERT_EQ(store_open(&s, &o), 0, "open (and migrate) it");
+	EXPECT_EQ(store_interface_attach(s, "b-a", 7, NULL, "native", 1796212660000), 0, "attach");
+	EXPECT_EQ(store_start(s), 0, "start");
+	r.key.tos = 0x10;
+	r.ip_bytes = 100;
+	EXPECT_EQ(store_submit(s, &r, 1), 0, "a new row");
+	EXPECT_EQ(store_close(s, NULL), 0, "close");
+
+	db = sql_open(o.path);
+	ASSERT_TRUE(db, "open the migrated file");
+	EXPECT_EQ(q_int(db, "PRAGMA user_version"), 2, "user_version 2");
+	EXPECT_STREQ(q_text(db, "PRAGMA integrity_check"), "ok", "integrity_check");
+	EXPECT_EQ(q_int(db, "PRAGMA auto_vacuum"), 0, "an old file keeps its auto_vacuum");
+	/* Every row of the fixture survived, with its values. */
+	EXPECT_STREQ(q_text(db, "SELECT count(*) || ' ' || sum(packets) || ' ' || sum(bytes)"
+				" FROM flows WHERE id <= 33"),
+		     q_text(db, "SELECT '33 3159 ' || sum(bytes) FROM flows WHERE id <= 33"),
+		     "33 flows, 3,159 packets");
+	EXPECT_EQ(q_int(db, "SELECT count(*) FROM flows"), 34, "and the new one");
+	EXPECT_EQ(q_int(db, "SELECT sum(packets) FROM flows WHERE id <= 33"), 3159, "3,159 packets");
+	EXPECT_STREQ(q_text(db, "SELECT group_concat(ip || ' ' || packets_sent || '/' || bytes_sent"
+				" || ' ' || packets_received || '/' || bytes_received, ', ')"
+				" FROM (SELECT * FROM devices ORDER BY id LIMIT 4)"),
+		     "198.18.0.1 3156/510464 0/0, 198.18.0.2 0/0 3156/510464, "
+		     "2001:2::1 3/354 0/0, 2001:2::2 0/0 3/354",
+		     "the 4 devices and their totals");
+	EXPECT_EQ(q_int(db, "SELECT count(*) FROM metrics WHERE run_id IS NULL"), 264,
+		  "264 metric rows, of no run");
+	EXPECT_STREQ(q_text(db, "SELECT name || ' ' || ifnull(run_id, 'NULL') || ' ' || detached_ms"
+				" FROM interfaces WHERE id = 1"),
+		     "b-a NULL 1796212657137", "the interface row");
+	EXPECT_EQ(q_int(db, "SELECT count(*) FROM flows WHERE id <= 33 AND ip_bytes IS NULL"
+			    " AND tos IS NULL AND exporter_id IS NULL"), 33,
+		  "old rows read the new columns as NULL");
+	/* The new columns and tables work. */
+	EXPECT_STREQ(q_text(db, "SELECT tos || ' ' || ip_bytes || ' ' || ifnull(exporter_id, 'NULL')"
+				" || ' ' || interface_id FROM flows WHERE id = 34"),
+		     "16 100 NULL 2", "the new row has the new columns");
+	EXPECT_EQ(q_int(db, "SELECT count(*) FROM runs WHERE stopped_ms >= started_ms"), 1,
+		  "a runs row");
+	EXPECT_EQ(q_int(db, "SELECT count(*) FROM interfaces WHERE run_id = 1"), 1,
+		  "the new interfaces row names its run");
+	EXPECT_EQ(q_int(db, "SELECT count(*) FROM exporters"), 0, "exporters table");
+	EXPECT_EQ(q_int(db, "SELECT count(*) FROM retired"), 0, "retired table");
+	EXPECT_EQ(q_int(db, "SELECT count(*) FROM flows_readable WHERE protocol = 'icmpv6'"),
+		  q_int(db, "SELECT count(*) FROM flows WHERE protocol = 58"),
+		  "flows_readable made again: icmpv6");
+	EXPECT_TRUE(q_int(db, "SELECT count(*) FROM flows WHERE protocol = 58") > 0,
+		    "the fixture has ICMPv6 flows");
+	EXPECT_EQ(q_int(db, "SELECT count(*) FROM flows_readable WHERE tcp_flags LIKE '%SYN%'"),
+		  q_int(db, "SELECT count(*) FROM flows WHERE protocol = 6 AND tcp_flags & 2"),
+		  "flows_readable spells the fixture's TCP flags");
+	EXPECT_EQ(q_int(db, "SELECT count(*) FROM metrics_latest"),
+		  q_int(db, "SELECT count(*) FROM metrics WHERE ts_ms = (SELECT max(ts_ms) FROM metrics)"),
+		  "metrics_latest: the old rows' last interval");
+	EXPECT_EQ(q_int(db, "SELECT count(*) FROM device_summary WHERE interface = 'b-a'"), 6,
+		  "device_summary: the 4 devices and the new row's 2 (other MACs), on b-a");
+	sqlite3_close(db);
+
+	/* Opened again: nothing to migrate, nothing changes. */
+	ASSERT_EQ(store_open(&s, &o), 0, "open again");
+	EXPECT_EQ(store_close(s, NULL), 0, "close");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows"), 34, "rows kept");
+}
+
+/* Wait (at most 10 s) for the store's first failed transaction. */
+static void wait_first_failure(struct store *s, struct store_stats *st)
+{
+	for (int waited = 0; waited < 10000; waited += 2) {
+		store_get_stats(s, st);
+		if (st->db_errors)
+			return;
+		sleep_ms(2);
+	}
+}
+
+TEST(devices_held_totals_follow_a_moved_file)
+{
+	/* The database moved aside (log rotation) while the writer holds
+	 * device totals of committed flows (deferred write-back: it was
+	 * behind its queue). They belong to the flows in the moved file and
+	 * must be written there before the writer goes on in a new file:
+	 * across both files, every host's totals are exact. */
+	enum { N = 60000, CHUNK = 1000, HOSTS = 300 };
+	struct store_opts o = { .max_delay_ms = 600000 };
+	static struct fm_record r[CHUNK];
+	static uint64_t sent[HOSTS], recv[HOSTS];
+	uint64_t seed = 23, unwritten = 99, total = 0;
+	char moved[160];
+	struct rlimit old, lim;
+	struct store_stats st;
+	struct store *s = NULL;
+	long long flows, ps, pr;
+	int wrong = 0;
+
+	ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0, "getrlimit");
+	if (old.rlim_cur != RLIM_INFINITY && old.rlim_cur < (4 << 20))
+		SKIP("RLIMIT_FSIZE already limited");
+	o.path = db_path("devices-moved");
+	snprintf(moved, sizeof(moved), "%s.1", o.path);
+	ASSERT_EQ(store_open(&s, &o), 0, "open");
+	ASSERT_EQ(store_interface_attach(s, "if0", 7, "02:00:00:00:00:aa", "native", 1000), 0,
+		  "attach");
+	for (int c = 0; c < N / CHUNK; c++) {
+		random_host_recs(r, CHUNK, c * CHUNK, HOSTS, &seed, sent, recv);
+		ASSERT_EQ(store_submit(s, r, CHUNK), 0, "queue before the writer starts");
+	}
+	/* Writes past 2 MiB fail: the writer stops, after some batches
+	 * committed their flows with the device traffic held back, and
+	 * retries every 100 ms or more. Then the file is moved. */
+	signal(SIGXFSZ, SIG_IGN);
+	lim = old;
+	lim.rlim_cur = 2 << 20;
+	ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0, "limit file size");
+	ASSERT_EQ(store_start(s), 0, "start");
+	wait_first_failure(s, &st);
+	EXPECT_TRUE(st.db_errors > 0, "a transaction failed");
+	EXPECT_TRUE(st.batches > 0, "after some had committed");
+	EXPECT_EQ(st.devices_written, 0, "device totals held, not yet written");
+	EXPECT_EQ(rename(o.path, moved), 0, "move the database aside");
+	setrlimit(RLIMIT_FSIZE, &old);
+	store_flush(s);
+	EXPECT_EQ(store_close(s, &unwritten), 0, "close");
+	EXPECT_EQ(unwritten, 0, "nothing unwritten");
+	signal(SIGXFSZ, SIG_DFL);
+
+	flows = db_int(o.path, "SELECT count(*) FROM flows") + db_int(moved, "SELECT count(*) FROM flows");
+	EXPECT_EQ(flows, N, "every record in one of the two files");
+	EXPECT_TRUE(db_int(moved, "SELECT count(*) FROM flows") > 0, "some in the moved file");
+	for (unsigned h = 0; h < HOSTS; h++) {
+		char sql[160], ip[32];
+		long long a, b;
+
+		total += sent[h];
+		host_ip(ip, sizeof(ip), h);
+		snprintf(sql, sizeof(sql), "SELECT ifnull(sum(packets_sent), 0) FROM devices WHERE ip = '%s'", ip);
+		a = db_int(o.path, sql);
+		b = db_int(moved, sql);
+		ps = a + b;
+		snprintf(sql, sizeof(sql), "SELECT ifnull(sum(packets_received), 0) FROM devices WHERE ip = '%s'", ip);
+		a = db_int(o.path, sql);
+		b = db_int(moved, sql);
+		pr = a + b;
+		if ((uint64_t)ps != sent[h] || (uint64_t)pr != recv[h]) {
+			if (wrong++ < 5)
+				fprintf(stderr, "  host %s: sent %lld received %lld across both files, expected %" PRIu64
+					" and %" PRIu64 "\n", ip, ps, pr, sent[h], recv[h]);
+		}
+	}
+	EXPECT_EQ(wrong, 0, "every host's totals exact across both files");
+	EXPECT_EQ(db_int(o.path, "SELECT sum(packets_sent) FROM devices") +
+		  db_int(moved, "SELECT sum(packets_sent) FROM devices"), total,
+		  "sum(packets_sent) across both files");
+	EXPECT_EQ(devices_problems(moved), 0, "the moved file's devices match its flows");
+	EXPECT_EQ(devices_problems(o.path), 0, "the new file's devices match its flows");
+	EXPECT_STREQ(db_text(moved, "PRAGMA integrity_check"), "ok", "the moved file is sound");
+	EXPECT_EQ(db_int(moved, "SELECT count(*) FROM runs WHERE stopped_ms IS NOT NULL"), 1,
+		  "the run's end in the moved file: when it let go");
+	unlink(moved);
 }
 
 TESTLIB_MAIN("store")

@@ -172,6 +172,7 @@ TEST(db_open_errors)
 	fm_log_level = -2;	/* errors expected: keep them off the output */
 	rm_db(path);
 	EXPECT_EQ(store_open_readonly(path, &db), -ENOENT, "missing file");
+	EXPECT_EQ(store_open_readonly(tmpdir, &db), -EISDIR, "a directory, not \"disk I/O error\"");
 	ASSERT_EQ(sqlite3_open(path, &db), SQLITE_OK, "create a plain db");
 	sqlite3_exec(db, "CREATE TABLE t(x)", NULL, NULL, NULL);
 	sqlite3_close(db);
@@ -352,6 +353,51 @@ TEST(top_report_sums_rows_by_flow)
 	EXPECT_EQ(run_top(&out, 5, argv3), 0, "exit status, narrow window");
 	if (now_ms() - t0 < 500)	/* else the window may have moved past the row */
 		EXPECT_TRUE(strstr(out, "1 flow record in the last 1s,"), "only the newest row");
+	free(out);
+	rm_db(path);
+}
+
+TEST(top_shares_include_non_ip_sources)
+{
+	/* Non-IP frames (ARP, LLDP) have no source address: their sources
+	 * are listed by MAC, so the shares add up to 100%. */
+	static char path[128];
+	struct store_opts o = { .path = path };
+	struct store *st;
+	sqlite3 *db;
+	char sql[1024], *out = NULL;
+	int64_t now = now_ms();
+
+	ASSERT_TRUE(tmp_path("flows.db"), "temp dir");
+	snprintf(path, sizeof(path), "%s", tmp_path("flows.db"));
+	rm_db(path);
+	ASSERT_EQ(store_open(&st, &o), 0, "create");
+	store_interface_attach(st, "b-a", 7, "02:00:00:00:00:02", "generic", now - 5000);
+	store_close(st, NULL);
+	ASSERT_EQ(sqlite3_open(path, &db), SQLITE_OK, "open");
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO flows(interface_id, direction, first_seen_ms, last_seen_ms, src_mac, dst_mac,"
+		 " eth_type, src_ip, dst_ip, src_port, dst_port, protocol, packets, bytes, end_reason) VALUES"
+		 " (1, 'ingress', %lld, %lld, '02:00:00:00:00:01', '02:00:00:00:00:02', 2048,"
+		 "  '198.18.0.1', '198.18.0.2', 1000, 9, 17, 10, 7000, 'idle'),"
+		 " (1, 'ingress', %lld, %lld, '02:00:00:00:00:01', 'ff:ff:ff:ff:ff:ff', 2054,"
+		 "  NULL, NULL, 0, 0, NULL, 30, 1800, 'idle'),"
+		 " (1, 'ingress', %lld, %lld, '02:00:00:00:00:03', '01:80:c2:00:00:0e', 35020,"
+		 "  NULL, NULL, 0, 0, NULL, 4, 1200, 'idle');",
+		 (long long)(now - 3000), (long long)(now - 2000), (long long)(now - 3000),
+		 (long long)(now - 1000), (long long)(now - 3000), (long long)(now - 1000));
+	EXPECT_EQ(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK, "rows");
+	sqlite3_close(db);
+
+	const char *argv[] = { "top", "--db", path };
+	EXPECT_EQ(run_top(&out, 3, argv), 0, "exit status");
+	ASSERT_TRUE(out, "output");
+	EXPECT_STREQ(squash(line_with(out, "  198.18.0.1 ")), "198.18.0.1 10 6.8 KiB 1 70.0%",
+		     "the IP source");
+	EXPECT_STREQ(squash(line_with(out, "  02:00:00:00:00:01 ")), "02:00:00:00:00:01 30 1.8 KiB 1 18.0%",
+		     "an ARP sender, by MAC");
+	EXPECT_STREQ(squash(line_with(out, "  02:00:00:00:00:03 ")), "02:00:00:00:00:03 4 1.2 KiB 1 12.0%",
+		     "an LLDP sender, by MAC");
 	free(out);
 	rm_db(path);
 }

@@ -135,10 +135,12 @@ static const char totals_sql[] =
 	" coalesce(sum(CASE WHEN end_reason = 'overflow' THEN packets END), 0)"
 	" FROM flows WHERE last_seen_ms >= ?1";
 
+/* A source is an IP address, or for non-IP frames (ARP, LLDP...) a MAC, so
+ * that the shares of all sources add up to the attributed traffic. */
 static const char talkers_sql[] =
 	KEYED_CTE
-	"SELECT src_ip, sum(packets) AS p, sum(bytes) AS b, count(*) FROM k"
-	" WHERE src_ip IS NOT NULL GROUP BY src_ip ORDER BY %s DESC, src_ip LIMIT ?2";
+	"SELECT coalesce(src_ip, src_mac) AS source, sum(packets) AS p, sum(bytes) AS b,"
+	" count(*) FROM k GROUP BY source ORDER BY %s DESC, source LIMIT ?2";
 
 static const char flows_sql[] =
 	KEYED_CTE

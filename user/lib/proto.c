@@ -21,6 +21,9 @@ static const struct {
 	{ 0x8864, "pppoe" }, { 0x888e, "eapol" }, { 0x88f7, "ptp" },
 };
 
+/* TCP flag names by bit, FIN (bit 0) first, as tcpdump and nfdump list them. */
+static const char *const tcp_flag_names[8] = { "FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR" };
+
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 const char *proto_name(int proto)
@@ -47,7 +50,6 @@ bool proto_has_ports(int proto)
 
 const char *tcp_flags_str(char *buf, size_t len, unsigned flags)
 {
-	static const char *const names[8] = { "FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR" };
 	size_t n = 0;
 
 	if (len)
@@ -55,7 +57,8 @@ const char *tcp_flags_str(char *buf, size_t len, unsigned flags)
 	for (int b = 0; b < 8; b++) {
 		if (!(flags & (1u << b)) || n >= len)
 			continue;
-		n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "," : "", names[b]);
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "," : "",
+				      tcp_flag_names[b]);
 	}
 	return buf;
 }
@@ -71,5 +74,20 @@ const char *proto_sql_case(const char *col)
 				      protos[i].name);
 	if (n < sizeof(sql))
 		snprintf(sql + n, sizeof(sql) - n, " ELSE CAST(%s AS TEXT) END", col);
+	return sql;
+}
+
+const char *tcp_flags_sql(const char *col)
+{
+	static char sql[1024];
+	size_t n;
+
+	/* Each set flag adds "NAME,"; rtrim drops the last comma. */
+	n = (size_t)snprintf(sql, sizeof(sql), "rtrim(");
+	for (int b = 0; b < 8 && n < sizeof(sql); b++)
+		n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%sCASE WHEN %s & %d THEN '%s,' ELSE '' END",
+				      b ? " || " : "", col, 1 << b, tcp_flag_names[b]);
+	if (n < sizeof(sql))
+		snprintf(sql + n, sizeof(sql) - n, ", ',')");
 	return sql;
 }

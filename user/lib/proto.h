@@ -21,9 +21,12 @@ bool proto_has_ports(int proto);
 const char *tcp_flags_str(char *buf, size_t len, unsigned flags);
 /*
  * An SQL expression naming column col's protocol number by proto_name
- * (the number as text otherwise), for the views; static storage, built
- * on first use. Same for EtherTypes.
+ * (the number as text otherwise), for the views; static storage, rebuilt
+ * by each call.
  */
 const char *proto_sql_case(const char *col);
+/* An SQL expression spelling column col's TCP flags as tcp_flags_str
+ * does ("FIN,SYN,ACK", '' for 0); static storage, rebuilt by each call. */
+const char *tcp_flags_sql(const char *col);
 
 #endif

@@ -116,16 +116,38 @@ void db_disconnect(struct store *s, bool persist_wal)
 }
 
 /*
+ * A database file that our failed connect created: remove it while it is
+ * still the file we created and still empty (0 bytes: not even the WAL
+ * switch wrote to it), so a start on a full disk leaves nothing behind.
+ * A file another flowmaster has begun to use meanwhile is not empty.
+ */
+static void remove_created(struct store *s, dev_t dev, ino_t ino)
+{
+	struct stat sb;
+
+	if (lstat(s->path, &sb) || sb.st_dev != dev || sb.st_ino != ino || sb.st_size)
+		return;
+	if (unlink(s->path))
+		pr_warn("store: %s: removing the empty file we created: %s\n", s->path,
+			strerror(errno));
+	else
+		pr_debug("store: %s: removed the empty file we created\n", s->path);
+}
+
+/*
  * Open (creating it DB_FILE_MODE if missing) the database at s->path, set
- * the pragmas, create or migrate the schema, prepare the statements and
- * note which file it is. Returns 0 or -errno; on failure s->connect_rc and
- * s->errmsg say why and nothing stays open.
+ * the pragmas, create or migrate the schema, prepare the statements, add
+ * the runs row and note which file it is. Returns 0 or -errno; on failure
+ * s->connect_rc and s->errmsg say why and nothing stays open.
  */
 int db_connect(struct store *s)
 {
+	dev_t made_dev = 0;
+	ino_t made_ino = 0;
 	int rc, err, fd;
 
 	s->connect_rc = SQLITE_OK;
+	s->errmsg[0] = '\0';
 	/* Created here rather than by SQLite, whose mode is 0644 less the
 	 * umask. O_EXCL: an existing file keeps the mode its owner gave it.
 	 * Any failure is left for sqlite3_open_v2 to report. */
@@ -133,9 +155,15 @@ int db_connect(struct store *s)
 		fd = open(s->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
 			  DB_FILE_MODE);
 		if (fd >= 0) {
+			struct stat sb;
+
 			if (fchmod(fd, DB_FILE_MODE))
 				pr_warn("store: %s: chmod %o: %s\n", s->path, DB_FILE_MODE,
 					strerror(errno));
+			if (!fstat(fd, &sb)) {
+				made_dev = sb.st_dev;
+				made_ino = sb.st_ino;
+			}
 			close(fd);
 		}
 	}
@@ -154,17 +182,14 @@ int db_connect(struct store *s)
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
 
-	rc = schema_pragmas(s);
-	if (rc != SQLITE_OK) {
-		err = sqlite_errno(rc);
-		goto fail;
-	}
-	err = schema_migrate(s);
+	err = schema_setup(s);
 	if (err) {
-		rc = err == -EPROTO ? SQLITE_ERROR : sqlite3_errcode(s->db);
+		rc = err == -EPROTO || err == -EINVAL ? SQLITE_ERROR : sqlite3_errcode(s->db);
 		goto fail;
 	}
 	rc = rows_prepare(s);
+	if (rc == SQLITE_OK)
+		rc = record_run(s);
 	if (rc != SQLITE_OK) {
 		err = sqlite_errno(rc);
 		goto fail;
@@ -175,37 +200,76 @@ int db_connect(struct store *s)
 		/* Which file the path named when we opened it; the schema
 		 * transaction above has created the -wal and -shm. */
 		s->ident_fd = open(s->path, O_RDONLY | O_CLOEXEC);
-		if (s->ident_fd >= 0 && !fstat(s->ident_fd, &sb)) {
-			s->ident_dev = sb.st_dev;
-			s->ident_ino = sb.st_ino;
+		if (s->ident_fd < 0 || fstat(s->ident_fd, &sb)) {
+			/* Gone already: without its identity we could not
+			 * tell when the path stops naming it. */
+			err = -errno;
+			snprintf(s->errmsg, sizeof(s->errmsg), "opening it again: %s",
+				 strerror(errno));
+			conn_err(s, "store: %s: %s\n", s->path, s->errmsg);
+			rc = SQLITE_CANTOPEN;
+			goto fail;
 		}
+		s->ident_dev = sb.st_dev;
+		s->ident_ino = sb.st_ino;
 		file_ident(s->wal_path, &s->wal_dev, &s->wal_ino);
 		file_ident(s->shm_path, &s->shm_dev, &s->shm_ino);
 	}
 	return 0;
 
 fail:
-	if (s->db && err != -EPROTO)
-		snprintf(s->errmsg, sizeof(s->errmsg), "%s", sqlite3_errmsg(s->db));
-	else if (err != -EPROTO)
-		snprintf(s->errmsg, sizeof(s->errmsg), "%s", sqlite3_errstr(rc));
+	if (!s->errmsg[0])
+		snprintf(s->errmsg, sizeof(s->errmsg), "%s",
+			 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 	s->connect_rc = rc != SQLITE_OK ? rc : SQLITE_ERROR;
 	db_disconnect(s, false);
+	if (made_ino)
+		remove_created(s, made_dev, made_ino);
 	return err;
 }
 
+/*
+ * The file we write was moved (or replaced, its old self still linked
+ * somewhere): finish it before letting go. The device traffic the cache
+ * holds belongs to flows committed to it, so it is written there, with
+ * the run's stop time; then every WAL frame is copied into it, since
+ * SQLite does not checkpoint a moved file at close and its -wal, left at
+ * the old name, is removed. Returns a SQLite code: on failure nothing is
+ * let go and the writer tries again after its backoff, at most
+ * CLOSE_ATTEMPTS times, after which the device totals are given up.
+ */
+static int finish_moved(struct store *s)
+{
+	size_t owed = devcache_dirty_count(s->dc);
+	int log = 0, done = 0, rc;
 
+	rc = write_owed_devices(s);
+	if (rc != SQLITE_OK && ++s->owed_failures < CLOSE_ATTEMPTS)
+		return rc;
+	if (rc != SQLITE_OK)
+		pr_warn("store: the unwritten totals of %zu devices are lost: %s\n", owed,
+			s->errmsg);
+	else if (owed)
+		pr_debug("store: totals of %zu devices written into the moved file\n", owed);
+	s->owed_failures = 0;
+	if (sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_FULL, &log, &done) !=
+		    SQLITE_OK || log != done)
+		pr_warn("store: the old file is incomplete: its last transactions could not be copied from %s (%s)\n",
+			s->wal_path, sqlite3_errmsg(s->db));
+	return SQLITE_OK;
+}
 
 /*
  * Writer, before each transaction: make sure we write to the file that
  * s->path names. A database deleted, moved or replaced while open would
  * otherwise take every later row into a file nobody can read at that path
  * (deleted: gone at exit), while the daemon looks healthy. So: say so,
- * close it, and open (create, with the schema) the database now at the
- * path; the queued records go there. If that fails (e.g. the path now
- * holds a file that is not a database), nothing is connected and this
- * returns the SQLite code: the batch fails, stays queued, and the writer
- * retries with its backoff like on a full disk.
+ * close it (a moved file finished first, see finish_moved), and open
+ * (create, with the schema) the database now at the path; the queued
+ * records go there. If that fails (e.g. the path now holds a file that is
+ * not a database), nothing is connected and this returns the SQLite code:
+ * the batch fails, stays queued, and the writer retries with its backoff
+ * like on a full disk.
  */
 int ensure_db(struct store *s)
 {
@@ -217,34 +281,28 @@ int ensure_db(struct store *s)
 		if (s->ident_fd < 0 || same_file(s->path, s->ident_dev, s->ident_ino))
 			return SQLITE_OK;
 		gone = !fstat(s->ident_fd, &own) && own.st_nlink == 0;
+		if (!gone) {
+			rc = finish_moved(s);
+			if (rc != SQLITE_OK)
+				return rc;
+		}
 		if (gone)
-			pr_warn("store: %s was deleted while in use: the %" PRIu64 " flow rows written to it since it was opened are lost with it; writing to a new database at %s\n",
+			pr_warn("store: %s was deleted while in use: the %" PRIu64 " flow rows written to it since it was opened are lost with it, and the device totals of those not yet written; writing to a new database at %s\n",
 				s->path, s->rows_in_file, s->path);
 		else
-			pr_warn("store: %s was moved or replaced while in use: its %" PRIu64 " flow rows since it was opened stay in the old file, wherever it is now; writing to the database now at %s\n",
+			pr_warn("store: %s was moved or replaced while in use: its %" PRIu64 " flow rows since it was opened, and their device totals, stay in the old file, wherever it is now; writing to the database now at %s\n",
 				s->path, s->rows_in_file, s->path);
-		/* A moved file (log-rotation style) must be whole without
-		 * its -wal, which stays behind at the old name and which we
-		 * remove: SQLite does not checkpoint a moved file at close,
-		 * so copy every WAL frame into it now. */
-		if (!gone) {
-			int log = 0, done = 0;
-
-			if (sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_FULL, &log,
-						      &done) != SQLITE_OK || log != done)
-				pr_warn("store: the old file is incomplete: its last transactions could not be copied from %s (%s)\n",
-					s->wal_path, sqlite3_errmsg(s->db));
-		}
 		db_disconnect(s, true);
+		/* Device ids of the old file mean nothing in the next one.
+		 * A moved file has its devices' traffic (finish_moved); a
+		 * deleted one took it along with its flows. */
+		devcache_clear(s->dc);
 	}
 	s->reconnecting = true;
 	err = db_connect(s);
 	s->reconnecting = false;
 	if (err)
 		return s->connect_rc;
-	/* Device ids of the old file mean nothing in this one. No entry has
-	 * pending traffic between transactions. */
-	devcache_clear(s->dc);
 	s->rows_in_file = 0;
 	rc = rewrite_interfaces(s);
 	if (rc != SQLITE_OK) {

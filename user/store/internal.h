@@ -8,7 +8,7 @@
  *   file.c    opening, closing and reopening the database file (reconnect
  *             after it was deleted or moved), checkpoints
  *   rows.c    one transaction: flow rows, devices through the cache,
- *             metric rows, interfaces rows
+ *             metric rows, interfaces rows; the runs row
  *   writer.c  the bounded queues, the writer thread and its batching,
  *             and the public API of store.h
  */
@@ -25,7 +25,7 @@
 #include "store/devcache.h"
 #include "store/store.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -110,6 +110,7 @@ struct store_batch {
 struct store {
 	struct store_opts opts;		/* defaults filled in; path points at .path below */
 	char *path;
+	char *command, *args;		/* copies of opts.command and opts.args */
 	char *wal_path, *shm_path;
 	dev_t wal_dev, shm_dev;		/* the -wal and -shm our connection uses */
 	ino_t wal_ino, shm_ino;
@@ -126,6 +127,9 @@ struct store {
 	ino_t ident_ino;
 	bool reconnecting;		/* log connect failures at debug, not error */
 	uint64_t rows_in_file;		/* flow rows committed to the current file */
+	int64_t run_id;			/* runs.id of this process in the current file */
+	int64_t started_ms;		/* runs.started_ms: when store_open ran */
+	unsigned owed_failures;		/* failed attempts to write device totals into a moved file */
 	sqlite3_stmt *ins_flow, *ins_metric, *ins_iface, *upd_iface;
 	sqlite3_stmt *upsert_dev, *upd_dev;
 	struct devcache *dc;		/* the writer's alone */
@@ -173,13 +177,14 @@ struct store {
 };
 
 /* schema.c */
-/* WAL, synchronous, journal size limit, page cache. Returns a SQLite code. */
-int schema_pragmas(struct store *s);
-/* Create the schema, or migrate an older one, in one transaction; refuse a
- * newer one (-EPROTO). Returns 0 or -errno. */
-int schema_migrate(struct store *s);
-/* Run sql, logging what failed with what; returns a SQLite code. */
-int store_exec(struct store *s, const char *sql, const char *what);
+/*
+ * The pragmas (WAL, synchronous, journal size limit, page cache; auto-vacuum
+ * for a new file), then the schema created or migrated in one transaction,
+ * retried while another connection holds the file (up to BUSY_TIMEOUT_MS).
+ * Refuses a newer schema (-EPROTO) and another application's database
+ * (-EINVAL). Returns 0 or -errno; s->errmsg says why.
+ */
+int schema_setup(struct store *s);
 
 /* file.c */
 int sqlite_errno(int rc);
@@ -196,6 +201,16 @@ void rows_finalize(struct store *s);
 int write_batch(struct store *s, const struct store_batch *b, double *ms);
 int rewrite_interfaces(struct store *s);
 int64_t first_iface_row(struct store *s, const char *name, int64_t own);
+/* This process's runs row in the current file; sets s->run_id. A SQLite code. */
+int record_run(struct store *s);
+/* runs.stopped_ms of this process, now; a SQLite code. */
+int record_run_stop(struct store *s);
+/*
+ * Writer, before letting go of a file that was moved: write the device
+ * traffic the cache holds for its committed flows into it, in a
+ * transaction of its own, and the run's stop time. A SQLite code.
+ */
+int write_owed_devices(struct store *s);
 
 /* sqlite3_step and reset a statement that returns no rows; a SQLite code. */
 static inline int step_once(sqlite3_stmt *st)

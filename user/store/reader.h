@@ -7,9 +7,12 @@ struct sqlite3;
 
 /*
  * Open a flowmaster database read-only (a running daemon keeps writing in
- * WAL mode meanwhile). Returns 0 and *out, or -ENOENT for a missing file,
- * -EISDIR for a directory, -EINVAL for a file that is not a flowmaster
- * database, another -errno; the message is printed.
+ * WAL mode meanwhile). On read-only media, where the -shm a WAL reader
+ * needs cannot be created, the file is read as it is, a snapshot (SQLite's
+ * immutable mode), and a line on stderr says so. Returns 0 and *out, or
+ * -ENOENT for a missing file, -EISDIR for a directory, -EINVAL for a file
+ * that is not a flowmaster database, another -errno; the message is
+ * printed.
  */
 int store_open_readonly(const char *path, struct sqlite3 **out);
 

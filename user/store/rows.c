@@ -25,25 +25,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "lib/clock.h"
 #include "lib/proto.h"
 #include "store/internal.h"
+
+#ifndef FM_VERSION
+#define FM_VERSION "unknown"
+#endif
 
 /* Parameter numbers of the flow INSERT; the key columns are contiguous. */
 enum {
 	P_IFACE = 1, P_DIR, P_FIRST, P_LAST,
 	P_SRC_MAC, P_DST_MAC, P_VLAN, P_ETH, P_SRC_IP, P_DST_IP,
-	P_SPORT, P_DPORT, P_PROTO, P_ICMP_TYPE, P_ICMP_CODE, P_TCP_FLAGS,
-	P_PACKETS, P_BYTES, P_REASON, P_SRC_DEV, P_DST_DEV,
+	P_SPORT, P_DPORT, P_PROTO, P_ICMP_TYPE, P_ICMP_CODE, P_TCP_FLAGS, P_TOS,
+	P_PACKETS, P_BYTES, P_IP_BYTES, P_REASON, P_SRC_DEV, P_DST_DEV, P_EXPORTER,
 };
 
 static const char insert_flow_sql[] =
 	"INSERT INTO flows(interface_id, direction, first_seen_ms, last_seen_ms,"
 	" src_mac, dst_mac, vlan_id, eth_type, src_ip, dst_ip,"
-	" src_port, dst_port, protocol, icmp_type, icmp_code, tcp_flags,"
-	" packets, bytes, end_reason, src_device_id, dst_device_id)"
+	" src_port, dst_port, protocol, icmp_type, icmp_code, tcp_flags, tos,"
+	" packets, bytes, ip_bytes, end_reason, src_device_id, dst_device_id, exporter_id)"
 	" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-	" ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)";
+	" ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)";
 
 /* A cache miss: the device's id, creating its row if new. The DO UPDATE
  * (not DO NOTHING) is what makes RETURNING give the existing row's id. */
@@ -151,9 +156,34 @@ static int upsert_device(struct store *s, const struct store_iface *f,
 }
 
 /*
+ * A device is a unicast endpoint: one host's interface. A MAC with the
+ * group bit set (broadcast ff:ff:ff:ff:ff:ff, IPv4 multicast 01:00:5e:..,
+ * IPv6 multicast 33:33:..), an IPv4 multicast or limited broadcast
+ * address, or an IPv6 multicast address names a group of receivers, which
+ * gets no devices row: its flows have no destination device, and their
+ * traffic counts as sent by their source only. (A directed broadcast such
+ * as 198.18.0.255 is sent to ff:ff:ff:ff:ff:ff, so the MAC rule has it.)
+ */
+static bool group_endpoint(const struct fm_flow_key *fk, bool src)
+{
+	const uint8_t *mac = src ? fk->src_mac : fk->dst_mac;
+	const uint8_t *a = src ? fk->src_addr : fk->dst_addr;
+	static const uint8_t bcast4[4] = { 255, 255, 255, 255 };
+
+	if (mac[0] & 1)
+		return true;
+	if (fk->eth_type == FM_ETH_P_IP)	/* a[12..15]: the IPv4-mapped form */
+		return (a[12] & 0xf0) == 224 || !memcmp(a + 12, bcast4, 4);
+	if (fk->eth_type == FM_ETH_P_IPV6)
+		return a[0] == 0xff;
+	return false;
+}
+
+/*
  * The id of r's source (src) or destination device, with r's traffic added
- * to it in the cache. Returns a SQLite code. The traffic goes in before
- * the caller resolves the other end, whose insert may evict this entry.
+ * to it in the cache, or 0 for a group address (no device). Returns a
+ * SQLite code. The traffic goes in before the caller resolves the other
+ * end, whose insert may evict this entry.
  */
 static int resolve_device(struct store *s, const struct store_iface *f,
 			  const struct fm_record *r, bool src, int64_t *id)
@@ -164,6 +194,9 @@ static int resolve_device(struct store *s, const struct store_iface *f,
 	int64_t new_id = 0;
 	int rc;
 
+	*id = 0;
+	if (group_endpoint(fk, src))
+		return SQLITE_OK;
 	memset(&k, 0, sizeof(k));
 	k.ifindex = fk->ifindex;
 	memcpy(k.mac, src ? fk->src_mac : fk->dst_mac, sizeof(k.mac));
@@ -184,6 +217,15 @@ static int resolve_device(struct store *s, const struct store_iface *f,
 		     r->last_seen_ms);
 	*id = e->id;
 	return SQLITE_OK;
+}
+
+/* A device id, or NULL for none (0: a group address). */
+static void bind_device(sqlite3_stmt *st, int param, int64_t id)
+{
+	if (id)
+		sqlite3_bind_int64(st, param, id);
+	else
+		sqlite3_bind_null(st, param);
 }
 
 /* Bind one record to the flow INSERT and run it; returns a SQLite code. */
@@ -212,12 +254,21 @@ static int insert_flow(struct store *s, const struct fm_record *r)
 	sqlite3_bind_int64(st, P_LAST, r->last_seen_ms);
 	sqlite3_bind_int64(st, P_PACKETS, (sqlite3_int64)r->packets);
 	sqlite3_bind_int64(st, P_BYTES, (sqlite3_int64)r->bytes);
+	/* 0: not IP, or not measured (an IP packet has 20 bytes at least). */
+	if (r->ip_bytes)
+		sqlite3_bind_int64(st, P_IP_BYTES, (sqlite3_int64)r->ip_bytes);
+	else
+		sqlite3_bind_null(st, P_IP_BYTES);
+	if (r->exporter_id)
+		sqlite3_bind_int64(st, P_EXPORTER, r->exporter_id);
+	else
+		sqlite3_bind_null(st, P_EXPORTER);
 	sqlite3_bind_text(st, P_REASON, fm_end_reason_str(r->end_reason), -1,
 			  SQLITE_STATIC);
 
 	if (r->end_reason == FM_END_OVERFLOW) {
 		/* Unattributed packets: the key says nothing about them. */
-		for (int p = P_SRC_MAC; p <= P_TCP_FLAGS; p++)
+		for (int p = P_SRC_MAC; p <= P_TOS; p++)
 			sqlite3_bind_null(st, p);
 		sqlite3_bind_null(st, P_SRC_DEV);
 		sqlite3_bind_null(st, P_DST_DEV);
@@ -233,8 +284,8 @@ static int insert_flow(struct store *s, const struct fm_record *r)
 		rc = resolve_device(s, f, r, false, &dst_dev);
 		if (rc != SQLITE_OK)
 			return rc;
-		sqlite3_bind_int64(st, P_SRC_DEV, src_dev);
-		sqlite3_bind_int64(st, P_DST_DEV, dst_dev);
+		bind_device(st, P_SRC_DEV, src_dev);
+		bind_device(st, P_DST_DEV, dst_dev);
 	} else {
 		sqlite3_bind_null(st, P_SRC_DEV);
 		sqlite3_bind_null(st, P_DST_DEV);
@@ -260,10 +311,12 @@ static int insert_flow(struct store *s, const struct fm_record *r)
 		sqlite3_bind_text(st, P_SRC_IP, s->src_ip, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, P_DST_IP, s->dst_ip, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, P_PROTO, k->protocol);
+		sqlite3_bind_int(st, P_TOS, k->tos);
 	} else {
 		sqlite3_bind_null(st, P_SRC_IP);
 		sqlite3_bind_null(st, P_DST_IP);
 		sqlite3_bind_null(st, P_PROTO);
+		sqlite3_bind_null(st, P_TOS);
 	}
 	sqlite3_bind_int(st, P_SPORT, k->src_port);
 	sqlite3_bind_int(st, P_DPORT, k->dst_port);
@@ -336,6 +389,7 @@ int write_batch(struct store *s, const struct store_batch *b, double *ms)
 		sqlite3_bind_int64(s->ins_metric, 1, m->ts_ms);
 		sqlite3_bind_text(s->ins_metric, 2, m->name, -1, SQLITE_STATIC);
 		sqlite3_bind_double(s->ins_metric, 3, m->value);
+		sqlite3_bind_int64(s->ins_metric, 4, s->run_id);
 		rc = step_once(s->ins_metric);
 		if (rc != SQLITE_OK)
 			goto fail;
@@ -394,6 +448,7 @@ int store_interface_attach(struct store *s, const char *name, int ifindex,
 	sqlite3_bind_text(st, 3, mac, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, xdp_mode, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, attached_ms);
+	sqlite3_bind_int64(st, 6, s->run_id);
 	rc = step_once(st);
 	sqlite3_clear_bindings(st);	/* drop the caller's pointers */
 	if (rc != SQLITE_OK) {
@@ -457,6 +512,7 @@ int rewrite_interfaces(struct store *s)
 		sqlite3_bind_text(st, 3, f->mac, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, f->xdp_mode, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 5, f->attached_ms);
+		sqlite3_bind_int64(st, 6, s->run_id);
 		rc = step_once(st);
 		if (rc != SQLITE_OK)
 			break;
@@ -478,6 +534,84 @@ int rewrite_interfaces(struct store *s)
 	return rc;
 }
 
+int record_run(struct store *s)
+{
+	const char *cmd = s->opts.command ? s->opts.command : "run";
+	char host[256];
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (gethostname(host, sizeof(host)))
+		snprintf(host, sizeof(host), "?");
+	host[sizeof(host) - 1] = '\0';
+	rc = sqlite3_prepare_v2(s->db,
+				"INSERT INTO runs(command, pid, hostname, version, started_ms, args)"
+				" VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, cmd, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, getpid());
+		sqlite3_bind_text(st, 3, host, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, FM_VERSION, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, s->started_ms);
+		sqlite3_bind_text(st, 6, s->opts.args, -1, SQLITE_STATIC);
+		rc = step_once(st);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK) {
+		snprintf(s->errmsg, sizeof(s->errmsg), "recording this run: %s",
+			 sqlite3_errmsg(s->db));
+		conn_err(s, "store: %s: %s\n", s->path, s->errmsg);
+		return rc;
+	}
+	s->run_id = sqlite3_last_insert_rowid(s->db);
+	return SQLITE_OK;
+}
+
+int record_run_stop(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(s->db, "UPDATE runs SET stopped_ms = ?1 WHERE id = ?2", -1, &st,
+				NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, now_ms());
+		sqlite3_bind_int64(st, 2, s->run_id);
+		rc = step_once(st);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int write_owed_devices(struct store *s)
+{
+	int rc;
+
+	s->batch_dev_writes = 0;
+	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	for (struct devcache_entry *e = devcache_dirty_first(s->dc); rc == SQLITE_OK && e;
+	     e = devcache_dirty_next(s->dc, e))
+		rc = write_device(s, e);
+	if (rc == SQLITE_OK)
+		rc = record_run_stop(s);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(s->errmsg, sizeof(s->errmsg),
+			 "writing the device totals into the moved file: %s", sqlite3_errmsg(s->db));
+		if (!sqlite3_get_autocommit(s->db))
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		devcache_rollback(s->dc);
+		s->dev_vanished = false;
+		return rc;
+	}
+	devcache_commit(s->dc, true);
+	s->devices_written += s->batch_dev_writes;
+	s->dev_vanished = false;	/* the cache is cleared next anyway */
+	return SQLITE_OK;
+}
+
 int rows_prepare(struct store *s)
 {
 	const struct {
@@ -485,9 +619,10 @@ int rows_prepare(struct store *s)
 		sqlite3_stmt **st;
 	} stmts[] = {
 		{ insert_flow_sql, &s->ins_flow },
-		{ "INSERT INTO metrics(ts_ms, name, value) VALUES(?1, ?2, ?3)", &s->ins_metric },
-		{ "INSERT INTO interfaces(name, ifindex, mac, xdp_mode, attached_ms)"
-		  " VALUES(?1, ?2, ?3, ?4, ?5)", &s->ins_iface },
+		{ "INSERT INTO metrics(ts_ms, name, value, run_id) VALUES(?1, ?2, ?3, ?4)",
+		  &s->ins_metric },
+		{ "INSERT INTO interfaces(name, ifindex, mac, xdp_mode, attached_ms, run_id)"
+		  " VALUES(?1, ?2, ?3, ?4, ?5, ?6)", &s->ins_iface },
 		{ "UPDATE interfaces SET detached_ms = ?1 WHERE id = ?2", &s->upd_iface },
 		{ upsert_device_sql, &s->upsert_dev },
 		{ update_device_sql, &s->upd_dev },

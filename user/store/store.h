@@ -2,8 +2,9 @@
 /*
  * The SQLite writer: a bounded queue in front of one thread that owns the
  * database connection and writes flow records and metric rows in adaptive
- * batches, one transaction each. Schema version 1 is described in
- * DESIGN.md; store_open creates it or refuses a newer one.
+ * batches, one transaction each. The schema (version 2) is described in
+ * DESIGN.md and the README; store_open creates it, migrates a version 1
+ * file in place, or refuses a newer one.
  *
  * Life cycle: store_open, store_interface_attach for each interface,
  * store_start, then store_submit / store_submit_metrics /
@@ -44,6 +45,10 @@ struct store_opts {
 	unsigned checkpoint_every_ms;	/* passive WAL checkpoint interval (10000) */
 	size_t cache_size;		/* device cache entries (STORE_CACHE_DEFAULT) */
 	size_t page_cache_kib;		/* SQLite's page cache (65536) */
+	/* This process's runs row, whose id stamps its metrics and interfaces
+	 * rows (tells two daemons on one file apart): */
+	const char *command;		/* runs.command: "run", "replay", "collect" (NULL: "run") */
+	const char *args;		/* runs.args: the command line as given (NULL: none); copied */
 };
 
 struct store_stats {
@@ -72,9 +77,14 @@ struct store_stats {
 
 /*
  * Open (creating if needed) the database, set WAL mode, create or migrate
- * the schema, prepare statements. Returns 0 and *out, or -EPROTO when the
- * database has a newer schema version, -EINVAL for bad opts or a file that
- * is not a database, or another -errno; the cause is logged.
+ * the schema, prepare statements, and add this process's runs row. Safe
+ * when several processes open one new file at once (each waits for the
+ * other, up to the busy timeout). Returns 0 and *out, or -EPROTO when the
+ * database has a newer schema version, -EINVAL for bad opts, a file that
+ * is not a database, or another application's database (tables but no
+ * flowmaster schema), or another -errno; the cause is logged. A file it
+ * created is removed again when it fails before writing anything to it
+ * (e.g. a full disk).
  */
 int store_open(struct store **out, const struct store_opts *opts);
 

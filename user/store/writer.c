@@ -327,6 +327,8 @@ static void store_free(struct store *s)
 	free(s->wal_path);
 	free(s->shm_path);
 	free(s->path);
+	free(s->command);
+	free(s->args);
 	free(s);
 }
 
@@ -370,6 +372,16 @@ int store_open(struct store **out, const struct store_opts *opts)
 
 	s->path = strdup(opts->path);
 	s->opts.path = s->path;
+	/* Copies, so the caller's strings need not outlive store_open. */
+	s->command = opts->command ? strdup(opts->command) : NULL;
+	s->args = opts->args ? strdup(opts->args) : NULL;
+	s->opts.command = s->command;
+	s->opts.args = s->args;
+	s->started_ms = now_ms();
+	if ((opts->command && !s->command) || (opts->args && !s->args)) {
+		err = -ENOMEM;
+		goto fail;
+	}
 	s->wal_path = malloc(strlen(opts->path) + sizeof("-wal"));
 	s->shm_path = malloc(strlen(opts->path) + sizeof("-shm"));
 	if (!s->path || !s->wal_path || !s->shm_path) {
@@ -602,6 +614,11 @@ int store_close(struct store *s, uint64_t *unwritten)
 	}
 	if (unwritten)
 		*unwritten = s->rec_count;
+	/* The run's end, for `runs`; a file that cannot take it (full
+	 * disk) keeps stopped_ms NULL, as after a crash. */
+	if (s->db && record_run_stop(s) != SQLITE_OK)
+		pr_debug("store: %s: recording the end of this run: %s\n", s->path,
+			 sqlite3_errmsg(s->db));
 	checkpoint(s);
 	pr_debug("store: %s: %" PRIu64 " flow rows in %" PRIu64 " transactions, %" PRIu64 " failed\n",
 		 s->path, s->st.rows_written, s->st.batches, s->st.db_errors);
