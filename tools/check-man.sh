@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# tools/check-man.sh: check that the man page and the binary's --help agree.
+# tools/check-man.sh: check that the man page and the binary's options agree.
 #
 # usage: tools/check-man.sh [FLOWMASTER] [MANPAGE]
 #        (defaults: build/flowmaster and flowmaster.8 in the repo root)
 #
-# For every command `flowmaster --help` lists, flowmaster.8 must have a
+# The options come from one source, each command's option table, as
+# `flowmaster COMMAND --list-options` prints it (one line per option:
+# long, short, argument, kind, default, help; see user/lib/opts.h). For
+# every command `flowmaster --help` lists, flowmaster.8 must have a
 # subsection `.SS "flowmaster COMMAND"` that (1) documents, as a tagged
-# paragraph (.TP), every long option `flowmaster COMMAND --help` prints and
-# every short option it pairs with one, (2) states each "(default X)" the
-# help gives, as "default" and X in that paragraph (for a value the machine
-# decides, "(default from memory: N)", "default" and "memory"), and (3)
-# documents no option the help does not know. The SYNOPSIS must name every command.
+# paragraph (.TP), every option of the table with its short form, (2)
+# states each default the table gives, as "default" and the value in that
+# paragraph (for a value the machine decides, "from memory: N", "default"
+# and "memory"), and (3) documents no option the table does not have.
+# Every --option `flowmaster COMMAND --help` mentions (usage line, text)
+# must be in the table too, and the SYNOPSIS must name every command.
 # Needs only bash, grep, sed and awk. Exit status 0 when they agree, 1 with
 # one line per disagreement otherwise, 2 for a usage error.
 set -u
@@ -63,48 +67,52 @@ for c in "${cmds[@]}"; do
 		continue
 	fi
 	help=$("$FM" "$c" --help 2>&1) || { problem "'flowmaster $c --help' failed"; continue; }
+	list=$("$FM" "$c" --list-options 2>&1) || { problem "'flowmaster $c --list-options' failed"; continue; }
 	its=$(items <<<"$sec")
 	tags=$(cut -f1 <<<"$its")
+	longs=()
 
-	# Every long option the help mentions, anywhere (usage line included).
-	mapfile -t longs < <(grep -oE -- '(^|[^-a-z])--[a-z][a-z0-9-]*' <<<"$help" | sed 's/^[^-]*//' | sort -u)
-	for o in "${longs[@]}"; do
+	while IFS=$'\t' read -r long short _arg _kind def _help; do
+		[[ $long == --* ]] || { problem "flowmaster $c --list-options: bad line '$long'"; continue; }
+		longs+=("$long")
 		nopts=$((nopts + 1))
-		grep -qE -- "(^|[^-a-z0-9])$o([^-a-z0-9]|$)" <<<"$tags" ||
-			problem "flowmaster $c: $o is in --help but has no .TP entry in the man page"
-	done
-
-	# Option lines of the help: "  -x, --long ARG   text (default X)".
-	while IFS= read -r line; do
-		[[ $line =~ ^\ +(-([a-zA-Z]),\ )?(--[a-z][a-z0-9-]*) ]] || continue
-		short=${BASH_REMATCH[2]} long=${BASH_REMATCH[3]}
 		it=$(grep -E -- "^[^	]*(^|[^-a-z0-9])$long([^-a-z0-9]|$)" <<<"$its" | head -n 1)
-		[[ -n $it ]] || continue	# reported above
-		tag=${it%%	*} body=${it#*	}
-		if [[ -n $short ]] && ! grep -qE -- "(^|[^-a-zA-Z])-$short([^-a-zA-Z]|$)" <<<"$tag"; then
-			problem "flowmaster $c: $long's entry does not show its short form -$short"
+		if [[ -z $it ]]; then
+			problem "flowmaster $c: $long has no .TP entry in the man page"
+			continue
 		fi
-		if [[ $line =~ \(default\ ([^\)]+)\) ]]; then
-			def=${BASH_REMATCH[1]} want=${BASH_REMATCH[1]}
-			# "(default from memory: 1048576)": the value is this
-			# machine's; the page must say what it comes from.
-			[[ $def =~ ^(.*[^a-z])?([a-z]+):\ [0-9]+$ ]] && want=${BASH_REMATCH[2]}
+		tag=${it%%	*} body=${it#*	}
+		if [[ $short != - ]] && ! grep -qE -- "(^|[^-a-zA-Z])$short([^-a-zA-Z]|$)" <<<"$tag"; then
+			problem "flowmaster $c: $long's entry does not show its short form $short"
+		fi
+		if [[ $def != - ]]; then
+			want=$def
+			# "from memory: 1048576": the value is this machine's;
+			# the page must say what it comes from.
+			[[ $def =~ ^from\ ([a-z]+):\ [0-9]+$ ]] && want=${BASH_REMATCH[1]}
 			if ! grep -qi 'default' <<<"$body" || ! grep -qiF -- "$want" <<<"$body"; then
-				problem "flowmaster $c: $long: --help says '(default $def)', the man page entry does not"
+				problem "flowmaster $c: $long: the default is '$def', the man page entry does not say so"
 			fi
 		fi
-	done <<<"$help"
+	done <<<"$list"
+
+	# Every long option the help mentions, anywhere (usage line included),
+	# is one the command has.
+	while read -r o; do
+		printf '%s\n' "${longs[@]}" | grep -qx -- "$o" ||
+			problem "flowmaster $c: --help mentions $o, which is not one of its options"
+	done < <(grep -oE -- '(^|[^-a-z])--[a-z][a-z0-9-]*' <<<"$help" | sed 's/^[^-]*//' | sort -u)
 
 	# Nothing documented that the binary does not have.
 	mapfile -t documented < <(grep -oE -- '(^|[^-a-z])--[a-z][a-z0-9-]*' <<<"$tags" | sed 's/^[^-]*//' | sort -u)
 	for o in "${documented[@]}"; do
 		printf '%s\n' "${longs[@]}" | grep -qx -- "$o" ||
-			problem "flowmaster $c: the man page documents $o, which --help does not list"
+			problem "flowmaster $c: the man page documents $o, which the command does not have"
 	done
 done
 
 if ((problems)); then
-	echo "check-man: $problems problem(s) between $MAN and $FM --help"
+	echo "check-man: $problems problem(s) between $MAN and the options of $FM"
 	exit 1
 fi
-echo "check-man: ok: $nopts options of $ncmds commands in $(basename "$MAN") match --help"
+echo "check-man: ok: $nopts options of $ncmds commands in $(basename "$MAN") match the option tables"

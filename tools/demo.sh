@@ -202,15 +202,17 @@ for ((i = 0; i < 200; i++)); do
 	sleep 0.1
 done
 lab_xdp_attached b b-a 2>/dev/null || die "flowmaster did not attach to b-a within 20 s"
+# log_msgs: the daemon's log lines without their timestamp and level.
+log_msgs() { sed -E 's/^[0-9]{4}-[0-9T:.-]+Z [a-z]+: //' "$FM_LOG"; }
 for ((i = 0; i < 20; i++)); do
-	grep -q '^b-a: attached' "$FM_LOG" && break
+	log_msgs | grep -q '^b-a: attached' && break
 	sleep 0.1
 done
-say "flowmaster: $(grep -m1 '^b-a: attached' "$FM_LOG" || echo 'b-a: attached')"
+say "flowmaster: $(log_msgs | grep -m1 '^b-a: attached' || echo 'b-a: attached')"
 
 # daemon_line: the daemon's next status line (one per metrics interval,
 # so at most 1.5 s away), or its latest.
-status_lines() { grep -cE '^[0-9]+ pps, ' "$FM_LOG"; }
+status_lines() { log_msgs | grep -cE '^[0-9]+ pps, '; }
 daemon_line()
 {
 	local n i l
@@ -219,7 +221,7 @@ daemon_line()
 		(($(status_lines) > n)) && break
 		sleep 0.1
 	done
-	l=$(grep -E '^[0-9]+ pps, ' "$FM_LOG" | tail -n 1)
+	l=$(log_msgs | grep -E '^[0-9]+ pps, ' | tail -n 1)
 	echo "          flowmaster: ${l:-(no status line yet)}"
 }
 # running: the daemon still runs. It stops by itself on ^C (which the
@@ -227,7 +229,7 @@ daemon_line()
 running()
 {
 	kill -0 "$FM_PID" 2>/dev/null && return 0
-	grep -q '^Interrupt: stopping' "$FM_LOG" && exit 130
+	log_msgs | grep -q '^Interrupt: stopping' && exit 130
 	die "flowmaster stopped unexpectedly"
 }
 
@@ -278,7 +280,7 @@ sleep 0.3	# the last frames through the veth
 lab_stop "$FM_PID" 20
 FM_RC=$?
 say "stopped flowmaster with SIGTERM: exit status $FM_RC"
-grep -E '^b-a: kernel saw' "$FM_LOG" | sed 's/^/          flowmaster: /'
+log_msgs | grep -E '^b-a: kernel saw' | sed 's/^/          flowmaster: /'
 ((FM_RC == 0)) || die "flowmaster exited with status $FM_RC"
 RX=$(($(lab_rx_packets b b-a) - RX0))
 

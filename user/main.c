@@ -2,24 +2,8 @@
 /* flowmaster: subcommand dispatch. Exit 0 ok, 1 runtime error, 2 usage. */
 #include <stdio.h>
 #include <string.h>
-#include <sys/utsname.h>
-#include <bpf/libbpf.h>
 #include "cli/cli.h"
 #include "lib/log.h"
-
-static int cmd_version(int argc, char **argv)
-{
-	struct utsname u;
-
-	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("usage: flowmaster version\n");
-		return 0;
-	}
-	uname(&u);
-	printf("flowmaster %s\nlibbpf %s\nkernel %s %s\n", FM_VERSION, libbpf_version_string(),
-	       u.release, u.machine);
-	return 0;
-}
 
 static const struct {
 	const char *name;

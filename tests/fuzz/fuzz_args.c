@@ -9,6 +9,12 @@
  * Input: byte 0 picks the function, bytes 1..16 the bounds (two
  * little-endian 64-bit words; for a duration only the first, max_s), the
  * rest is the string, up to its first NUL.
+ *
+ * With bit 1 of byte 0 set, the option parser instead (lib/opts.h, as a
+ * config file will use it): opts_set() on flowmaster run's real table, byte
+ * 1 picking the option, the string its value. A refused value must leave
+ * the configuration as it was; an accepted number must lie within the
+ * option's bounds, an enum index within its names.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -16,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cli/run.h"
 #include "lib/args.h"
+#include "lib/opts.h"
 #include "fuzz.h"
 
 #define FUZZ_STR_MAX 64 /* longer digit strings only overflow the same way */
@@ -108,10 +116,56 @@ static bool ref_duration(const char *s, uint64_t max_s, uint64_t *out)
 	return true;
 }
 
+/* run's defaults, made once: sizing_defaults reads /proc. */
+static struct run_cfg run_defaults;
+static size_t nr_run_opts;
+
+static void fuzz_opts(uint8_t pick, const char *value)
+{
+	const struct opt *o = &run_opts.opts[pick % nr_run_opts];
+	struct run_cfg c = run_defaults;
+	const void *f = (const char *)&c + o->off - 1;
+	uint64_t v;
+	int err;
+
+	err = opts_set(&run_opts, &c, o->name, value, pick & 0x80 ? "fuzz.conf:1" : NULL);
+	FUZZ_CHECK(err == 0 || err == -EINVAL, "--%s '%s': %d", o->name, value, err);
+	if (err) {
+		FUZZ_CHECK(!memcmp(&c, &run_defaults, sizeof(c)), "--%s '%s' refused but stored",
+			   o->name, value);
+		return;
+	}
+	switch (o->kind) {
+	case OPT_U64:
+	case OPT_DURATION:
+		memcpy(&v, f, sizeof(v));
+		FUZZ_CHECK(v >= o->min && v <= o->max, "--%s '%s' accepted as %llu", o->name,
+			   value, (unsigned long long)v);
+		break;
+	case OPT_ENUM:
+		for (v = 0; o->names[v]; v++)
+			;
+		FUZZ_CHECK(*(const int *)f >= 0 && (uint64_t) * (const int *)f < v,
+			   "--%s '%s' accepted as %d", o->name, value, *(const int *)f);
+		break;
+	case OPT_COUNT:
+		FUZZ_CHECK((uint64_t) * (const int *)f <= o->max, "--%s '%s' counted %d", o->name,
+			   value, *(const int *)f);
+		break;
+	default:
+		break;
+	}
+	FUZZ_CHECK(opts_set(&run_opts, &c, value, "1", NULL) == -ENOENT || opts_find(&run_opts, value) >= 0,
+		   "unknown key '%s' accepted", value);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
+	opts_defaults(&run_opts, &run_defaults);
+	while (run_opts.opts[nr_run_opts].name)
+		nr_run_opts++;
 	/*
 	 * args_* explain every refusal on stderr; at a million calls a second
 	 * that is all the log would hold. Sanitizer and libFuzzer reports
@@ -136,6 +190,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data + 17, n);
 	s[n] = 0;
 
+	if (data[0] & 2) {
+		fuzz_opts(data[1], s);
+		return 0;
+	}
 	if (data[0] & 1) {
 		ok = args_duration_s("--fuzz", s, lo, &got) == 0;
 		ref = ref_duration(s, lo, &want);

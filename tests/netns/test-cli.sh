@@ -95,6 +95,28 @@ test_help_and_usage_errors()
 	expect_out "detach says what it needs" "give -i IFACE or --all"
 	expect_rc "detach -i with --all" 2 "$FM" detach -i lo --all
 	expect_rc "run without -i" 2 "$FM" run
+	expect_rc "version with a stray argument" 2 "$FM" version extra
+	expect_out "version: names the argument" "unexpected argument 'extra'"
+}
+
+# Each command's options come from one table: --list-options prints it
+# (tab-separated), --help is made from it, and tools/check-man.sh checks
+# the man page against it.
+test_option_tables()
+{
+	need_fm
+	local c
+	for c in run top status detach version; do
+		expect_rc "$c --list-options" 0 "$FM" "$c" --list-options
+		check_eq "$c: every line has 6 fields" \
+			"$(awk -F'\t' 'NF != 6' <<<"$OUT" | wc -l)" 0
+		expect_out "$c: --help is listed" "^--help	-h	-	flag	-	this help$"
+	done
+	expect_rc "run --list-options" 0 "$FM" run --list-options
+	expect_out "run: --idle-timeout with its default" "^--idle-timeout	-	S	duration	15	"
+	expect_out "run: --memory-limit from memory" "^--memory-limit	-	MB	u64	from memory: [0-9]+	"
+	expect_out "run: -i is a list" "^--interface	-i	IFACE	list	-	"
+	expect_rc "the man page agrees with the tables" 0 bash "$ROOT/tools/check-man.sh" "$FM"
 }
 
 # top: missing database and a database that is not flowmaster's are

@@ -37,6 +37,8 @@ test_help()
 	need_fm
 	one_link
 	expect b 0 'idle-timeout' "--help" --help
+	expect b 0 '--duration SECONDS +stop after this long .*0: run until' "--help says what --duration 0 does" --help
+	expect b 0 '--memory-limit MB +the daemon.s memory budget in MiB' "--help: --memory-limit is a budget" --help
 }
 
 test_usage_errors()
@@ -51,6 +53,12 @@ test_usage_errors()
 	expect b 2 'duration' "--duration 1x" -i b-a --db "$DB" --pin-path "$PIN" --duration 1x
 	expect b 2 'interface|-i' "no -i" --db "$DB" --pin-path "$PIN"
 	expect b 2 '.' "stray argument" -i b-a --db "$DB" --pin-path "$PIN" extra
+	expect b 2 '^flowmaster: run: -q \(--quiet\) and -v \(--verbose\) cannot be given together$' \
+		"-q with -v" -i b-a --db "$DB" --pin-path "$PIN" -q -v
+	expect b 2 "^flowmaster: --idle-timeout: '99999m' is more than 1d \(86400 s\)$" \
+		"--idle-timeout 99999m: over the maximum, after the unit" -i b-a --db "$DB" --pin-path "$PIN" --idle-timeout 99999m
+	expect b 2 "^flowmaster: --idle-timeout: must be at least 1 s$" "--idle-timeout 0" \
+		-i b-a --db "$DB" --pin-path "$PIN" --idle-timeout 0
 	[[ -e $DB ]] && fail "a usage error created the database"
 	check_nothing_attached
 }
@@ -141,6 +149,81 @@ test_pin_path_in_use()
 	check "first daemon still running" kill -0 "$first"
 	fm_stop TERM "$first"
 	check_eq "first daemon's exit status" "$FM_RC" 0
+}
+
+# --duration 0 runs until a signal: still running after a metrics row,
+# and a clean stop on SIGTERM.
+test_duration_zero_runs_until_stopped()
+{
+	need_fm
+	need_cmd sqlite3
+	one_link
+	fm_start b -i b-a --db "$DB" --pin-path "$PIN" --duration 0 --metrics-interval 1
+	wait_for 10 "a metrics row" sql_at_least "$DB" "select count(*) from metrics;" 1
+	fm_running || fail "--duration 0 stopped by itself"
+	echo "ok - still running"
+	fm_stop TERM
+	check_eq "exit status after SIGTERM" "$FM_RC" 0
+}
+
+TS_RE='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z'
+
+# lines_all_match WHAT FILE REGEX: every line of FILE matches REGEX (ERE).
+lines_all_match()
+{
+	local bad
+	bad=$(grep -cvE -- "$3" "$2")
+	((bad == 0)) || fail "$1: $bad line(s) of $2 do not match /$3/: $(grep -vE -- "$3" "$2" | head -n 3)"
+	echo "ok - $1: all $(wc -l <"$2") lines match"
+}
+
+# Log lines: a UTC timestamp with milliseconds and a level on every line,
+# libbpf's (-vv: many, some printed in pieces) included.
+test_log_lines_timestamped()
+{
+	need_fm
+	one_link
+	fm_start b -i b-a --db "$DB" --pin-path "$PIN" -vv
+	fm_stop TERM
+	check_eq "exit status" "$FM_RC" 0
+	head -n 3 "$FM_LOG" | sed 's/^/# /'
+	lines_all_match "timestamp and level" "$FM_LOG" "^$TS_RE (error|warning|info|debug|libbpf): "
+	grep -qE "^$TS_RE info: b-a: attached \(" "$FM_LOG" || fail "no attach line"
+	grep -qE "^$TS_RE info: b-a: kernel saw [0-9]+ packets, [0-9]+ exported$" "$FM_LOG" ||
+		fail "no reconciliation line"
+	grep -qE "^$TS_RE libbpf: " "$FM_LOG" || fail "-vv: no line from libbpf"
+	grep -qE "^$TS_RE [a-z]+: libbpf: " "$FM_LOG" && fail "libbpf's tag doubled"
+	echo "ok - attach, reconciliation and libbpf lines"
+}
+
+# With stderr the journal (JOURNAL_STREAM names its device and inode),
+# syslog priorities instead of timestamps; --log-file takes fd 2 away
+# from the journal, and its lines have timestamps again.
+test_log_lines_journal()
+{
+	need_fm
+	one_link
+	local log=$LAB_TMP/journal.log file=$LAB_TMP/file.log
+	: >"$log"
+	JOURNAL_STREAM=$(stat -c '%d:%i' "$log") lab_bg b "$log" "$FM" run -i b-a --db "$DB" --pin-path "$PIN" -v
+	FM_PID=$LAB_PID FM_LOG=$log
+	wait_for 20 "attached" grep -q 'b-a: attached' "$log"
+	fm_stop TERM
+	check_eq "exit status" "$FM_RC" 0
+	lines_all_match "journal priorities" "$log" '^<[3-7]>'
+	grep -qE '^<6>b-a: attached \(' "$log" || fail "no info line with priority 6"
+	grep -qE '^<7>' "$log" || fail "-v: no debug line with priority 7"
+	echo "ok - priorities 6 and 7"
+
+	: >"$log"
+	JOURNAL_STREAM=$(stat -c '%d:%i' "$log") lab_bg b "$log" "$FM" run -i b-a --db "$DB" \
+		--pin-path "$PIN" --log-file "$file"
+	FM_PID=$LAB_PID FM_LOG=$file
+	wait_for 20 "attached" grep -qs 'b-a: attached' "$file"
+	fm_stop TERM
+	check_eq "exit status with --log-file" "$FM_RC" 0
+	check_eq "nothing on the journal's stream" "$(wc -c <"$log")" 0
+	lines_all_match "--log-file: timestamps" "$file" "^$TS_RE (error|warning|info|debug): "
 }
 
 run_tests "$@"

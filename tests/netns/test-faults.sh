@@ -172,8 +172,8 @@ test_disk_full_at_shutdown()
 	fill_disk "$db"
 	fm_stop TERM
 	check_eq "exit status with records unwritten" "$FM_RC" 1
-	check_log "the loss is counted" "^error: [0-9]+ flow records could not be written to $db"
-	n=$(grep -oE "^error: [0-9]+ flow records could not be written" "$FM_LOG" | grep -oE '[0-9]+')
+	check_log "the loss is counted" "Z error: [0-9]+ flow records could not be written to $db"
+	n=$(sed -nE 's/.*Z error: ([0-9]+) flow records could not be written.*/\1/p' "$FM_LOG")
 	((n > 0)) || fail "unwritten records reported: $n"
 	check_log "the writer gives up naming the cause" "giving up: $n flow records.*database or disk is full"
 	rx=$(($(lab_rx_packets b b-a) - RX0))
@@ -481,7 +481,7 @@ test_ringbuf_full()
 		from flows where end_reason = 'overflow';")" "$ov|$ovb|1"
 	check_eq "ringbuf_drops metric == overflow_packets" "$(metric "$db" ringbuf_drops)" "$ov"
 	check_log "the loss of attribution is logged" \
-		"^warning: [0-9]+ packets \([0-9]+ bytes\) in the last [0-9]+ s are stored without their flow"
+		"Z warning: [0-9]+ packets \([0-9]+ bytes\) in the last [0-9]+ s are stored without their flow"
 }
 
 # SIGKILL at random moments with traffic running, 10 times: nothing stays

@@ -6,9 +6,14 @@
 #define FM_DEFAULT_PIN_PATH "/sys/fs/bpf/flowmaster"
 #define FM_DEFAULT_DB "flowmaster.db"
 
+struct opts_cmd;
+/* Each command's options (lib/opts.h); run's are in cli/run.h. */
+extern const struct opts_cmd top_opts, status_opts, detach_opts, version_opts;
+
 int cmd_run(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
+int cmd_version(int argc, char **argv);
 
 #endif

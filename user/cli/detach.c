@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
-#include <getopt.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +30,7 @@
 #include "kernel/loader.h"
 #include "kernel/attach.h"
 #include "kernel/pins.h"
+#include "lib/opts.h"
 
 #define DETACH_MAX_IFACES 64
 
@@ -41,78 +41,44 @@ struct detach_cfg {
 	const char *pin_path;
 };
 
-static const struct option detach_opts[] = {
-	{ "interface", required_argument, NULL, 'i' },
-	{ "all", no_argument, NULL, 'a' },
-	{ "pin-path", required_argument, NULL, 'P' },
-	{ "help", no_argument, NULL, 'h' },
+static const struct opt detach_table[] = {
+	{ "interface", 'i', OPT_LIST, "IFACE", "detach from IFACE (repeat for more)",
+	  OPT_AT(struct detach_cfg, ifname), OPT_COUNT_AT(struct detach_cfg, nr_ifaces),
+	  .max = DETACH_MAX_IFACES },
+	{ "all", 0, OPT_FLAG, NULL,
+	  "detach from every interface, and remove the pins a crashed daemon left in DIR (not "
+	  "while a daemon holds DIR)",
+	  OPT_AT(struct detach_cfg, all) },
+	{ "pin-path", 0, OPT_STRING, "DIR", "pin directory for --all", .def = FM_DEFAULT_PIN_PATH,
+	  OPT_AT(struct detach_cfg, pin_path) },
 	{ 0 },
 };
 
-static void detach_usage(FILE *f)
+static int detach_finish(void *cfg)
 {
-	fprintf(f,
-		"usage: flowmaster detach -i IFACE [-i IFACE ...]\n"
-		"       flowmaster detach --all [--pin-path DIR]\n"
-		"\n"
-		"Remove flowmaster's XDP program (the one named %s) from interfaces\n"
-		"of this network namespace, and say what was removed. Any other XDP\n"
-		"program is left alone. A daemon whose interface is detached keeps\n"
-		"running without it: stop daemons with SIGTERM for a clean exit.\n"
-		"\n"
-		"  -i, --interface IFACE  detach from IFACE (repeat for more)\n"
-		"      --all              detach from every interface, and remove the pins\n"
-		"                         a crashed daemon left in DIR (not while a daemon\n"
-		"                         holds DIR)\n"
-		"      --pin-path DIR     pin directory for --all (default %s)\n"
-		"  -h, --help             this help\n"
-		"\n"
-		"Exit status: 0 when done (also when there was nothing to remove), 1 if\n"
-		"something could not be removed, 2 for a usage error.\n",
-		FM_XDP_PROG_NAME, FM_DEFAULT_PIN_PATH);
-}
+	struct detach_cfg *c = cfg;
 
-static int detach_parse(int argc, char **argv, struct detach_cfg *c)
-{
-	int opt;
-
-	*c = (struct detach_cfg){ .pin_path = FM_DEFAULT_PIN_PATH };
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "i:h", detach_opts, NULL)) != -1) {
-		switch (opt) {
-		case 'i':
-			if (c->nr_ifaces == DETACH_MAX_IFACES) {
-				fprintf(stderr, "flowmaster: detach: at most %d interfaces\n",
-					DETACH_MAX_IFACES);
-				return 2;
-			}
-			c->ifname[c->nr_ifaces++] = optarg;
-			break;
-		case 'a':
-			c->all = true;
-			break;
-		case 'P':
-			c->pin_path = optarg;
-			break;
-		case 'h':
-			detach_usage(stdout);
-			exit(0);
-		default:
-			fprintf(stderr, "Try 'flowmaster detach --help'.\n");
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "flowmaster: detach: unexpected argument '%s'; try 'flowmaster detach --help'\n",
-			argv[optind]);
-		return 2;
-	}
 	if (c->all == !!c->nr_ifaces) {
 		fprintf(stderr, "flowmaster: detach: give -i IFACE or --all (not both)\n");
-		return 2;
+		return -EINVAL;
 	}
 	return 0;
 }
+
+const struct opts_cmd detach_opts = {
+	.name = "detach",
+	.usage = "usage: flowmaster detach -i IFACE [-i IFACE ...]\n"
+		 "       flowmaster detach --all [--pin-path DIR]",
+	.about = "Remove flowmaster's XDP program (the one named " FM_XDP_PROG_NAME ") from interfaces\n"
+		 "of this network namespace, and say what was removed. Any other XDP\n"
+		 "program is left alone. A daemon whose interface is detached keeps\n"
+		 "running without it: stop daemons with SIGTERM for a clean exit.\n",
+	.footer = "Exit status: 0 when done (also when there was nothing to remove), 1 if\n"
+		  "something could not be removed, 2 for a usage error.\n",
+	.opts = detach_table,
+	.cfg_size = sizeof(struct detach_cfg),
+	.finish = detach_finish,
+};
 
 /* The XDP link holding prog_id on ifindex: its fd (and *id), or -ENOENT. */
 static int find_xdp_link(int ifindex, __u32 prog_id, __u32 *link_id)
@@ -281,8 +247,8 @@ int cmd_detach(int argc, char **argv)
 	struct xdp_att *all = NULL, a[3];
 	int err, n, total = 0, ret = 0;
 
-	err = detach_parse(argc, argv, &c);
-	if (err)
+	err = opts_parse(&detach_opts, argc, argv, &c);
+	if (err != OPTS_RUN)
 		return err;
 	if (c.all) {
 		n = xdp_scan(&all);

@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <net/if.h>
 #include <signal.h>
@@ -31,9 +30,9 @@
 #include <bpf/libbpf.h>
 #include "kernel/attach.h"
 #include "kernel/pins.h"
-#include "lib/args.h"
 #include "lib/clock.h"
 #include "cli/cli.h"
+#include "cli/run.h"
 #include "daemon/daemon.h"
 #include "kernel/drain.h"
 #include "table/flowtab.h"
@@ -47,8 +46,6 @@
 #define SHUTDOWN_WAIT_MS 30000	/* how long a stop waits for a stuck writer */
 #define PRESSURE_HIGH 0.9	/* of --memory-limit: RSS above this sheds memory */
 #define PRESSURE_LOW 0.7	/* ...and below this the cache grows back */
-#define RINGBUF_DEFAULT (8U << 20)	/* ~80k fallback records between two drains */
-#define RINGBUF_MAX (1U << 30)
 #define LOG_FILE_MODE 0640	/* the log names interfaces and paths: not for everyone */
 
 /* Older UAPI headers lack the split-out capabilities (Linux 5.8). */
@@ -58,20 +55,6 @@
 #ifndef CAP_BPF
 #define CAP_BPF 39
 #endif
-
-struct run_cfg {
-	const char *ifname[FM_MAX_IFACES];
-	int nr_ifaces;
-	const char *db;
-	const char *pin_path;
-	const char *log_file;		/* NULL: stderr as given */
-	uint64_t ringbuf_bytes;
-	enum fm_xdp_mode mode;
-	uint64_t duration_s, idle_s, active_s, poll_ms, max_flows, metrics_s;
-	uint64_t cache_size, memory_limit_mb;
-	struct sizing machine;		/* what the defaults came from */
-	bool index_addresses;
-};
 
 struct run_state {
 	struct run_cfg *cfg;
@@ -87,182 +70,6 @@ struct run_state {
 	int64_t rss_hold_until;		/* monotonic ms: let RSS settle after shedding */
 	bool warned_no_links;		/* every interface is gone: said so once */
 };
-
-static const struct option long_opts[] = {
-	{ "interface", required_argument, NULL, 'i' },
-	{ "db", required_argument, NULL, 'd' },
-	{ "duration", required_argument, NULL, 'D' },
-	{ "xdp-mode", required_argument, NULL, 'm' },
-	{ "idle-timeout", required_argument, NULL, 'I' },
-	{ "active-timeout", required_argument, NULL, 'A' },
-	{ "poll-interval", required_argument, NULL, 'p' },
-	{ "max-flows", required_argument, NULL, 'F' },
-	{ "metrics-interval", required_argument, NULL, 'M' },
-	{ "cache-size", required_argument, NULL, 'C' },
-	{ "memory-limit", required_argument, NULL, 'L' },
-	{ "index-addresses", no_argument, NULL, 'x' },
-	{ "pin-path", required_argument, NULL, 'P' },
-	{ "ringbuf-size", required_argument, NULL, 'R' },
-	{ "log-file", required_argument, NULL, 'O' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ 0 },
-};
-
-static void usage(FILE *f)
-{
-	struct sizing m;
-
-	sizing_defaults(&m);
-	fprintf(f,
-		"usage: flowmaster run -i IFACE [-i IFACE ...] [OPTIONS]\n"
-		"\n"
-		"Attach the XDP flow counter to each IFACE and write flow records and\n"
-		"metrics to SQLite until SIGINT/SIGTERM or --duration.\n"
-		"\n"
-		"  -i, --interface IFACE     interface to monitor (repeat, up to %d)\n"
-		"      --db PATH             SQLite database (default %s)\n"
-		"      --duration SECONDS    stop after this long (30, 5m, 2h; default: run until a signal)\n"
-		"      --xdp-mode MODE       auto (native, else generic), native or generic (default auto)\n"
-		"      --idle-timeout S      export a flow idle this long (default 15)\n"
-		"      --active-timeout S    export a long flow every S, continuing it (default 60)\n"
-		"      --poll-interval MS    drain the kernel maps this often (default 1000)\n"
-		"      --max-flows N         flows per kernel generation map (default from memory: %" PRIu64 ")\n"
-		"      --cache-size N        device cache entries (default from memory: %" PRIu64 ")\n"
-		"      --memory-limit MB     above 90%% of this RSS, halve the device cache and export\n"
-		"                            the oldest flows early (default from memory: %" PRIu64 ")\n"
-		"      --metrics-interval S  write metrics and a status line this often (default 10)\n"
-		"      --index-addresses     index flows by address (slower inserts)\n"
-		"      --pin-path DIR        where maps are pinned (default %s)\n"
-		"      --log-file PATH       log here instead of stderr; SIGHUP reopens it (logrotate)\n"
-		"      --ringbuf-size BYTES  advanced: ring buffer for packets the flow map had no\n"
-		"                            room for; a power of two >= the page size (default %u)\n"
-		"  -q, --quiet               warnings and errors only\n"
-		"  -v, --verbose             debug output; -vv adds libbpf's\n"
-		"  -h, --help                this help\n",
-		FM_MAX_IFACES, FM_DEFAULT_DB, m.max_flows, m.cache_size, m.memory_limit_mb,
-		FM_DEFAULT_PIN_PATH, RINGBUF_DEFAULT);
-}
-
-/* Returns 0, or 2 for a usage error (message printed). */
-static int parse_args(int argc, char **argv, struct run_cfg *c)
-{
-	int opt, err = 0;
-
-	*c = (struct run_cfg){
-		.db = FM_DEFAULT_DB,
-		.pin_path = FM_DEFAULT_PIN_PATH,
-		.idle_s = 15,
-		.active_s = 60,
-		.poll_ms = 1000,
-		.metrics_s = 10,
-		.ringbuf_bytes = RINGBUF_DEFAULT,
-	};
-	sizing_defaults(&c->machine);
-	c->max_flows = c->machine.max_flows;
-	c->cache_size = c->machine.cache_size;
-	c->memory_limit_mb = c->machine.memory_limit_mb;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "i:qvh", long_opts, NULL)) != -1) {
-		switch (opt) {
-		case 'i':
-			if (c->nr_ifaces == FM_MAX_IFACES) {
-				fprintf(stderr, "flowmaster: at most %d interfaces\n", FM_MAX_IFACES);
-				return 2;
-			}
-			c->ifname[c->nr_ifaces++] = optarg;
-			break;
-		case 'd':
-			c->db = optarg;
-			break;
-		case 'D':
-			err = args_duration_s("--duration", optarg, 10 * 365 * 86400ULL, &c->duration_s);
-			break;
-		case 'm':
-			if (!strcmp(optarg, "auto"))
-				c->mode = FM_XDP_AUTO;
-			else if (!strcmp(optarg, "native"))
-				c->mode = FM_XDP_NATIVE;
-			else if (!strcmp(optarg, "generic"))
-				c->mode = FM_XDP_GENERIC;
-			else {
-				fprintf(stderr, "flowmaster: --xdp-mode: '%s' is not auto, native or generic\n",
-					optarg);
-				return 2;
-			}
-			break;
-		case 'I':
-			err = args_duration_s("--idle-timeout", optarg, 86400, &c->idle_s);
-			break;
-		case 'A':
-			err = args_duration_s("--active-timeout", optarg, 7 * 86400, &c->active_s);
-			break;
-		case 'p':
-			err = args_u64("--poll-interval", optarg, 10, 60000, &c->poll_ms);
-			break;
-		case 'F':
-			err = args_u64("--max-flows", optarg, 64, 1U << 26, &c->max_flows);
-			break;
-		case 'M':
-			err = args_duration_s("--metrics-interval", optarg, 86400, &c->metrics_s);
-			break;
-		case 'x':
-			c->index_addresses = true;
-			break;
-		case 'C':
-			err = args_u64("--cache-size", optarg, 64, 1U << 26, &c->cache_size);
-			break;
-		case 'L':
-			err = args_u64("--memory-limit", optarg, 16, 1U << 20, &c->memory_limit_mb);
-			break;
-		case 'P':
-			c->pin_path = optarg;
-			break;
-		case 'O':
-			c->log_file = optarg;
-			break;
-		case 'R':
-			/* The kernel wants a power-of-two number of pages. */
-			err = args_u64("--ringbuf-size", optarg, 4096, RINGBUF_MAX, &c->ringbuf_bytes);
-			if (!err && ((c->ringbuf_bytes & (c->ringbuf_bytes - 1)) ||
-				     c->ringbuf_bytes < (uint64_t)sysconf(_SC_PAGESIZE))) {
-				fprintf(stderr, "flowmaster: --ringbuf-size: '%s' is not a power of two of at least %ld bytes\n",
-					optarg, sysconf(_SC_PAGESIZE));
-				err = -EINVAL;
-			}
-			break;
-		case 'q':
-			fm_log_level = LOG_LVL_WARN;
-			break;
-		case 'v':
-			fm_log_level = fm_log_level < LOG_LVL_DEBUG ? LOG_LVL_DEBUG : LOG_LVL_LIBBPF;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			fprintf(stderr, "Try 'flowmaster run --help'.\n");
-			return 2;
-		}
-		if (err)
-			return 2;
-	}
-	if (optind < argc) {
-		fprintf(stderr, "flowmaster: run: unexpected argument '%s'; try 'flowmaster run --help'\n",
-			argv[optind]);
-		return 2;
-	}
-	if (!c->nr_ifaces) {
-		fprintf(stderr, "flowmaster: run: give at least one interface with -i IFACE\n");
-		return 2;
-	}
-	if (!c->idle_s || !c->active_s || !c->metrics_s) {
-		fprintf(stderr, "flowmaster: run: timeouts and intervals must be at least 1 s\n");
-		return 2;
-	}
-	return 0;
-}
 
 static void write_metrics(struct run_state *s, int64_t now_ms)
 {
@@ -655,8 +462,8 @@ int cmd_run(int argc, char **argv)
 	char mac[32];
 	int err, sfd = -1, ret = 1;
 
-	err = parse_args(argc, argv, &cfg);
-	if (err)
+	err = run_parse_args(argc, argv, &cfg);
+	if (err != OPTS_RUN)
 		return err;
 	err = apply_budget(&cfg, &budget, cfg.cache_size != cfg.machine.cache_size);
 	if (err)

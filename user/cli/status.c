@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <net/if.h>
 #include <sqlite3.h>
@@ -41,6 +40,7 @@
 #include "kernel/pins.h"
 #include "lib/clock.h"
 #include "lib/fmt.h"
+#include "lib/opts.h"
 #include "store/reader.h"
 
 #define MAP_COUNT_BUDGET_MS 1000	/* counting keys costs a syscall each */
@@ -72,69 +72,34 @@ struct daemon_prog {
 	struct fm_daemon_state state;
 };
 
-static const struct option status_opts[] = {
-	{ "pin-path", required_argument, NULL, 'P' },
-	{ "db", required_argument, NULL, 'd' },
-	{ "help", no_argument, NULL, 'h' },
+static const struct opt status_table[] = {
+	{ "pin-path", 0, OPT_STRING, "DIR", "where the daemon pins its maps",
+	  .def = FM_DEFAULT_PIN_PATH, OPT_AT(struct status_cfg, pin_path) },
+	{ "db", 0, OPT_STRING, "PATH", "also print the latest metrics from this database",
+	  OPT_AT(struct status_cfg, db) },
 	{ 0 },
 };
 
-static void status_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: flowmaster status [--pin-path DIR] [--db PATH]\n"
-		"\n"
-		"Show the flowmaster whose maps are pinned in DIR: whether its daemon is\n"
-		"running, the interfaces its XDP program is attached to (mode, program\n"
-		"id), the kernel's counters per interface (packets, bytes, parse errors\n"
-		"by reason, map-full fallbacks to the ring buffer, drops, overflow),\n"
-		"how full the active flow map is, and with --db the last metrics the\n"
-		"daemon wrote. Interfaces are looked up in the current network\n"
-		"namespace: run it where the daemon runs.\n"
-		"\n"
-		"      --pin-path DIR  where the daemon pins its maps (default %s)\n"
-		"      --db PATH       also print the latest metrics from this database\n"
-		"  -h, --help          this help\n"
-		"\n"
-		"The first line says one of:\n"
-		"  flowmaster is running (pid N) ...\n"
-		"  flowmaster is not running (no pins in DIR)\n"
-		"  no daemon running (stale pins from a crash?) ...\n"
-		"Exit status: 0 whenever the state could be read, running or not (so\n"
-		"scripts that poll can test the first line); 1 if it could not be\n"
-		"(e.g. not root); 2 for a usage error.\n",
-		FM_DEFAULT_PIN_PATH);
-}
-
-static int status_parse(int argc, char **argv, struct status_cfg *c)
-{
-	int opt;
-
-	*c = (struct status_cfg){ .pin_path = FM_DEFAULT_PIN_PATH };
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", status_opts, NULL)) != -1) {
-		switch (opt) {
-		case 'P':
-			c->pin_path = optarg;
-			break;
-		case 'd':
-			c->db = optarg;
-			break;
-		case 'h':
-			status_usage(stdout);
-			exit(0);
-		default:
-			fprintf(stderr, "Try 'flowmaster status --help'.\n");
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "flowmaster: status: unexpected argument '%s'; try 'flowmaster status --help'\n",
-			argv[optind]);
-		return 2;
-	}
-	return 0;
-}
+const struct opts_cmd status_opts = {
+	.name = "status",
+	.usage = "usage: flowmaster status [--pin-path DIR] [--db PATH]",
+	.about = "Show the flowmaster whose maps are pinned in DIR: whether its daemon is\n"
+		 "running, the interfaces its XDP program is attached to (mode, program\n"
+		 "id), the kernel's counters per interface (packets, bytes, parse errors\n"
+		 "by reason, map-full fallbacks to the ring buffer, drops, overflow),\n"
+		 "how full the active flow map is, and with --db the last metrics the\n"
+		 "daemon wrote. Interfaces are looked up in the current network\n"
+		 "namespace: run it where the daemon runs.\n",
+	.footer = "The first line says one of:\n"
+		  "  flowmaster is running (pid N) ...\n"
+		  "  flowmaster is not running (no pins in DIR)\n"
+		  "  no daemon running (stale pins from a crash?) ...\n"
+		  "Exit status: 0 whenever the state could be read, running or not (so\n"
+		  "scripts that poll can test the first line); 1 if it could not be\n"
+		  "(e.g. not root); 2 for a usage error.\n",
+	.opts = status_table,
+	.cfg_size = sizeof(struct status_cfg),
+};
 
 static int map_info(int fd, struct bpf_map_info *info)
 {
@@ -611,8 +576,8 @@ int cmd_status(int argc, char **argv)
 	pid_t pid;
 	int err, fd, held;
 
-	err = status_parse(argc, argv, &c);
-	if (err)
+	err = opts_parse(&status_opts, argc, argv, &c);
+	if (err != OPTS_RUN)
 		return err;
 	fd = pins_open(c.pin_path, "counters");
 	if (fd < 0) {

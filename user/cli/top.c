@@ -9,7 +9,6 @@
  * at each active timeout are added up into one.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -17,11 +16,11 @@
 #include <string.h>
 #include <time.h>
 #include <sys/stat.h>
-#include "lib/args.h"
 #include "cli/cli.h"
 #include "lib/log.h"
 #include "lib/clock.h"
 #include "lib/fmt.h"
+#include "lib/opts.h"
 #include "lib/proto.h"
 #include "store/reader.h"
 
@@ -34,89 +33,39 @@
 struct top_cfg {
 	const char *db;
 	uint64_t limit;
-	bool by_packets;
+	int by_packets;		/* --by: 0 bytes, 1 packets */
 	uint64_t since_s;	/* 0: all */
 	const char *since_arg;	/* as given, for the report */
 };
 
-static const struct option top_opts[] = {
-	{ "db", required_argument, NULL, 'd' },
-	{ "limit", required_argument, NULL, 'n' },
-	{ "by", required_argument, NULL, 'b' },
-	{ "since", required_argument, NULL, 's' },
-	{ "help", no_argument, NULL, 'h' },
+static const char *const top_by[] = { "bytes", "packets", NULL };
+
+static const struct opt top_table[] = {
+	{ "db", 0, OPT_STRING, "PATH", "database", .def = FM_DEFAULT_DB,
+	  OPT_AT(struct top_cfg, db) },
+	{ "limit", 0, OPT_U64, "N", "rows per table, {min} to {max}",
+	  .def = OPT_STR(TOP_LIMIT_DEFAULT), OPT_AT(struct top_cfg, limit), .min = 1,
+	  .max = TOP_LIMIT_MAX },
+	{ "by", 0, OPT_ENUM, NULL, "what ranks talkers and flows", .def = "bytes",
+	  OPT_AT(struct top_cfg, by_packets), .names = top_by },
+	{ "since", 0, OPT_DURATION, "DURATION",
+	  "only flows seen in the last DURATION (30s, 5m, 2h, 1d)", OPT_AT(struct top_cfg, since_s),
+	  OPT_TEXT_AT(struct top_cfg, since_arg), .min = 1, .max = SINCE_MAX_S },
 	{ 0 },
 };
 
-static void top_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: flowmaster top [--db PATH] [--limit N] [--by bytes|packets] [--since DURATION]\n"
-		"\n"
-		"Print the top talkers (sources) and top flows in a flowmaster database.\n"
-		"The database is only read, so this works while 'flowmaster run' writes it.\n"
-		"A flow's rows (one per active timeout) are added up into one line.\n"
-		"\n"
-		"      --db PATH           database (default %s)\n"
-		"      --limit N           rows per table, 1 to %d (default %d)\n"
-		"      --by bytes|packets  what ranks talkers and flows (default bytes)\n"
-		"      --since DURATION    only flows seen in the last DURATION (30s, 5m, 2h, 1d)\n"
-		"  -h, --help              this help\n"
-		"\n"
-		"Exit status: 0 (also when there are no flows), 1 if the database is\n"
-		"missing or not a flowmaster database, 2 for a usage error.\n",
-		FM_DEFAULT_DB, TOP_LIMIT_MAX, TOP_LIMIT_DEFAULT);
-}
-
-static int top_parse(int argc, char **argv, struct top_cfg *c)
-{
-	int opt, err = 0;
-
-	*c = (struct top_cfg){ .db = FM_DEFAULT_DB, .limit = TOP_LIMIT_DEFAULT };
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", top_opts, NULL)) != -1) {
-		switch (opt) {
-		case 'd':
-			c->db = optarg;
-			break;
-		case 'n':
-			err = args_u64("--limit", optarg, 1, TOP_LIMIT_MAX, &c->limit);
-			break;
-		case 'b':
-			if (!strcmp(optarg, "bytes")) {
-				c->by_packets = false;
-			} else if (!strcmp(optarg, "packets")) {
-				c->by_packets = true;
-			} else {
-				fprintf(stderr, "flowmaster: --by: '%s' is not bytes or packets\n", optarg);
-				return 2;
-			}
-			break;
-		case 's':
-			err = args_duration_s("--since", optarg, SINCE_MAX_S, &c->since_s);
-			c->since_arg = optarg;
-			if (!err && !c->since_s) {
-				fprintf(stderr, "flowmaster: --since: must be at least 1 s\n");
-				return 2;
-			}
-			break;
-		case 'h':
-			top_usage(stdout);
-			exit(0);
-		default:
-			fprintf(stderr, "Try 'flowmaster top --help'.\n");
-			return 2;
-		}
-		if (err)
-			return 2;
-	}
-	if (optind < argc) {
-		fprintf(stderr, "flowmaster: top: unexpected argument '%s'; try 'flowmaster top --help'\n",
-			argv[optind]);
-		return 2;
-	}
-	return 0;
-}
+const struct opts_cmd top_opts = {
+	.name = "top",
+	.usage = "usage: flowmaster top [--db PATH] [--limit N] [--by bytes|packets]\n"
+		 "                      [--since DURATION]",
+	.about = "Print the top talkers (sources) and top flows in a flowmaster database.\n"
+		 "The database is only read, so this works while 'flowmaster run' writes it.\n"
+		 "A flow's rows (one per active timeout) are added up into one line.\n",
+	.footer = "Exit status: 0 (also when there are no flows), 1 if the database is\n"
+		  "missing or not a flowmaster database, 2 for a usage error.\n",
+	.opts = top_table,
+	.cfg_size = sizeof(struct top_cfg),
+};
 
 /* Flow records in the window (?1: oldest last_seen_ms) summed by flow key.
  * GROUP BY treats NULLs as equal, so untagged or non-IP keys group too. */
@@ -322,8 +271,8 @@ int cmd_top(int argc, char **argv)
 	sqlite3 *db;
 	int err;
 
-	err = top_parse(argc, argv, &c);
-	if (err)
+	err = opts_parse(&top_opts, argc, argv, &c);
+	if (err != OPTS_RUN)
 		return err;
 	if (store_open_readonly(c.db, &db))
 		return 1;

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* flowmaster run's options: one table for getopt, --help and the defaults. */
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+#include "cli/cli.h"
+#include "cli/run.h"
+#include "lib/log.h"
+
+/* ~80k fallback records between two drains: 8 MiB */
+#define RINGBUF_DEFAULT 8388608
+#define RINGBUF_MAX (1U << 30)
+#define DURATION_MAX_S (10 * 365 * 86400ULL)
+
+/* --xdp-mode stores the index of its name: the names in enum order. */
+static const char *const xdp_modes[] = {"auto", "native", "generic", NULL};
+_Static_assert(FM_XDP_AUTO == 0 && FM_XDP_NATIVE == 1 && FM_XDP_GENERIC == 2,
+	       "xdp_modes[] follows enum fm_xdp_mode");
+_Static_assert(sizeof(enum fm_xdp_mode) == sizeof(int), "--xdp-mode stores an int");
+
+static void run_init(void *cfg)
+{
+	sizing_defaults(&((struct run_cfg *)cfg)->machine);
+}
+
+static uint64_t def_max_flows(const void *cfg)
+{
+	return ((const struct run_cfg *)cfg)->machine.max_flows;
+}
+
+static uint64_t def_cache_size(const void *cfg)
+{
+	return ((const struct run_cfg *)cfg)->machine.cache_size;
+}
+
+static uint64_t def_memory_limit(const void *cfg)
+{
+	return ((const struct run_cfg *)cfg)->machine.memory_limit_mb;
+}
+
+/* The kernel wants a power-of-two number of pages. */
+static int check_ringbuf(const char *label, const char *value, const void *parsed)
+{
+	uint64_t v = *(const uint64_t *)parsed;
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (!(v & (v - 1)) && v >= (uint64_t)page)
+		return 0;
+	fprintf(stderr, "flowmaster: %s: '%s' is not a power of two of at least %ld bytes\n", label,
+		value, page);
+	return -EINVAL;
+}
+
+static const struct opt run_table[] = {
+	{"interface", 'i', OPT_LIST, "IFACE", "interface to monitor (repeat, up to {max})",
+	 OPT_AT(struct run_cfg, ifname), OPT_COUNT_AT(struct run_cfg, nr_ifaces),
+	 .max = FM_MAX_IFACES},
+	{"db", 0, OPT_STRING, "PATH", "SQLite database", .def = FM_DEFAULT_DB,
+	 OPT_AT(struct run_cfg, db)},
+	{"duration", 0, OPT_DURATION, "SECONDS",
+	 "stop after this long (30, 5m, 2h); 0: run until stopped by a signal", .def = "0",
+	 OPT_AT(struct run_cfg, duration_s), .max = DURATION_MAX_S},
+	{"xdp-mode", 0, OPT_ENUM, "MODE", "auto (native, else generic), native or generic",
+	 .def = "auto", OPT_AT(struct run_cfg, mode), .names = xdp_modes},
+	{"idle-timeout", 0, OPT_DURATION, "S", "export a flow idle this long", .def = "15",
+	 OPT_AT(struct run_cfg, idle_s), .min = 1, .max = 86400},
+	{"active-timeout", 0, OPT_DURATION, "S", "export a long flow every S, continuing it",
+	 .def = "60", OPT_AT(struct run_cfg, active_s), .min = 1, .max = 7 * 86400},
+	{"poll-interval", 0, OPT_U64, "MS", "drain the kernel maps this often", .def = "1000",
+	 OPT_AT(struct run_cfg, poll_ms), .min = 10, .max = 60000},
+	{"max-flows", 0, OPT_U64, "N", "flows per kernel generation map", .def_fn = def_max_flows,
+	 .def_from = "memory", OPT_AT(struct run_cfg, max_flows), .min = 64, .max = 1U << 26},
+	{"cache-size", 0, OPT_U64, "N", "device cache entries", .def_fn = def_cache_size,
+	 .def_from = "memory", OPT_AT(struct run_cfg, cache_size), .min = 64, .max = 1U << 26},
+	{"memory-limit", 0, OPT_U64, "MB",
+	 "the daemon's memory budget in MiB: the flow table, the writer's queue and the device "
+	 "cache are sized to fit it",
+	 .def_fn = def_memory_limit, .def_from = "memory", OPT_AT(struct run_cfg, memory_limit_mb),
+	 .min = 16, .max = 1U << 20},
+	{"metrics-interval", 0, OPT_DURATION, "S", "write metrics and a status line this often",
+	 .def = "10", OPT_AT(struct run_cfg, metrics_s), .min = 1, .max = 86400},
+	{"index-addresses", 0, OPT_FLAG, NULL, "index flows by address (slower inserts)",
+	 OPT_AT(struct run_cfg, index_addresses)},
+	{"pin-path", 0, OPT_STRING, "DIR", "where maps are pinned", .def = FM_DEFAULT_PIN_PATH,
+	 OPT_AT(struct run_cfg, pin_path)},
+	{"log-file", 0, OPT_STRING, "PATH",
+	 "log here instead of stderr; SIGHUP reopens it (logrotate)",
+	 OPT_AT(struct run_cfg, log_file)},
+	{"ringbuf-size", 0, OPT_U64, "BYTES",
+	 "advanced: ring buffer for packets the flow map had no room for; a power of two >= the "
+	 "page size",
+	 .def = OPT_STR(RINGBUF_DEFAULT), OPT_AT(struct run_cfg, ringbuf_bytes), .min = 4096,
+	 .max = RINGBUF_MAX, .check = check_ringbuf},
+	{"quiet", 'q', OPT_FLAG, NULL, "warnings and errors only (not with -v)",
+	 OPT_AT(struct run_cfg, quiet)},
+	{"verbose", 'v', OPT_COUNT, NULL, "debug output; -vv adds libbpf's",
+	 OPT_AT(struct run_cfg, verbose), .max = 2},
+	{0},
+};
+
+/* What no single option can check; then the log level. */
+static int run_finish(void *cfg)
+{
+	struct run_cfg *c = cfg;
+
+	if (!c->nr_ifaces) {
+		fprintf(stderr, "flowmaster: run: give at least one interface with -i IFACE\n");
+		return -EINVAL;
+	}
+	if (c->quiet && c->verbose) {
+		fprintf(stderr, "flowmaster: run: -q (--quiet) and -v (--verbose) cannot be given "
+				"together\n");
+		return -EINVAL;
+	}
+	if (c->quiet)
+		fm_log_level = LOG_LVL_WARN;
+	else if (c->verbose)
+		fm_log_level = c->verbose == 1 ? LOG_LVL_DEBUG : LOG_LVL_LIBBPF;
+	return 0;
+}
+
+const struct opts_cmd run_opts = {
+	.name = "run",
+	.usage = "usage: flowmaster run -i IFACE [-i IFACE ...] [OPTIONS]",
+	.about = "Attach the XDP flow counter to each IFACE and write flow records and\n"
+		 "metrics to SQLite until SIGINT/SIGTERM or --duration.\n",
+	.opts = run_table,
+	.cfg_size = sizeof(struct run_cfg),
+	.init = run_init,
+	.finish = run_finish,
+};
+
+int run_parse_args(int argc, char **argv, struct run_cfg *c)
+{
+	return opts_parse(&run_opts, argc, argv, c);
+}
