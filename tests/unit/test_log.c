@@ -17,6 +17,12 @@
 
 TESTLIB_MAIN("log")
 
+/* The daemon's format unless a test says otherwise. */
+__attribute__((constructor)) static void stamped(void)
+{
+	fm_log_stamped = true;
+}
+
 #define THREAD_LINES 10000
 #define TS_RE "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z"
 
@@ -102,6 +108,26 @@ TEST(format_with_timestamp)
 	n = fm_log_format(out, sizeof(out), -2, false, false, &t, "x");
 	out[n] = 0;
 	EXPECT_STREQ(out, "2026-12-02T12:01:02.345Z error: x\n", "below error: error");
+}
+
+/* A one-shot command (top, status): the level word, none for info. */
+TEST(format_without_timestamp)
+{
+	char out[LOG_LINE_MAX];
+	size_t n;
+
+	n = fm_log_format(out, sizeof(out), LOG_LVL_ERR, false, false, NULL, "bad\n");
+	out[n] = 0;
+	EXPECT_STREQ(out, "error: bad\n", "error");
+	n = fm_log_format(out, sizeof(out), LOG_LVL_WARN, false, false, NULL, "hmm");
+	out[n] = 0;
+	EXPECT_STREQ(out, "warning: hmm\n", "warning");
+	n = fm_log_format(out, sizeof(out), LOG_LVL_INFO, false, false, NULL, "a\nb\n");
+	out[n] = 0;
+	EXPECT_STREQ(out, "a\nb\n", "info: bare lines");
+	n = fm_log_format(out, sizeof(out), LOG_LVL_DEBUG, true, false, NULL, "libbpf: x\n");
+	out[n] = 0;
+	EXPECT_STREQ(out, "libbpf: x\n", "libbpf: tagged once");
 }
 
 TEST(format_for_journal)

@@ -465,6 +465,7 @@ int cmd_run(int argc, char **argv)
 	err = run_parse_args(argc, argv, &cfg);
 	if (err != OPTS_RUN)
 		return err;
+	fm_log_stamped = true;	/* a daemon's log: when, not only what */
 	err = apply_budget(&cfg, &budget, cfg.cache_size != cfg.machine.cache_size);
 	if (err)
 		return err;

@@ -13,6 +13,7 @@
 #define LIBBPF_TAG "libbpf: " /* libbpf starts most of its messages with it */
 
 int fm_log_level = LOG_LVL_INFO;
+bool fm_log_stamped;
 
 /* By level + 1 (LOG_LVL_ERR first); syslog priorities as in <syslog.h>. */
 static const struct {
@@ -46,6 +47,10 @@ static size_t line_prefix(char *p, size_t size, int level, bool from_libbpf, boo
 		/* The journal stamps the time itself and reads the level
 		 * from "<N>"; "libbpf: " still says whose line it is. */
 		n = snprintf(p, size, "<%d>%s", levels[i].priority, from_libbpf ? LIBBPF_TAG : "");
+	} else if (!now) {
+		/* A command's own output on a terminal: the level is news
+		 * only when it is not plain information. */
+		n = level == LOG_LVL_INFO && !from_libbpf ? 0 : snprintf(p, size, "%s: ", levels[i].word);
 	} else {
 		gmtime_r(&now->tv_sec, &tm);
 		n = snprintf(p, size,
@@ -135,7 +140,8 @@ static void emit(int level, bool from_libbpf, const char *msg)
 	size_t len;
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	len = fm_log_format(line, sizeof(line), level, from_libbpf, fm_log_to_journal(), &now, msg);
+	len = fm_log_format(line, sizeof(line), level, from_libbpf, fm_log_to_journal(),
+			    fm_log_stamped ? &now : NULL, msg);
 	write_line(line, len);
 	errno = saved;
 }

@@ -31,6 +31,9 @@ enum fm_log_level {
 #define LOG_LINE_MAX 4096
 
 extern int fm_log_level; /* highest level printed: LOG_LVL_WARN with -q */
+/* Stamp lines with the time (the daemon's log); false for the one-shot
+ * commands, whose lines read "error: MESSAGE" and info lines bare. */
+extern bool fm_log_stamped;
 
 void fm_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Route libbpf's messages: its warnings become our debug lines. */
@@ -39,7 +42,8 @@ void fm_log_setup_libbpf(void);
 /*
  * The line(s) fm_log writes for message msg at level, into out (size
  * bytes, at most LOG_LINE_MAX are used): each line of msg gets the prefix
- * (the journal's "<N>" when journal, else now as UTC and the level word),
+ * (the journal's "<N>" when journal, else now as UTC and the level word;
+ * now NULL: the level word alone, none for info),
  * and a line that does not fit is cut and ends in "...". from_libbpf marks
  * libbpf's lines (level word "libbpf"). Returns the length written.
  * Exposed for the tests.
