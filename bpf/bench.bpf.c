@@ -22,7 +22,6 @@
 #include <bpf/bpf_endian.h>
 #include "flowmaster.h"
 
-
 /* The 5-tuple; IPv4 addresses in the first 4 bytes. No holes. */
 struct min_key {
 	__u8 src_addr[16];
@@ -149,7 +148,7 @@ int xdp_min_percpu(struct xdp_md *ctx)
 		v->packets++;
 		v->bytes += len;
 	} else {
-		struct min_value nv = {.packets = 1, .bytes = len};
+		struct min_value nv = { .packets = 1, .bytes = len };
 
 		if (bpf_map_update_elem(&min_percpu_flows, &key, &nv, BPF_NOEXIST))
 			__sync_fetch_and_add(&min_update_fail, 1);
@@ -171,7 +170,7 @@ int xdp_min_shared(struct xdp_md *ctx)
 		__sync_fetch_and_add(&v->packets, 1);
 		__sync_fetch_and_add(&v->bytes, len);
 	} else {
-		struct min_value nv = {.packets = 1, .bytes = len};
+		struct min_value nv = { .packets = 1, .bytes = len };
 
 		if (bpf_map_update_elem(&min_shared_flows, &key, &nv, BPF_NOEXIST))
 			__sync_fetch_and_add(&min_update_fail, 1);

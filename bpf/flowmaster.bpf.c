@@ -122,8 +122,8 @@ static __always_inline void ring_doorbell(struct fm_counters *cnt, __u64 now)
 }
 
 /* No room in the flow map: one ring record per packet, else the overflow counters. */
-static __always_inline void fallback(struct fm_flow_key *key, __u64 len, __u8 tcp_flags,
-				     __u64 now, struct fm_counters *cnt)
+static __always_inline void fallback(struct fm_flow_key *key, __u64 len, __u8 tcp_flags, __u64 now,
+				     struct fm_counters *cnt)
 {
 	struct fm_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 

@@ -11,9 +11,9 @@
 #include <linux/types.h>
 #endif
 
-#define FM_MAX_IFACES 16	/* interfaces one loaded program tells apart */
-#define FM_MAX_VLAN_TAGS 2	/* 802.1ad outer + 802.1Q inner */
-#define FM_MAX_EXT_HDRS 8	/* IPv6 extension headers walked */
+#define FM_MAX_IFACES 16   /* interfaces one loaded program tells apart */
+#define FM_MAX_VLAN_TAGS 2 /* 802.1ad outer + 802.1Q inner */
+#define FM_MAX_EXT_HDRS 8  /* IPv6 extension headers walked */
 
 /*
  * Wire numbers the key holds (host byte order), for both sides: vmlinux.h
@@ -49,14 +49,14 @@
 #define FM_TCP_CWR 0x80
 
 enum fm_direction {
-	FM_DIR_INGRESS = 0,	/* XDP */
-	FM_DIR_EGRESS = 1,	/* reserved for a TC hook */
+	FM_DIR_INGRESS = 0, /* XDP */
+	FM_DIR_EGRESS = 1,  /* reserved for a TC hook */
 };
 
 /* fm_flow_key.flags */
-#define FM_KF_VLAN 0x01		/* vlan_id is valid (frame was tagged) */
-#define FM_KF_MALFORMED 0x02	/* parsing stopped early; key holds what was read */
-#define FM_KF_FRAG 0x04		/* IP fragment (non-first ones carry no ports) */
+#define FM_KF_VLAN 0x01	     /* vlan_id is valid (frame was tagged) */
+#define FM_KF_MALFORMED 0x02 /* parsing stopped early; key holds what was read */
+#define FM_KF_FRAG 0x04	     /* IP fragment (non-first ones carry no ports) */
 
 /*
  * One flow. Addresses are 16 bytes: IPv6 as is, IPv4 as an IPv4-mapped IPv6
@@ -67,20 +67,20 @@ enum fm_direction {
  */
 struct fm_flow_key {
 	__u32 ifindex;
-	__u16 eth_type;		/* after VLAN tags, e.g. 0x0800, 0x86dd, 0x0806 */
-	__u16 vlan_id;		/* outer tag's VID; valid with FM_KF_VLAN */
+	__u16 eth_type; /* after VLAN tags, e.g. 0x0800, 0x86dd, 0x0806 */
+	__u16 vlan_id;	/* outer tag's VID; valid with FM_KF_VLAN */
 	__u8 src_mac[6];
 	__u8 dst_mac[6];
 	__u8 src_addr[16];
 	__u8 dst_addr[16];
-	__u16 src_port;		/* 0 where the protocol has none */
+	__u16 src_port; /* 0 where the protocol has none */
 	__u16 dst_port;
-	__u8 protocol;		/* IP protocol number, 0 for non-IP */
-	__u8 icmp_type;		/* ICMP/ICMPv6 only, else 0 */
+	__u8 protocol;	/* IP protocol number, 0 for non-IP */
+	__u8 icmp_type; /* ICMP/ICMPv6 only, else 0 */
 	__u8 icmp_code;
-	__u8 direction;		/* enum fm_direction */
-	__u8 flags;		/* FM_KF_* */
-	__u8 tos;		/* IPv4 TOS / IPv6 traffic class (DSCP and ECN), keyed as NetFlow does */
+	__u8 direction; /* enum fm_direction */
+	__u8 flags;	/* FM_KF_* */
+	__u8 tos;	/* IPv4 TOS / IPv6 traffic class (DSCP and ECN), keyed as NetFlow does */
 	__u8 reserved[2];
 };
 
@@ -92,7 +92,7 @@ struct fm_flow_key {
  */
 enum fm_clock {
 	FM_CLOCK_JIFFIES = 0,
-	FM_CLOCK_COARSE_NS = 1,	/* bpf_ktime_get_coarse_ns */
+	FM_CLOCK_COARSE_NS = 1, /* bpf_ktime_get_coarse_ns */
 	FM_CLOCK_NS = 2,	/* bpf_ktime_get_ns */
 };
 
@@ -100,27 +100,27 @@ enum fm_clock {
  * the times to epoch milliseconds. */
 struct fm_flow_value {
 	__u64 packets;
-	__u64 bytes;		/* frame length at the hook, FCS excluded */
-	__u64 first_seen;	/* enum fm_clock units, jiffies by default */
+	__u64 bytes;	  /* frame length at the hook, FCS excluded */
+	__u64 first_seen; /* enum fm_clock units, jiffies by default */
 	__u64 last_seen;
-	__u8 tcp_flags;		/* OR of all TCP flags seen */
+	__u8 tcp_flags; /* OR of all TCP flags seen */
 	__u8 reserved[7];
 };
 
 enum fm_event_type {
-	FM_EV_PACKET = 1,	/* one packet the flow map had no room for */
-	FM_EV_DOORBELL = 2,	/* active generation passed the fill threshold */
+	FM_EV_PACKET = 1,   /* one packet the flow map had no room for */
+	FM_EV_DOORBELL = 2, /* active generation passed the fill threshold */
 };
 
 /* Ring-buffer record; type comes first so the reader can dispatch. */
 struct fm_event {
-	__u32 type;		/* enum fm_event_type */
-	__u32 len;		/* PACKET: frame bytes; DOORBELL: 0 */
-	__u64 ts;		/* same clock as fm_flow_value */
-	__u64 inserts;		/* DOORBELL: fm_ctl.inserts when sent */
-	__u8 tcp_flags;		/* PACKET: TCP flags of this packet */
+	__u32 type;	/* enum fm_event_type */
+	__u32 len;	/* PACKET: frame bytes; DOORBELL: 0 */
+	__u64 ts;	/* same clock as fm_flow_value */
+	__u64 inserts;	/* DOORBELL: fm_ctl.inserts when sent */
+	__u8 tcp_flags; /* PACKET: TCP flags of this packet */
 	__u8 reserved[7];
-	struct fm_flow_key key;	/* PACKET only */
+	struct fm_flow_key key; /* PACKET only */
 };
 
 /*
@@ -129,55 +129,55 @@ struct fm_event {
  * All monotonic; userspace sums CPUs and takes deltas.
  */
 struct fm_counters {
-	__u64 packets;		/* frames seen */
+	__u64 packets; /* frames seen */
 	__u64 bytes;
-	__u64 map_packets;	/* counted in a flow map */
-	__u64 err_eth;		/* shorter than an Ethernet header */
-	__u64 err_vlan;		/* truncated VLAN tag */
-	__u64 err_ipv4;		/* truncated IPv4 header, bad version or IHL < 5 */
-	__u64 err_ipv4_opts;	/* IHL says options past the end of the frame */
-	__u64 err_ipv6;		/* truncated IPv6 header or bad version */
-	__u64 err_ipv6_ext;	/* truncated extension header */
-	__u64 err_ext_chain;	/* more than FM_MAX_EXT_HDRS extension headers */
-	__u64 err_l4;		/* truncated TCP/UDP/SCTP/ICMP header */
-	__u64 map_full;		/* inserts refused: generation full */
-	__u64 ringbuf_packets;	/* packets sent as ring records */
+	__u64 map_packets;     /* counted in a flow map */
+	__u64 err_eth;	       /* shorter than an Ethernet header */
+	__u64 err_vlan;	       /* truncated VLAN tag */
+	__u64 err_ipv4;	       /* truncated IPv4 header, bad version or IHL < 5 */
+	__u64 err_ipv4_opts;   /* IHL says options past the end of the frame */
+	__u64 err_ipv6;	       /* truncated IPv6 header or bad version */
+	__u64 err_ipv6_ext;    /* truncated extension header */
+	__u64 err_ext_chain;   /* more than FM_MAX_EXT_HDRS extension headers */
+	__u64 err_l4;	       /* truncated TCP/UDP/SCTP/ICMP header */
+	__u64 map_full;	       /* inserts refused: generation full */
+	__u64 ringbuf_packets; /* packets sent as ring records */
 	__u64 ringbuf_bytes;
 	__u64 ringbuf_drops;	/* ring reservations that failed */
-	__u64 overflow_packets;	/* neither map nor ring had room */
+	__u64 overflow_packets; /* neither map nor ring had room */
 	__u64 overflow_bytes;
 	__u64 doorbells;
-	__u64 inserts;		/* new flows inserted */
+	__u64 inserts; /* new flows inserted */
 };
 
 /* A simultaneous reading of the program's clocks, taken by fm_clock. */
 struct fm_clock_anchor {
 	__u64 jiffies;
-	__u64 mono_ns;		/* CLOCK_MONOTONIC */
+	__u64 mono_ns; /* CLOCK_MONOTONIC */
 };
 
 /* Shared (not per-CPU) control block, array index 0. */
 struct fm_ctl {
-	__u64 inserts;		/* all CPUs, atomic; drives the doorbell */
-	__u64 doorbell_at;	/* ring when inserts reaches this; set by daemon at each swap */
+	__u64 inserts;	   /* all CPUs, atomic; drives the doorbell */
+	__u64 doorbell_at; /* ring when inserts reaches this; set by daemon at each swap */
 };
 
 /* fm_daemon_iface.state */
 enum fm_iface_state {
-	FM_IFS_NONE = 0,	/* slot unused */
+	FM_IFS_NONE = 0, /* slot unused */
 	FM_IFS_ATTACHED = 1,
-	FM_IFS_DETACHED = 2,	/* the program was detached from outside; the interface is there */
-	FM_IFS_GONE = 3,	/* the interface was deleted or moved to another namespace */
+	FM_IFS_DETACHED = 2, /* the program was detached from outside; the interface is there */
+	FM_IFS_GONE = 3,     /* the interface was deleted or moved to another namespace */
 };
 
 /* One interface slot as the daemon sees it. */
 struct fm_daemon_iface {
-	char name[16];		/* IF_NAMESIZE, in the daemon's network namespace */
+	char name[16]; /* IF_NAMESIZE, in the daemon's network namespace */
 	__u32 ifindex;
-	__u32 state;		/* enum fm_iface_state */
-	char mode[8];		/* "native", "generic" */
-	__u64 exported[2];	/* packets handed to the sinks, per direction */
-	__u64 unattributed[2];	/* ...of those, in overflow records */
+	__u32 state;	       /* enum fm_iface_state */
+	char mode[8];	       /* "native", "generic" */
+	__u64 exported[2];     /* packets handed to the sinks, per direction */
+	__u64 unattributed[2]; /* ...of those, in overflow records */
 };
 
 /*
@@ -186,14 +186,14 @@ struct fm_daemon_iface {
  * it did with the packets the kernel counted, how full its table is.
  */
 struct fm_daemon_state {
-	__u64 netns_ino;	/* st_ino of the daemon's /proc/self/ns/net */
-	__u64 updated_ms;	/* epoch ms */
-	__u64 flows;		/* in the flow table */
+	__u64 netns_ino;  /* st_ino of the daemon's /proc/self/ns/net */
+	__u64 updated_ms; /* epoch ms */
+	__u64 flows;	  /* in the flow table */
 	__u64 table_limit;
-	__u64 staged;		/* records waiting for the sinks */
+	__u64 staged; /* records waiting for the sinks */
 	__u32 pid;
 	__u32 nr_ifaces;
-	struct fm_daemon_iface iface[FM_MAX_IFACES + 1];	/* by slot */
+	struct fm_daemon_iface iface[FM_MAX_IFACES + 1]; /* by slot */
 };
 
 _Static_assert(sizeof(struct fm_flow_key) == 64, "flow key layout");

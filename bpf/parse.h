@@ -12,8 +12,8 @@
 
 #include "flowmaster.h"
 
-#define IP_OFFSET_MASK 0x1FFF	/* IPv4 fragment offset, in 8-byte units */
-#define IP6_OFFSET_MASK 0xFFF8	/* IPv6 fragment offset, in place */
+#define IP_OFFSET_MASK 0x1FFF  /* IPv4 fragment offset, in 8-byte units */
+#define IP6_OFFSET_MASK 0xFFF8 /* IPv6 fragment offset, in place */
 
 #define PARSE_STOP -1
 

@@ -15,15 +15,15 @@ int bpftest_open(struct loader *l, const struct loader_opts *o)
 	fm_log_setup_libbpf();
 	err = loader_open(l, o);
 	if (err)
-		TL_FAIL("loader_open(max_flows %u, ringbuf %u): %s", o->max_flows,
-			o->ringbuf_bytes, strerror(-err));
+		TL_FAIL("loader_open(max_flows %u, ringbuf %u): %s", o->max_flows, o->ringbuf_bytes,
+			strerror(-err));
 	return err;
 }
 
 static int test_run(struct loader *l, const uint8_t *data, size_t size, struct xdp_md *ctx)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = data, .data_size_in = size,
-		    .ctx_in = ctx, .ctx_size_in = sizeof(*ctx), .repeat = 1);
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = data, .data_size_in = size, .ctx_in = ctx,
+		    .ctx_size_in = sizeof(*ctx), .repeat = 1);
 
 	if (bpf_prog_test_run_opts(loader_prog_fd(l), &opts))
 		return -errno;
@@ -75,9 +75,14 @@ bool bpftest_pass(struct loader *l, const uint8_t *frame, size_t len, const char
 bool bpftest_send_udp(struct loader *l, uint16_t sport, size_t *len_out)
 {
 	struct frame_spec s = {
-		.src_mac = FRAME_MAC_A, .dst_mac = FRAME_MAC_B, .eth_type = FRAME_ETH_IP,
-		.src4 = FRAME_IP4(0, 1), .dst4 = FRAME_IP4(0, 2),
-		.l4_proto = FRAME_IP_UDP, .sport = sport, .dport = 9,
+		.src_mac = FRAME_MAC_A,
+		.dst_mac = FRAME_MAC_B,
+		.eth_type = FRAME_ETH_IP,
+		.src4 = FRAME_IP4(0, 1),
+		.dst4 = FRAME_IP4(0, 2),
+		.l4_proto = FRAME_IP_UDP,
+		.sport = sport,
+		.dport = 9,
 	};
 	uint8_t frame[FRAME_MAX_LEN];
 	size_t len = frame_build(&s, frame, sizeof(frame));

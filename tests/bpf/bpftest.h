@@ -12,14 +12,14 @@
 #include <unistd.h>
 #include "kernel/loader.h"
 
-#define LO_IFINDEX 1		/* what BPF_PROG_TEST_RUN reports as ingress */
+#define LO_IFINDEX 1 /* what BPF_PROG_TEST_RUN reports as ingress */
 #define XDP_PASS_RET 2
-#define META_LEN 16		/* XDP metadata in front of frames shorter than 14 */
+#define META_LEN 16 /* XDP metadata in front of frames shorter than 14 */
 
-#define NEED_ROOT()                                      \
-	do {                                             \
-		if (geteuid() != 0)                      \
-			SKIP("needs root (BPF)");        \
+#define NEED_ROOT()                                                                                \
+	do {                                                                                       \
+		if (geteuid() != 0)                                                                \
+			SKIP("needs root (BPF)");                                                  \
 	} while (0)
 
 /* loader_open, with libbpf's messages routed and a failure reported. */

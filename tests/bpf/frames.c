@@ -310,7 +310,7 @@ static void l4_csum(struct writer *w, const struct frame_spec *s, size_t l4, uin
 size_t frame_build_off(const struct frame_spec *s, uint8_t *buf, size_t cap,
 		       struct frame_offsets *off)
 {
-	struct writer w = {.buf = buf, .cap = cap};
+	struct writer w = { .buf = buf, .cap = cap };
 	struct frame_offsets o_local;
 	struct frame_offsets *o = off ? off : &o_local;
 	bool is4 = s->eth_type == FRAME_ETH_IP, is6 = s->eth_type == FRAME_ETH_IPV6;

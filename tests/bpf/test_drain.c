@@ -28,7 +28,7 @@
 
 /* What reached an emit callback, by end reason; refuses after `budget` records. */
 struct sink_tally {
-	long budget;		/* records still accepted; < 0: unlimited */
+	long budget; /* records still accepted; < 0: unlimited */
 	uint64_t records, refused;
 	uint64_t packets[FM_END__MAX], bytes[FM_END__MAX];
 };
@@ -93,8 +93,7 @@ static void check_reconciles(struct loader *l, struct drain *d, struct sink_tall
 	EXPECT_TRUE(n >= 0, "flowtab_flush");
 	ASSERT_EQ(loader_read_counters(l, 0, &c), 0, "loader_read_counters");
 	printf("# %s: kernel %llu packets; out: table %llu, exported at once %llu, unattributed %llu\n",
-	       what, (unsigned long long)c.packets,
-	       (unsigned long long)t->packets[FM_END_SHUTDOWN],
+	       what, (unsigned long long)c.packets, (unsigned long long)t->packets[FM_END_SHUTDOWN],
 	       (unsigned long long)t->packets[FM_END_PRESSURE],
 	       (unsigned long long)t->packets[FM_END_OVERFLOW]);
 	EXPECT_EQ(tally_packets(t), c.packets, what);
@@ -279,8 +278,10 @@ static void *insert_flows(void *arg)
  */
 TEST(doorbell_rearm_keeps_inserts)
 {
-	struct loader_opts o = { .max_flows = 65536, .ringbuf_bytes = 64 * 1024,
-				 .doorbell_pct = 50, .doorbell_every = 4096 };
+	struct loader_opts o = { .max_flows = 65536,
+				 .ringbuf_bytes = 64 * 1024,
+				 .doorbell_pct = 50,
+				 .doorbell_every = 4096 };
 	struct inserter in = { 0 };
 	struct fm_counters c;
 	struct fm_ctl ctl;

@@ -256,9 +256,9 @@ static void push_vlans(struct fuzz_frame *f, int depth)
 	memmove(f->buf + 12 + add, f->buf + 12, f->len - 12);
 	for (int i = 0; i < depth; i++) {
 		uint8_t *tag = f->buf + 12 + (size_t)i * FRAME_VLAN_LEN;
-		uint16_t tpid = one_in(10)  ? (uint16_t)rnd()
-				: one_in(2) ? FRAME_ETH_8021Q
-					    : FRAME_ETH_8021AD;
+		uint16_t tpid = one_in(10) ? (uint16_t)rnd() :
+				one_in(2)  ? FRAME_ETH_8021Q :
+					     FRAME_ETH_8021AD;
 		uint16_t tci = (uint16_t)rnd();
 
 		tag[0] = tpid >> 8;
@@ -335,7 +335,7 @@ static void mutate(struct fuzz_frame *f, struct fuzz_stats *st)
 		}
 		break;
 	case M_BYTE: {
-		static const uint8_t interesting[] = {0x00, 0x01, 0x7f, 0x80, 0xff};
+		static const uint8_t interesting[] = { 0x00, 0x01, 0x7f, 0x80, 0xff };
 
 		if (f->len)
 			f->buf[rnd_below((uint32_t)f->len)] =
@@ -575,7 +575,7 @@ TEST(parser_fuzz)
 		.ringbuf_bytes = FUZZ_RING_PAGES * (uint32_t)sysconf(_SC_PAGESIZE),
 	};
 	static struct fuzz_frame f;
-	struct fuzz_stats st = {0};
+	struct fuzz_stats st = { 0 };
 	struct fm_counters c;
 	struct run *r;
 	uint64_t next_drain, next_ring, sum_p, sum_b;

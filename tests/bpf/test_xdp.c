@@ -25,19 +25,19 @@
 #include "bpftest.h"
 #include "frames.h"
 
-#define MAX_FLOWS 1024		/* default generation size in these tests */
+#define MAX_FLOWS 1024 /* default generation size in these tests */
 #define RINGBUF_BYTES (64 * 1024)
-#define RB_HDR_LEN 8		/* BPF_RINGBUF_HDR_SZ: each record's header */
+#define RB_HDR_LEN 8 /* BPF_RINGBUF_HDR_SZ: each record's header */
 
 /* ---------------------------------------------------------------- helpers */
 
 /* Compare and report without leaving the helper; returns whether equal. */
-#define CHECK(what, got, want)                                                  \
-	({                                                                      \
-		long long _g = (long long)(got), _w = (long long)(want);        \
-		if (_g != _w)                                                   \
-			TL_FAIL("%s: %s is %lld, expected %lld", what, #got, _g, _w); \
-		_g == _w;                                                       \
+#define CHECK(what, got, want)                                                                     \
+	({                                                                                         \
+		long long _g = (long long)(got), _w = (long long)(want);                           \
+		if (_g != _w)                                                                      \
+			TL_FAIL("%s: %s is %lld, expected %lld", what, #got, _g, _w);              \
+		_g == _w;                                                                          \
 	})
 
 static struct loader_opts default_opts(void)
@@ -52,7 +52,7 @@ static struct loader_opts default_opts(void)
 /* One flow of a generation, its per-CPU values merged. */
 struct flow {
 	struct fm_flow_key key;
-	struct fm_flow_value v;	/* packets, bytes summed; first min, last max; flags OR */
+	struct fm_flow_value v; /* packets, bytes summed; first min, last max; flags OR */
 };
 
 /* Read every flow of a generation map; returns how many (<= max), or -errno. */
@@ -81,8 +81,7 @@ static int read_gen(struct loader *l, int fd, struct flow *out, int max)
 			f->v.packets += v->packets;
 			f->v.bytes += v->bytes;
 			f->v.tcp_flags |= v->tcp_flags;
-			if (v->first_seen &&
-			    (!f->v.first_seen || v->first_seen < f->v.first_seen))
+			if (v->first_seen && (!f->v.first_seen || v->first_seen < f->v.first_seen))
 				f->v.first_seen = v->first_seen;
 			if (v->last_seen > f->v.last_seen)
 				f->v.last_seen = v->last_seen;
@@ -128,12 +127,15 @@ static const struct {
 	const char *name;
 	size_t off;
 } counter_fields[] = {
-#define CF(f) { #f, offsetof(struct fm_counters, f) }
-	CF(packets),	CF(bytes),	   CF(map_packets),	CF(err_eth),
-	CF(err_vlan),	CF(err_ipv4),	   CF(err_ipv4_opts),	CF(err_ipv6),
-	CF(err_ipv6_ext), CF(err_ext_chain), CF(err_l4),	CF(map_full),
+#define CF(f)                                                                                      \
+	{                                                                                          \
+#f, offsetof(struct fm_counters, f)                                                \
+	}
+	CF(packets),	     CF(bytes),		CF(map_packets),   CF(err_eth),
+	CF(err_vlan),	     CF(err_ipv4),	CF(err_ipv4_opts), CF(err_ipv6),
+	CF(err_ipv6_ext),    CF(err_ext_chain), CF(err_l4),	   CF(map_full),
 	CF(ringbuf_packets), CF(ringbuf_bytes), CF(ringbuf_drops), CF(overflow_packets),
-	CF(overflow_bytes), CF(doorbells),   CF(inserts),
+	CF(overflow_bytes),  CF(doorbells),	CF(inserts),
 #undef CF
 };
 _Static_assert(sizeof(counter_fields) / sizeof(counter_fields[0]) ==
@@ -157,7 +159,8 @@ static bool check_deltas(const char *what, const struct fm_counters *before,
 
 		if (d != w) {
 			TL_FAIL("%s: counter %s went up by %llu, expected %llu", what,
-				counter_fields[i].name, (unsigned long long)d, (unsigned long long)w);
+				counter_fields[i].name, (unsigned long long)d,
+				(unsigned long long)w);
 			ok = false;
 		}
 	}
@@ -205,22 +208,22 @@ static struct fm_counters new_flow_deltas(size_t len, enum reason r)
 
 /* What the key's addresses should hold. */
 enum addr_kind {
-	A_ZERO,		/* non-IP, or the IP header could not be read */
-	A_V4,		/* ::ffff:src4 / ::ffff:dst4 (IPv4-mapped) */
-	A_V6,		/* src6 / dst6 */
+	A_ZERO, /* non-IP, or the IP header could not be read */
+	A_V4,	/* ::ffff:src4 / ::ffff:dst4 (IPv4-mapped) */
+	A_V6,	/* src6 / dst6 */
 };
 
 /* The flow key fields a frame should produce; MACs and addresses come from its spec. */
 struct want_key {
-	bool no_macs;		/* frame shorter than an Ethernet header: MACs zero */
+	bool no_macs; /* frame shorter than an Ethernet header: MACs zero */
 	uint16_t eth_type;
 	uint16_t vlan_id;
 	enum addr_kind addr;
 	uint16_t sport, dport;
 	uint8_t proto;
 	uint8_t icmp_type, icmp_code;
-	uint8_t flags;		/* FM_KF_* */
-	uint8_t tcp_flags;	/* in the value */
+	uint8_t flags;	   /* FM_KF_* */
+	uint8_t tcp_flags; /* in the value */
 };
 
 static void want_addr(const struct frame_spec *s, enum addr_kind k, bool src, uint8_t out[16])
@@ -297,9 +300,8 @@ static bool check_value1(const char *what, const struct flow *f, size_t len, uin
  * verdict, the one flow it made (key and value) and every counter delta.
  * The generation is emptied again afterwards.
  */
-static bool check_one_frame(struct loader *l, const char *what, const uint8_t *frame,
-			    size_t len, const struct frame_spec *s, const struct want_key *w,
-			    enum reason r)
+static bool check_one_frame(struct loader *l, const char *what, const uint8_t *frame, size_t len,
+			    const struct frame_spec *s, const struct want_key *w, enum reason r)
 {
 	struct fm_counters before, after, want = new_flow_deltas(len, r);
 	int fd = l->gen_fd[l->active];
@@ -325,42 +327,41 @@ static bool check_one_frame(struct loader *l, const char *what, const uint8_t *f
 
 /* Common parts of the specs: MACs, and addresses of either family. */
 #define MACS .src_mac = FRAME_MAC_A, .dst_mac = FRAME_MAC_B
-#define IP4                                                              \
-	MACS, .eth_type = FRAME_ETH_IP, .src4 = FRAME_IP4(0, 1),         \
-	      .dst4 = FRAME_IP4(0, 2)
-#define IP6                                                              \
-	MACS, .eth_type = FRAME_ETH_IPV6, .src6 = FRAME_IP6(0, 1),       \
-	      .dst6 = FRAME_IP6(0, 2)
-#define TAG(tp, id) { .tpid = (tp), .vid = (id) }
+#define IP4 MACS, .eth_type = FRAME_ETH_IP, .src4 = FRAME_IP4(0, 1), .dst4 = FRAME_IP4(0, 2)
+#define IP6 MACS, .eth_type = FRAME_ETH_IPV6, .src6 = FRAME_IP6(0, 1), .dst6 = FRAME_IP6(0, 2)
+#define TAG(tp, id)                                                                                \
+	{                                                                                          \
+		.tpid = (tp), .vid = (id)                                                          \
+	}
 
 /* Post-build edits that make a header invalid in a way the builder will not. */
 static void set_ipv4_version_5(uint8_t *f, const struct frame_offsets *o)
 {
-	f[o->l3] = 5 << 4 | 5;	/* version 5, IHL 5 */
+	f[o->l3] = 5 << 4 | 5; /* version 5, IHL 5 */
 }
 
 static void set_ipv4_ihl_4(uint8_t *f, const struct frame_offsets *o)
 {
-	f[o->l3] = 4 << 4 | 4;	/* IHL 4: shorter than the fixed header */
+	f[o->l3] = 4 << 4 | 4; /* IHL 4: shorter than the fixed header */
 }
 
 static void set_ipv4_ihl_15(uint8_t *f, const struct frame_offsets *o)
 {
-	f[o->l3] = 4 << 4 | 15;	/* IHL 15 (60 bytes) on a 20-byte header + 8 UDP */
+	f[o->l3] = 4 << 4 | 15; /* IHL 15 (60 bytes) on a 20-byte header + 8 UDP */
 }
 
 static void set_ipv6_version_4(uint8_t *f, const struct frame_offsets *o)
 {
-	f[o->l3] = 4 << 4;	/* version nibble 4 in an IPv6 header */
+	f[o->l3] = 4 << 4; /* version nibble 4 in an IPv6 header */
 }
 
 struct xdp_case {
 	const char *desc;
 	struct frame_spec f;
 	void (*mangle)(uint8_t *frame, const struct frame_offsets *o);
-	size_t cut;		/* bytes dropped from the end of the built frame */
+	size_t cut; /* bytes dropped from the end of the built frame */
 	struct want_key want;
-	enum reason reason;	/* the err_* counter that goes up by one, or none */
+	enum reason reason; /* the err_* counter that goes up by one, or none */
 };
 
 static const struct xdp_case cases[] = {
@@ -368,34 +369,50 @@ static const struct xdp_case cases[] = {
 	{ "IPv4 TCP SYN",
 	  { IP4, .l4_proto = FRAME_IP_TCP, .sport = 40000, .dport = 80,
 	    .tcp_flags = FRAME_TCP_SYN },
-	  .want = { .eth_type = 0x0800, .addr = A_V4, .sport = 40000, .dport = 80,
-		    .proto = 6, .tcp_flags = FRAME_TCP_SYN } },
+	  .want = { .eth_type = 0x0800,
+		    .addr = A_V4,
+		    .sport = 40000,
+		    .dport = 80,
+		    .proto = 6,
+		    .tcp_flags = FRAME_TCP_SYN } },
 	{ "IPv4 TCP PSH|ACK with 100 bytes of data",
 	  { IP4, .l4_proto = FRAME_IP_TCP, .sport = 443, .dport = 51000,
 	    .tcp_flags = FRAME_TCP_PSH | FRAME_TCP_ACK, .payload_len = 100 },
-	  .want = { .eth_type = 0x0800, .addr = A_V4, .sport = 443, .dport = 51000,
-		    .proto = 6, .tcp_flags = FRAME_TCP_PSH | FRAME_TCP_ACK } },
+	  .want = { .eth_type = 0x0800,
+		    .addr = A_V4,
+		    .sport = 443,
+		    .dport = 51000,
+		    .proto = 6,
+		    .tcp_flags = FRAME_TCP_PSH | FRAME_TCP_ACK } },
 	{ "IPv4 UDP (DNS)",
 	  { IP4, .l4_proto = FRAME_IP_UDP, .sport = 53000, .dport = 53, .payload_len = 30 },
-	  .want = { .eth_type = 0x0800, .addr = A_V4, .sport = 53000, .dport = 53,
-		    .proto = 17 } },
+	  .want = { .eth_type = 0x0800, .addr = A_V4, .sport = 53000, .dport = 53, .proto = 17 } },
 	{ "IPv4 UDP padded to the 60-byte Ethernet minimum: bytes count the padding",
 	  { IP4, .l4_proto = FRAME_IP_UDP, .sport = 1, .dport = 2, .pad_to = 60 },
 	  .want = { .eth_type = 0x0800, .addr = A_V4, .sport = 1, .dport = 2, .proto = 17 } },
 	{ "IPv4 UDP-Lite",
 	  { IP4, .l4_proto = FRAME_IP_UDPLITE, .sport = 5004, .dport = 5005, .payload_len = 12 },
-	  .want = { .eth_type = 0x0800, .addr = A_V4, .sport = 5004, .dport = 5005,
+	  .want = { .eth_type = 0x0800,
+		    .addr = A_V4,
+		    .sport = 5004,
+		    .dport = 5005,
 		    .proto = 136 } },
 	{ "IPv4 SCTP",
 	  { IP4, .l4_proto = FRAME_IP_SCTP, .sport = 2905, .dport = 3868, .payload_len = 16 },
-	  .want = { .eth_type = 0x0800, .addr = A_V4, .sport = 2905, .dport = 3868,
+	  .want = { .eth_type = 0x0800,
+		    .addr = A_V4,
+		    .sport = 2905,
+		    .dport = 3868,
 		    .proto = 132 } },
 	{ "IPv4 ICMP echo request: type/code, no ports",
 	  { IP4, .l4_proto = FRAME_IP_ICMP, .icmp_type = 8, .payload_len = 56 },
 	  .want = { .eth_type = 0x0800, .addr = A_V4, .proto = 1, .icmp_type = 8 } },
 	{ "IPv4 ICMP destination unreachable, host unreachable",
 	  { IP4, .l4_proto = FRAME_IP_ICMP, .icmp_type = 3, .icmp_code = 1 },
-	  .want = { .eth_type = 0x0800, .addr = A_V4, .proto = 1, .icmp_type = 3,
+	  .want = { .eth_type = 0x0800,
+		    .addr = A_V4,
+		    .proto = 1,
+		    .icmp_type = 3,
 		    .icmp_code = 1 } },
 	{ "IPv4 GRE: a protocol without ports is counted by protocol",
 	  { IP4, .l4_proto = FRAME_IP_GRE, .payload_len = 24 },
@@ -405,18 +422,24 @@ static const struct xdp_case cases[] = {
 	{ "IPv6 TCP SYN|ACK",
 	  { IP6, .l4_proto = FRAME_IP_TCP, .sport = 22, .dport = 50022,
 	    .tcp_flags = FRAME_TCP_SYN | FRAME_TCP_ACK },
-	  .want = { .eth_type = 0x86dd, .addr = A_V6, .sport = 22, .dport = 50022, .proto = 6,
+	  .want = { .eth_type = 0x86dd,
+		    .addr = A_V6,
+		    .sport = 22,
+		    .dport = 50022,
+		    .proto = 6,
 		    .tcp_flags = FRAME_TCP_SYN | FRAME_TCP_ACK } },
 	{ "IPv6 UDP",
 	  { IP6, .l4_proto = FRAME_IP_UDP, .sport = 546, .dport = 547, .payload_len = 40 },
-	  .want = { .eth_type = 0x86dd, .addr = A_V6, .sport = 546, .dport = 547,
-		    .proto = 17 } },
+	  .want = { .eth_type = 0x86dd, .addr = A_V6, .sport = 546, .dport = 547, .proto = 17 } },
 	{ "IPv6 UDP-Lite",
 	  { IP6, .l4_proto = FRAME_IP_UDPLITE, .sport = 7, .dport = 9 },
 	  .want = { .eth_type = 0x86dd, .addr = A_V6, .sport = 7, .dport = 9, .proto = 136 } },
 	{ "IPv6 SCTP",
 	  { IP6, .l4_proto = FRAME_IP_SCTP, .sport = 36412, .dport = 36412 },
-	  .want = { .eth_type = 0x86dd, .addr = A_V6, .sport = 36412, .dport = 36412,
+	  .want = { .eth_type = 0x86dd,
+		    .addr = A_V6,
+		    .sport = 36412,
+		    .dport = 36412,
 		    .proto = 132 } },
 	{ "IPv6 ICMPv6 echo request",
 	  { IP6, .l4_proto = FRAME_IP_ICMPV6, .icmp_type = 128, .payload_len = 56 },
@@ -430,30 +453,54 @@ static const struct xdp_case cases[] = {
 
 	/* VLAN tags: vlan_id is the outer tag's VID, eth_type what follows the tags. */
 	{ "802.1Q VLAN 100, IPv4 UDP",
-	  { IP4, .nr_vlans = 1, .vlan = { TAG(FRAME_ETH_8021Q, 100) },
-	    .l4_proto = FRAME_IP_UDP, .sport = 123, .dport = 123 },
-	  .want = { .eth_type = 0x0800, .vlan_id = 100, .addr = A_V4, .sport = 123,
-		    .dport = 123, .proto = 17, .flags = FM_KF_VLAN } },
+	  { IP4, .nr_vlans = 1, .vlan = { TAG(FRAME_ETH_8021Q, 100) }, .l4_proto = FRAME_IP_UDP,
+	    .sport = 123, .dport = 123 },
+	  .want = { .eth_type = 0x0800,
+		    .vlan_id = 100,
+		    .addr = A_V4,
+		    .sport = 123,
+		    .dport = 123,
+		    .proto = 17,
+		    .flags = FM_KF_VLAN } },
 	{ "802.1Q VLAN 4094 with priority 7: PCP bits are not part of the VID",
-	  { IP6, .nr_vlans = 1, .vlan = { { FRAME_ETH_8021Q, 4094, 7 } },
-	    .l4_proto = FRAME_IP_TCP, .sport = 1000, .dport = 2000, .tcp_flags = FRAME_TCP_RST },
-	  .want = { .eth_type = 0x86dd, .vlan_id = 4094, .addr = A_V6, .sport = 1000,
-		    .dport = 2000, .proto = 6, .flags = FM_KF_VLAN, .tcp_flags = FRAME_TCP_RST } },
+	  { IP6, .nr_vlans = 1, .vlan = { { FRAME_ETH_8021Q, 4094, 7 } }, .l4_proto = FRAME_IP_TCP,
+	    .sport = 1000, .dport = 2000, .tcp_flags = FRAME_TCP_RST },
+	  .want = { .eth_type = 0x86dd,
+		    .vlan_id = 4094,
+		    .addr = A_V6,
+		    .sport = 1000,
+		    .dport = 2000,
+		    .proto = 6,
+		    .flags = FM_KF_VLAN,
+		    .tcp_flags = FRAME_TCP_RST } },
 	{ "802.1Q VLAN 0 (priority tag) still marks the key tagged",
-	  { IP4, .nr_vlans = 1, .vlan = { { FRAME_ETH_8021Q, 0, 5 } },
-	    .l4_proto = FRAME_IP_ICMP, .icmp_type = 0 },
-	  .want = { .eth_type = 0x0800, .vlan_id = 0, .addr = A_V4, .proto = 1,
+	  { IP4, .nr_vlans = 1, .vlan = { { FRAME_ETH_8021Q, 0, 5 } }, .l4_proto = FRAME_IP_ICMP,
+	    .icmp_type = 0 },
+	  .want = { .eth_type = 0x0800,
+		    .vlan_id = 0,
+		    .addr = A_V4,
+		    .proto = 1,
 		    .flags = FM_KF_VLAN } },
 	{ "QinQ: 802.1ad S-tag 200 outside 802.1Q C-tag 300, IPv4 UDP",
 	  { IP4, .nr_vlans = 2, .vlan = { TAG(FRAME_ETH_8021AD, 200), TAG(FRAME_ETH_8021Q, 300) },
 	    .l4_proto = FRAME_IP_UDP, .sport = 4789, .dport = 4789 },
-	  .want = { .eth_type = 0x0800, .vlan_id = 200, .addr = A_V4, .sport = 4789,
-		    .dport = 4789, .proto = 17, .flags = FM_KF_VLAN } },
+	  .want = { .eth_type = 0x0800,
+		    .vlan_id = 200,
+		    .addr = A_V4,
+		    .sport = 4789,
+		    .dport = 4789,
+		    .proto = 17,
+		    .flags = FM_KF_VLAN } },
 	{ "double 802.1Q (0x8100 outer too), IPv6 TCP",
 	  { IP6, .nr_vlans = 2, .vlan = { TAG(FRAME_ETH_8021Q, 10), TAG(FRAME_ETH_8021Q, 20) },
 	    .l4_proto = FRAME_IP_TCP, .sport = 179, .dport = 33000, .tcp_flags = FRAME_TCP_ACK },
-	  .want = { .eth_type = 0x86dd, .vlan_id = 10, .addr = A_V6, .sport = 179,
-		    .dport = 33000, .proto = 6, .flags = FM_KF_VLAN,
+	  .want = { .eth_type = 0x86dd,
+		    .vlan_id = 10,
+		    .addr = A_V6,
+		    .sport = 179,
+		    .dport = 33000,
+		    .proto = 6,
+		    .flags = FM_KF_VLAN,
 		    .tcp_flags = FRAME_TCP_ACK } },
 	{ "a third tag is not walked: counted as EtherType 0x8100 after two tags",
 	  { MACS, .nr_vlans = 2, .vlan = { TAG(FRAME_ETH_8021AD, 1), TAG(FRAME_ETH_8021Q, 2) },
@@ -464,16 +511,19 @@ static const struct xdp_case cases[] = {
 	{ "IPv4 with 40 bytes of options (IHL 15), TCP: ports found after them",
 	  { IP4, .ip4_opt_len = 40, .l4_proto = FRAME_IP_TCP, .sport = 5000, .dport = 6000,
 	    .tcp_flags = FRAME_TCP_FIN | FRAME_TCP_ACK },
-	  .want = { .eth_type = 0x0800, .addr = A_V4, .sport = 5000, .dport = 6000,
-		    .proto = 6, .tcp_flags = FRAME_TCP_FIN | FRAME_TCP_ACK } },
+	  .want = { .eth_type = 0x0800,
+		    .addr = A_V4,
+		    .sport = 5000,
+		    .dport = 6000,
+		    .proto = 6,
+		    .tcp_flags = FRAME_TCP_FIN | FRAME_TCP_ACK } },
 	{ "IPv4 with 4 bytes of options, UDP",
 	  { IP4, .ip4_opt_len = 4, .l4_proto = FRAME_IP_UDP, .sport = 67, .dport = 68 },
 	  .want = { .eth_type = 0x0800, .addr = A_V4, .sport = 67, .dport = 68, .proto = 17 } },
 	{ "IPv4 first fragment (offset 0, MF): keeps its ports, not marked FRAG",
 	  { IP4, .l4_proto = FRAME_IP_UDP, .sport = 4000, .dport = 4001, .more_frags = true,
 	    .payload_len = 1472 },
-	  .want = { .eth_type = 0x0800, .addr = A_V4, .sport = 4000, .dport = 4001,
-		    .proto = 17 } },
+	  .want = { .eth_type = 0x0800, .addr = A_V4, .sport = 4000, .dport = 4001, .proto = 17 } },
 	{ "IPv4 middle fragment (offset 185, MF): ports 0, FRAG",
 	  { IP4, .l4_proto = FRAME_IP_UDP, .sport = 4000, .dport = 4001, .frag_offset = 185,
 	    .more_frags = true, .payload_len = 1480 },
@@ -487,16 +537,19 @@ static const struct xdp_case cases[] = {
 
 	/* IPv6 extension headers and fragments. */
 	{ "IPv6 hop-by-hop, UDP",
-	  { IP6, .nr_ext = 1, .ext = { FRAME_IP_HOPOPTS }, .l4_proto = FRAME_IP_UDP,
-	    .sport = 5683, .dport = 5684 },
-	  .want = { .eth_type = 0x86dd, .addr = A_V6, .sport = 5683, .dport = 5684,
-		    .proto = 17 } },
+	  { IP6, .nr_ext = 1, .ext = { FRAME_IP_HOPOPTS }, .l4_proto = FRAME_IP_UDP, .sport = 5683,
+	    .dport = 5684 },
+	  .want = { .eth_type = 0x86dd, .addr = A_V6, .sport = 5683, .dport = 5684, .proto = 17 } },
 	{ "IPv6 hop-by-hop, routing (SRH), destination options, AH, TCP",
 	  { IP6, .nr_ext = 4,
 	    .ext = { FRAME_IP_HOPOPTS, FRAME_IP_ROUTING, FRAME_IP_DSTOPTS, FRAME_IP_AH },
 	    .l4_proto = FRAME_IP_TCP, .sport = 8080, .dport = 8081,
 	    .tcp_flags = FRAME_TCP_SYN | FRAME_TCP_URG },
-	  .want = { .eth_type = 0x86dd, .addr = A_V6, .sport = 8080, .dport = 8081, .proto = 6,
+	  .want = { .eth_type = 0x86dd,
+		    .addr = A_V6,
+		    .sport = 8080,
+		    .dport = 8081,
+		    .proto = 6,
 		    .tcp_flags = FRAME_TCP_SYN | FRAME_TCP_URG } },
 	{ "IPv6 AH, ICMPv6",
 	  { IP6, .nr_ext = 1, .ext = { FRAME_IP_AH }, .l4_proto = FRAME_IP_ICMPV6,
@@ -505,11 +558,10 @@ static const struct xdp_case cases[] = {
 	{ "IPv6 first fragment (offset 0, M): keeps its ports, not marked FRAG",
 	  { IP6, .nr_ext = 1, .ext = { FRAME_IP_FRAGMENT }, .more_frags = true,
 	    .l4_proto = FRAME_IP_UDP, .sport = 9000, .dport = 9001, .payload_len = 1200 },
-	  .want = { .eth_type = 0x86dd, .addr = A_V6, .sport = 9000, .dport = 9001,
-		    .proto = 17 } },
+	  .want = { .eth_type = 0x86dd, .addr = A_V6, .sport = 9000, .dport = 9001, .proto = 17 } },
 	{ "IPv6 later fragment (offset 150, M): ports 0, FRAG, protocol from the fragment header",
-	  { IP6, .nr_ext = 1, .ext = { FRAME_IP_FRAGMENT }, .frag_offset = 150,
-	    .more_frags = true, .l4_proto = FRAME_IP_UDP, .payload_len = 1200 },
+	  { IP6, .nr_ext = 1, .ext = { FRAME_IP_FRAGMENT }, .frag_offset = 150, .more_frags = true,
+	    .l4_proto = FRAME_IP_UDP, .payload_len = 1200 },
 	  .want = { .eth_type = 0x86dd, .addr = A_V6, .proto = 17, .flags = FM_KF_FRAG } },
 	{ "IPv6 hop-by-hop then last fragment (offset 300): ports 0, FRAG",
 	  { IP6, .nr_ext = 2, .ext = { FRAME_IP_HOPOPTS, FRAME_IP_FRAGMENT }, .frag_offset = 300,
@@ -520,7 +572,11 @@ static const struct xdp_case cases[] = {
 	    .ext = { FRAME_IP_HOPOPTS, FRAME_IP_DSTOPTS, FRAME_IP_ROUTING, FRAME_IP_FRAGMENT,
 		     FRAME_IP_AH, FRAME_IP_DSTOPTS, FRAME_IP_DSTOPTS, FRAME_IP_DSTOPTS },
 	    .l4_proto = FRAME_IP_TCP, .sport = 1, .dport = 2, .tcp_flags = FRAME_TCP_SYN },
-	  .want = { .eth_type = 0x86dd, .addr = A_V6, .sport = 1, .dport = 2, .proto = 6,
+	  .want = { .eth_type = 0x86dd,
+		    .addr = A_V6,
+		    .sport = 1,
+		    .dport = 2,
+		    .proto = 6,
 		    .tcp_flags = FRAME_TCP_SYN } },
 	{ "IPv6 with 9 extension headers: err_ext_chain, counted under the 9th header",
 	  { IP6, .nr_ext = 9,
@@ -537,11 +593,11 @@ static const struct xdp_case cases[] = {
 	  .want = { .eth_type = 0x0806 } },
 	{ "ARP in VLAN 7",
 	  { MACS, .eth_type = FRAME_ETH_ARP, .src4 = FRAME_IP4(0, 1), .dst4 = FRAME_IP4(0, 2),
-	    .nr_vlans = 1, .vlan = { TAG(FRAME_ETH_8021Q, 7) },
-	    .pad_to = 64 },
+	    .nr_vlans = 1, .vlan = { TAG(FRAME_ETH_8021Q, 7) }, .pad_to = 64 },
 	  .want = { .eth_type = 0x0806, .vlan_id = 7, .flags = FM_KF_VLAN } },
 	{ "LLDP to the nearest-bridge group address",
-	  { .src_mac = FRAME_MAC_A, .dst_mac = { 0x01, 0x80, 0xc2, 0x00, 0x00, 0x0e },
+	  { .src_mac = FRAME_MAC_A,
+	    .dst_mac = { 0x01, 0x80, 0xc2, 0x00, 0x00, 0x0e },
 	    .eth_type = FRAME_ETH_LLDP },
 	  .want = { .eth_type = 0x88cc } },
 	{ "local experimental EtherType 0x88b5, bare 14-byte header",
@@ -550,25 +606,33 @@ static const struct xdp_case cases[] = {
 
 	/* Invalid headers: counted under what was read, marked malformed. */
 	{ "IPv4 EtherType carrying version 5: err_ipv4, no addresses",
-	  { IP4, .l4_proto = FRAME_IP_UDP, .sport = 1, .dport = 2 }, set_ipv4_version_5,
-	  .want = { .eth_type = 0x0800, .flags = FM_KF_MALFORMED }, .reason = R_IPV4 },
+	  { IP4, .l4_proto = FRAME_IP_UDP, .sport = 1, .dport = 2 },
+	  set_ipv4_version_5,
+	  .want = { .eth_type = 0x0800, .flags = FM_KF_MALFORMED },
+	  .reason = R_IPV4 },
 	{ "IPv4 IHL 4: err_ipv4, no addresses",
-	  { IP4, .l4_proto = FRAME_IP_UDP, .sport = 1, .dport = 2 }, set_ipv4_ihl_4,
-	  .want = { .eth_type = 0x0800, .flags = FM_KF_MALFORMED }, .reason = R_IPV4 },
+	  { IP4, .l4_proto = FRAME_IP_UDP, .sport = 1, .dport = 2 },
+	  set_ipv4_ihl_4,
+	  .want = { .eth_type = 0x0800, .flags = FM_KF_MALFORMED },
+	  .reason = R_IPV4 },
 	{ "IPv4 IHL 15 past the end of the frame: err_ipv4_opts, addresses kept",
-	  { IP4, .l4_proto = FRAME_IP_UDP, .sport = 1, .dport = 2 }, set_ipv4_ihl_15,
+	  { IP4, .l4_proto = FRAME_IP_UDP, .sport = 1, .dport = 2 },
+	  set_ipv4_ihl_15,
 	  .want = { .eth_type = 0x0800, .addr = A_V4, .proto = 17, .flags = FM_KF_MALFORMED },
 	  .reason = R_IPV4_OPTS },
 	{ "IPv6 EtherType carrying version 4: err_ipv6, no addresses",
-	  { IP6, .l4_proto = FRAME_IP_TCP }, set_ipv6_version_4,
-	  .want = { .eth_type = 0x86dd, .flags = FM_KF_MALFORMED }, .reason = R_IPV6 },
+	  { IP6, .l4_proto = FRAME_IP_TCP },
+	  set_ipv6_version_4,
+	  .want = { .eth_type = 0x86dd, .flags = FM_KF_MALFORMED },
+	  .reason = R_IPV6 },
 	{ "IPv4 TCP cut 1 byte short of its 20-byte header: err_l4, no ports",
 	  { IP4, .l4_proto = FRAME_IP_TCP, .sport = 1, .dport = 2, .tcp_flags = FRAME_TCP_SYN },
 	  .cut = 1,
 	  .want = { .eth_type = 0x0800, .addr = A_V4, .proto = 6, .flags = FM_KF_MALFORMED },
 	  .reason = R_L4 },
 	{ "IPv6 ICMPv6 with only type and code (2 of 4 bytes): err_l4",
-	  { IP6, .l4_proto = FRAME_IP_ICMPV6, .icmp_type = 128 }, .cut = FRAME_ICMP_LEN - 2,
+	  { IP6, .l4_proto = FRAME_IP_ICMPV6, .icmp_type = 128 },
+	  .cut = FRAME_ICMP_LEN - 2,
 	  .want = { .eth_type = 0x86dd, .addr = A_V6, .proto = 58, .flags = FM_KF_MALFORMED },
 	  .reason = R_L4 },
 	{ "IPv6 fragment header cut short: err_ipv6_ext",
@@ -721,17 +785,23 @@ static void sweep(const char *name, const struct frame_spec *s, const struct lay
  */
 TEST(truncate_ipv6_tcp)
 {
-	const struct frame_spec s = { IP6, .l4_proto = FRAME_IP_TCP, .sport = 12345, .dport = 443,
-				      .tcp_flags = FRAME_TCP_SYN, .payload_len = 6 };
+	const struct frame_spec s = { IP6,	    .l4_proto = FRAME_IP_TCP,	.sport = 12345,
+				      .dport = 443, .tcp_flags = FRAME_TCP_SYN, .payload_len = 6 };
 	const size_t l3 = FRAME_ETH_LEN, l4 = l3 + FRAME_IPV6_LEN;
 	const struct layer layers[] = {
 		{ 0, FRAME_ETH_LEN, R_ETH, { .no_macs = true, .flags = FM_KF_MALFORMED } },
 		{ l3, FRAME_IPV6_LEN, R_IPV6, { .eth_type = 0x86dd, .flags = FM_KF_MALFORMED } },
-		{ l4, FRAME_TCP_LEN, R_L4,
+		{ l4,
+		  FRAME_TCP_LEN,
+		  R_L4,
 		  { .eth_type = 0x86dd, .addr = A_V6, .proto = 6, .flags = FM_KF_MALFORMED } },
 	};
-	const struct want_key whole = { .eth_type = 0x86dd, .addr = A_V6, .sport = 12345,
-					.dport = 443, .proto = 6, .tcp_flags = FRAME_TCP_SYN };
+	const struct want_key whole = { .eth_type = 0x86dd,
+					.addr = A_V6,
+					.sport = 12345,
+					.dport = 443,
+					.proto = 6,
+					.tcp_flags = FRAME_TCP_SYN };
 
 	NEED_ROOT();
 	sweep("IPv6 TCP", &s, layers, 3, &whole);
@@ -748,25 +818,44 @@ TEST(truncate_ipv6_tcp)
  */
 TEST(truncate_qinq_ipv4_udp)
 {
-	const struct frame_spec s = { IP4, .nr_vlans = 2,
-				      .vlan = { TAG(FRAME_ETH_8021AD, 100), TAG(FRAME_ETH_8021Q, 200) },
-				      .l4_proto = FRAME_IP_UDP, .sport = 5353, .dport = 5353,
+	const struct frame_spec s = { IP4,
+				      .nr_vlans = 2,
+				      .vlan = { TAG(FRAME_ETH_8021AD, 100),
+						TAG(FRAME_ETH_8021Q, 200) },
+				      .l4_proto = FRAME_IP_UDP,
+				      .sport = 5353,
+				      .dport = 5353,
 				      .payload_len = 4 };
 	const size_t l3 = FRAME_ETH_LEN + 2 * FRAME_VLAN_LEN, l4 = l3 + FRAME_IPV4_LEN;
 	const struct layer layers[] = {
 		{ 0, FRAME_ETH_LEN, R_ETH, { .no_macs = true, .flags = FM_KF_MALFORMED } },
-		{ FRAME_ETH_LEN, FRAME_VLAN_LEN, R_VLAN,
+		{ FRAME_ETH_LEN,
+		  FRAME_VLAN_LEN,
+		  R_VLAN,
 		  { .eth_type = 0x88a8, .flags = FM_KF_MALFORMED } },
-		{ FRAME_ETH_LEN + FRAME_VLAN_LEN, FRAME_VLAN_LEN, R_VLAN,
+		{ FRAME_ETH_LEN + FRAME_VLAN_LEN,
+		  FRAME_VLAN_LEN,
+		  R_VLAN,
 		  { .eth_type = 0x8100, .vlan_id = 100, .flags = FM_KF_VLAN | FM_KF_MALFORMED } },
-		{ l3, FRAME_IPV4_LEN, R_IPV4,
+		{ l3,
+		  FRAME_IPV4_LEN,
+		  R_IPV4,
 		  { .eth_type = 0x0800, .vlan_id = 100, .flags = FM_KF_VLAN | FM_KF_MALFORMED } },
-		{ l4, FRAME_UDP_LEN, R_L4,
-		  { .eth_type = 0x0800, .vlan_id = 100, .addr = A_V4, .proto = 17,
+		{ l4,
+		  FRAME_UDP_LEN,
+		  R_L4,
+		  { .eth_type = 0x0800,
+		    .vlan_id = 100,
+		    .addr = A_V4,
+		    .proto = 17,
 		    .flags = FM_KF_VLAN | FM_KF_MALFORMED } },
 	};
-	const struct want_key whole = { .eth_type = 0x0800, .vlan_id = 100, .addr = A_V4,
-					.sport = 5353, .dport = 5353, .proto = 17,
+	const struct want_key whole = { .eth_type = 0x0800,
+					.vlan_id = 100,
+					.addr = A_V4,
+					.sport = 5353,
+					.dport = 5353,
+					.proto = 17,
 					.flags = FM_KF_VLAN };
 
 	NEED_ROOT();
@@ -787,13 +876,18 @@ TEST(truncate_ipv4_options_sctp)
 	const struct layer layers[] = {
 		{ 0, FRAME_ETH_LEN, R_ETH, { .no_macs = true, .flags = FM_KF_MALFORMED } },
 		{ l3, FRAME_IPV4_LEN, R_IPV4, { .eth_type = 0x0800, .flags = FM_KF_MALFORMED } },
-		{ opts, 12, R_IPV4_OPTS,
+		{ opts,
+		  12,
+		  R_IPV4_OPTS,
 		  { .eth_type = 0x0800, .addr = A_V4, .proto = 132, .flags = FM_KF_MALFORMED } },
-		{ l4, FRAME_SCTP_LEN, R_L4,
+		{ l4,
+		  FRAME_SCTP_LEN,
+		  R_L4,
 		  { .eth_type = 0x0800, .addr = A_V4, .proto = 132, .flags = FM_KF_MALFORMED } },
 	};
-	const struct want_key whole = { .eth_type = 0x0800, .addr = A_V4, .sport = 2905,
-					.dport = 2906, .proto = 132 };
+	const struct want_key whole = {
+		.eth_type = 0x0800, .addr = A_V4, .sport = 2905, .dport = 2906, .proto = 132
+	};
 
 	NEED_ROOT();
 	sweep("IPv4 options SCTP", &s, layers, 4, &whole);
@@ -820,16 +914,25 @@ TEST(truncate_ipv4_options_sctp)
  */
 TEST(truncate_ipv6_ext_chain)
 {
-	const struct frame_spec s = { IP6, .nr_ext = 3,
-				      .ext = { FRAME_IP_HOPOPTS, FRAME_IP_FRAGMENT, FRAME_IP_DSTOPTS },
-				      .more_frags = true, .l4_proto = FRAME_IP_ICMPV6,
-				      .icmp_type = 128, .icmp_code = 0 };
+	const struct frame_spec s = { IP6,
+				      .nr_ext = 3,
+				      .ext = { FRAME_IP_HOPOPTS, FRAME_IP_FRAGMENT,
+					       FRAME_IP_DSTOPTS },
+				      .more_frags = true,
+				      .l4_proto = FRAME_IP_ICMPV6,
+				      .icmp_type = 128,
+				      .icmp_code = 0 };
 	const size_t e0 = FRAME_ETH_LEN + FRAME_IPV6_LEN, e1 = e0 + FRAME_EXT_OPTS_LEN,
 		     e2 = e1 + FRAME_EXT_FRAG_LEN, l4 = e2 + FRAME_EXT_OPTS_LEN;
-#define EXT_CUT(p) { .eth_type = 0x86dd, .addr = A_V6, .proto = (p), .flags = FM_KF_MALFORMED }
+#define EXT_CUT(p)                                                                                 \
+	{                                                                                          \
+		.eth_type = 0x86dd, .addr = A_V6, .proto = (p), .flags = FM_KF_MALFORMED           \
+	}
 	const struct layer layers[] = {
 		{ 0, FRAME_ETH_LEN, R_ETH, { .no_macs = true, .flags = FM_KF_MALFORMED } },
-		{ FRAME_ETH_LEN, FRAME_IPV6_LEN, R_IPV6,
+		{ FRAME_ETH_LEN,
+		  FRAME_IPV6_LEN,
+		  R_IPV6,
 		  { .eth_type = 0x86dd, .flags = FM_KF_MALFORMED } },
 #if FM_EXT_LEN_CHECKED
 		{ e0, FRAME_EXT_OPTS_LEN, R_IPV6_EXT, EXT_CUT(0) },
@@ -846,8 +949,9 @@ TEST(truncate_ipv6_ext_chain)
 		{ l4, 4, R_L4, EXT_CUT(58) },
 	};
 #undef EXT_CUT
-	const struct want_key whole = { .eth_type = 0x86dd, .addr = A_V6, .proto = 58,
-					.icmp_type = 128 };
+	const struct want_key whole = {
+		.eth_type = 0x86dd, .addr = A_V6, .proto = 58, .icmp_type = 128
+	};
 
 	NEED_ROOT();
 	sweep("IPv6 ext chain ICMPv6", &s, layers, sizeof(layers) / sizeof(layers[0]), &whole);
@@ -895,7 +999,7 @@ TEST(generation_swap)
 	for (int i = 0; i < 3; i++)
 		if (!bpftest_send_udp(&l, 1000 + i, NULL))
 			goto out;
-	bpftest_send_udp(&l, 1000, NULL);	/* a hit on the first flow */
+	bpftest_send_udp(&l, 1000, NULL); /* a hit on the first flow */
 	if (!snap_gen(&l, 0, &a0) || !snap_gen(&l, 1, &b0))
 		goto out;
 	EXPECT_EQ(a0.n, 3, "flows in generation 0 before the swap");
@@ -905,8 +1009,8 @@ TEST(generation_swap)
 	old = loader_swap(&l);
 	ASSERT_EQ(old, l.gen_fd[0], "loader_swap returns the old generation's fd");
 	ASSERT_EQ(l.active, 1, "generation 1 active after the swap");
-	bpftest_send_udp(&l, 1000, NULL);	/* the same flow again */
-	bpftest_send_udp(&l, 2000, NULL);	/* and a new one */
+	bpftest_send_udp(&l, 1000, NULL); /* the same flow again */
+	bpftest_send_udp(&l, 2000, NULL); /* and a new one */
 	if (!snap_gen(&l, 0, &a1) || !snap_gen(&l, 1, &b1))
 		goto out;
 	EXPECT_TRUE(same_snap(&a0, &a1), "generation 0 untouched after the swap");
@@ -929,17 +1033,17 @@ out:
 /* ----------------------------------------------------- map full, ring buffer */
 
 #define TINY_FLOWS 64
-#define TINY_RING ((__u32)sysconf(_SC_PAGESIZE))	/* the smallest ring: one page */
+#define TINY_RING ((__u32)sysconf(_SC_PAGESIZE)) /* the smallest ring: one page */
 /* A ring record is the 8-byte header plus the event, rounded up to 8. */
 #define RING_RECORD ((RB_HDR_LEN + sizeof(struct fm_event) + 7) / 8 * 8)
-#define RING_RECORDS ((int)(TINY_RING / RING_RECORD))	/* 4096-byte page: 39 of 104 bytes */
+#define RING_RECORDS ((int)(TINY_RING / RING_RECORD)) /* 4096-byte page: 39 of 104 bytes */
 
 struct ring_seen {
 	int packets, doorbells, other;
-	int bad;		/* records whose content did not match */
-	uint16_t next_sport;	/* PACKET records must come in send order */
-	size_t len;		/* frame length each PACKET record must carry */
-	__u64 last_inserts;	/* DOORBELL: inserts of the last one */
+	int bad;	     /* records whose content did not match */
+	uint16_t next_sport; /* PACKET records must come in send order */
+	size_t len;	     /* frame length each PACKET record must carry */
+	__u64 last_inserts;  /* DOORBELL: inserts of the last one */
 };
 
 static int on_record(void *ctx, void *data, size_t size)
@@ -969,8 +1073,8 @@ static int on_record(void *ctx, void *data, size_t size)
 	}
 	rs->packets++;
 	if (e->len != rs->len || e->key.src_port != rs->next_sport || e->key.dst_port != 9 ||
-	    e->key.ifindex != LO_IFINDEX || e->key.protocol != 17 ||
-	    e->key.eth_type != 0x0800 || !e->ts || e->tcp_flags || e->key.src_addr[11] != 0xff) {
+	    e->key.ifindex != LO_IFINDEX || e->key.protocol != 17 || e->key.eth_type != 0x0800 ||
+	    !e->ts || e->tcp_flags || e->key.src_addr[11] != 0xff) {
 		TL_FAIL("ring packet record %d: len %u (want %zu), sport %u (want %u), dport %u, "
 			"ifindex %u, protocol %u, eth_type 0x%04x, ts %llu",
 			rs->packets, e->len, rs->len, e->key.src_port, rs->next_sport,
@@ -1063,8 +1167,10 @@ out:
  */
 TEST(doorbell)
 {
-	struct loader_opts o = { .max_flows = TINY_FLOWS, .ringbuf_bytes = TINY_RING,
-				 .doorbell_pct = 50, .doorbell_every = 8 };
+	struct loader_opts o = { .max_flows = TINY_FLOWS,
+				 .ringbuf_bytes = TINY_RING,
+				 .doorbell_pct = 50,
+				 .doorbell_every = 8 };
 	struct ring_seen rs = { 0 };
 	struct ring_buffer *rb = NULL;
 	struct fm_counters c;
@@ -1081,7 +1187,7 @@ TEST(doorbell)
 	for (int i = 0; i < 31; i++)
 		bpftest_send_udp(&l, sport++, NULL);
 	for (int i = 0; i < 5; i++)
-		bpftest_send_udp(&l, 1, NULL);	/* hits: no inserts */
+		bpftest_send_udp(&l, 1, NULL); /* hits: no inserts */
 	ring_buffer__consume(rb);
 	EXPECT_EQ(rs.doorbells, 0, "no doorbell after 31 inserts");
 	bpftest_send_udp(&l, sport++, NULL);

@@ -139,8 +139,8 @@ static void fuzz_opts(uint8_t pick, const char *value)
 	case OPT_U64:
 	case OPT_DURATION:
 		memcpy(&v, f, sizeof(v));
-		FUZZ_CHECK(v >= o->min && v <= o->max, "--%s '%s' accepted as %llu", o->name,
-			   value, (unsigned long long)v);
+		FUZZ_CHECK(v >= o->min && v <= o->max, "--%s '%s' accepted as %llu", o->name, value,
+			   (unsigned long long)v);
 		break;
 	case OPT_ENUM:
 		for (v = 0; o->names[v]; v++)
@@ -155,7 +155,8 @@ static void fuzz_opts(uint8_t pick, const char *value)
 	default:
 		break;
 	}
-	FUZZ_CHECK(opts_set(&run_opts, &c, value, "1", NULL) == -ENOENT || opts_find(&run_opts, value) >= 0,
+	FUZZ_CHECK(opts_set(&run_opts, &c, value, "1", NULL) == -ENOENT ||
+			   opts_find(&run_opts, value) >= 0,
 		   "unknown key '%s' accepted", value);
 }
 

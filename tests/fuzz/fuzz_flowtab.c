@@ -31,8 +31,11 @@
 
 /* One flowtab_add delta, as a compound literal. */
 #define DELTA(pk, by, first, last, flags)                                                          \
-	(&(struct flowtab_delta){ .packets = (pk), .bytes = (by), .first_ms = (first),             \
-				  .last_ms = (last), .tcp_flags = (flags) })
+	(&(struct flowtab_delta){ .packets = (pk),                                                 \
+				  .bytes = (by),                                                   \
+				  .first_ms = (first),                                             \
+				  .last_ms = (last),                                               \
+				  .tcp_flags = (flags) })
 
 #define NR_SLOTS 16
 #define MAX_KEYS 64
@@ -305,8 +308,8 @@ static void op_evict(struct fuzz *z, size_t n, unsigned int why, int budget)
 
 	s->n = 0;
 	s->budget = budget;
-	ret = n == SIZE_MAX ? flowtab_flush(z->t, (enum fm_end_reason)why, sink_emit, s)
-			    : flowtab_evict_oldest(z->t, n, (enum fm_end_reason)why, sink_emit, s);
+	ret = n == SIZE_MAX ? flowtab_flush(z->t, (enum fm_end_reason)why, sink_emit, s) :
+			      flowtab_evict_oldest(z->t, n, (enum fm_end_reason)why, sink_emit, s);
 	if (why >= FM_END__MAX) {
 		FUZZ_CHECK(ret == -EINVAL && !s->n, "evict with reason %u returned %ld", why, ret);
 		return;
@@ -333,7 +336,7 @@ static void op_evict(struct fuzz *z, size_t n, unsigned int why, int budget)
 			if (j >= s->n || memcmp(&s->rec[j].key, &old->key, sizeof(old->key)) ||
 			    !rec_is(&s->rec[j], old, (int)why)) {
 				report("evict: record out of order or wrong",
-				       j < s->n ? &s->rec[j] : &(struct fm_record){0}, old);
+				       j < s->n ? &s->rec[j] : &(struct fm_record){ 0 }, old);
 				FUZZ_FAIL("record %d of %d, n %zu", j, s->n, n);
 			}
 			j++;
@@ -369,7 +372,7 @@ static int get_budget(struct in *in)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct fuzz z;
-	struct in in = {data, size};
+	struct in in = { data, size };
 	struct flowtab_timeouts to;
 
 	memset(&z, 0, sizeof(z));

@@ -59,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct loader l;
 	struct drain d;
-	struct sum out = {0};
+	struct sum out = { 0 };
 	uint64_t packets = 0, bytes = 0, doorbells = 0, invalid = 0;
 	size_t pos = 0;
 

@@ -20,8 +20,9 @@ TEST(u64_accepts_bounds)
 
 TEST(u64_rejects_garbage)
 {
-	const char *bad[] = { "", "-5", "+5", " 5", "5x", "x", "9", "21", "1e3", "0x10",
-			      "18446744073709551616" };
+	const char *bad[] = {
+		"", "-5", "+5", " 5", "5x", "x", "9", "21", "1e3", "0x10", "18446744073709551616"
+	};
 	uint64_t v = 42;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -101,10 +102,12 @@ TEST(duration_above_max_says_so)
 	EXPECT_STREQ(stderr_of(args_duration_s, "--d", "99999999999999999999999d", 86400, &ret),
 		     "flowmaster: --d: '99999999999999999999999d' is more than 1d (86400 s)\n",
 		     "beyond 64 bits");
-	EXPECT_STREQ(stderr_of(args_duration_s, "--d", "99999x", 86400, &ret),
-		     "flowmaster: --d: '99999x' is not a duration (e.g. 30, 90s, 5m, 2h) up to 86400 s\n",
-		     "a bad unit is not a duration");
+	EXPECT_STREQ(
+		stderr_of(args_duration_s, "--d", "99999x", 86400, &ret),
+		"flowmaster: --d: '99999x' is not a duration (e.g. 30, 90s, 5m, 2h) up to 86400 s\n",
+		"a bad unit is not a duration");
 	EXPECT_EQ(ret, -EINVAL, "bad unit refused");
-	EXPECT_STREQ(stderr_of(args_duration_s, "--d", "1440m", 86400, &ret), "", "1440m: no message");
+	EXPECT_STREQ(stderr_of(args_duration_s, "--d", "1440m", 86400, &ret), "",
+		     "1440m: no message");
 	EXPECT_EQ(ret, 0, "1440m accepted");
 }

@@ -179,7 +179,7 @@ TEST(eviction_moves_traffic_to_owed)
 	devcache_add(c, e, true, 3, 300, 50, 60);
 	e = ins(c, 2);
 	devcache_add(c, e, true, 9, 900, 10, 20);
-	devcache_commit(c, true);	/* written: 1 and 2 clean */
+	devcache_commit(c, true); /* written: 1 and 2 clean */
 	EXPECT_EQ(devcache_dirty_count(c), 0, "nothing dirty after a written commit");
 
 	ASSERT_TRUE(ins(c, 3), "insert 3 evicts clean 1");
@@ -225,7 +225,7 @@ TEST(deferred_writeback_survives_rollback)
 	ASSERT_TRUE(c, "devcache_new(2)");
 	e = ins(c, 1);
 	devcache_add(c, e, true, 5, 500, 10, 20);
-	devcache_commit(c, false);	/* flow rows committed, device not written */
+	devcache_commit(c, false); /* flow rows committed, device not written */
 	e = devcache_lookup(c, &k1);
 	ASSERT_TRUE(e, "1 kept");
 	EXPECT_TRUE(e->flags & DEVCACHE_F_HELD, "its traffic is held");
@@ -383,7 +383,7 @@ TEST(resize_shrink_and_grow)
 struct model_ent {
 	uint32_t n;
 	bool is_new;
-	uint64_t sent, held;		/* unwritten packets; of them, committed */
+	uint64_t sent, held; /* unwritten packets; of them, committed */
 };
 
 #define MODEL_KEYS 300
@@ -478,8 +478,8 @@ static bool traffic_matches(struct devcache *c, const struct model *m, int op)
 			continue;
 		}
 		if (owed >= m->nowed || m->owed[owed].n != e->id || m->owed[owed].sent != sent) {
-			TL_FAIL("op %d: owed %d: key %" PRId64 " sent %" PRIu64 ", the model %s", op,
-				owed, e->id, sent, owed < m->nowed ? "differs" : "has fewer");
+			TL_FAIL("op %d: owed %d: key %" PRId64 " sent %" PRIu64 ", the model %s",
+				op, owed, e->id, sent, owed < m->nowed ? "differs" : "has fewer");
 			return false;
 		}
 		owed++;
@@ -515,16 +515,16 @@ TEST(random_ops_match_model)
 		struct devcache_key k = key(n);
 		struct devcache_entry *e;
 
-		if (what < 3) {			/* commit, devices written */
+		if (what < 3) { /* commit, devices written */
 			devcache_commit(c, true);
 			model_commit(&m, true);
-		} else if (what < 6) {		/* commit, write-back deferred */
+		} else if (what < 6) { /* commit, write-back deferred */
 			devcache_commit(c, false);
 			model_commit(&m, false);
-		} else if (what < 8) {		/* rollback */
+		} else if (what < 8) { /* rollback */
 			devcache_rollback(c);
 			model_rollback(&m);
-		} else if (what < 10) {		/* resize */
+		} else if (what < 10) { /* resize */
 			int cap = 1 + (int)((r >> 16) % 128);
 
 			while (m.size > cap)
@@ -534,7 +534,7 @@ TEST(random_ops_match_model)
 				TL_FAIL("op %d: resize to %d failed", op, cap);
 				break;
 			}
-		} else {			/* lookup, insert on a miss */
+		} else { /* lookup, insert on a miss */
 			e = devcache_lookup(c, &k);
 			i = model_find(&m, n);
 			if ((e != NULL) != (i >= 0)) {

@@ -15,8 +15,11 @@
 
 /* One flowtab_add delta, as a compound literal. */
 #define DELTA(pk, by, first, last, flags)                                                          \
-	(&(struct flowtab_delta){ .packets = (pk), .bytes = (by), .first_ms = (first),             \
-				  .last_ms = (last), .tcp_flags = (flags) })
+	(&(struct flowtab_delta){ .packets = (pk),                                                 \
+				  .bytes = (by),                                                   \
+				  .first_ms = (first),                                             \
+				  .last_ms = (last),                                               \
+				  .tcp_flags = (flags) })
 
 #define T0 1700000000000LL /* an epoch-ms "now", as the daemon sees */
 #define TCP 6
@@ -119,7 +122,7 @@ static int add(struct flowtab *t, uint32_t i, uint8_t proto, uint64_t pk, uint64
 /* A pointer to timeouts, for one call. */
 #define TMO(idle, active, linger)                                                                  \
 	(&(struct flowtab_timeouts){                                                               \
-		.idle_ms = (idle), .active_ms = (active), .tcp_linger_ms = (linger)})
+		.idle_ms = (idle), .active_ms = (active), .tcp_linger_ms = (linger) })
 
 TEST(new_free_empty)
 {

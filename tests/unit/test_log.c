@@ -85,7 +85,7 @@ static bool matches(const char *re, const char *s)
 TEST(format_with_timestamp)
 {
 	/* 2026-12-02T12:01:02.345Z */
-	const struct timespec t = {.tv_sec = 1796212862, .tv_nsec = 345999999};
+	const struct timespec t = { .tv_sec = 1796212862, .tv_nsec = 345999999 };
 	char out[LOG_LINE_MAX];
 	size_t n;
 
@@ -132,7 +132,7 @@ TEST(format_without_timestamp)
 
 TEST(format_for_journal)
 {
-	const struct timespec t = {.tv_sec = 1796212862};
+	const struct timespec t = { .tv_sec = 1796212862 };
 	char out[LOG_LINE_MAX];
 	size_t n;
 
@@ -155,7 +155,7 @@ TEST(format_for_journal)
 
 TEST(long_lines_cut)
 {
-	const struct timespec t = {0};
+	const struct timespec t = { 0 };
 	static char big[3 * LOG_LINE_MAX], out[LOG_LINE_MAX + 64];
 	size_t n;
 
@@ -362,7 +362,7 @@ static void *reader(void *p)
 /* Every line of buf intact, each thread's lines all there, in order. */
 static void check_lines(char *buf, const char *what)
 {
-	int next[2] = {0, 0}, good[2] = {0, 0}, lines = 0, bad = 0;
+	int next[2] = { 0, 0 }, good[2] = { 0, 0 }, lines = 0, bad = 0;
 	char *save, *line;
 	regex_t r;
 
@@ -394,7 +394,7 @@ static void check_lines(char *buf, const char *what)
 
 static void run_writers(void)
 {
-	struct writer_arg a[2] = {{0}, {1}};
+	struct writer_arg a[2] = { { 0 }, { 1 } };
 	pthread_t t[2];
 
 	for (int i = 0; i < 2; i++)
@@ -405,7 +405,7 @@ static void run_writers(void)
 
 TEST(two_threads_into_a_pipe)
 {
-	struct reader_arg r = {0};
+	struct reader_arg r = { 0 };
 	int p[2], saved = fm_log_level;
 	pthread_t rt;
 

@@ -24,7 +24,7 @@ struct t_cfg {
 	uint64_t machine; /* what def_fn reads, set by init */
 };
 
-static const char *const modes[] = {"one", "two", "three", NULL};
+static const char *const modes[] = { "one", "two", "three", NULL };
 
 static void t_init(void *cfg)
 {
@@ -45,23 +45,23 @@ static int t_odd(const char *label, const char *value, const void *parsed)
 }
 
 static const struct opt t_table[] = {
-	{"name", 'n', OPT_STRING, "NAME", "a name", .def = "anon", OPT_AT(struct t_cfg, name)},
-	{"number", 0, OPT_U64, "N", "a number from {min} to {max}", .def = "5",
-	 OPT_AT(struct t_cfg, n), .min = 1, .max = 99},
-	{"odd", 0, OPT_U64, "N", "an odd number", .def_fn = t_def_machine, .def_from = "memory",
-	 OPT_AT(struct t_cfg, machine), .min = 1, .max = 100000, .check = t_odd},
-	{"wait", 0, OPT_DURATION, "S", "how long", .def = "1m", OPT_AT(struct t_cfg, secs),
-	 OPT_TEXT_AT(struct t_cfg, secs_text), .min = 2, .max = 3600},
-	{"mode", 0, OPT_ENUM, NULL, "the mode", .def = "two", OPT_AT(struct t_cfg, mode),
-	 .names = modes},
-	{"item", 'I', OPT_LIST, "ITEM", "an item (up to {max})", OPT_AT(struct t_cfg, items),
-	 OPT_COUNT_AT(struct t_cfg, nr_items), .max = 3},
-	{"flag", 'f', OPT_FLAG, NULL,
-	 "a flag with a long help text that goes on and on, so that it has to be wrapped "
-	 "over more than one line of the help",
-	 OPT_AT(struct t_cfg, flag)},
-	{"verbose", 'v', OPT_COUNT, NULL, "more", OPT_AT(struct t_cfg, verbose), .max = 2},
-	{0},
+	{ "name", 'n', OPT_STRING, "NAME", "a name", .def = "anon", OPT_AT(struct t_cfg, name) },
+	{ "number", 0, OPT_U64, "N", "a number from {min} to {max}", .def = "5",
+	  OPT_AT(struct t_cfg, n), .min = 1, .max = 99 },
+	{ "odd", 0, OPT_U64, "N", "an odd number", .def_fn = t_def_machine, .def_from = "memory",
+	  OPT_AT(struct t_cfg, machine), .min = 1, .max = 100000, .check = t_odd },
+	{ "wait", 0, OPT_DURATION, "S", "how long", .def = "1m", OPT_AT(struct t_cfg, secs),
+	  OPT_TEXT_AT(struct t_cfg, secs_text), .min = 2, .max = 3600 },
+	{ "mode", 0, OPT_ENUM, NULL, "the mode", .def = "two", OPT_AT(struct t_cfg, mode),
+	  .names = modes },
+	{ "item", 'I', OPT_LIST, "ITEM", "an item (up to {max})", OPT_AT(struct t_cfg, items),
+	  OPT_COUNT_AT(struct t_cfg, nr_items), .max = 3 },
+	{ "flag", 'f', OPT_FLAG, NULL,
+	  "a flag with a long help text that goes on and on, so that it has to be wrapped "
+	  "over more than one line of the help",
+	  OPT_AT(struct t_cfg, flag) },
+	{ "verbose", 'v', OPT_COUNT, NULL, "more", OPT_AT(struct t_cfg, verbose), .max = 2 },
+	{ 0 },
 };
 
 static const struct opts_cmd t_cmd = {
@@ -106,7 +106,7 @@ static const char *captured(void)
 /* opts_parse on a NULL-terminated list of arguments after argv[0]. */
 #define PARSE(cmd, cfg, ...)                                                                       \
 	({                                                                                         \
-		char *_argv[] = {(char *)(cmd)->name, __VA_ARGS__, NULL};                          \
+		char *_argv[] = { (char *)(cmd)->name, __VA_ARGS__, NULL };                        \
 		opts_parse(cmd, sizeof(_argv) / sizeof(_argv[0]) - 1, _argv, cfg);                 \
 	})
 
@@ -138,8 +138,8 @@ TEST(command_line)
 {
 	struct t_cfg c;
 	uint64_t given;
-	char *argv[] = {"test", "-n", "x",	"--number=7", "--wait", "2m",	 "--mode", "three",
-			"-I",	"a",  "--item", "b",	      "-fvv",	"--odd", "3",	   NULL};
+	char *argv[] = { "test", "-n", "x",	 "--number=7", "--wait", "2m",	  "--mode", "three",
+			 "-I",	 "a",  "--item", "b",	       "-fvv",	 "--odd", "3",	    NULL };
 
 	opts_defaults(&t_cmd, &c);
 	ASSERT_EQ(opts_argv(&t_cmd, 15, argv, &c, &given), OPTS_RUN, "parsed");
@@ -207,7 +207,7 @@ TEST(set_by_key)
 {
 	struct t_cfg c;
 	uint64_t given;
-	char *argv[] = {"test", "--number", "9", NULL};
+	char *argv[] = { "test", "--number", "9", NULL };
 	const char *e;
 	int r;
 
@@ -341,27 +341,32 @@ TEST(broken_tables_refused)
 		struct opt o[3];
 		const char *why;
 	} cases[] = {
-		{{{"n", 0, OPT_U64, "N", "h", OPT_AT(struct bad_cfg, small)}}, "field of 4 bytes"},
-		{{{"f", 0, OPT_FLAG, NULL, "h", OPT_AT(struct bad_cfg, big)}}, "field of 8 bytes"},
-		{{{"a", 0, OPT_STRING, "S", "h", OPT_AT(struct bad_cfg, s)},
-		  {"a", 0, OPT_STRING, "S", "h", OPT_AT(struct bad_cfg, s)}},
-		 "twice"},
-		{{{"x", 'h', OPT_STRING, "S", "h", OPT_AT(struct bad_cfg, s)}}, "built in"},
-		{{{"help", 0, OPT_STRING, "S", "h", OPT_AT(struct bad_cfg, s)}}, "built in"},
-		{{{"n", 0, OPT_U64, "N", "h", .def = "7", OPT_AT(struct bad_cfg, big), .min = 10,
-		   .max = 20}},
-		 "default"},
-		{{{"n", 0, OPT_U64, "N", "h", OPT_AT(struct bad_cfg, big), .min = 2, .max = 1}},
-		 "bounds"},
-		{{{"e", 0, OPT_ENUM, NULL, "h", OPT_AT(struct bad_cfg, small)}}, "names"},
-		{{{"s", 0, OPT_STRING, NULL, "h", OPT_AT(struct bad_cfg, s)}}, "argument name"},
-		{{{"s", 0, OPT_STRING, "S", NULL, OPT_AT(struct bad_cfg, s)}}, "no help"},
+		{ { { "n", 0, OPT_U64, "N", "h", OPT_AT(struct bad_cfg, small) } },
+		  "field of 4 bytes" },
+		{ { { "f", 0, OPT_FLAG, NULL, "h", OPT_AT(struct bad_cfg, big) } },
+		  "field of 8 bytes" },
+		{ { { "a", 0, OPT_STRING, "S", "h", OPT_AT(struct bad_cfg, s) },
+		    { "a", 0, OPT_STRING, "S", "h", OPT_AT(struct bad_cfg, s) } },
+		  "twice" },
+		{ { { "x", 'h', OPT_STRING, "S", "h", OPT_AT(struct bad_cfg, s) } }, "built in" },
+		{ { { "help", 0, OPT_STRING, "S", "h", OPT_AT(struct bad_cfg, s) } }, "built in" },
+		{ { { "n", 0, OPT_U64, "N", "h", .def = "7", OPT_AT(struct bad_cfg, big), .min = 10,
+		      .max = 20 } },
+		  "default" },
+		{ { { "n", 0, OPT_U64, "N", "h", OPT_AT(struct bad_cfg, big), .min = 2,
+		      .max = 1 } },
+		  "bounds" },
+		{ { { "e", 0, OPT_ENUM, NULL, "h", OPT_AT(struct bad_cfg, small) } }, "names" },
+		{ { { "s", 0, OPT_STRING, NULL, "h", OPT_AT(struct bad_cfg, s) } },
+		  "argument name" },
+		{ { { "s", 0, OPT_STRING, "S", NULL, OPT_AT(struct bad_cfg, s) } }, "no help" },
 	};
 	char why[256];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct opts_cmd c = {
-			.name = "bad", .opts = cases[i].o, .cfg_size = sizeof(struct bad_cfg)};
+		struct opts_cmd c = { .name = "bad",
+				      .opts = cases[i].o,
+				      .cfg_size = sizeof(struct bad_cfg) };
 		int r;
 
 		why[0] = 0;
@@ -373,8 +378,8 @@ TEST(broken_tables_refused)
 	}
 }
 
-static const struct opts_cmd *const commands[] = {&run_opts, &top_opts, &status_opts, &detach_opts,
-						  &version_opts};
+static const struct opts_cmd *const commands[] = { &run_opts, &top_opts, &status_opts, &detach_opts,
+						   &version_opts };
 
 /* Every real table is sound, its help fits 80 columns, and its usage
  * line names only options it has. */

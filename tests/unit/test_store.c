@@ -22,8 +22,8 @@
 #include "lib/proto.h"
 #include "store/store.h"
 
-#define NULLV LLONG_MIN		/* q_int's answer for SQL NULL */
-#define QERR (LLONG_MIN + 1)	/* ... and for a failed query */
+#define NULLV LLONG_MIN	     /* q_int's answer for SQL NULL */
+#define QERR (LLONG_MIN + 1) /* ... and for a failed query */
 
 static char tmp_dir[64];
 
@@ -78,8 +78,7 @@ static long long q_int(sqlite3 *db, const char *sql)
 		return QERR;
 	}
 	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_type(st, 0) == SQLITE_NULL ? NULLV :
-		    sqlite3_column_int64(st, 0);
+		v = sqlite3_column_type(st, 0) == SQLITE_NULL ? NULLV : sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return v;
 }
@@ -129,8 +128,8 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-static struct fm_record ipv4_rec(uint32_t ifindex, uint8_t proto, uint16_t sport,
-				 uint16_t dport, uint64_t packets)
+static struct fm_record ipv4_rec(uint32_t ifindex, uint8_t proto, uint16_t sport, uint16_t dport,
+				 uint64_t packets)
 {
 	struct fm_record r = {
 		.key = {
@@ -184,9 +183,10 @@ static const char *columns(sqlite3 *db, const char *table)
 {
 	char sql[160];
 
-	snprintf(sql, sizeof(sql),
-		 "SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_table_info('%s') ORDER BY cid)",
-		 table);
+	snprintf(
+		sql, sizeof(sql),
+		"SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_table_info('%s') ORDER BY cid)",
+		table);
 	return q_text(db, sql);
 }
 
@@ -195,9 +195,10 @@ static long long flows_index_on(sqlite3 *db, const char *col)
 {
 	char sql[256];
 
-	snprintf(sql, sizeof(sql),
-		 "SELECT count(*) FROM pragma_index_list('flows') l, pragma_index_info(l.name) i WHERE i.name = '%s'",
-		 col);
+	snprintf(
+		sql, sizeof(sql),
+		"SELECT count(*) FROM pragma_index_list('flows') l, pragma_index_info(l.name) i WHERE i.name = '%s'",
+		col);
 	return q_int(db, sql);
 }
 
@@ -238,9 +239,10 @@ TEST(schema_created)
 		     "interface_id,direction,exporter_id,flows,packets,bytes,ip_bytes,"
 		     "first_seen_ms,last_seen_ms",
 		     "retired columns");
-	EXPECT_STREQ(q_text(db, "SELECT command || ' ' || (pid > 0) || ' ' || (started_ms <= stopped_ms)"
-				" || ' ' || (hostname != '') || ' ' || ifnull(args, 'NULL') FROM runs"),
-		     "run 1 1 1 NULL", "one runs row, stopped at close, command run by default");
+	EXPECT_STREQ(
+		q_text(db, "SELECT command || ' ' || (pid > 0) || ' ' || (started_ms <= stopped_ms)"
+			   " || ' ' || (hostname != '') || ' ' || ifnull(args, 'NULL') FROM runs"),
+		"run 1 1 1 NULL", "one runs row, stopped at close, command run by default");
 	EXPECT_EQ(q_int(db, "SELECT count(*) FROM metrics_latest"), 0, "metrics_latest view");
 	EXPECT_EQ(flows_index_on(db, "first_seen_ms"), 1, "index on flows(first_seen_ms)");
 	EXPECT_EQ(flows_index_on(db, "src_ip"), 0, "no src_ip index by default");
@@ -250,9 +252,11 @@ TEST(schema_created)
 	EXPECT_EQ(q_int(db, "SELECT count(*) FROM device_summary"), 0, "device_summary view");
 	/* devices: UNIQUE(interface_id, mac, ip) */
 	EXPECT_EQ(sqlite3_exec(db, "INSERT INTO devices(interface_id, mac, ip) VALUES(1, 'm', 'a')",
-			       NULL, NULL, NULL), SQLITE_OK, "first device row");
+			       NULL, NULL, NULL),
+		  SQLITE_OK, "first device row");
 	EXPECT_EQ(sqlite3_exec(db, "INSERT INTO devices(interface_id, mac, ip) VALUES(1, 'm', 'a')",
-			       NULL, NULL, NULL), SQLITE_CONSTRAINT, "duplicate device row refused");
+			       NULL, NULL, NULL),
+		  SQLITE_CONSTRAINT, "duplicate device row refused");
 	sqlite3_close(db);
 }
 
@@ -275,19 +279,20 @@ TEST(schema_index_addresses)
 TEST(refuses_newer_schema)
 {
 	struct store_opts o = { .path = db_path("newer") };
-	struct store *s = (void *)&o;	/* store_open must reset it to NULL */
+	struct store *s = (void *)&o; /* store_open must reset it to NULL */
 	sqlite3 *db = NULL;
 
 	ASSERT_EQ(sqlite3_open(o.path, &db), SQLITE_OK, "create a database");
-	ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE flows(x); PRAGMA user_version = 3",
-			       NULL, NULL, NULL), SQLITE_OK, "set user_version 3");
+	ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE flows(x); PRAGMA user_version = 3", NULL, NULL,
+			       NULL),
+		  SQLITE_OK, "set user_version 3");
 	sqlite3_close(db);
 
 	EXPECT_EQ(store_open(&s, &o), -EPROTO, "store_open on a version 3 database");
 	EXPECT_TRUE(s == NULL, "no store returned");
 	EXPECT_EQ(db_int(o.path, "PRAGMA user_version"), 3, "user_version untouched");
-	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM sqlite_master WHERE name = 'metrics'"),
-		  0, "nothing created");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM sqlite_master WHERE name = 'metrics'"), 0,
+		  "nothing created");
 }
 
 TEST(refuses_non_database)
@@ -323,7 +328,7 @@ TEST(reopen)
 	EXPECT_EQ(store_close(s, &unwritten), 0, "first close");
 	EXPECT_EQ(unwritten, 0, "nothing unwritten");
 
-	o.index_addresses = true;	/* added to an existing database */
+	o.index_addresses = true; /* added to an existing database */
 	ASSERT_EQ(store_open(&s, &o), 0, "reopen the database");
 	EXPECT_EQ(store_interface_attach(s, "if0", 7, NULL, "generic", 2000), 0, "attach again");
 	EXPECT_EQ(store_start(s), 0, "start");
@@ -331,7 +336,8 @@ TEST(reopen)
 	EXPECT_EQ(store_close(s, NULL), 0, "second close");
 
 	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows"), 20, "rows from both runs");
-	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM interfaces"), 2, "one interfaces row per attach");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM interfaces"), 2,
+		  "one interfaces row per attach");
 	EXPECT_EQ(db_int(o.path, "SELECT count(DISTINCT interface_id) FROM flows"), 2,
 		  "each run's flows point at its own interfaces row");
 	EXPECT_EQ(db_int(o.path, "PRAGMA user_version"), 2, "still version 2");
@@ -399,13 +405,16 @@ static int read_row(const char *path, int id, struct row *w)
 		"SELECT interface_id, vlan_id, eth_type, src_port, dst_port, protocol,"
 		" icmp_type, icmp_code, tcp_flags, packets, bytes, first_seen_ms, last_seen_ms,"
 		" direction, src_mac, dst_mac, src_ip, dst_ip, end_reason FROM flows WHERE id = ?";
-	long long *ints[] = { &w->iface, &w->vlan, &w->eth, &w->sport, &w->dport,
+	long long *ints[] = { &w->iface, &w->vlan,  &w->eth,   &w->sport, &w->dport,
 			      &w->proto, &w->itype, &w->icode, &w->flags, &w->pkts,
 			      &w->bytes, &w->first, &w->last };
-	struct { char *buf; size_t len; } texts[] = {
-		{ w->dir, sizeof(w->dir) }, { w->smac, sizeof(w->smac) },
+	struct {
+		char *buf;
+		size_t len;
+	} texts[] = {
+		{ w->dir, sizeof(w->dir) },   { w->smac, sizeof(w->smac) },
 		{ w->dmac, sizeof(w->dmac) }, { w->sip, sizeof(w->sip) },
-		{ w->dip, sizeof(w->dip) }, { w->reason, sizeof(w->reason) },
+		{ w->dip, sizeof(w->dip) },   { w->reason, sizeof(w->reason) },
 	};
 	sqlite3 *db = sql_open(path);
 	sqlite3_stmt *st = NULL;
@@ -418,7 +427,7 @@ static int read_row(const char *path, int id, struct row *w)
 		goto out;
 	for (int i = 0; i < 13; i++)
 		*ints[i] = sqlite3_column_type(st, i) == SQLITE_NULL ? NULLV :
-			   sqlite3_column_int64(st, i);
+								       sqlite3_column_int64(st, i);
 	for (int i = 0; i < 6; i++) {
 		const unsigned char *t = sqlite3_column_text(st, 13 + i);
 
@@ -459,8 +468,8 @@ TEST(column_mapping)
 	memset(r[2].key.dst_addr, 0, 16);
 	r[2].key.vlan_id = 5;
 	r[2].key.dst_mac[0] = 0xff;
-	r[2].key.tos = 7;	/* not IP: stored NULL */
-	r[2].exporter_id = 3;	/* collected */
+	r[2].key.tos = 7;     /* not IP: stored NULL */
+	r[2].exporter_id = 3; /* collected */
 	/* 4: IPv4 ICMP echo reply code 0, type 0 */
 	r[3] = ipv4_rec(7, 1, 0, 0, 1);
 	r[3].key.icmp_type = 0;
@@ -551,22 +560,27 @@ TEST(column_mapping)
 	EXPECT_STREQ(db_text(o.path, "SELECT protocol || ' ' || first_seen || ' ' || interface"
 				     " FROM flows_readable WHERE id = 1"),
 		     "tcp 2023-11-14T22:13:20.123Z if0", "flows_readable row 1");
-	EXPECT_STREQ(db_text(o.path, "SELECT protocol || ' ' || eth_type FROM flows_readable WHERE id = 2"),
+	EXPECT_STREQ(db_text(o.path,
+			     "SELECT protocol || ' ' || eth_type FROM flows_readable WHERE id = 2"),
 		     "icmpv6 0x86dd", "flows_readable row 2: protocol 58 is icmpv6, as in top");
 	EXPECT_STREQ(db_text(o.path, "SELECT tcp_flags || ' ' || tcp_flags_num || ' ' || tos || ' '"
 				     " || ip_bytes || ' ' || ifnull(exporter, 'local')"
 				     " FROM flows_readable WHERE id = 1"),
-		     "FIN,SYN,ACK 19 184 258 local", "flows_readable: TCP flags spelled out, tos, ip_bytes");
+		     "FIN,SYN,ACK 19 184 258 local",
+		     "flows_readable: TCP flags spelled out, tos, ip_bytes");
 	EXPECT_STREQ(db_text(o.path, "SELECT ifnull(tcp_flags, 'NULL') || ' ' || tcp_flags_num"
 				     " FROM flows_readable WHERE id = 5"),
 		     "NULL 0", "flows_readable: no TCP flags text for UDP");
-	EXPECT_STREQ(db_text(o.path, "SELECT group_concat(ifnull(tos, 'NULL') || '/'"
-				     " || ifnull(ip_bytes, 'NULL') || '/' || ifnull(exporter_id, 'NULL'), ' ')"
-				     " FROM (SELECT * FROM flows ORDER BY id)"),
-		     "184/258/NULL 0/NULL/NULL NULL/NULL/3 0/NULL/NULL 0/NULL/NULL 0/NULL/NULL 0/NULL/NULL",
-		     "flows: tos (NULL for non-IP), ip_bytes (0 stored NULL), exporter_id (0 stored NULL)");
-	EXPECT_STREQ(db_text(o.path, "SELECT src_ip || ' ' || bytes || ' ' || packets || ' ' || flows"
-				     " FROM top_talkers LIMIT 1"),
+	EXPECT_STREQ(
+		db_text(o.path,
+			"SELECT group_concat(ifnull(tos, 'NULL') || '/'"
+			" || ifnull(ip_bytes, 'NULL') || '/' || ifnull(exporter_id, 'NULL'), ' ')"
+			" FROM (SELECT * FROM flows ORDER BY id)"),
+		"184/258/NULL 0/NULL/NULL NULL/NULL/3 0/NULL/NULL 0/NULL/NULL 0/NULL/NULL 0/NULL/NULL",
+		"flows: tos (NULL for non-IP), ip_bytes (0 stored NULL), exporter_id (0 stored NULL)");
+	EXPECT_STREQ(db_text(o.path,
+			     "SELECT src_ip || ' ' || bytes || ' ' || packets || ' ' || flows"
+			     " FROM top_talkers LIMIT 1"),
 		     "198.18.0.1 700 7 5", "top_talkers first row");
 }
 
@@ -597,7 +611,8 @@ TEST(views_name_protocols_from_one_table)
 		const char *name = proto_name(p);
 
 		snprintf(num, sizeof(num), "%d", p);
-		snprintf(sql, sizeof(sql), "SELECT %s FROM (SELECT %d AS p)", proto_sql_case("p"), p);
+		snprintf(sql, sizeof(sql), "SELECT %s FROM (SELECT %d AS p)", proto_sql_case("p"),
+			 p);
 		if (strcmp(q_text(db, sql), name ? name : num)) {
 			fprintf(stderr, "  protocol %d: %s, expected %s\n", p, q_text(db, sql),
 				name ? name : num);
@@ -605,17 +620,20 @@ TEST(views_name_protocols_from_one_table)
 		}
 	}
 	EXPECT_EQ(wrong, 0, "every protocol number named as proto_name names it");
-	EXPECT_STREQ(q_text(db, "SELECT protocol FROM flows_readable UNION ALL SELECT 'none' LIMIT 1"),
-		     "none", "the view reads");
+	EXPECT_STREQ(
+		q_text(db, "SELECT protocol FROM flows_readable UNION ALL SELECT 'none' LIMIT 1"),
+		"none", "the view reads");
 	/* TCP flags: the SQL spelling is tcp_flags_str's, for every value. */
 	wrong = 0;
 	for (unsigned f = 0; f < 256; f++) {
 		char sql[2048], buf[64];
 
-		snprintf(sql, sizeof(sql), "SELECT %s FROM (SELECT %u AS t)", tcp_flags_sql("t"), f);
+		snprintf(sql, sizeof(sql), "SELECT %s FROM (SELECT %u AS t)", tcp_flags_sql("t"),
+			 f);
 		tcp_flags_str(buf, sizeof(buf), f);
 		if (strcmp(q_text(db, sql), buf)) {
-			fprintf(stderr, "  tcp_flags %u: %s, expected %s\n", f, q_text(db, sql), buf);
+			fprintf(stderr, "  tcp_flags %u: %s, expected %s\n", f, q_text(db, sql),
+				buf);
 			wrong++;
 		}
 	}
@@ -650,21 +668,23 @@ TEST(overflow_rows)
 	EXPECT_EQ(w.pkts, 1234, "packets");
 	EXPECT_EQ(w.bytes, 567890, "bytes");
 	EXPECT_STREQ(w.reason, "overflow", "end_reason");
-	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows WHERE src_mac IS NULL AND dst_mac IS NULL"
-				 " AND vlan_id IS NULL AND eth_type IS NULL AND src_ip IS NULL"
-				 " AND dst_ip IS NULL AND src_port IS NULL AND dst_port IS NULL"
-				 " AND protocol IS NULL AND icmp_type IS NULL AND icmp_code IS NULL"
-				 " AND tcp_flags IS NULL AND src_device_id IS NULL"
-				 " AND dst_device_id IS NULL AND tos IS NULL AND ip_bytes IS NULL"
-				 " AND exporter_id IS NULL"),
+	EXPECT_EQ(db_int(o.path,
+			 "SELECT count(*) FROM flows WHERE src_mac IS NULL AND dst_mac IS NULL"
+			 " AND vlan_id IS NULL AND eth_type IS NULL AND src_ip IS NULL"
+			 " AND dst_ip IS NULL AND src_port IS NULL AND dst_port IS NULL"
+			 " AND protocol IS NULL AND icmp_type IS NULL AND icmp_code IS NULL"
+			 " AND tcp_flags IS NULL AND src_device_id IS NULL"
+			 " AND dst_device_id IS NULL AND tos IS NULL AND ip_bytes IS NULL"
+			 " AND exporter_id IS NULL"),
 		  1, "key columns NULL");
-	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM devices"), 0, "no devices from an overflow row");
+	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM devices"), 0,
+		  "no devices from an overflow row");
 }
 
 TEST(end_reasons)
 {
-	static const char *const want[] = { "idle", "active", "tcp_end", "shutdown",
-					    "pressure", "overflow" };
+	static const char *const want[] = { "idle",	"active",   "tcp_end",
+					    "shutdown", "pressure", "overflow" };
 	struct store_opts o = { 0 };
 	struct fm_record r[FM_END__MAX];
 	struct store *s;
@@ -728,7 +748,8 @@ TEST(interface_attach_detach)
 
 	ASSERT_EQ(store_open(&s, &o), 0, "open");
 	EXPECT_EQ(store_interface_attach(s, "veth-a", 3, "02:00:00:00:00:0a", "native",
-					 1700000000000), 0, "attach veth-a");
+					 1700000000000),
+		  0, "attach veth-a");
 	EXPECT_EQ(store_interface_attach(s, "veth-b", 4, NULL, "generic", 1700000000500), 0,
 		  "attach veth-b");
 	EXPECT_EQ(store_interface_detach(s, 9, 1), -ENOENT, "detach an unknown ifindex");
@@ -936,8 +957,7 @@ TEST(close_gives_up_and_reports)
 	ASSERT_EQ(store_open(&s, &o), 0, "open");
 	db = sql_open(o.path);
 	ASSERT_TRUE(db, "second connection");
-	EXPECT_EQ(sqlite3_exec(db, "DROP TABLE flows", NULL, NULL, NULL), SQLITE_OK,
-		  "drop flows");
+	EXPECT_EQ(sqlite3_exec(db, "DROP TABLE flows", NULL, NULL, NULL), SQLITE_OK, "drop flows");
 	sqlite3_close(db);
 	EXPECT_EQ(store_submit(s, &r, 1), 0, "submit");
 	EXPECT_TRUE(store_close(s, &unwritten) < 0, "close reports the failure");
@@ -1036,8 +1056,8 @@ static void host_fill(uint8_t mac[6], uint8_t addr[16], unsigned h)
 	addr[15] = h;
 }
 
-static struct fm_record host_rec(unsigned src, unsigned dst, uint16_t sport,
-				 uint64_t packets, int64_t first_ms)
+static struct fm_record host_rec(unsigned src, unsigned dst, uint16_t sport, uint64_t packets,
+				 int64_t first_ms)
 {
 	struct fm_record r = ipv4_rec(7, 17, sport, 53, packets);
 
@@ -1056,9 +1076,9 @@ static void host_ip(char *buf, size_t len, unsigned h)
 
 /* SQL: flow f's destination is a group (multicast or broadcast) address,
  * which is no device. */
-#define GROUP_DST                                                                          \
-	"(substr(f.dst_mac, 2, 1) IN ('1', '3', '5', '7', '9', 'b', 'd', 'f')"             \
-	" OR f.dst_ip LIKE 'ff%' OR f.dst_ip = '255.255.255.255'"                           \
+#define GROUP_DST                                                                                  \
+	"(substr(f.dst_mac, 2, 1) IN ('1', '3', '5', '7', '9', 'b', 'd', 'f')"                     \
+	" OR f.dst_ip LIKE 'ff%' OR f.dst_ip = '255.255.255.255'"                                  \
 	" OR (f.eth_type = 2048 AND CAST(f.dst_ip AS INTEGER) BETWEEN 224 AND 239))"
 
 /*
@@ -1079,7 +1099,8 @@ static long long devices_problems(const char *path)
 		{ "flows without device ids",
 		  "SELECT count(*) FROM flows f JOIN interfaces i ON i.id = f.interface_id"
 		  " WHERE f.end_reason != 'overflow'"
-		  " AND (f.src_device_id IS NULL OR (f.dst_device_id IS NULL AND NOT " GROUP_DST "))" },
+		  " AND (f.src_device_id IS NULL OR (f.dst_device_id IS NULL AND NOT " GROUP_DST
+		  "))" },
 		{ "flows with a device for a multicast or broadcast destination",
 		  "SELECT count(*) FROM flows f WHERE f.dst_device_id IS NOT NULL AND " GROUP_DST },
 		{ "flows whose source device has another mac, ip or interface",
@@ -1147,11 +1168,11 @@ TEST(devices_exact_totals)
 
 	/* Host 1 talks to 2 twice and to 3 once; 2 answers 1; 4 talks to
 	 * itself (the same device sends and receives). */
-	r[0] = host_rec(1, 2, 1000, 10, 5000);		/* last 5000 */
-	r[1] = host_rec(1, 2, 1042, 5, 4000);		/* last 4042 */
-	r[2] = host_rec(1, 3, 1099, 1, 6000);		/* last 6099 */
-	r[3] = host_rec(2, 1, 1007, 7, 4500);		/* last 4507 */
-	r[4] = host_rec(4, 4, 1001, 2, 100);		/* last 101 */
+	r[0] = host_rec(1, 2, 1000, 10, 5000); /* last 5000 */
+	r[1] = host_rec(1, 2, 1042, 5, 4000);  /* last 4042 */
+	r[2] = host_rec(1, 3, 1099, 1, 6000);  /* last 6099 */
+	r[3] = host_rec(2, 1, 1007, 7, 4500);  /* last 4507 */
+	r[4] = host_rec(4, 4, 1001, 2, 100);   /* last 101 */
 
 	s = start_store("devices", &o);
 	ASSERT_TRUE(s, "open and start");
@@ -1168,25 +1189,29 @@ TEST(devices_exact_totals)
 	EXPECT_EQ(store_close(s, NULL), 0, "close");
 
 	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM devices"), 4, "four devices");
-	EXPECT_STREQ(db_text(o.path, "SELECT group_concat(x, '; ') FROM (SELECT interface_id"
-				     " || ' ' || mac || ' ' || ip || ' ' || packets_sent || '/' || bytes_sent"
-				     " || ' ' || packets_received || '/' || bytes_received"
-				     " || ' ' || first_seen_ms || '-' || last_seen_ms AS x"
-				     " FROM devices ORDER BY ip)"),
-		     "1 02:00:00:01:00:01 198.18.0.1 16/1027 7/450 4000-6099; "
-		     "1 02:00:00:01:00:02 198.18.0.2 7/450 15/962 4000-5000; "
-		     "1 02:00:00:01:00:03 198.18.0.3 0/0 1/65 6000-6099; "
-		     "1 02:00:00:01:00:04 198.18.0.4 2/132 2/132 100-101",
-		     "devices rows");
-	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows f JOIN devices s ON s.id = f.src_device_id"
-				 " JOIN devices d ON d.id = f.dst_device_id"
-				 " WHERE s.ip = f.src_ip AND d.ip = f.dst_ip"), 5,
-		  "every flow links its source and destination devices");
+	EXPECT_STREQ(
+		db_text(o.path,
+			"SELECT group_concat(x, '; ') FROM (SELECT interface_id"
+			" || ' ' || mac || ' ' || ip || ' ' || packets_sent || '/' || bytes_sent"
+			" || ' ' || packets_received || '/' || bytes_received"
+			" || ' ' || first_seen_ms || '-' || last_seen_ms AS x"
+			" FROM devices ORDER BY ip)"),
+		"1 02:00:00:01:00:01 198.18.0.1 16/1027 7/450 4000-6099; "
+		"1 02:00:00:01:00:02 198.18.0.2 7/450 15/962 4000-5000; "
+		"1 02:00:00:01:00:03 198.18.0.3 0/0 1/65 6000-6099; "
+		"1 02:00:00:01:00:04 198.18.0.4 2/132 2/132 100-101",
+		"devices rows");
+	EXPECT_EQ(db_int(o.path,
+			 "SELECT count(*) FROM flows f JOIN devices s ON s.id = f.src_device_id"
+			 " JOIN devices d ON d.id = f.dst_device_id"
+			 " WHERE s.ip = f.src_ip AND d.ip = f.dst_ip"),
+		  5, "every flow links its source and destination devices");
 	EXPECT_EQ(devices_problems(o.path), 0, "devices consistent with flows");
-	EXPECT_STREQ(db_text(o.path, "SELECT interface || ' ' || mac || ' ' || ip || ' ' || first_seen"
-				     " || ' ' || last_seen || ' ' || packets_sent || ' ' || bytes_sent"
-				     " || ' ' || packets_received || ' ' || bytes_received"
-				     " FROM device_summary LIMIT 1"),
+	EXPECT_STREQ(db_text(o.path,
+			     "SELECT interface || ' ' || mac || ' ' || ip || ' ' || first_seen"
+			     " || ' ' || last_seen || ' ' || packets_sent || ' ' || bytes_sent"
+			     " || ' ' || packets_received || ' ' || bytes_received"
+			     " FROM device_summary LIMIT 1"),
 		     "if0 02:00:00:01:00:01 198.18.0.1 1970-01-01T00:00:04.000Z"
 		     " 1970-01-01T00:00:06.099Z 16 1027 7 450",
 		     "device_summary: busiest device first, readable times");
@@ -1233,12 +1258,14 @@ TEST(devices_ipv6_non_ip_and_unknown_interface)
 		     "devices: IPv6, IPv4-mapped IPv6, non-IP with ip '', IPv4");
 	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM devices WHERE ip IS NULL"), 0, "no NULL ip");
 	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows WHERE id = 6 AND interface_id IS NULL"
-				 " AND src_device_id IS NULL AND dst_device_id IS NULL"), 1,
-		  "a flow of an unknown interface has no devices");
-	EXPECT_EQ(db_int(o.path, "SELECT count(DISTINCT src_device_id) FROM flows WHERE eth_type = 0x0806"),
+				 " AND src_device_id IS NULL AND dst_device_id IS NULL"),
+		  1, "a flow of an unknown interface has no devices");
+	EXPECT_EQ(db_int(o.path,
+			 "SELECT count(DISTINCT src_device_id) FROM flows WHERE eth_type = 0x0806"),
 		  1, "both ARP flows link the same source device");
 	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows WHERE eth_type = 0x0806"
-				 " AND dst_device_id IS NULL"), 2, "ARP broadcast: no destination device");
+				 " AND dst_device_id IS NULL"),
+		  2, "ARP broadcast: no destination device");
 	EXPECT_EQ(devices_problems(o.path), 0, "devices consistent with flows");
 }
 
@@ -1251,10 +1278,10 @@ TEST(devices_reused_across_reopen)
 	r[0] = host_rec(1, 2, 1, 10, 1000);
 	r[1] = host_rec(2, 1, 2, 20, 1000);
 	r[2] = r[0];
-	r[2].key.eth_type = 0x0806;	/* non-IP: ip '' must match itself too */
+	r[2].key.eth_type = 0x0806; /* non-IP: ip '' must match itself too */
 	memset(r[2].key.src_addr, 0, 16);
 	memset(r[2].key.dst_addr, 0, 16);
-	r[3] = ipv4_rec(8, 17, 3, 4, 1);	/* another interface */
+	r[3] = ipv4_rec(8, 17, 3, 4, 1); /* another interface */
 
 	s = start_store("devices-reopen", &o);
 	ASSERT_TRUE(s, "first run");
@@ -1279,9 +1306,12 @@ TEST(devices_reused_across_reopen)
 	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM devices WHERE interface_id = 2"), 2,
 		  "if1's devices point at its own row");
 	EXPECT_EQ(db_int(o.path, "SELECT packets_sent FROM devices WHERE ip = '198.18.0.1'"
-				 " AND mac = '02:00:00:01:00:01'"), 20, "totals add up across runs");
-	EXPECT_EQ(db_int(o.path, "SELECT packets_sent FROM devices WHERE ip = '' AND mac = '02:00:00:01:00:01'"),
-		  20, "the non-IP device is reused");
+				 " AND mac = '02:00:00:01:00:01'"),
+		  20, "totals add up across runs");
+	EXPECT_EQ(
+		db_int(o.path,
+		       "SELECT packets_sent FROM devices WHERE ip = '' AND mac = '02:00:00:01:00:01'"),
+		20, "the non-IP device is reused");
 	EXPECT_EQ(db_int(o.path, "SELECT count(DISTINCT src_device_id) FROM flows"
 				 " WHERE src_ip = '198.18.0.1' AND src_mac = '02:00:00:01:00:01'"),
 		  1, "both runs' flows link the same device");
@@ -1304,15 +1334,16 @@ TEST(devices_view_added_to_old_v1)
 	sqlite3_close(db);
 	ASSERT_EQ(store_open(&s, &o), 0, "reopen");
 	EXPECT_EQ(store_close(s, NULL), 0, "close");
-	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM sqlite_master WHERE name = 'device_summary'"),
-		  1, "view created again");
+	EXPECT_EQ(
+		db_int(o.path, "SELECT count(*) FROM sqlite_master WHERE name = 'device_summary'"),
+		1, "view created again");
 	EXPECT_EQ(db_int(o.path, "PRAGMA user_version"), 2, "still version 2");
 }
 
 /* Records between nhosts hosts, pseudo-random but reproducible; the
  * expected per-host totals go to sent[] and recv[]. */
-static void random_host_recs(struct fm_record *r, int n, int base, unsigned nhosts,
-			     uint64_t *seed, uint64_t *sent, uint64_t *recv)
+static void random_host_recs(struct fm_record *r, int n, int base, unsigned nhosts, uint64_t *seed,
+			     uint64_t *sent, uint64_t *recv)
 {
 	for (int i = 0; i < n; i++) {
 		uint64_t x;
@@ -1347,14 +1378,17 @@ static int hosts_wrong(const char *path, unsigned nhosts, const uint64_t *sent,
 		host_ip(ip, sizeof(ip), h);
 		snprintf(sql, sizeof(sql), "SELECT packets_sent FROM devices WHERE ip = '%s'", ip);
 		ps = q_int(db, sql);
-		snprintf(sql, sizeof(sql), "SELECT packets_received FROM devices WHERE ip = '%s'", ip);
+		snprintf(sql, sizeof(sql), "SELECT packets_received FROM devices WHERE ip = '%s'",
+			 ip);
 		pr = q_int(db, sql);
-		if (ps == QERR)		/* never seen: no row */
+		if (ps == QERR) /* never seen: no row */
 			ps = 0, pr = 0;
 		if ((uint64_t)ps != sent[h] || (uint64_t)pr != recv[h]) {
 			if (wrong < 5)
-				fprintf(stderr, "  host %s: sent %lld received %lld, expected %" PRIu64
-					" and %" PRIu64 "\n", ip, ps, pr, sent[h], recv[h]);
+				fprintf(stderr,
+					"  host %s: sent %lld received %lld, expected %" PRIu64
+					" and %" PRIu64 "\n",
+					ip, ps, pr, sent[h], recv[h]);
 			wrong++;
 		}
 	}
@@ -1388,7 +1422,8 @@ TEST(devices_tiny_cache_loses_nothing)
 	for (int h = 0; h < HOSTS; h++)
 		total += sent[h];
 	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM devices"), HOSTS, "one row per host");
-	EXPECT_EQ(db_int(o.path, "SELECT sum(packets_sent) FROM devices"), total, "sum(packets_sent)");
+	EXPECT_EQ(db_int(o.path, "SELECT sum(packets_sent) FROM devices"), total,
+		  "sum(packets_sent)");
 	EXPECT_EQ(db_int(o.path, "SELECT sum(packets_received) FROM devices"), total,
 		  "sum(packets_received)");
 	EXPECT_EQ(db_int(o.path, "SELECT sum(packets) FROM flows WHERE src_ip IS NOT NULL"), total,
@@ -1399,8 +1434,7 @@ TEST(devices_tiny_cache_loses_nothing)
 
 /* Wait (at most 10 s) for the store's first failed transaction, then
  * lift the file size limit, so the retry can succeed. */
-static void lift_at_first_failure(struct store *s, const struct rlimit *old,
-				  struct store_stats *st)
+static void lift_at_first_failure(struct store *s, const struct rlimit *old, struct store_stats *st)
 {
 	for (int waited = 0; waited < 10000; waited += 2) {
 		store_get_stats(s, st);
@@ -1413,8 +1447,8 @@ static void lift_at_first_failure(struct store *s, const struct rlimit *old,
 }
 
 /* Every one of n records written once, and every host's totals exact. */
-static void expect_hosts_exact(const char *path, int n, unsigned nhosts,
-			       const uint64_t *sent, const uint64_t *recv)
+static void expect_hosts_exact(const char *path, int n, unsigned nhosts, const uint64_t *sent,
+			       const uint64_t *recv)
 {
 	uint64_t total = 0;
 
@@ -1460,8 +1494,8 @@ TEST(devices_io_error_no_loss_no_double_count)
 	lim.rlim_cur = 256 << 10;
 	ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0, "limit file size");
 	for (int c = 0; c < N / CHUNK; c++) {
-		random_host_recs(r, CHUNK, c * CHUNK, (c + 1) * HOSTS / (N / CHUNK), &seed,
-				 sent, recv);
+		random_host_recs(r, CHUNK, c * CHUNK, (c + 1) * HOSTS / (N / CHUNK), &seed, sent,
+				 recv);
 		EXPECT_EQ(submit_all(s, r, CHUNK), 0, "submit");
 	}
 	/* Lift the limit at the first failure, so that the retry (100 ms
@@ -1516,15 +1550,15 @@ TEST(devices_deferred_writeback_exact)
 	ASSERT_EQ(store_start(s), 0, "start");
 	lift_at_first_failure(s, &old, &st);
 	EXPECT_TRUE(st.batches > 0, "after some had committed");
-	store_flush(s);		/* the last, partial batch: not after max_delay */
+	store_flush(s); /* the last, partial batch: not after max_delay */
 	for (int waited = 0; st.pending && waited < 60000; waited += 2) {
 		sleep_ms(2);
 		store_get_stats(s, &st);
 	}
 	/* Updating every device in every transaction would be ~HOSTS per
 	 * transaction; deferred, it is about HOSTS per write-back. */
-	fprintf(stderr, "  %" PRIu64 " transactions, %" PRIu64 " device updates\n",
-		st.batches, st.devices_written);
+	fprintf(stderr, "  %" PRIu64 " transactions, %" PRIu64 " device updates\n", st.batches,
+		st.devices_written);
 	EXPECT_TRUE(st.batches >= 5, "several transactions");
 	EXPECT_EQ(st.pending, 0, "everything written");
 	EXPECT_TRUE(st.devices_written <= 2 * HOSTS, "device write-back deferred");
@@ -1662,8 +1696,10 @@ TEST(devices_row_deleted_behind_our_back)
 	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM devices"), 2, "both devices back");
 	EXPECT_EQ(db_int(o.path, "SELECT packets_sent FROM devices WHERE ip = '198.18.0.1'"), 4,
 		  "c's traffic counted");
-	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows f JOIN devices d ON d.id = f.src_device_id"
-				 " WHERE f.src_port = 3"), 1, "c's flow links an existing device");
+	EXPECT_EQ(db_int(o.path,
+			 "SELECT count(*) FROM flows f JOIN devices d ON d.id = f.src_device_id"
+			 " WHERE f.src_port = 3"),
+		  1, "c's flow links an existing device");
 }
 
 /* Open and close a store at path in a child process; its exit status is
@@ -1754,7 +1790,7 @@ static const char *stderr_end(void)
 		buf[n] = '\0';
 		fclose(stderr_file);
 	}
-	fputs(buf, stderr);	/* still shown, for the test log */
+	fputs(buf, stderr); /* still shown, for the test log */
 	return buf;
 }
 
@@ -1770,17 +1806,20 @@ TEST(refuses_another_applications_database)
 	int fd;
 
 	ASSERT_EQ(sqlite3_open(o.path, &db), SQLITE_OK, "create a database");
-	ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE notes(x); CREATE TABLE contacts(y);"
-				   " CREATE INDEX notes_x ON notes(x); INSERT INTO notes VALUES(1)",
-			       NULL, NULL, NULL), SQLITE_OK, "another application's tables");
+	ASSERT_EQ(sqlite3_exec(db,
+			       "CREATE TABLE notes(x); CREATE TABLE contacts(y);"
+			       " CREATE INDEX notes_x ON notes(x); INSERT INTO notes VALUES(1)",
+			       NULL, NULL, NULL),
+		  SQLITE_OK, "another application's tables");
 	sqlite3_close(db);
 	stderr_begin();
 	EXPECT_EQ(store_open(&s, &o), -EINVAL, "store_open on another application's database");
 	msg = stderr_end();
 	EXPECT_TRUE(s == NULL, "no store returned");
-	snprintf(want, sizeof(want),
-		 "store: %s holds tables contacts, notes: another application's database; give --db a new file",
-		 o.path);
+	snprintf(
+		want, sizeof(want),
+		"store: %s holds tables contacts, notes: another application's database; give --db a new file",
+		o.path);
 	EXPECT_TRUE(strstr(msg, want) != NULL, "the message names the file and its tables");
 	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM sqlite_master"), 3, "nothing added");
 	EXPECT_EQ(db_int(o.path, "PRAGMA user_version"), 0, "user_version untouched");
@@ -1797,7 +1836,8 @@ TEST(refuses_another_applications_database)
 	o.path = db_path("empty-db");
 	ASSERT_EQ(sqlite3_open(o.path, &db), SQLITE_OK, "create a database");
 	ASSERT_EQ(sqlite3_exec(db, "PRAGMA journal_mode = WAL; CREATE TABLE t(x); DROP TABLE t",
-			       NULL, NULL, NULL), SQLITE_OK, "a database with nothing in it");
+			       NULL, NULL, NULL),
+		  SQLITE_OK, "a database with nothing in it");
 	sqlite3_close(db);
 	EXPECT_EQ(store_open(&s, &o), 0, "store_open on an empty database");
 	EXPECT_EQ(store_close(s, NULL), 0, "close");
@@ -1859,19 +1899,24 @@ TEST(runs_tell_writers_apart)
 	EXPECT_EQ(store_submit_metrics(sa, 6000, names, &one, 1), 0, "a's metric, later");
 	EXPECT_EQ(store_close(sa, NULL), 0, "close a");
 	EXPECT_EQ(store_close(sb, NULL), 0, "close b");
-	EXPECT_STREQ(db_text(a.path, "SELECT group_concat(id || ' ' || command || ' ' || ifnull(args, '-'), '; ')"
-				     " FROM (SELECT * FROM runs ORDER BY id)"),
-		     "1 run -; 2 collect collect --listen [2001:2::1]:4739", "two runs rows");
+	EXPECT_STREQ(
+		db_text(a.path,
+			"SELECT group_concat(id || ' ' || command || ' ' || ifnull(args, '-'), '; ')"
+			" FROM (SELECT * FROM runs ORDER BY id)"),
+		"1 run -; 2 collect collect --listen [2001:2::1]:4739", "two runs rows");
 	EXPECT_STREQ(db_text(a.path, "SELECT group_concat(name || ' ' || run_id, '; ')"
 				     " FROM (SELECT * FROM interfaces ORDER BY id)"),
 		     "if0 1; if1 2", "interfaces rows stamped with their run");
-	EXPECT_STREQ(db_text(a.path, "SELECT group_concat(ts_ms || ' ' || value || ' ' || run_id, '; ')"
-				     " FROM (SELECT * FROM metrics ORDER BY ts_ms, run_id)"),
+	EXPECT_STREQ(db_text(a.path,
+			     "SELECT group_concat(ts_ms || ' ' || value || ' ' || run_id, '; ')"
+			     " FROM (SELECT * FROM metrics ORDER BY ts_ms, run_id)"),
 		     "5000 1.0 1; 5000 2.0 2; 6000 1.0 1", "metrics rows stamped with their run");
-	EXPECT_STREQ(db_text(a.path, "SELECT group_concat(run_id || ' ' || command || ' ' || time || ' ' || value, '; ')"
-				     " FROM metrics_latest"),
-		     "1 run 1970-01-01T00:00:06.000Z 1.0; 2 collect 1970-01-01T00:00:05.000Z 2.0",
-		     "metrics_latest: the last interval of each run");
+	EXPECT_STREQ(
+		db_text(a.path,
+			"SELECT group_concat(run_id || ' ' || command || ' ' || time || ' ' || value, '; ')"
+			" FROM metrics_latest"),
+		"1 run 1970-01-01T00:00:06.000Z 1.0; 2 collect 1970-01-01T00:00:05.000Z 2.0",
+		"metrics_latest: the last interval of each run");
 }
 
 TEST(devices_group_destinations_are_not_devices)
@@ -1909,11 +1954,13 @@ TEST(devices_group_destinations_are_not_devices)
 	ASSERT_TRUE(s, "open and start");
 	EXPECT_EQ(store_submit(s, r, 6), 0, "submit");
 	EXPECT_EQ(store_close(s, NULL), 0, "close");
-	EXPECT_STREQ(db_text(o.path, "SELECT group_concat(mac || ' [' || ip || '] ' || packets_sent"
-				     " || ' ' || packets_received, ', ') FROM (SELECT * FROM devices ORDER BY id)"),
-		     "02:00:00:00:00:01 [198.18.0.1] 19 0, 02:00:00:00:00:01 [2001:2::1] 2 0, "
-		     "02:00:00:00:00:fe [198.18.0.2] 0 6",
-		     "senders and the unicast receiver only");
+	EXPECT_STREQ(
+		db_text(o.path,
+			"SELECT group_concat(mac || ' [' || ip || '] ' || packets_sent"
+			" || ' ' || packets_received, ', ') FROM (SELECT * FROM devices ORDER BY id)"),
+		"02:00:00:00:00:01 [198.18.0.1] 19 0, 02:00:00:00:00:01 [2001:2::1] 2 0, "
+		"02:00:00:00:00:fe [198.18.0.2] 0 6",
+		"senders and the unicast receiver only");
 	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows WHERE dst_device_id IS NULL"), 5,
 		  "no destination device for the five group flows");
 	EXPECT_EQ(db_int(o.path, "SELECT count(*) FROM flows WHERE src_device_id IS NULL"), 0,
@@ -1979,7 +2026,8 @@ TEST(migrates_v1_fixture)
 		     q_text(db, "SELECT '33 3159 ' || sum(bytes) FROM flows WHERE id <= 33"),
 		     "33 flows, 3,159 packets");
 	EXPECT_EQ(q_int(db, "SELECT count(*) FROM flows"), 34, "and the new one");
-	EXPECT_EQ(q_int(db, "SELECT sum(packets) FROM flows WHERE id <= 33"), 3159, "3,159 packets");
+	EXPECT_EQ(q_int(db, "SELECT sum(packets) FROM flows WHERE id <= 33"), 3159,
+		  "3,159 packets");
 	EXPECT_STREQ(q_text(db, "SELECT group_concat(ip || ' ' || packets_sent || '/' || bytes_sent"
 				" || ' ' || packets_received || '/' || bytes_received, ', ')"
 				" FROM (SELECT * FROM devices ORDER BY id LIMIT 4)"),
@@ -1992,11 +2040,12 @@ TEST(migrates_v1_fixture)
 				" FROM interfaces WHERE id = 1"),
 		     "b-a NULL 1796212657137", "the interface row");
 	EXPECT_EQ(q_int(db, "SELECT count(*) FROM flows WHERE id <= 33 AND ip_bytes IS NULL"
-			    " AND tos IS NULL AND exporter_id IS NULL"), 33,
-		  "old rows read the new columns as NULL");
+			    " AND tos IS NULL AND exporter_id IS NULL"),
+		  33, "old rows read the new columns as NULL");
 	/* The new columns and tables work. */
-	EXPECT_STREQ(q_text(db, "SELECT tos || ' ' || ip_bytes || ' ' || ifnull(exporter_id, 'NULL')"
-				" || ' ' || interface_id FROM flows WHERE id = 34"),
+	EXPECT_STREQ(q_text(db,
+			    "SELECT tos || ' ' || ip_bytes || ' ' || ifnull(exporter_id, 'NULL')"
+			    " || ' ' || interface_id FROM flows WHERE id = 34"),
 		     "16 100 NULL 2", "the new row has the new columns");
 	EXPECT_EQ(q_int(db, "SELECT count(*) FROM runs WHERE stopped_ms >= started_ms"), 1,
 		  "a runs row");
@@ -2012,9 +2061,11 @@ TEST(migrates_v1_fixture)
 	EXPECT_EQ(q_int(db, "SELECT count(*) FROM flows_readable WHERE tcp_flags LIKE '%SYN%'"),
 		  q_int(db, "SELECT count(*) FROM flows WHERE protocol = 6 AND tcp_flags & 2"),
 		  "flows_readable spells the fixture's TCP flags");
-	EXPECT_EQ(q_int(db, "SELECT count(*) FROM metrics_latest"),
-		  q_int(db, "SELECT count(*) FROM metrics WHERE ts_ms = (SELECT max(ts_ms) FROM metrics)"),
-		  "metrics_latest: the old rows' last interval");
+	EXPECT_EQ(
+		q_int(db, "SELECT count(*) FROM metrics_latest"),
+		q_int(db,
+		      "SELECT count(*) FROM metrics WHERE ts_ms = (SELECT max(ts_ms) FROM metrics)"),
+		"metrics_latest: the old rows' last interval");
 	EXPECT_EQ(q_int(db, "SELECT count(*) FROM device_summary WHERE interface = 'b-a'"), 6,
 		  "device_summary: the 4 devices and the new row's 2 (other MACs), on b-a");
 	sqlite3_close(db);
@@ -2086,7 +2137,8 @@ TEST(devices_held_totals_follow_a_moved_file)
 	EXPECT_EQ(unwritten, 0, "nothing unwritten");
 	signal(SIGXFSZ, SIG_DFL);
 
-	flows = db_int(o.path, "SELECT count(*) FROM flows") + db_int(moved, "SELECT count(*) FROM flows");
+	flows = db_int(o.path, "SELECT count(*) FROM flows") +
+		db_int(moved, "SELECT count(*) FROM flows");
 	EXPECT_EQ(flows, N, "every record in one of the two files");
 	EXPECT_TRUE(db_int(moved, "SELECT count(*) FROM flows") > 0, "some in the moved file");
 	for (unsigned h = 0; h < HOSTS; h++) {
@@ -2095,24 +2147,29 @@ TEST(devices_held_totals_follow_a_moved_file)
 
 		total += sent[h];
 		host_ip(ip, sizeof(ip), h);
-		snprintf(sql, sizeof(sql), "SELECT ifnull(sum(packets_sent), 0) FROM devices WHERE ip = '%s'", ip);
+		snprintf(sql, sizeof(sql),
+			 "SELECT ifnull(sum(packets_sent), 0) FROM devices WHERE ip = '%s'", ip);
 		a = db_int(o.path, sql);
 		b = db_int(moved, sql);
 		ps = a + b;
-		snprintf(sql, sizeof(sql), "SELECT ifnull(sum(packets_received), 0) FROM devices WHERE ip = '%s'", ip);
+		snprintf(sql, sizeof(sql),
+			 "SELECT ifnull(sum(packets_received), 0) FROM devices WHERE ip = '%s'",
+			 ip);
 		a = db_int(o.path, sql);
 		b = db_int(moved, sql);
 		pr = a + b;
 		if ((uint64_t)ps != sent[h] || (uint64_t)pr != recv[h]) {
 			if (wrong++ < 5)
-				fprintf(stderr, "  host %s: sent %lld received %lld across both files, expected %" PRIu64
-					" and %" PRIu64 "\n", ip, ps, pr, sent[h], recv[h]);
+				fprintf(stderr,
+					"  host %s: sent %lld received %lld across both files, expected %" PRIu64
+					" and %" PRIu64 "\n",
+					ip, ps, pr, sent[h], recv[h]);
 		}
 	}
 	EXPECT_EQ(wrong, 0, "every host's totals exact across both files");
 	EXPECT_EQ(db_int(o.path, "SELECT sum(packets_sent) FROM devices") +
-		  db_int(moved, "SELECT sum(packets_sent) FROM devices"), total,
-		  "sum(packets_sent) across both files");
+			  db_int(moved, "SELECT sum(packets_sent) FROM devices"),
+		  total, "sum(packets_sent) across both files");
 	EXPECT_EQ(devices_problems(moved), 0, "the moved file's devices match its flows");
 	EXPECT_EQ(devices_problems(o.path), 0, "the new file's devices match its flows");
 	EXPECT_STREQ(db_text(moved, "PRAGMA integrity_check"), "ok", "the moved file is sound");

@@ -27,7 +27,7 @@ TEST(bytes_units)
 		{ 1023, "1023 B" },
 		{ 1024, "1.0 KiB" },
 		{ 1536, "1.5 KiB" },
-		{ 1048575, "1.0 MiB" },	/* 1023.999 KiB must not print as 1024.0 KiB */
+		{ 1048575, "1.0 MiB" }, /* 1023.999 KiB must not print as 1024.0 KiB */
 		{ 1048576, "1.0 MiB" },
 		{ 5ULL << 30, "5.0 GiB" },
 		{ 3ULL << 40, "3.0 TiB" },
@@ -45,8 +45,10 @@ TEST(count_units)
 		uint64_t v;
 		const char *want;
 	} c[] = {
-		{ 0, "0" },   { 999, "999" },	  { 1000, "1.0k" },	 { 1250, "1.2k" },
-		{ 999949, "999.9k" }, { 999950, "1.0M" }, { 2500000, "2.5M" }, { 7000000000ULL, "7.0G" },
+		{ 0, "0" },	      { 999, "999" },
+		{ 1000, "1.0k" },     { 1250, "1.2k" },
+		{ 999949, "999.9k" }, { 999950, "1.0M" },
+		{ 2500000, "2.5M" },  { 7000000000ULL, "7.0G" },
 	};
 	char buf[32];
 
@@ -66,7 +68,8 @@ TEST(rate_and_duration)
 	EXPECT_STREQ(fmt_duration(buf, sizeof(buf), 850), "850ms", "ms");
 	EXPECT_STREQ(fmt_duration(buf, sizeof(buf), 12345), "12.3s", "seconds");
 	EXPECT_STREQ(fmt_duration(buf, sizeof(buf), 59949), "59.9s", "under a minute");
-	EXPECT_STREQ(fmt_duration(buf, sizeof(buf), 59950), "0m59s", "rounding edge stays in minutes");
+	EXPECT_STREQ(fmt_duration(buf, sizeof(buf), 59950), "0m59s",
+		     "rounding edge stays in minutes");
 	EXPECT_STREQ(fmt_duration(buf, sizeof(buf), 307000), "5m07s", "minutes");
 	EXPECT_STREQ(fmt_duration(buf, sizeof(buf), 7380000), "2h03m", "hours");
 	EXPECT_STREQ(fmt_duration(buf, sizeof(buf), 273600000), "3d04h", "days");
@@ -109,11 +112,12 @@ TEST(table_aligns_columns)
 	EXPECT_EQ(table_add(t, r1), 0, "row 1");
 	EXPECT_EQ(table_add(t, r2), 0, "row 2 (NULL cell)");
 	s = table_str(t);
-	EXPECT_STREQ(s,
-		     "> NAME        N  NOTE\n"
-		     "> a       12345  x\n"
-		     "> longer      7  \n",
-		     "widths from the widest cell, numbers right, no padding after the last column");
+	EXPECT_STREQ(
+		s,
+		"> NAME        N  NOTE\n"
+		"> a       12345  x\n"
+		"> longer      7  \n",
+		"widths from the widest cell, numbers right, no padding after the last column");
 	free(s);
 	table_free(t);
 	EXPECT_TRUE(!table_new(0, hdr, 0), "zero columns refused");
@@ -169,7 +173,7 @@ TEST(db_open_errors)
 	int saved = fm_log_level;
 
 	ASSERT_TRUE(path, "temp dir");
-	fm_log_level = -2;	/* errors expected: keep them off the output */
+	fm_log_level = -2; /* errors expected: keep them off the output */
 	rm_db(path);
 	EXPECT_EQ(store_open_readonly(path, &db), -ENOENT, "missing file");
 	EXPECT_EQ(store_open_readonly(tmpdir, &db), -EISDIR, "a directory, not \"disk I/O error\"");
@@ -230,7 +234,7 @@ static int64_t now_ms(void)
  */
 static const char *make_db(void)
 {
-	static char path[128];	/* tmp_path's buffer is reused */
+	static char path[128]; /* tmp_path's buffer is reused */
 	struct store_opts o = { .path = path };
 	struct store *st;
 	sqlite3 *db;
@@ -247,23 +251,22 @@ static const char *make_db(void)
 	store_close(st, NULL);
 	if (sqlite3_open(path, &db) != SQLITE_OK)
 		return NULL;
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO flows(interface_id, direction, first_seen_ms, last_seen_ms, eth_type,"
-		 " src_ip, dst_ip, src_port, dst_port, protocol, packets, bytes, end_reason) VALUES"
-		 " (1, 'ingress', %lld, %lld, 2048, '198.18.0.1', '198.18.0.2', 10000, 9, 17, 100, 100000, 'active'),"
-		 " (1, 'ingress', %lld, %lld, 2048, '198.18.0.1', '198.18.0.2', 10000, 9, 17, 50, 50000, 'idle'),"
-		 " (1, 'ingress', %lld, %lld, 2048, '198.18.0.1', '198.18.0.2', 40000, 80, 6, 10, 1000, 'tcp_end'),"
-		 " (1, 'ingress', %lld, %lld, 2048, '198.18.1.2', '198.18.0.2', 5353, 53, 17, 1000, 60000, 'idle'),"
-		 " (1, 'ingress', %lld, %lld, 34525, '2001:2::1', '2001:2::2', 0, 0, 58, 3, 354, 'idle');"
-		 "INSERT INTO flows(interface_id, direction, first_seen_ms, last_seen_ms, packets, bytes,"
-		 " end_reason) VALUES (1, 'ingress', %lld, %lld, 7, 420, 'overflow');"
-		 "UPDATE flows SET icmp_type = 128, icmp_code = 0 WHERE protocol = 58;",
-		 (long long)(now - 20000), (long long)(now - 10000),
-		 (long long)(now - 10000), (long long)(now - 5000),
-		 (long long)old, (long long)(old + 1000),
-		 (long long)(now - 2000), (long long)(now - 1000),
-		 (long long)(now - 3500), (long long)(now - 1500),
-		 (long long)(now - 1000), (long long)now);
+	snprintf(
+		sql, sizeof(sql),
+		"INSERT INTO flows(interface_id, direction, first_seen_ms, last_seen_ms, eth_type,"
+		" src_ip, dst_ip, src_port, dst_port, protocol, packets, bytes, end_reason) VALUES"
+		" (1, 'ingress', %lld, %lld, 2048, '198.18.0.1', '198.18.0.2', 10000, 9, 17, 100, 100000, 'active'),"
+		" (1, 'ingress', %lld, %lld, 2048, '198.18.0.1', '198.18.0.2', 10000, 9, 17, 50, 50000, 'idle'),"
+		" (1, 'ingress', %lld, %lld, 2048, '198.18.0.1', '198.18.0.2', 40000, 80, 6, 10, 1000, 'tcp_end'),"
+		" (1, 'ingress', %lld, %lld, 2048, '198.18.1.2', '198.18.0.2', 5353, 53, 17, 1000, 60000, 'idle'),"
+		" (1, 'ingress', %lld, %lld, 34525, '2001:2::1', '2001:2::2', 0, 0, 58, 3, 354, 'idle');"
+		"INSERT INTO flows(interface_id, direction, first_seen_ms, last_seen_ms, packets, bytes,"
+		" end_reason) VALUES (1, 'ingress', %lld, %lld, 7, 420, 'overflow');"
+		"UPDATE flows SET icmp_type = 128, icmp_code = 0 WHERE protocol = 58;",
+		(long long)(now - 20000), (long long)(now - 10000), (long long)(now - 10000),
+		(long long)(now - 5000), (long long)old, (long long)(old + 1000),
+		(long long)(now - 2000), (long long)(now - 1000), (long long)(now - 3500),
+		(long long)(now - 1500), (long long)(now - 1000), (long long)now);
 	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
 		fprintf(stderr, "  make_db: %s\n", sqlite3_errmsg(db));
 		sqlite3_close(db);
@@ -337,9 +340,11 @@ TEST(top_report_sums_rows_by_flow)
 		     "ICMPv6 flow: no ports, type/code shown");
 	free(out);
 
-	const char *argv2[] = { "top", "--db", path, "--by", "packets", "--limit", "1", "--since", "1m" };
+	const char *argv2[] = { "top",	   "--db", path,      "--by", "packets",
+				"--limit", "1",	   "--since", "1m" };
 	EXPECT_EQ(run_top(&out, 9, argv2), 0, "exit status --since");
-	EXPECT_TRUE(strstr(out, "5 flow records in the last 1m,"), "old TCP row outside the window");
+	EXPECT_TRUE(strstr(out, "5 flow records in the last 1m,"),
+		    "old TCP row outside the window");
 	EXPECT_TRUE(strstr(out, "top talkers by packets"), "ranked by packets");
 	EXPECT_STREQ(squash(line_with(out, "  198.18.1.2 ")), "198.18.1.2 1.0k 58.6 KiB 1 86.2%",
 		     "first by packets, share of packets in the window");
@@ -351,7 +356,7 @@ TEST(top_report_sums_rows_by_flow)
 	int64_t t0 = now_ms();
 
 	EXPECT_EQ(run_top(&out, 5, argv3), 0, "exit status, narrow window");
-	if (now_ms() - t0 < 500)	/* else the window may have moved past the row */
+	if (now_ms() - t0 < 500) /* else the window may have moved past the row */
 		EXPECT_TRUE(strstr(out, "1 flow record in the last 1s,"), "only the newest row");
 	free(out);
 	rm_db(path);
@@ -375,17 +380,18 @@ TEST(top_shares_include_non_ip_sources)
 	store_interface_attach(st, "b-a", 7, "02:00:00:00:00:02", "generic", now - 5000);
 	store_close(st, NULL);
 	ASSERT_EQ(sqlite3_open(path, &db), SQLITE_OK, "open");
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO flows(interface_id, direction, first_seen_ms, last_seen_ms, src_mac, dst_mac,"
-		 " eth_type, src_ip, dst_ip, src_port, dst_port, protocol, packets, bytes, end_reason) VALUES"
-		 " (1, 'ingress', %lld, %lld, '02:00:00:00:00:01', '02:00:00:00:00:02', 2048,"
-		 "  '198.18.0.1', '198.18.0.2', 1000, 9, 17, 10, 7000, 'idle'),"
-		 " (1, 'ingress', %lld, %lld, '02:00:00:00:00:01', 'ff:ff:ff:ff:ff:ff', 2054,"
-		 "  NULL, NULL, 0, 0, NULL, 30, 1800, 'idle'),"
-		 " (1, 'ingress', %lld, %lld, '02:00:00:00:00:03', '01:80:c2:00:00:0e', 35020,"
-		 "  NULL, NULL, 0, 0, NULL, 4, 1200, 'idle');",
-		 (long long)(now - 3000), (long long)(now - 2000), (long long)(now - 3000),
-		 (long long)(now - 1000), (long long)(now - 3000), (long long)(now - 1000));
+	snprintf(
+		sql, sizeof(sql),
+		"INSERT INTO flows(interface_id, direction, first_seen_ms, last_seen_ms, src_mac, dst_mac,"
+		" eth_type, src_ip, dst_ip, src_port, dst_port, protocol, packets, bytes, end_reason) VALUES"
+		" (1, 'ingress', %lld, %lld, '02:00:00:00:00:01', '02:00:00:00:00:02', 2048,"
+		"  '198.18.0.1', '198.18.0.2', 1000, 9, 17, 10, 7000, 'idle'),"
+		" (1, 'ingress', %lld, %lld, '02:00:00:00:00:01', 'ff:ff:ff:ff:ff:ff', 2054,"
+		"  NULL, NULL, 0, 0, NULL, 30, 1800, 'idle'),"
+		" (1, 'ingress', %lld, %lld, '02:00:00:00:00:03', '01:80:c2:00:00:0e', 35020,"
+		"  NULL, NULL, 0, 0, NULL, 4, 1200, 'idle');",
+		(long long)(now - 3000), (long long)(now - 2000), (long long)(now - 3000),
+		(long long)(now - 1000), (long long)(now - 3000), (long long)(now - 1000));
 	EXPECT_EQ(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK, "rows");
 	sqlite3_close(db);
 
@@ -394,10 +400,10 @@ TEST(top_shares_include_non_ip_sources)
 	ASSERT_TRUE(out, "output");
 	EXPECT_STREQ(squash(line_with(out, "  198.18.0.1 ")), "198.18.0.1 10 6.8 KiB 1 70.0%",
 		     "the IP source");
-	EXPECT_STREQ(squash(line_with(out, "  02:00:00:00:00:01 ")), "02:00:00:00:00:01 30 1.8 KiB 1 18.0%",
-		     "an ARP sender, by MAC");
-	EXPECT_STREQ(squash(line_with(out, "  02:00:00:00:00:03 ")), "02:00:00:00:00:03 4 1.2 KiB 1 12.0%",
-		     "an LLDP sender, by MAC");
+	EXPECT_STREQ(squash(line_with(out, "  02:00:00:00:00:01 ")),
+		     "02:00:00:00:00:01 30 1.8 KiB 1 18.0%", "an ARP sender, by MAC");
+	EXPECT_STREQ(squash(line_with(out, "  02:00:00:00:00:03 ")),
+		     "02:00:00:00:00:03 4 1.2 KiB 1 12.0%", "an LLDP sender, by MAC");
 	free(out);
 	rm_db(path);
 }

@@ -33,7 +33,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "bpf/flowmaster.h"	/* the skeleton names its types */
+#include "bpf/flowmaster.h" /* the skeleton names its types */
 #include "bench.skel.h"
 #include "flowmaster.skel.h"
 #include "kernel/loader.h"
@@ -47,7 +47,7 @@
 
 enum prog_id { P_FM, P_EMPTY, P_MIN_PERCPU, P_MIN_SHARED, NR_PROGS };
 
-static const char *const prog_name[NR_PROGS] = {"fm_xdp", "empty", "min_percpu", "min_shared"};
+static const char *const prog_name[NR_PROGS] = { "fm_xdp", "empty", "min_percpu", "min_shared" };
 
 /* Sizes of the cases; --quick shrinks them to a smoke test. */
 struct params {
@@ -221,7 +221,7 @@ static void frame_make(struct frame *f, int family, int nr_vlans)
 		.src_mac = FRAME_MAC_A,
 		.dst_mac = FRAME_MAC_B,
 		.nr_vlans = nr_vlans,
-		.vlan = {{FRAME_ETH_8021AD, 100, 0}, {FRAME_ETH_8021Q, 200, 0}},
+		.vlan = { { FRAME_ETH_8021AD, 100, 0 }, { FRAME_ETH_8021Q, 200, 0 } },
 		.src4 = FRAME_IP4(0, 1),
 		.dst4 = FRAME_IP4(0, 2),
 		.src6 = FRAME_IP6(0, 1),
@@ -297,7 +297,7 @@ static int fm_open(struct loader *l, bool precise, __u32 cap)
 		/* As the daemon runs it: one interface, the one test runs
 		 * report (loopback), so packets land in counter slot 1. */
 		.nr_ifaces = 1,
-		.ifindex = {lo_ifindex},
+		.ifindex = { lo_ifindex },
 	};
 
 	return loader_open(l, &o);
@@ -605,7 +605,8 @@ static int case_hot_parallel(struct progs *p, const char *name, const struct fra
 
 			for (int t = 0; t < nr_threads; t++) {
 				a[t] = (struct par_arg){
-					.cpu = t, .prog_fd = p->fd[i], .f = f, .bar = &bar};
+					.cpu = t, .prog_fd = p->fd[i], .f = f, .bar = &bar
+				};
 				err = -pthread_create(&th[t], NULL, par_thread, &a[t]);
 				if (err) {
 					nr_threads = t; /* join what started, then stop */
@@ -818,8 +819,9 @@ static void print_markdown(FILE *o, int cpu)
 			TARGET_RATIO, w->ratio, w->name,
 			w->ratio <= TARGET_RATIO ? "PASS" : "MISS");
 	if (nr_clock_rows) {
-		fprintf(o, "\n| fm_xdp, ns/packet | jiffies (default) | coarse ns clock | coarse ns - "
-			   "jiffies |\n");
+		fprintf(o,
+			"\n| fm_xdp, ns/packet | jiffies (default) | coarse ns clock | coarse ns - "
+			"jiffies |\n");
 		fprintf(o, "| --- | ---: | ---: | ---: |\n");
 		for (int i = 0; i < nr_clock_rows; i++)
 			fprintf(o, "| %s | %.0f | %.0f | %+.0f |\n", clock_rows[i].name,
@@ -856,11 +858,11 @@ static void print_markdown(FILE *o, int cpu)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"quick", no_argument, NULL, 'q'},
-		{"markdown", optional_argument, NULL, 'm'},
-		{"cpu", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "quick", no_argument, NULL, 'q' },
+		{ "markdown", optional_argument, NULL, 'm' },
+		{ "cpu", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int cpu = sysconf(_SC_NPROCESSORS_ONLN) - 1, nr_cpus = cpu + 1, opt, err;
 	const char *md_path = NULL;

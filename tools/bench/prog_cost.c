@@ -43,7 +43,7 @@ static int snapshot(char **names, int nnames, struct sample *out)
 		int fd = bpf_prog_get_fd_by_id(id), err;
 
 		if (fd < 0)
-			continue;	/* unloaded meanwhile */
+			continue; /* unloaded meanwhile */
 		memset(&info, 0, sizeof(info));
 		err = bpf_obj_get_info_by_fd(fd, &info, &len);
 		close(fd);

@@ -53,12 +53,12 @@
 #include "store/store.h"
 
 #define MAX_RUNS 15
-#define SUBMIT_CHUNK 4096	/* as user/run.c */
+#define SUBMIT_CHUNK 4096 /* as user/run.c */
 #define IFINDEX 7
 #define IFNAME "bench0"
 #define SRC_PORTS 64
-#define SRC_ADDRS 15625		/* 64 * 15625 = 1M distinct keys */
-#define PACKETS_PER_FLOW 11	/* ~1.1 Mpps for 10 s over 1M flows */
+#define SRC_ADDRS 15625	    /* 64 * 15625 = 1M distinct keys */
+#define PACKETS_PER_FLOW 11 /* ~1.1 Mpps for 10 s over 1M flows */
 #define FRAME_BYTES 60
 #define TARGET_RATIO 0.7
 /* The --index-addresses case writes this fraction of the rows: every row
@@ -80,13 +80,13 @@ struct params {
 	size_t batch;
 	const char *dir;
 	bool quick, verbose;
-	int only;		/* 0: both; 1: the store alone; 2: the raw loop alone */
-	const char *md_path;	/* NULL: none; "-": stdout instead of text */
+	int only;	     /* 0: both; 1: the store alone; 2: the raw loop alone */
+	const char *md_path; /* NULL: none; "-": stdout instead of text */
 };
 
 struct result {
 	double store_rps, raw_rps, ratio;
-	double store_cpu, raw_cpu;	/* process CPU seconds / wall seconds */
+	double store_cpu, raw_cpu; /* process CPU seconds / wall seconds */
 	double avg_batch, hit_ratio;
 	uint64_t batches, cache_hits, cache_misses, devices_written, queue_full;
 };
@@ -105,8 +105,8 @@ static double cpu_s(void)
 	struct rusage ru;
 
 	getrusage(RUSAGE_SELF, &ru);
-	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-	       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+	       ru.ru_stime.tv_usec / 1e6;
 }
 
 static int64_t epoch_ms(void)
@@ -119,26 +119,27 @@ static int64_t epoch_ms(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: sqlite_ingest [--quick] [--rows N] [--runs N] [--batch N] [--dir DIR]\n"
-		   "                     [--markdown[=FILE]] [-v]\n"
-		   "  --quick          200000 rows, 1 run (a smoke test)\n"
-		   "  --rows N         flow rows (1000000; a quarter with --index-addresses)\n"
-		   "  --runs N         median of N runs (3, at most %d)\n"
-		   "  --batch N        rows per transaction of the raw loop (10000)\n"
-		   "  --dir DIR        where the databases go ($TMPDIR or /tmp)\n"
-		   "  --markdown       print the results as Markdown instead of text\n"
-		   "  --markdown=FILE  print text, and write the Markdown section to FILE\n"
-		   "  --only store|raw run one side alone (to profile it; no ratio)\n"
-		   "  -v               the store's own log lines\n",
-		   MAX_RUNS);
+	fprintf(f,
+		"usage: sqlite_ingest [--quick] [--rows N] [--runs N] [--batch N] [--dir DIR]\n"
+		"                     [--markdown[=FILE]] [-v]\n"
+		"  --quick          200000 rows, 1 run (a smoke test)\n"
+		"  --rows N         flow rows (1000000; a quarter with --index-addresses)\n"
+		"  --runs N         median of N runs (3, at most %d)\n"
+		"  --batch N        rows per transaction of the raw loop (10000)\n"
+		"  --dir DIR        where the databases go ($TMPDIR or /tmp)\n"
+		"  --markdown       print the results as Markdown instead of text\n"
+		"  --markdown=FILE  print text, and write the Markdown section to FILE\n"
+		"  --only store|raw run one side alone (to profile it; no ratio)\n"
+		"  -v               the store's own log lines\n",
+		MAX_RUNS);
 }
 
 /* Flow i of the 1M-flow case, as the daemon exports it at shutdown. */
 static void make_record(struct fm_record *r, size_t i, int64_t t0)
 {
-	static const uint8_t smac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
-	static const uint8_t dmac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
-	uint32_t a = 0xc6128000u + (uint32_t)(i % SRC_ADDRS);	/* 198.18.128.0 + */
+	static const uint8_t smac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
+	static const uint8_t dmac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x02 };
+	uint32_t a = 0xc6128000u + (uint32_t)(i % SRC_ADDRS); /* 198.18.128.0 + */
 
 	memset(r, 0, sizeof(*r));
 	r->key.ifindex = IFINDEX;
@@ -162,7 +163,7 @@ static void make_record(struct fm_record *r, size_t i, int64_t t0)
 	r->key.direction = FM_DIR_INGRESS;
 	r->packets = PACKETS_PER_FLOW;
 	r->bytes = PACKETS_PER_FLOW * FRAME_BYTES;
-	r->first_seen_ms = t0 + (int64_t)(i % 1000000) / 100;	/* over 10 s */
+	r->first_seen_ms = t0 + (int64_t)(i % 1000000) / 100; /* over 10 s */
 	r->last_seen_ms = r->first_seen_ms + 9000;
 	r->end_reason = FM_END_SHUTDOWN;
 }
@@ -200,7 +201,8 @@ static int check_db(const char *path, size_t rows)
 
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
 		goto out;
-	if (sqlite3_prepare_v2(db, "SELECT count(*), sum(packets) FROM flows", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT count(*), sum(packets) FROM flows", -1, &st, NULL) !=
+	    SQLITE_OK)
 		goto out;
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		n = sqlite3_column_int64(st, 0);
@@ -209,11 +211,14 @@ static int check_db(const char *path, size_t rows)
 	if (n == (int64_t)rows && p == (int64_t)rows * PACKETS_PER_FLOW)
 		ret = 0;
 	else
-		fprintf(stderr, "sqlite_ingest: %s: %" PRId64 " rows, %" PRId64 " packets; want %zu and %zu\n",
+		fprintf(stderr,
+			"sqlite_ingest: %s: %" PRId64 " rows, %" PRId64
+			" packets; want %zu and %zu\n",
 			path, n, p, rows, rows * PACKETS_PER_FLOW);
 out:
 	if (ret && !st)
-		fprintf(stderr, "sqlite_ingest: %s: %s\n", path, db ? sqlite3_errmsg(db) : "cannot open");
+		fprintf(stderr, "sqlite_ingest: %s: %s\n", path,
+			db ? sqlite3_errmsg(db) : "cannot open");
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return ret;
@@ -279,7 +284,9 @@ static int run_store(const struct params *p, const struct fm_record *recs, bool 
 	t1 = now_s();
 	res->store_cpu = (cpu_s() - c0) / (t1 - t0);
 	if (err || unwritten || st.db_errors) {
-		fprintf(stderr, "sqlite_ingest: store: %" PRIu64 " rows unwritten, %" PRIu64 " failed transactions\n",
+		fprintf(stderr,
+			"sqlite_ingest: store: %" PRIu64 " rows unwritten, %" PRIu64
+			" failed transactions\n",
 			unwritten, st.db_errors);
 		return -1;
 	}
@@ -289,7 +296,8 @@ static int run_store(const struct params *p, const struct fm_record *recs, bool 
 	res->cache_hits = st.cache_hits;
 	res->cache_misses = st.cache_misses;
 	res->hit_ratio = st.cache_hits + st.cache_misses ?
-			 (double)st.cache_hits / (st.cache_hits + st.cache_misses) : 0;
+				 (double)st.cache_hits / (st.cache_hits + st.cache_misses) :
+				 0;
 	res->devices_written = st.devices_written;
 	res->queue_full = st.queue_full;
 	return check_db(path, p->rows);
@@ -304,8 +312,8 @@ static int sql_ok(sqlite3 *db, int rc, const char *what)
 }
 
 /* The raw loop; rows/s from the first row to closed. */
-static int run_raw(const struct params *p, const struct fm_record *recs, bool idx,
-		   const char *path, struct result *res)
+static int run_raw(const struct params *p, const struct fm_record *recs, bool idx, const char *path,
+		   struct result *res)
 {
 	struct store_opts o;
 	struct store *s;
@@ -320,7 +328,8 @@ static int run_raw(const struct params *p, const struct fm_record *recs, bool id
 	store_defaults(&o, path, idx);
 	err = store_open(&s, &o);
 	if (!err)
-		err = store_interface_attach(s, IFNAME, IFINDEX, "02:00:00:00:00:02", "native", epoch_ms());
+		err = store_interface_attach(s, IFNAME, IFINDEX, "02:00:00:00:00:02", "native",
+					     epoch_ms());
 	if (err) {
 		fprintf(stderr, "sqlite_ingest: raw: creating %s: %s\n", path, strerror(-err));
 		store_close(s, NULL);
@@ -330,10 +339,14 @@ static int run_raw(const struct params *p, const struct fm_record *recs, bool id
 
 	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
 	if (sql_ok(db, rc, "open") ||
-	    sql_ok(db, sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-				    "PRAGMA journal_size_limit = 67108864;", NULL, NULL, NULL),
+	    sql_ok(db,
+		   sqlite3_exec(db,
+				"PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+				"PRAGMA journal_size_limit = 67108864;",
+				NULL, NULL, NULL),
 		   "pragmas") ||
-	    sql_ok(db, sqlite3_prepare_v3(db, insert_sql, -1, SQLITE_PREPARE_PERSISTENT, &ins, NULL),
+	    sql_ok(db,
+		   sqlite3_prepare_v3(db, insert_sql, -1, SQLITE_PREPARE_PERSISTENT, &ins, NULL),
 		   "prepare"))
 		goto fail;
 	sqlite3_busy_timeout(db, 5000);
@@ -428,9 +441,13 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-#define MED(field, res, n) ({ double v_[MAX_RUNS]; \
-	for (int i_ = 0; i_ < (n); i_++) v_[i_] = (double)(res)[i_].field; \
-	median(v_, (n)); })
+#define MED(field, res, n)                                                                         \
+	({                                                                                         \
+		double v_[MAX_RUNS];                                                               \
+		for (int i_ = 0; i_ < (n); i_++)                                                   \
+			v_[i_] = (double)(res)[i_].field;                                          \
+		median(v_, (n));                                                                   \
+	})
 
 struct summary {
 	double store_rps, raw_rps, ratio, avg_batch, batches, hit_ratio, devices;
@@ -447,7 +464,7 @@ static void summarize(const struct result *res, int n, struct summary *s)
 	s->devices = MED(devices_written, res, n);
 }
 
-static const char *idx_name[2] = {"flows(first_seen_ms) only", "+ --index-addresses"};
+static const char *idx_name[2] = { "flows(first_seen_ms) only", "+ --index-addresses" };
 
 static void print_text(FILE *o, const struct params *p, const struct summary sum[2])
 {
@@ -460,7 +477,8 @@ static void print_text(FILE *o, const struct params *p, const struct summary sum
 	for (int x = 0; x < 2; x++)
 		fprintf(o, "target store / raw >= %.1f, %s: %.3f: %s\n", TARGET_RATIO, idx_name[x],
 			sum[x].ratio, sum[x].ratio >= TARGET_RATIO ? "PASS" : "MISS");
-	fprintf(o, "(%zu rows, %zu with --index-addresses, median of %d run%s, raw loop %zu rows per transaction)\n",
+	fprintf(o,
+		"(%zu rows, %zu with --index-addresses, median of %d run%s, raw loop %zu rows per transaction)\n",
 		p->rows, p->rows / INDEX_CASE_DIV, p->runs, p->runs > 1 ? "s" : "", p->batch);
 }
 
@@ -493,13 +511,15 @@ static void print_markdown(FILE *o, const struct params *p, const struct summary
 	uname(&u);
 	cpu_model(cpu, sizeof(cpu));
 	fprintf(o, "### SQLite ingest: the store module against a raw insert loop\n\n");
-	fprintf(o, "%s, %ld CPUs, kernel %s, SQLite %s. `build/bench/sqlite_ingest%s`: %zu flow rows "
-		   "(a 1M-flow churn from 15625 hosts; the first %zu of them with --index-addresses, whose rows "
-		   "cost several times more), median of %d run%s; load average %s.\n\n",
+	fprintf(o,
+		"%s, %ld CPUs, kernel %s, SQLite %s. `build/bench/sqlite_ingest%s`: %zu flow rows "
+		"(a 1M-flow churn from 15625 hosts; the first %zu of them with --index-addresses, whose rows "
+		"cost several times more), median of %d run%s; load average %s.\n\n",
 		cpu, sysconf(_SC_NPROCESSORS_ONLN), u.release, sqlite3_libversion(),
 		p->quick ? " --quick" : "", p->rows, p->rows / INDEX_CASE_DIV, p->runs,
 		p->runs > 1 ? "s" : "", load);
-	fprintf(o, "| indexes | store rows/s | raw loop rows/s | store / raw | store transactions | rows per transaction | device cache hit ratio |\n");
+	fprintf(o,
+		"| indexes | store rows/s | raw loop rows/s | store / raw | store transactions | rows per transaction | device cache hit ratio |\n");
 	fprintf(o, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
 	for (int x = 0; x < 2; x++)
 		fprintf(o, "| %s | %.0f | %.0f | %.3f | %.0f | %.0f | %.4f |\n", idx_name[x],
@@ -509,32 +529,36 @@ static void print_markdown(FILE *o, const struct params *p, const struct summary
 	for (int x = 0; x < 2; x++)
 		fprintf(o, "**Target** store / raw >= %.1f, %s: %.3f: **%s**\n\n", TARGET_RATIO,
 			idx_name[x], sum[x].ratio, sum[x].ratio >= TARGET_RATIO ? "PASS" : "MISS");
-	fprintf(o, "- *store*: `store_open` with the daemon's default sizes, `store_start`, `store_submit` "
-		   "in chunks of %d until every row is committed, `store_close`: the writer thread, its adaptive "
-		   "batches, and the device cache with its upserts and `devices` totals written back when the queue empties or every 2.5 s.\n",
+	fprintf(o,
+		"- *store*: `store_open` with the daemon's default sizes, `store_start`, `store_submit` "
+		"in chunks of %d until every row is committed, `store_close`: the writer thread, its adaptive "
+		"batches, and the device cache with its upserts and `devices` totals written back when the queue empties or every 2.5 s.\n",
 		SUBMIT_CHUNK);
-	fprintf(o, "- *raw loop*: the same schema and indexes (made by `store_open`), one prepared INSERT of "
-		   "the same columns and values (MACs and addresses formatted per row), %zu rows per "
-		   "transaction, WAL, `synchronous=NORMAL`; no devices.\n", p->batch);
-	fprintf(o, "- Rows: %d source ports x %d source addresses (198.18.128.0 + i) to one destination, "
-		   "so %d source devices and 1 destination device; both timed from the first row until the "
-		   "database is closed; the ratio is taken within each run, the two in alternating order.\n",
+	fprintf(o,
+		"- *raw loop*: the same schema and indexes (made by `store_open`), one prepared INSERT of "
+		"the same columns and values (MACs and addresses formatted per row), %zu rows per "
+		"transaction, WAL, `synchronous=NORMAL`; no devices.\n",
+		p->batch);
+	fprintf(o,
+		"- Rows: %d source ports x %d source addresses (198.18.128.0 + i) to one destination, "
+		"so %d source devices and 1 destination device; both timed from the first row until the "
+		"database is closed; the ratio is taken within each run, the two in alternating order.\n",
 		SRC_PORTS, SRC_ADDRS, SRC_ADDRS);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"quick", no_argument, NULL, 'q'},
-		{"rows", required_argument, NULL, 'n'},
-		{"runs", required_argument, NULL, 'r'},
-		{"batch", required_argument, NULL, 'b'},
-		{"dir", required_argument, NULL, 'd'},
-		{"markdown", optional_argument, NULL, 'm'},
-		{"only", required_argument, NULL, 'o'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+		{ "quick", no_argument, NULL, 'q' },
+		{ "rows", required_argument, NULL, 'n' },
+		{ "runs", required_argument, NULL, 'r' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "dir", required_argument, NULL, 'd' },
+		{ "markdown", optional_argument, NULL, 'm' },
+		{ "only", required_argument, NULL, 'o' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
 	struct params p = { .rows = 1000000, .runs = 3, .batch = 10000 };
 	bool rows_set = false, runs_set = false, md_only = false;
@@ -559,8 +583,7 @@ int main(int argc, char **argv)
 		case 'b':
 			errno = 0;
 			v = strtoul(optarg, &end, 10);
-			if (errno || *end || !v || v > 100000000 ||
-			    (opt == 'r' && v > MAX_RUNS)) {
+			if (errno || *end || !v || v > 100000000 || (opt == 'r' && v > MAX_RUNS)) {
 				fprintf(stderr, "sqlite_ingest: bad number '%s'\n", optarg);
 				return 2;
 			}
@@ -589,7 +612,8 @@ int main(int argc, char **argv)
 			else if (!strcmp(optarg, "raw"))
 				p.only = 2;
 			else {
-				fprintf(stderr, "sqlite_ingest: --only: '%s' is not store or raw\n", optarg);
+				fprintf(stderr, "sqlite_ingest: --only: '%s' is not store or raw\n",
+					optarg);
 				return 2;
 			}
 			break;
@@ -664,12 +688,14 @@ int main(int argc, char **argv)
 			if (ret)
 				break;
 			rs->ratio = rs->raw_rps ? rs->store_rps / rs->raw_rps : 0;
-			fprintf(stderr, "  # %s, run %d: store %.0f rows/s (CPU %.2f of wall), raw %.0f rows/s (CPU %.2f), ratio %.3f; "
-					"%" PRIu64 " transactions, cache %" PRIu64 " hits %" PRIu64
-					" misses, %" PRIu64 " device updates, %" PRIu64 " queue-full waits\n",
-				idx_name[x], r + 1, rs->store_rps, rs->store_cpu, rs->raw_rps, rs->raw_cpu,
-				rs->ratio, rs->batches,
-				rs->cache_hits, rs->cache_misses, rs->devices_written, rs->queue_full);
+			fprintf(stderr,
+				"  # %s, run %d: store %.0f rows/s (CPU %.2f of wall), raw %.0f rows/s (CPU %.2f), ratio %.3f; "
+				"%" PRIu64 " transactions, cache %" PRIu64 " hits %" PRIu64
+				" misses, %" PRIu64 " device updates, %" PRIu64
+				" queue-full waits\n",
+				idx_name[x], r + 1, rs->store_rps, rs->store_cpu, rs->raw_rps,
+				rs->raw_cpu, rs->ratio, rs->batches, rs->cache_hits,
+				rs->cache_misses, rs->devices_written, rs->queue_full);
 		}
 	}
 	free(recs);

@@ -69,7 +69,8 @@ const struct opts_cmd detach_opts = {
 	.name = "detach",
 	.usage = "usage: flowmaster detach -i IFACE [-i IFACE ...]\n"
 		 "       flowmaster detach --all [--pin-path DIR]",
-	.about = "Remove flowmaster's XDP program (the one named " FM_XDP_PROG_NAME ") from interfaces\n"
+	.about = "Remove flowmaster's XDP program (the one named " FM_XDP_PROG_NAME
+		 ") from interfaces\n"
 		 "of this network namespace, and say what was removed. Any other XDP\n"
 		 "program is left alone. A daemon whose interface is detached keeps\n"
 		 "running without it: stop daemons with SIGTERM for a clean exit.\n",
@@ -91,7 +92,7 @@ static int find_xdp_link(int ifindex, __u32 prog_id, __u32 *link_id)
 		int fd = bpf_link_get_fd_by_id(id);
 
 		if (fd < 0)
-			continue;	/* released meanwhile */
+			continue; /* released meanwhile */
 		/* Link ifindexes are per namespace; the prog id (global)
 		 * ties the link to the program seen on our interface. */
 		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == BPF_LINK_TYPE_XDP &&
@@ -109,7 +110,7 @@ static pid_t link_holder(__u32 link_id)
 {
 	DIR *proc = opendir("/proc"), *fds;
 	struct dirent *p, *f;
-	char path[600], line[128];	/* two d_names fit */
+	char path[600], line[128]; /* two d_names fit */
 	pid_t pid = 0;
 
 	if (!proc)
@@ -177,15 +178,16 @@ static int detach_prog(const struct xdp_att *a)
 		err = bpf_link_detach(fd) ? -errno : 0;
 		close(fd);
 		if (err) {
-			pr_err("%s: detaching bpf_link %u (%s, prog id %u): %s\n", a->ifname, link_id,
-			       a->prog_name, a->prog_id, strerror(-err));
+			pr_err("%s: detaching bpf_link %u (%s, prog id %u): %s\n", a->ifname,
+			       link_id, a->prog_name, a->prog_id, strerror(-err));
 			return err;
 		}
 		printf("%s: detached %s (prog id %u, %s XDP, bpf_link id %u)\n", a->ifname,
 		       a->prog_name, a->prog_id, mode, link_id);
 		if (holder)
 			printf("%s: the process holding the link (pid %d, %s) keeps running without %s\n",
-			       a->ifname, (int)holder, comm_of(holder, comm, sizeof(comm)), a->ifname);
+			       a->ifname, (int)holder, comm_of(holder, comm, sizeof(comm)),
+			       a->ifname);
 		return 0;
 	}
 
@@ -193,7 +195,8 @@ static int detach_prog(const struct xdp_att *a)
 	 * removes it and nothing attached in its place since we looked. */
 	fd = bpf_prog_get_fd_by_id(a->prog_id);
 	if (fd < 0) {
-		printf("%s: %s (prog id %u) is already gone\n", a->ifname, a->prog_name, a->prog_id);
+		printf("%s: %s (prog id %u) is already gone\n", a->ifname, a->prog_name,
+		       a->prog_id);
 		return 0;
 	}
 	LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = fd);
@@ -204,8 +207,8 @@ static int detach_prog(const struct xdp_att *a)
 			pr_err("%s: the XDP program changed while detaching; nothing removed, run again\n",
 			       a->ifname);
 		else
-			pr_err("%s: detaching %s (prog id %u, %s XDP): %s\n", a->ifname, a->prog_name,
-			       a->prog_id, mode, strerror(-err));
+			pr_err("%s: detaching %s (prog id %u, %s XDP): %s\n", a->ifname,
+			       a->prog_name, a->prog_id, mode, strerror(-err));
 		return err;
 	}
 	printf("%s: detached %s (prog id %u, %s XDP, attached without a link)\n", a->ifname,

@@ -42,7 +42,7 @@
 #include "daemon/sizing.h"
 #include "store/store.h"
 
-#define DOORBELL_MIN_GAP_MS 100	/* a swap costs an RCU grace period (8-20 ms) */
+#define DOORBELL_MIN_GAP_MS 100 /* a swap costs an RCU grace period (8-20 ms) */
 #define SHUTDOWN_WAIT_MS 30000	/* how long a stop waits for a stuck writer */
 #define PRESSURE_HIGH 0.9	/* of --memory-limit: RSS above this sheds memory */
 #define PRESSURE_LOW 0.7	/* ...and below this the cache grows back */
@@ -59,16 +59,16 @@
 struct run_state {
 	struct run_cfg *cfg;
 	struct loader l;
-	struct daemon dm;		/* kernel -> flow table -> sinks */
+	struct daemon dm; /* kernel -> flow table -> sinks */
 	struct store *st;
 	struct sink store_sink;
 	int64_t start_ms;
-	struct metrics metrics;		/* the last interval's readings */
-	struct pin_dir pins;		/* the locked pin directory */
-	size_t cache_capacity;		/* device cache entries now in effect */
-	uint64_t rss_events;		/* times RSS over the limit shed flows and cache */
-	int64_t rss_hold_until;		/* monotonic ms: let RSS settle after shedding */
-	bool warned_no_links;		/* every interface is gone: said so once */
+	struct metrics metrics; /* the last interval's readings */
+	struct pin_dir pins;	/* the locked pin directory */
+	size_t cache_capacity;	/* device cache entries now in effect */
+	uint64_t rss_events;	/* times RSS over the limit shed flows and cache */
+	int64_t rss_hold_until; /* monotonic ms: let RSS settle after shedding */
+	bool warned_no_links;	/* every interface is gone: said so once */
 };
 
 static void write_metrics(struct run_state *s, int64_t now_ms)
@@ -110,7 +110,8 @@ static void check_rss(struct run_state *s, int64_t now_mono)
 		s->rss_events++;
 		s->rss_hold_until = now_mono + (int64_t)s->cfg->metrics_s * 1000;
 		pr_warn("memory pressure: RSS %.0f MiB of %.0f MiB limit; exported %ld oldest flows early%s, device cache now %zu entries\n",
-			rss, limit, out, fanout_blocked(&s->dm.fan) ? " (the sinks took no more)" : "",
+			rss, limit, out,
+			fanout_blocked(&s->dm.fan) ? " (the sinks took no more)" : "",
 			s->cache_capacity);
 	} else if (rss < PRESSURE_LOW * limit && s->cache_capacity < s->cfg->cache_size) {
 		want = s->cache_capacity * 2;
@@ -149,12 +150,12 @@ static void check_links(struct run_state *s)
 		if (!bpf_obj_get_info_by_fd(lk->link_fd, &info, &len)) {
 			if (info.type != BPF_LINK_TYPE_XDP || info.xdp.ifindex)
 				continue;
-		} else if (exists) {	/* cannot ask the link: ask the device */
+		} else if (exists) { /* cannot ask the link: ask the device */
 			continue;
 		}
 		loader_read_counters(&s->l, (__u32)slot, &c);
-		daemon_set_iface(&s->dm, slot, NULL, ifindex, exists ? FM_IFS_DETACHED : FM_IFS_GONE,
-				 NULL);
+		daemon_set_iface(&s->dm, slot, NULL, ifindex,
+				 exists ? FM_IFS_DETACHED : FM_IFS_GONE, NULL);
 		if (exists)
 			pr_warn("%s: flowmaster's XDP program was detached from outside (flowmaster detach, or ip link set dev %s xdp off); the interface is no longer monitored, its %llu packets counted so far are kept\n",
 				ifname, ifname, (unsigned long long)c.packets);
@@ -226,7 +227,8 @@ static int shutdown_run(struct run_state *s)
 	}
 	undelivered = daemon_finish(&s->dm, SHUTDOWN_WAIT_MS);
 	if (undelivered) {
-		pr_err("writer stuck: %" PRIu64 " records could not be handed to it\n", undelivered);
+		pr_err("writer stuck: %" PRIu64 " records could not be handed to it\n",
+		       undelivered);
 		ret = 1;
 	}
 	wait_for_writer(s, until);
@@ -437,12 +439,16 @@ static int apply_budget(struct run_cfg *c, struct budget *b, bool cache_given)
 				flowtab_flow_bytes(), store_cache_entry_bytes());
 
 	if (err) {
-		fprintf(stderr, "flowmaster: --memory-limit %" PRIu64 " MiB is too small: at least %" PRIu64 " MiB are needed%s\n",
-			c->memory_limit_mb, b->min_mb, cache_given ? " with this --cache-size" : "");
+		fprintf(stderr,
+			"flowmaster: --memory-limit %" PRIu64 " MiB is too small: at least %" PRIu64
+			" MiB are needed%s\n",
+			c->memory_limit_mb, b->min_mb,
+			cache_given ? " with this --cache-size" : "");
 		return 2;
 	}
 	if (b->cache_size < c->cache_size)
-		pr_info("device cache: %" PRIu64 " entries fit the memory limit (not %" PRIu64 ")\n",
+		pr_info("device cache: %" PRIu64 " entries fit the memory limit (not %" PRIu64
+			")\n",
 			b->cache_size, c->cache_size);
 	c->cache_size = b->cache_size;
 	return 0;
@@ -465,7 +471,7 @@ int cmd_run(int argc, char **argv)
 	err = run_parse_args(argc, argv, &cfg);
 	if (err != OPTS_RUN)
 		return err;
-	fm_log_stamped = true;	/* a daemon's log: when, not only what */
+	fm_log_stamped = true; /* a daemon's log: when, not only what */
 	err = apply_budget(&cfg, &budget, cfg.cache_size != cfg.machine.cache_size);
 	if (err)
 		return err;

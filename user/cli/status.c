@@ -32,7 +32,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bpf/flowmaster.h"
-#include "flowmaster.skel.h"	/* struct flowmaster_bpf__rodata */
+#include "flowmaster.skel.h" /* struct flowmaster_bpf__rodata */
 #include "cli/cli.h"
 #include "lib/log.h"
 #include "kernel/loader.h"
@@ -43,8 +43,8 @@
 #include "lib/opts.h"
 #include "store/reader.h"
 
-#define MAP_COUNT_BUDGET_MS 1000	/* counting keys costs a syscall each */
-#define PROG_MAP_IDS 64			/* fm_xdp uses 7 maps */
+#define MAP_COUNT_BUDGET_MS 1000 /* counting keys costs a syscall each */
+#define PROG_MAP_IDS 64		 /* fm_xdp uses 7 maps */
 #define RODATA_MAX 4096
 
 /* ----------------------------------------------------------------- status */
@@ -56,9 +56,9 @@ struct status_cfg {
 
 /* What status found out about the daemon's program. */
 struct daemon_prog {
-	__u32 id;		/* 0: not found (the daemon is gone) */
+	__u32 id; /* 0: not found (the daemon is gone) */
 	int nr_ifaces;
-	__u32 ifindex[FM_MAX_IFACES];	/* slot i + 1 */
+	__u32 ifindex[FM_MAX_IFACES]; /* slot i + 1 */
 	/* The name here of each ifindex ("" when there is none), and whether
 	 * the program is attached to it: an ifindex is per network namespace,
 	 * so a name without the program may be another interface, or ours
@@ -68,7 +68,7 @@ struct daemon_prog {
 	__u32 mode_flag[FM_MAX_IFACES];
 	/* What the daemon last published (the daemon pin), if readable. */
 	bool have_state;
-	bool other_netns;	/* the daemon runs in another network namespace */
+	bool other_netns; /* the daemon runs in another network namespace */
 	struct fm_daemon_state state;
 };
 
@@ -121,8 +121,8 @@ static void read_rodata(__u32 map_id, struct daemon_prog *d)
 	if (fd < 0)
 		return;
 	if (!map_info(fd, &info) && info.value_size <= sizeof(buf) &&
-	    info.value_size >= offsetof(struct flowmaster_bpf__rodata, cfg_ifindex) +
-				   sizeof(ro.cfg_ifindex) &&
+	    info.value_size >=
+		    offsetof(struct flowmaster_bpf__rodata, cfg_ifindex) + sizeof(ro.cfg_ifindex) &&
 	    !bpf_map_lookup_elem(fd, &zero, buf)) {
 		memcpy(&ro, buf, info.value_size < sizeof(ro) ? info.value_size : sizeof(ro));
 		d->nr_ifaces = ro.cfg_nr_ifaces < FM_MAX_IFACES ? ro.cfg_nr_ifaces : FM_MAX_IFACES;
@@ -142,7 +142,8 @@ static bool is_rodata(__u32 map_id)
 		return false;
 	if (!map_info(fd, &info)) {
 		n = strlen(info.name);
-		yes = info.type == BPF_MAP_TYPE_ARRAY && n >= 7 && !strcmp(info.name + n - 7, ".rodata");
+		yes = info.type == BPF_MAP_TYPE_ARRAY && n >= 7 &&
+		      !strcmp(info.name + n - 7, ".rodata");
 	}
 	close(fd);
 	return yes;
@@ -180,11 +181,12 @@ static void find_daemon_prog(__u32 counters_id, const char *dir, struct daemon_p
 		int fd = bpf_prog_get_fd_by_id(id);
 
 		if (fd < 0)
-			continue;	/* unloaded meanwhile */
+			continue; /* unloaded meanwhile */
 		info.nr_map_ids = PROG_MAP_IDS;
 		info.map_ids = (__u64)(unsigned long)maps;
 		len = sizeof(info);
-		if (bpf_obj_get_info_by_fd(fd, &info, &len) || strcmp(info.name, FM_XDP_PROG_NAME)) {
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) ||
+		    strcmp(info.name, FM_XDP_PROG_NAME)) {
 			close(fd);
 			continue;
 		}
@@ -206,7 +208,8 @@ static void find_daemon_prog(__u32 counters_id, const char *dir, struct daemon_p
 
 			/* The daemon knows its interfaces' names, in any namespace. */
 			if (d->have_state) {
-				snprintf(d->ifname[i], IF_NAMESIZE, "%s", d->state.iface[i + 1].name);
+				snprintf(d->ifname[i], IF_NAMESIZE, "%s",
+					 d->state.iface[i + 1].name);
 				continue;
 			}
 			/* An ifindex is per namespace: name only where ours is attached. */
@@ -268,7 +271,8 @@ static void print_map_fill(const char *dir)
 		goto out;
 	}
 	if (info.key_size != sizeof(struct fm_flow_key)) {
-		printf("map fill: unknown (map id %u is not a flow map of this version)\n", inner_id);
+		printf("map fill: unknown (map id %u is not a flow map of this version)\n",
+		       inner_id);
 		goto out;
 	}
 	n = count_keys(fd, info.max_entries, &exact);
@@ -340,14 +344,17 @@ static void print_interfaces(const struct daemon_prog *d)
 		if (d->have_state) {
 			if (f->state == FM_IFS_ATTACHED)
 				mode = f->mode;
-			state = f->state == FM_IFS_ATTACHED ? "attached" :
-				f->state == FM_IFS_DETACHED ? "detached from outside; not monitored" :
+			state = f->state == FM_IFS_ATTACHED ?
+					"attached" :
+				f->state == FM_IFS_DETACHED ?
+					"detached from outside; not monitored" :
 				f->state == FM_IFS_GONE ? "gone (deleted or moved); not monitored" :
 							  "starting";
 		} else {
 			if (d->attached[i])
 				mode = xdp_mode_name(d->mode_flag[i]);
-			state = d->attached[i] ? "attached" : "not attached in this network namespace";
+			state = d->attached[i] ? "attached" :
+						 "not attached in this network namespace";
 		}
 		const char *row[] = { slot, here ? d->ifname[i] : "-", idx, mode, state };
 		table_add(t, row);
@@ -358,7 +365,10 @@ static void print_interfaces(const struct daemon_prog *d)
 	table_free(t);
 }
 
-#define CNT(f, what) { offsetof(struct fm_counters, f), #f, what }
+#define CNT(f, what)                                                                               \
+	{                                                                                          \
+		offsetof(struct fm_counters, f), #f, what                                          \
+	}
 static const struct {
 	size_t off;
 	const char *name, *what;
@@ -416,12 +426,12 @@ static int print_counters(int fd, const struct daemon_prog *d)
 		col_slot[ncols] = slot;
 		hdr[ncols++] = names[slot];
 	}
-	if (ncols == 1 && !d->id) {	/* nothing counted yet: show the first slot */
+	if (ncols == 1 && !d->id) { /* nothing counted yet: show the first slot */
 		snprintf(names[1], sizeof(names[1]), "slot 1");
 		col_slot[ncols] = 1;
 		hdr[ncols++] = names[1];
 	}
-	if (sum[0].packets) {	/* frames on an interface not in the list */
+	if (sum[0].packets) { /* frames on an interface not in the list */
 		col_slot[ncols] = 0;
 		hdr[ncols++] = "other";
 	}
@@ -435,7 +445,8 @@ static int print_counters(int fd, const struct daemon_prog *d)
 
 		for (int c = 1; c < ncols; c++) {
 			snprintf(val[c], sizeof(val[c]), "%llu",
-				 *(unsigned long long *)((char *)&sum[col_slot[c]] + counter_rows[r].off));
+				 *(unsigned long long *)((char *)&sum[col_slot[c]] +
+							 counter_rows[r].off));
 			row[c] = val[c];
 		}
 		row[ncols] = counter_rows[r].what;
@@ -536,8 +547,10 @@ static void print_reconciliation(int counters_fd, const struct daemon_prog *d, b
 	printf("reconciliation, packets (the daemon's view at %s UTC):\n",
 	       fmt_utc((char[32]){ 0 }, 32, (int64_t)d->state.updated_ms));
 	table_print(t, stdout, "  ");
-	printf("  %s\n", running ? "not yet exported: in the kernel's maps or the daemon's flow table, on their way" :
-				  "not yet exported: lost with the daemon, which stopped without exporting them");
+	printf("  %s\n",
+	       running ?
+		       "not yet exported: in the kernel's maps or the daemon's flow table, on their way" :
+		       "not yet exported: lost with the daemon, which stopped without exporting them");
 	printf("flow table: %llu flows of %llu; %llu records waiting for the sinks\n",
 	       (unsigned long long)d->state.flows, (unsigned long long)d->state.table_limit,
 	       (unsigned long long)d->state.staged);
@@ -561,7 +574,8 @@ static int status_not_running(const struct status_cfg *c)
 	for (int i = 0; i < n; i++)
 		if (xdp_is_flowmaster(&a[i]))
 			printf("note: %s (prog id %u, %s) is attached to %s: a daemon with another --pin-path?\n",
-			       a[i].prog_name, a[i].prog_id, xdp_mode_name(a[i].mode_flag), a[i].ifname);
+			       a[i].prog_name, a[i].prog_id, xdp_mode_name(a[i].mode_flag),
+			       a[i].ifname);
 	free(a);
 	if (c->db && print_metrics(c->db))
 		return 1;
@@ -585,14 +599,17 @@ int cmd_status(int argc, char **argv)
 		if (err == -ENOENT)
 			return status_not_running(&c);
 		if (err == -EPERM || err == -EACCES)
-			pr_err("%s/counters: %s: needs root or CAP_BPF\n", c.pin_path, strerror(-err));
+			pr_err("%s/counters: %s: needs root or CAP_BPF\n", c.pin_path,
+			       strerror(-err));
 		else
 			pr_err("%s/counters: %s\n", c.pin_path, strerror(-err));
 		return 1;
 	}
 	if (map_info(fd, &info) || info.type != BPF_MAP_TYPE_PERCPU_ARRAY ||
-	    info.value_size != sizeof(struct fm_counters) || info.max_entries != FM_MAX_IFACES + 1) {
-		pr_err("%s/counters is not the counters map of this flowmaster version\n", c.pin_path);
+	    info.value_size != sizeof(struct fm_counters) ||
+	    info.max_entries != FM_MAX_IFACES + 1) {
+		pr_err("%s/counters is not the counters map of this flowmaster version\n",
+		       c.pin_path);
 		close(fd);
 		return 1;
 	}
@@ -608,8 +625,8 @@ int cmd_status(int argc, char **argv)
 
 	find_daemon_prog(info.id, c.pin_path, &d);
 	if (d.id) {
-		printf("program %s, id %u, on %d interface%s:\n", FM_XDP_PROG_NAME, d.id, d.nr_ifaces,
-		       d.nr_ifaces == 1 ? "" : "s");
+		printf("program %s, id %u, on %d interface%s:\n", FM_XDP_PROG_NAME, d.id,
+		       d.nr_ifaces, d.nr_ifaces == 1 ? "" : "s");
 		print_interfaces(&d);
 	} else {
 		printf("program: gone (unloaded with its daemon); counters are the last it counted\n");

@@ -25,7 +25,7 @@
 #include "store/reader.h"
 
 #define TOP_LIMIT_DEFAULT 10
-#define TOP_LIMIT_MAX 10000		/* a screenful is the point; this bounds memory */
+#define TOP_LIMIT_MAX 10000 /* a screenful is the point; this bounds memory */
 #define SINCE_MAX_S (10 * 365 * 86400ULL)
 
 /* ------------------------------------------------------------------- top */
@@ -33,9 +33,9 @@
 struct top_cfg {
 	const char *db;
 	uint64_t limit;
-	int by_packets;		/* --by: 0 bytes, 1 packets */
-	uint64_t since_s;	/* 0: all */
-	const char *since_arg;	/* as given, for the report */
+	int by_packets;	       /* --by: 0 bytes, 1 packets */
+	uint64_t since_s;      /* 0: all */
+	const char *since_arg; /* as given, for the report */
 };
 
 static const char *const top_by[] = { "bytes", "packets", NULL };
@@ -69,13 +69,13 @@ const struct opts_cmd top_opts = {
 
 /* Flow records in the window (?1: oldest last_seen_ms) summed by flow key.
  * GROUP BY treats NULLs as equal, so untagged or non-IP keys group too. */
-#define KEYED_CTE                                                                        \
-	"WITH k AS (SELECT interface_id, src_mac, dst_mac, eth_type, src_ip, dst_ip,"    \
-	" protocol, src_port, dst_port, icmp_type, icmp_code,"                            \
-	" sum(packets) AS packets, sum(bytes) AS bytes,"                                  \
-	" min(first_seen_ms) AS first_ms, max(last_seen_ms) AS last_ms"                   \
-	" FROM flows WHERE last_seen_ms >= ?1 AND end_reason IS NOT 'overflow'"           \
-	" GROUP BY interface_id, direction, src_mac, dst_mac, vlan_id, eth_type,"         \
+#define KEYED_CTE                                                                                  \
+	"WITH k AS (SELECT interface_id, src_mac, dst_mac, eth_type, src_ip, dst_ip,"              \
+	" protocol, src_port, dst_port, icmp_type, icmp_code,"                                     \
+	" sum(packets) AS packets, sum(bytes) AS bytes,"                                           \
+	" min(first_seen_ms) AS first_ms, max(last_seen_ms) AS last_ms"                            \
+	" FROM flows WHERE last_seen_ms >= ?1 AND end_reason IS NOT 'overflow'"                    \
+	" GROUP BY interface_id, direction, src_mac, dst_mac, vlan_id, eth_type,"                  \
 	" src_ip, dst_ip, protocol, src_port, dst_port, icmp_type, icmp_code) "
 
 static const char totals_sql[] =
@@ -87,17 +87,15 @@ static const char totals_sql[] =
 /* A source is an IP address, or for non-IP frames (ARP, LLDP...) a MAC, so
  * that the shares of all sources add up to the attributed traffic. */
 static const char talkers_sql[] =
-	KEYED_CTE
-	"SELECT coalesce(src_ip, src_mac) AS source, sum(packets) AS p, sum(bytes) AS b,"
-	" count(*) FROM k GROUP BY source ORDER BY %s DESC, source LIMIT ?2";
+	KEYED_CTE "SELECT coalesce(src_ip, src_mac) AS source, sum(packets) AS p, sum(bytes) AS b,"
+		  " count(*) FROM k GROUP BY source ORDER BY %s DESC, source LIMIT ?2";
 
 static const char flows_sql[] =
-	KEYED_CTE
-	"SELECT i.name, k.src_ip, k.src_port, k.dst_ip, k.dst_port, k.protocol,"
-	" k.icmp_type, k.icmp_code, k.eth_type, k.src_mac, k.dst_mac,"
-	" k.packets, k.bytes, k.first_ms, k.last_ms"
-	" FROM k LEFT JOIN interfaces i ON i.id = k.interface_id"
-	" ORDER BY %s DESC, k.first_ms LIMIT ?2";
+	KEYED_CTE "SELECT i.name, k.src_ip, k.src_port, k.dst_ip, k.dst_port, k.protocol,"
+		  " k.icmp_type, k.icmp_code, k.eth_type, k.src_mac, k.dst_mac,"
+		  " k.packets, k.bytes, k.first_ms, k.last_ms"
+		  " FROM k LEFT JOIN interfaces i ON i.id = k.interface_id"
+		  " ORDER BY %s DESC, k.first_ms LIMIT ?2";
 
 static int prepare(sqlite3 *db, const char *fmt, const char *order, int64_t since_ms,
 		   uint64_t limit, sqlite3_stmt **st)
@@ -160,10 +158,14 @@ static int add_flow_row(struct table *t, sqlite3_stmt *st)
 	else
 		snprintf(pps, sizeof(pps), "-");
 	const char *row[] = {
-		text(st, 0), src, dst, proto,
+		text(st, 0),
+		src,
+		dst,
+		proto,
 		fmt_count(pk, sizeof(pk), packets),
 		fmt_bytes(by, sizeof(by), sqlite3_column_int64(st, 12)),
-		pps, fmt_duration(dur, sizeof(dur), last - first),
+		pps,
+		fmt_duration(dur, sizeof(dur), last - first),
 	};
 	return table_add(t, row);
 }
@@ -242,8 +244,8 @@ static int print_top(sqlite3 *db, const struct top_cfg *c, int64_t now_ms)
 	table_print(t, stdout, "  ");
 	table_free(t);
 
-	static const char *const fh[] = { "IFACE", "SOURCE", "DESTINATION", "PROTO", "PACKETS",
-					  "BYTES", "AVG PPS", "DURATION" };
+	static const char *const fh[] = { "IFACE",   "SOURCE", "DESTINATION", "PROTO",
+					  "PACKETS", "BYTES",  "AVG PPS",     "DURATION" };
 	t = table_new(8, fh, 0xf0);
 	if (!t)
 		return -ENOMEM;

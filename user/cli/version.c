@@ -11,7 +11,7 @@ struct version_cfg {
 };
 
 static const struct opt version_table[] = {
-	{0},
+	{ 0 },
 };
 
 const struct opts_cmd version_opts = {

@@ -159,7 +159,8 @@ int daemon_cycle(struct daemon *dm)
 	/* A refusal means the sinks are full: the rest waits in the table. */
 	flowtab_expire(dm->ft, dm->now_ms(dm), &dm->to, daemon_emit, dm);
 	if (limit && flowtab_count(dm->ft) > DAEMON_TABLE_HIGH * limit) {
-		long shed = daemon_shed(dm, flowtab_count(dm->ft) - (size_t)(DAEMON_TABLE_LOW * limit));
+		long shed =
+			daemon_shed(dm, flowtab_count(dm->ft) - (size_t)(DAEMON_TABLE_LOW * limit));
 
 		if (shed > 0) {
 			dm->pressure_events++;

@@ -31,7 +31,7 @@
 
 struct daemon_opts {
 	struct flowtab_timeouts to;
-	size_t table_limit;	/* flows the table may hold (0: unlimited) */
+	size_t table_limit; /* flows the table may hold (0: unlimited) */
 };
 
 struct daemon {
@@ -42,15 +42,15 @@ struct daemon {
 	struct flowtab_timeouts to;
 	/* The flows' clock, epoch ms: the drain's (live), or a capture's. */
 	int64_t (*now_ms)(struct daemon *dm);
-	uint64_t inserts_at_swap;	/* ctl.inserts when the active generation became active */
+	uint64_t inserts_at_swap; /* ctl.inserts when the active generation became active */
 	/* Packets handed to the sinks, per slot and direction. */
 	uint64_t exported[FM_MAX_IFACES + 1][2];
 	uint64_t records_exported;
-	uint64_t deferred_swaps;	/* cycles that left a generation in the kernel: no room */
-	uint64_t pressure_events;	/* cycles that exported flows early for room */
+	uint64_t deferred_swaps;  /* cycles that left a generation in the kernel: no room */
+	uint64_t pressure_events; /* cycles that exported flows early for room */
 	uint64_t pressure_records;
-	double drain_ms;		/* the last cycle's swap and drain */
-	struct fm_daemon_state state;	/* published to the daemon map each cycle */
+	double drain_ms;	      /* the last cycle's swap and drain */
+	struct fm_daemon_state state; /* published to the daemon map each cycle */
 };
 
 /* Set up the table, drain and fan-out for the loaded program l. 0 or -errno. */

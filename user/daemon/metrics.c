@@ -45,17 +45,46 @@ void metrics_write(struct metrics *m, const struct metrics_src *s, int64_t now_m
 		 c.err_ipv6_ext + c.err_ext_chain + c.err_l4 + d->ring_invalid;
 
 	const char *names[] = {
-		"packets_processed", "packets_per_second", "bytes_per_second", "flows_stored",
-		"active_flows", "batch_count", "average_batch_size", "current_batch_size",
-		"average_batch_processing_ms", "pending_batches", "database_operations",
-		"database_error_ratio", "validation_errors", "map_full_events", "ringbuf_events",
-		"ringbuf_drops", "overflow_packets", "overflow_bytes", "map_fill_ratio", "drain_ms",
-		"wal_size_mb", "memory_usage_mb", "cpu_usage_percent", "runtime_seconds",
-		"staged_records", "queue_full_events", "cache_hit_ratio", "cache_size",
-		"cache_capacity", "cache_evictions", "bpf_map_memory_mb", "memory_limit_mb",
-		"memory_pressure_events", "flow_table_limit", "flow_table_fill_ratio",
-		"unattributed_packets", "unattributed_bytes", "table_refused_deltas",
-		"deferred_swaps", "pressure_exports",
+		"packets_processed",
+		"packets_per_second",
+		"bytes_per_second",
+		"flows_stored",
+		"active_flows",
+		"batch_count",
+		"average_batch_size",
+		"current_batch_size",
+		"average_batch_processing_ms",
+		"pending_batches",
+		"database_operations",
+		"database_error_ratio",
+		"validation_errors",
+		"map_full_events",
+		"ringbuf_events",
+		"ringbuf_drops",
+		"overflow_packets",
+		"overflow_bytes",
+		"map_fill_ratio",
+		"drain_ms",
+		"wal_size_mb",
+		"memory_usage_mb",
+		"cpu_usage_percent",
+		"runtime_seconds",
+		"staged_records",
+		"queue_full_events",
+		"cache_hit_ratio",
+		"cache_size",
+		"cache_capacity",
+		"cache_evictions",
+		"bpf_map_memory_mb",
+		"memory_limit_mb",
+		"memory_pressure_events",
+		"flow_table_limit",
+		"flow_table_fill_ratio",
+		"unattributed_packets",
+		"unattributed_bytes",
+		"table_refused_deltas",
+		"deferred_swaps",
+		"pressure_exports",
 	};
 	const double values[] = {
 		c.packets,
@@ -85,7 +114,8 @@ void metrics_write(struct metrics *m, const struct metrics_src *s, int64_t now_m
 		held,
 		st.queue_full,
 		st.cache_hits + st.cache_misses ?
-			(double)st.cache_hits / (st.cache_hits + st.cache_misses) : 0,
+			(double)st.cache_hits / (st.cache_hits + st.cache_misses) :
+			0,
 		st.cache_size,
 		st.cache_capacity,
 		st.cache_evictions,
@@ -105,20 +135,21 @@ void metrics_write(struct metrics *m, const struct metrics_src *s, int64_t now_m
 
 	if (store_submit_metrics(s->st, now_ms, names, values, sizeof(values) / sizeof(values[0])))
 		pr_warn("metrics: writer queue full, this interval's metrics skipped\n");
-	pr_info("%.0f pps, %.1f MB/s, %zu flows active, %" PRIu64
-		" records exported, %" PRIu64 " rows written, fallbacks: %llu ring %llu overflow, %" PRIu64
-		" queued\n",
+	pr_info("%.0f pps, %.1f MB/s, %zu flows active, %" PRIu64 " records exported, %" PRIu64
+		" rows written, fallbacks: %llu ring %llu overflow, %" PRIu64 " queued\n",
 		values[1], values[2] / 1e6, flowtab_count(dm->ft), dm->records_exported,
 		st.rows_written, (unsigned long long)c.ringbuf_packets,
 		(unsigned long long)c.overflow_packets, st.pending + held);
 	/* Overflow rows keep the totals exact but not who sent what: say so
 	 * every interval it happens, with what to change. */
 	if (d->unattributed_packets > m->last_unattributed_packets)
-		pr_warn("%" PRIu64 " packets (%" PRIu64 " bytes) in the last %.0f s are stored without their flow (end_reason 'overflow'): %s\n",
+		pr_warn("%" PRIu64 " packets (%" PRIu64
+			" bytes) in the last %.0f s are stored without their flow (end_reason 'overflow'): %s\n",
 			d->unattributed_packets - m->last_unattributed_packets,
 			d->unattributed_bytes - m->last_unattributed_bytes, dt,
-			d->folded_packets ? "the flow table and the sinks were full; raise --memory-limit, or make the database faster" :
-					    "the flow map and the ring buffer were both full; raise --max-flows or --ringbuf-size, or lower --poll-interval");
+			d->folded_packets ?
+				"the flow table and the sinks were full; raise --memory-limit, or make the database faster" :
+				"the flow map and the ring buffer were both full; raise --max-flows or --ringbuf-size, or lower --poll-interval");
 	m->last_unattributed_packets = d->unattributed_packets;
 	m->last_unattributed_bytes = d->unattributed_bytes;
 	m->last_packets = c.packets;

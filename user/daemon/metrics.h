@@ -16,8 +16,8 @@ struct metrics_src {
 	struct daemon *dm;
 	struct store *st;
 	uint64_t memory_limit_mb;
-	uint64_t rss_events;		/* times RSS over the limit shed memory */
-	int64_t start_ms;		/* epoch ms the run started */
+	uint64_t rss_events; /* times RSS over the limit shed memory */
+	int64_t start_ms;    /* epoch ms the run started */
 };
 
 /* The previous interval's readings, for rates and deltas. */

@@ -5,7 +5,7 @@
 #include "daemon/sizing.h"
 
 #define MIN_FLOWS (1ULL << 14)
-#define MAX_FLOWS (1ULL << 20)	/* ~1M per generation covers the 1M-flow churn case */
+#define MAX_FLOWS (1ULL << 20) /* ~1M per generation covers the 1M-flow churn case */
 #define MIN_CACHE 4096ULL
 #define MAX_CACHE (1ULL << 18)
 
@@ -49,9 +49,9 @@ void sizing_defaults(struct sizing *s)
 
 	/* Kernel maps take at most 1/128 of memory: preallocating them is
 	 * most of the start-up time (~1 s per 2^19 per-CPU entries here). */
-	s->max_flows = clamp(pow2_floor(s->mem_mb * 1024 * 1024 / 128 /
-					sizing_flow_slot_bytes(s->cpus)),
-			     MIN_FLOWS, MAX_FLOWS);
+	s->max_flows =
+		clamp(pow2_floor(s->mem_mb * 1024 * 1024 / 128 / sizing_flow_slot_bytes(s->cpus)),
+		      MIN_FLOWS, MAX_FLOWS);
 	s->cache_size = clamp(pow2_floor(s->mem_mb * 1024 * 1024 / 65536), MIN_CACHE, MAX_CACHE);
 	s->memory_limit_mb = clamp(s->mem_mb / 4, 256, 4096);
 	s->queue_records = clamp(s->max_flows, 65536, 1ULL << 20);
@@ -110,9 +110,10 @@ int sizing_budget(struct budget *b, uint64_t limit_mb, uint64_t ring_bytes, uint
 	b->page_cache_kib = clamp(share / 1024, BUDGET_MIN_PAGE_KIB, BUDGET_MAX_PAGE_KIB);
 	b->queue_records = clamp(share / record_bytes, BUDGET_MIN_QUEUE,
 				 queue_max > BUDGET_MIN_QUEUE ? queue_max : BUDGET_MIN_QUEUE);
-	b->cache_size = cache_given ? cache_size :
-				      clamp(share / device_bytes, BUDGET_MIN_CACHE,
-					    cache_size > BUDGET_MIN_CACHE ? cache_size : BUDGET_MIN_CACHE);
+	b->cache_size =
+		cache_given ? cache_size :
+			      clamp(share / device_bytes, BUDGET_MIN_CACHE,
+				    cache_size > BUDGET_MIN_CACHE ? cache_size : BUDGET_MIN_CACHE);
 	rest -= b->page_cache_kib * 1024 + b->queue_records * record_bytes +
 		b->cache_size * device_bytes;
 	b->table_flows = rest / flow_bytes;

@@ -8,12 +8,12 @@
 #include <stdint.h>
 
 struct sizing {
-	int cpus;			/* online CPUs */
-	uint64_t mem_mb;		/* MemTotal */
-	uint64_t max_flows;		/* entries per kernel generation */
-	uint64_t cache_size;		/* device cache entries */
-	uint64_t memory_limit_mb;	/* daemon RSS limit before pressure handling */
-	uint64_t queue_records;		/* writer queue depth */
+	int cpus;		  /* online CPUs */
+	uint64_t mem_mb;	  /* MemTotal */
+	uint64_t max_flows;	  /* entries per kernel generation */
+	uint64_t cache_size;	  /* device cache entries */
+	uint64_t memory_limit_mb; /* daemon RSS limit before pressure handling */
+	uint64_t queue_records;	  /* writer queue depth */
 };
 
 /*
@@ -23,11 +23,11 @@ struct sizing {
  * buffer, batch buffers, the fan-out's stage).
  */
 struct budget {
-	uint64_t table_flows;		/* flow table limit */
-	uint64_t queue_records;		/* writer queue */
-	uint64_t cache_size;		/* device cache entries */
-	uint64_t page_cache_kib;	/* SQLite page cache */
-	uint64_t min_mb;		/* the least limit that holds them */
+	uint64_t table_flows;	 /* flow table limit */
+	uint64_t queue_records;	 /* writer queue */
+	uint64_t cache_size;	 /* device cache entries */
+	uint64_t page_cache_kib; /* SQLite page cache */
+	uint64_t min_mb;	 /* the least limit that holds them */
 };
 
 /* The fixed part: ~8 MiB measured with the daemon idle at start (VmHWM:

@@ -13,7 +13,7 @@
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "bpf/flowmaster.h"	/* the skeleton names its types */
+#include "bpf/flowmaster.h" /* the skeleton names its types */
 #include "flowmaster.skel.h"
 #include "kernel/attach.h"
 #include "kernel/loader.h"
@@ -130,7 +130,8 @@ int loader_attach(struct loader *l, int ifindex, enum fm_xdp_mode mode)
 	lk->ifindex = ifindex;
 	lk->link_fd = fd;
 	lk->mode = mode;
-	if (!bpf_xdp_query(ifindex, mode == FM_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE, &q))
+	if (!bpf_xdp_query(ifindex,
+			   mode == FM_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE, &q))
 		lk->prog_id = mode == FM_XDP_GENERIC ? q.skb_prog_id : q.drv_prog_id;
 	return 0;
 }
@@ -207,7 +208,7 @@ int xdp_list(int ifindex, struct xdp_att *out)
 		a->mode_flag = m[i].flag;
 		err = prog_name(a->prog_id, a->prog_name, sizeof(a->prog_name));
 		if (err == -ENOENT)
-			continue;	/* detached and unloaded since the query */
+			continue; /* detached and unloaded since the query */
 		if (err)
 			return err;
 		n++;
@@ -234,7 +235,7 @@ int xdp_scan(struct xdp_att **out)
 		int k = xdp_list(i->if_index, a);
 
 		if (k == -ENODEV)
-			continue;	/* went away since if_nameindex */
+			continue; /* went away since if_nameindex */
 		if (k < 0) {
 			err = k;
 			break;

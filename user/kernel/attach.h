@@ -11,7 +11,7 @@
 #include <linux/types.h>
 #include "kernel/loader.h"
 
-#define FM_XDP_PROG_NAME "fm_xdp"	/* the kernel's name for our program */
+#define FM_XDP_PROG_NAME "fm_xdp" /* the kernel's name for our program */
 
 /* Attach fm_xdp to ifindex by bpf_link; AUTO tries native, then generic when
  * the driver refused native XDP for a reason of its own (no support, MTU,
@@ -25,10 +25,10 @@ const char *fm_xdp_mode_str(enum fm_xdp_mode m);
 /* One XDP program on an interface of this network namespace. */
 struct xdp_att {
 	int ifindex;
-	char ifname[16];	/* IF_NAMESIZE */
+	char ifname[16]; /* IF_NAMESIZE */
 	__u32 prog_id;
-	char prog_name[16];	/* BPF_OBJ_NAME_LEN */
-	__u32 mode_flag;	/* XDP_FLAGS_DRV_MODE, _SKB_MODE or _HW_MODE */
+	char prog_name[16]; /* BPF_OBJ_NAME_LEN */
+	__u32 mode_flag;    /* XDP_FLAGS_DRV_MODE, _SKB_MODE or _HW_MODE */
 };
 
 /* "native", "generic" or "offload" for an xdp_att.mode_flag. */

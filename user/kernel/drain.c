@@ -10,7 +10,7 @@
 #include "lib/log.h"
 #include "table/record.h"
 
-#define DRAIN_BATCH 8192	/* entries per batch syscall: ~0.5 MB of keys */
+#define DRAIN_BATCH 8192 /* entries per batch syscall: ~0.5 MB of keys */
 
 static int dir_of(const struct fm_flow_key *k)
 {
@@ -142,7 +142,8 @@ void drain_clock(struct drain *d)
 		/* Keep the last anchor, moved on by the time elapsed. */
 		int64_t now = clock_ns(CLOCK_MONOTONIC);
 
-		d->anchor.jiffies += (now - (int64_t)d->anchor.mono_ns) / (int64_t)d->l->ns_per_jiffy;
+		d->anchor.jiffies +=
+			(now - (int64_t)d->anchor.mono_ns) / (int64_t)d->l->ns_per_jiffy;
 		d->anchor.mono_ns = now;
 	}
 	d->offset_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
@@ -222,7 +223,7 @@ long drain_generation(struct drain *d, int map_fd)
 				pr_err("draining flow generation: %s\n", strerror(-err));
 				return err;
 			}
-			done = true;	/* last (possibly partial) batch */
+			done = true; /* last (possibly partial) batch */
 		}
 		/* Deleted from the map already: every entry is merged,
 		 * exported or folded, none can be refused. */

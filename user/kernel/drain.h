@@ -37,21 +37,21 @@ struct drain {
 	/* Where a delta the table refuses goes first (may be NULL: fold it). */
 	flowtab_emit_fn emit;
 	void *emit_ctx;
-	int64_t offset_ns;		/* CLOCK_REALTIME - CLOCK_MONOTONIC, per cycle */
-	struct fm_clock_anchor anchor;	/* the program's clock against CLOCK_MONOTONIC */
-	void *keys, *vals;		/* batch buffers */
-	uint32_t batch;			/* entries per batch call */
-	bool doorbell;			/* a doorbell arrived since the last cycle */
-	uint64_t ring_records;		/* FM_EV_PACKET records read */
-	uint64_t ring_invalid;		/* records refused by validation */
+	int64_t offset_ns;	       /* CLOCK_REALTIME - CLOCK_MONOTONIC, per cycle */
+	struct fm_clock_anchor anchor; /* the program's clock against CLOCK_MONOTONIC */
+	void *keys, *vals;	       /* batch buffers */
+	uint32_t batch;		       /* entries per batch call */
+	bool doorbell;		       /* a doorbell arrived since the last cycle */
+	uint64_t ring_records;	       /* FM_EV_PACKET records read */
+	uint64_t ring_invalid;	       /* records refused by validation */
 	uint64_t doorbells;
-	uint64_t last_entries;		/* flows in the last drained generation */
-	uint64_t drained_entries;	/* all flows drained */
-	uint64_t table_refused;		/* deltas the flow table could not take */
-	uint64_t direct_records;	/* ...exported at once as records of their own */
-	uint64_t folded_packets;	/* ...kept without their flow */
-	uint64_t invalid_entries;	/* deltas with impossible times, folded */
-	uint64_t unattributed_packets;	/* exported in overflow records: kernel + folded */
+	uint64_t last_entries;	       /* flows in the last drained generation */
+	uint64_t drained_entries;      /* all flows drained */
+	uint64_t table_refused;	       /* deltas the flow table could not take */
+	uint64_t direct_records;       /* ...exported at once as records of their own */
+	uint64_t folded_packets;       /* ...kept without their flow */
+	uint64_t invalid_entries;      /* deltas with impossible times, folded */
+	uint64_t unattributed_packets; /* exported in overflow records: kernel + folded */
 	uint64_t unattributed_bytes;
 	/* Packets moved out of the kernel, per slot and direction. */
 	uint64_t drained[FM_MAX_IFACES + 1][2];
@@ -59,7 +59,7 @@ struct drain {
 	uint64_t unattributed[FM_MAX_IFACES + 1][2];
 	/* Folded and not yet exported. */
 	struct drain_lost lost[FM_MAX_IFACES + 1][2];
-	uint64_t overflow_seen[FM_MAX_IFACES + 1];	/* kernel overflow packets exported */
+	uint64_t overflow_seen[FM_MAX_IFACES + 1]; /* kernel overflow packets exported */
 	uint64_t overflow_bytes_seen[FM_MAX_IFACES + 1];
 };
 

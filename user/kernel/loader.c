@@ -10,7 +10,7 @@
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "bpf/flowmaster.h"	/* the skeleton names its types */
+#include "bpf/flowmaster.h" /* the skeleton names its types */
 #include "flowmaster.skel.h"
 #include "kernel/attach.h"
 #include "kernel/loader.h"
@@ -58,8 +58,8 @@ int loader_open(struct loader *l, const struct loader_opts *o)
 	/* The kernel compares an inner map's type, key and value sizes and
 	 * flags with the slot's template, not max_entries (for hashes), so a
 	 * one-entry template serves and costs no preallocation. */
-	tmpl_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "fm_gen_tmpl", sizeof(struct fm_flow_key),
-				 sizeof(struct fm_flow_value), 1, NULL);
+	tmpl_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "fm_gen_tmpl",
+				 sizeof(struct fm_flow_key), sizeof(struct fm_flow_value), 1, NULL);
 	if (!err && tmpl_fd < 0)
 		err = -errno;
 	err = err ?: bpf_map__set_inner_map_fd(skel->maps.flow_gens, tmpl_fd);
@@ -248,7 +248,8 @@ unsigned long long loader_map_memory(struct loader *l)
 	struct bpf_map *m;
 	char path[64], line[128];
 
-	bpf_object__for_each_map(m, l->skel->obj) {
+	bpf_object__for_each_map(m, l->skel->obj)
+	{
 		FILE *f;
 
 		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", bpf_map__fd(m));

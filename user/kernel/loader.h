@@ -8,25 +8,25 @@
 #include "bpf/flowmaster.h"
 
 enum fm_xdp_mode {
-	FM_XDP_AUTO = 0,	/* native, else generic */
+	FM_XDP_AUTO = 0, /* native, else generic */
 	FM_XDP_NATIVE,
 	FM_XDP_GENERIC,
 };
 
 struct loader_opts {
-	__u32 max_flows;	/* entries per generation */
-	__u32 ringbuf_bytes;	/* power of two, >= page size */
-	__u32 doorbell_pct;	/* ring when a generation is this full (0: never) */
-	__u32 doorbell_every;	/* ...and again every N inserts (power of two) */
-	__u8 clock;		/* enum fm_clock; only benchmarks change it */
-	int nr_ifaces;		/* interfaces the program keeps counters for */
+	__u32 max_flows;      /* entries per generation */
+	__u32 ringbuf_bytes;  /* power of two, >= page size */
+	__u32 doorbell_pct;   /* ring when a generation is this full (0: never) */
+	__u32 doorbell_every; /* ...and again every N inserts (power of two) */
+	__u8 clock;	      /* enum fm_clock; only benchmarks change it */
+	int nr_ifaces;	      /* interfaces the program keeps counters for */
 	int ifindex[FM_MAX_IFACES];
 };
 
 struct loader_link {
 	int ifindex;
-	int link_fd;		/* closing it detaches; never pinned, so a crash detaches too */
-	enum fm_xdp_mode mode;	/* what we got: NATIVE or GENERIC */
+	int link_fd;	       /* closing it detaches; never pinned, so a crash detaches too */
+	enum fm_xdp_mode mode; /* what we got: NATIVE or GENERIC */
 	__u32 prog_id;
 };
 
@@ -34,17 +34,17 @@ struct flowmaster_bpf;
 
 struct loader {
 	struct flowmaster_bpf *skel;
-	volatile struct fm_ctl *ctl;	/* the ctl map, mmaped */
-	int gen_fd[2];		/* flows_a, flows_b */
-	int active;		/* index into gen_fd of the generation in slot 0 */
-	int nr_cpus;		/* possible CPUs: per-CPU values come in this many */
+	volatile struct fm_ctl *ctl; /* the ctl map, mmaped */
+	int gen_fd[2];		     /* flows_a, flows_b */
+	int active;		     /* index into gen_fd of the generation in slot 0 */
+	int nr_cpus;		     /* possible CPUs: per-CPU values come in this many */
 	__u32 max_flows;
-	int nr_ifaces;		/* the program's interface slots 1..nr_ifaces */
+	int nr_ifaces; /* the program's interface slots 1..nr_ifaces */
 	int ifindex[FM_MAX_IFACES];
-	__u32 doorbell_fill;	/* entries that ring the doorbell (0: off) */
-	__u8 clock;		/* enum fm_clock of the loaded program */
-	__u64 ns_per_jiffy;	/* 10^9 / HZ, measured at load */
-	struct fm_clock_anchor anchor;	/* taken at load */
+	__u32 doorbell_fill;	       /* entries that ring the doorbell (0: off) */
+	__u8 clock;		       /* enum fm_clock of the loaded program */
+	__u64 ns_per_jiffy;	       /* 10^9 / HZ, measured at load */
+	struct fm_clock_anchor anchor; /* taken at load */
 	int nr_links;
 	struct loader_link links[FM_MAX_IFACES];
 };

@@ -16,7 +16,7 @@
 #include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "bpf/flowmaster.h"	/* the skeleton names its types */
+#include "bpf/flowmaster.h" /* the skeleton names its types */
 #include "flowmaster.skel.h"
 #include "kernel/loader.h"
 #include "kernel/pins.h"
@@ -165,7 +165,8 @@ static pid_t flock_holder(dev_t dev, ino_t ino)
 		/* "1: FLOCK  ADVISORY  WRITE 1234 00:1f:5678 0 EOF"; waiters have "->". */
 		if (strstr(line, "->"))
 			continue;
-		if (sscanf(line, "%*d: %15s %*s %*s %d %x:%x:%lu", kind, &p, &maj, &min, &inode) != 5)
+		if (sscanf(line, "%*d: %15s %*s %*s %d %x:%x:%lu", kind, &p, &maj, &min, &inode) !=
+		    5)
 			continue;
 		if (!strcmp(kind, "FLOCK") && makedev(maj, min) == dev && inode == ino && p > 0) {
 			pid = p;
@@ -274,4 +275,3 @@ int pins_remove_stale(const char *dir)
 	close(fd);
 	return err;
 }
-

@@ -19,7 +19,7 @@ extern const char *const fm_pin_names[FM_NR_PINS];
 
 struct pin_dir {
 	char *path;
-	int fd;			/* the locked directory; -1 when not held */
+	int fd; /* the locked directory; -1 when not held */
 };
 
 /*

@@ -22,8 +22,9 @@ static int parse(const char *opt, const char *s, uint64_t min, uint64_t max, uin
 	*out = v;
 	return 0;
 bad:
-	fprintf(stderr, "flowmaster: %s: '%s' is not a whole number from %" PRIu64 " to %" PRIu64 "\n",
-		opt, s ? s : "", min, max);
+	fprintf(stderr,
+		"flowmaster: %s: '%s' is not a whole number from %" PRIu64 " to %" PRIu64 "\n", opt,
+		s ? s : "", min, max);
 	return -EINVAL;
 }
 
@@ -71,7 +72,7 @@ int args_duration_s(const char *opt, const char *s, uint64_t max_s, uint64_t *ou
 		goto bad;
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	huge = errno == ERANGE;	/* more than 64 bits: more than any maximum */
+	huge = errno == ERANGE; /* more than 64 bits: more than any maximum */
 	switch (*end) {
 	case 0:
 	case 's':
@@ -100,7 +101,9 @@ int args_duration_s(const char *opt, const char *s, uint64_t max_s, uint64_t *ou
 	*out_s = v * mul;
 	return 0;
 bad:
-	fprintf(stderr, "flowmaster: %s: '%s' is not a duration (e.g. 30, 90s, 5m, 2h) up to %" PRIu64 " s\n",
+	fprintf(stderr,
+		"flowmaster: %s: '%s' is not a duration (e.g. 30, 90s, 5m, 2h) up to %" PRIu64
+		" s\n",
 		opt, s ? s : "", max_s);
 	return -EINVAL;
 }

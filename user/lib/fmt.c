@@ -64,7 +64,7 @@ const char *fmt_duration(char *buf, size_t len, int64_t ms)
 		snprintf(buf, len, "-");
 	else if (ms < 1000)
 		snprintf(buf, len, "%" PRId64 "ms", ms);
-	else if (ms < 59950)	/* 59.95 s would print as 60.0s */
+	else if (ms < 59950) /* 59.95 s would print as 60.0s */
 		snprintf(buf, len, "%.1fs", ms / 1000.0);
 	else if (s < 3600)
 		snprintf(buf, len, "%" PRId64 "m%02" PRId64 "s", s / 60, s % 60);
@@ -90,7 +90,7 @@ const char *fmt_endpoint(char *buf, size_t len, const char *addr, int port)
 {
 	if (port < 0)
 		snprintf(buf, len, "%s", addr);
-	else if (strchr(addr, ':'))	/* IPv6: brackets keep the port apart */
+	else if (strchr(addr, ':')) /* IPv6: brackets keep the port apart */
 		snprintf(buf, len, "[%s]:%d", addr, port);
 	else
 		snprintf(buf, len, "%s:%d", addr, port);
@@ -111,9 +111,9 @@ const char *fmt_utc(char *buf, size_t len, int64_t ms)
 
 struct table {
 	int ncols;
-	unsigned right;		/* bit c: right-align column c */
-	size_t nrows, cap;	/* rows including the header row */
-	char **cell;		/* nrows * ncols strings, row-major */
+	unsigned right;	   /* bit c: right-align column c */
+	size_t nrows, cap; /* rows including the header row */
+	char **cell;	   /* nrows * ncols strings, row-major */
 };
 
 struct table *table_new(int ncols, const char *const *headers, unsigned right_mask)
@@ -182,7 +182,7 @@ void table_print(const struct table *t, FILE *f, const char *indent)
 
 			if (t->right & (1u << c))
 				fprintf(f, "%*s", (int)w[c], s);
-			else if (last)	/* no trailing blanks */
+			else if (last) /* no trailing blanks */
 				fputs(s, f);
 			else
 				fprintf(f, "%-*s", (int)w[c], s);

@@ -20,11 +20,11 @@ static const struct {
 	const char *word;
 	int priority;
 } levels[] = {
-	{"error", 3},	/* LOG_ERR */
-	{"warning", 4}, /* LOG_WARNING */
-	{"info", 6},	/* LOG_INFO */
-	{"debug", 7},	/* LOG_DEBUG */
-	{"libbpf", 7},	/* libbpf's debug output is debug output */
+	{ "error", 3 },	  /* LOG_ERR */
+	{ "warning", 4 }, /* LOG_WARNING */
+	{ "info", 6 },	  /* LOG_INFO */
+	{ "debug", 7 },	  /* LOG_DEBUG */
+	{ "libbpf", 7 },  /* libbpf's debug output is debug output */
 };
 
 static int level_index(int level)
@@ -50,7 +50,9 @@ static size_t line_prefix(char *p, size_t size, int level, bool from_libbpf, boo
 	} else if (!now) {
 		/* A command's own output on a terminal: the level is news
 		 * only when it is not plain information. */
-		n = level == LOG_LVL_INFO && !from_libbpf ? 0 : snprintf(p, size, "%s: ", levels[i].word);
+		n = level == LOG_LVL_INFO && !from_libbpf ?
+			    0 :
+			    snprintf(p, size, "%s: ", levels[i].word);
 	} else {
 		gmtime_r(&now->tv_sec, &tm);
 		n = snprintf(p, size,

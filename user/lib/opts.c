@@ -48,7 +48,8 @@ static void make_label(char *buf, size_t len, const struct opt *o, const char *w
 
 static int parse_bool(const char *s, bool *out)
 {
-	static const char *const yes[] = {"true", "yes", "1"}, *const no[] = {"false", "no", "0"};
+	static const char *const yes[] = { "true", "yes", "1" }, *const no[] = { "false", "no",
+										 "0" };
 
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
 		if (!strcmp(s, yes[i]) || !strcmp(s, no[i])) {
@@ -468,17 +469,17 @@ static size_t build_getopt(const struct opts_cmd *c, struct option *lo, char *sh
 	for (const struct opt *o = c->opts; o->name; o++, n++) {
 		bool arg = o->kind != OPT_FLAG && o->kind != OPT_COUNT;
 
-		lo[n] = (struct option){o->name, arg ? required_argument : no_argument, NULL,
-					o->short_name ? o->short_name : VAL_LONG_ONLY + (int)n};
+		lo[n] = (struct option){ o->name, arg ? required_argument : no_argument, NULL,
+					 o->short_name ? o->short_name : VAL_LONG_ONLY + (int)n };
 		if (o->short_name) {
 			shorts[s++] = o->short_name;
 			if (arg)
 				shorts[s++] = ':';
 		}
 	}
-	lo[n++] = (struct option){"help", no_argument, NULL, 'h'};
-	lo[n++] = (struct option){"list-options", no_argument, NULL, VAL_LIST_OPTIONS};
-	lo[n] = (struct option){0};
+	lo[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	lo[n++] = (struct option){ "list-options", no_argument, NULL, VAL_LIST_OPTIONS };
+	lo[n] = (struct option){ 0 };
 	shorts[s++] = 'h';
 	shorts[s] = 0;
 	return n;

@@ -22,7 +22,8 @@ static const struct {
 };
 
 /* TCP flag names by bit, FIN (bit 0) first, as tcpdump and nfdump list them. */
-static const char *const tcp_flag_names[8] = { "FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR" };
+static const char *const tcp_flag_names[8] = { "FIN", "SYN", "RST", "PSH",
+					       "ACK", "URG", "ECE", "CWR" };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -57,8 +58,7 @@ const char *tcp_flags_str(char *buf, size_t len, unsigned flags)
 	for (int b = 0; b < 8; b++) {
 		if (!(flags & (1u << b)) || n >= len)
 			continue;
-		n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "," : "",
-				      tcp_flag_names[b]);
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "," : "", tcp_flag_names[b]);
 	}
 	return buf;
 }
@@ -85,8 +85,9 @@ const char *tcp_flags_sql(const char *col)
 	/* Each set flag adds "NAME,"; rtrim drops the last comma. */
 	n = (size_t)snprintf(sql, sizeof(sql), "rtrim(");
 	for (int b = 0; b < 8 && n < sizeof(sql); b++)
-		n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%sCASE WHEN %s & %d THEN '%s,' ELSE '' END",
-				      b ? " || " : "", col, 1 << b, tcp_flag_names[b]);
+		n += (size_t)snprintf(sql + n, sizeof(sql) - n,
+				      "%sCASE WHEN %s & %d THEN '%s,' ELSE '' END", b ? " || " : "",
+				      col, 1 << b, tcp_flag_names[b]);
 	if (n < sizeof(sql))
 		snprintf(sql + n, sizeof(sql) - n, ", ',')");
 	return sql;

@@ -24,10 +24,10 @@
 #include <stdint.h>
 #include "table/record.h"
 
-#define SINK_ROOM_ANY SIZE_MAX	/* a sink that never pushes back */
+#define SINK_ROOM_ANY SIZE_MAX /* a sink that never pushes back */
 
 struct sink {
-	const char *name;	/* for messages: "store", "ipfix 198.18.0.9:4739" */
+	const char *name; /* for messages: "store", "ipfix 198.18.0.9:4739" */
 	/* Records it can take now. */
 	size_t (*room)(struct sink *s);
 	/* Take n records (n <= room); returns 0 or a negative errno. */
@@ -44,10 +44,10 @@ struct sink {
 struct fanout {
 	struct sink *sinks[FANOUT_MAX_SINKS];
 	int nsinks;
-	struct fm_record *stage;	/* FANOUT_STAGE records */
+	struct fm_record *stage; /* FANOUT_STAGE records */
 	size_t staged;
-	uint64_t refused;	/* records refused because the stage was full */
-	uint64_t delivered;	/* records delivered to every sink */
+	uint64_t refused;   /* records refused because the stage was full */
+	uint64_t delivered; /* records delivered to every sink */
 };
 
 /* 0 or -ENOMEM. */

@@ -18,24 +18,24 @@
 #include "store/devcache.h"
 
 struct devcache {
-	struct devcache_entry *e;	/* slots[] entries; e[i - 1] is index i */
-	uint32_t *buckets;		/* nbuckets chain heads */
-	size_t slots;			/* length of e[] (>= capacity) */
+	struct devcache_entry *e; /* slots[] entries; e[i - 1] is index i */
+	uint32_t *buckets;	  /* nbuckets chain heads */
+	size_t slots;		  /* length of e[] (>= capacity) */
 	size_t capacity;
-	size_t size;			/* entries held */
-	size_t used;			/* e[0..used) were handed out at some time */
-	uint32_t mask;			/* nbuckets - 1, nbuckets a power of two */
-	uint32_t free_head;		/* slots emptied by rollback */
-	uint32_t lru_head, lru_tail;	/* most and least recently used */
+	size_t size;		     /* entries held */
+	size_t used;		     /* e[0..used) were handed out at some time */
+	uint32_t mask;		     /* nbuckets - 1, nbuckets a power of two */
+	uint32_t free_head;	     /* slots emptied by rollback */
+	uint32_t lru_head, lru_tail; /* most and least recently used */
 	uint32_t dirty_head;
 	size_t ndirty;
-	struct devcache_entry *owed;	/* evicted with traffic, unlinked */
+	struct devcache_entry *owed; /* evicted with traffic, unlinked */
 	size_t nowed, owed_cap;
 	uint64_t seed;
 	struct devcache_stats st;
 };
 
-#define E(c, i) (&(c)->e[(i) - 1])
+#define E(c, i) (&(c)->e[(i)-1])
 
 static uint32_t idx_of(const struct devcache *c, const struct devcache_entry *e)
 {
@@ -297,8 +297,7 @@ struct devcache_entry *devcache_lookup(struct devcache *c, const struct devcache
 	return NULL;
 }
 
-struct devcache_entry *devcache_insert(struct devcache *c, const struct devcache_key *k,
-				       int64_t id)
+struct devcache_entry *devcache_insert(struct devcache *c, const struct devcache_key *k, int64_t id)
 {
 	struct devcache_entry *e;
 
@@ -323,8 +322,8 @@ struct devcache_entry *devcache_insert(struct devcache *c, const struct devcache
 	return e;
 }
 
-void devcache_add(struct devcache *c, struct devcache_entry *e, bool sent,
-		  uint64_t packets, uint64_t bytes, int64_t first_ms, int64_t last_ms)
+void devcache_add(struct devcache *c, struct devcache_entry *e, bool sent, uint64_t packets,
+		  uint64_t bytes, int64_t first_ms, int64_t last_ms)
 {
 	struct devcache_traffic *t = &e->t;
 
@@ -469,7 +468,7 @@ static int rebuild(struct devcache *c, size_t slots)
 		o = E(c, oi);
 		ne[n] = *o;
 		ne[n].hnext = 0;
-		ne[n].prev = n;			/* 1-based index of the previous */
+		ne[n].prev = n; /* 1-based index of the previous */
 		ne[n].next = o->next ? n + 2 : 0;
 		ne[n].dprev = ne[n].dnext = 0;
 		o->hnext = ++n;

@@ -29,8 +29,8 @@
 
 /* devcache_key.family */
 enum devcache_family {
-	DEVCACHE_NONIP = 0,	/* non-IP frame: addr is all zero */
-	DEVCACHE_IPV4 = 4,	/* addr is the IPv4-mapped form ::ffff:a.b.c.d */
+	DEVCACHE_NONIP = 0, /* non-IP frame: addr is all zero */
+	DEVCACHE_IPV4 = 4,  /* addr is the IPv4-mapped form ::ffff:a.b.c.d */
 	DEVCACHE_IPV6 = 6,
 };
 
@@ -43,7 +43,7 @@ enum devcache_family {
 struct devcache_key {
 	uint32_t ifindex;
 	uint8_t mac[6];
-	uint8_t family;		/* enum devcache_family */
+	uint8_t family; /* enum devcache_family */
 	uint8_t reserved;
 	uint8_t addr[16];
 };
@@ -51,11 +51,11 @@ struct devcache_key {
 _Static_assert(sizeof(struct devcache_key) == 28, "devcache key has no holes");
 
 /* devcache_entry.flags, read-only for callers */
-#define DEVCACHE_F_DIRTY 0x1		/* on the dirty list */
-#define DEVCACHE_F_NEW 0x2		/* inserted since the last commit */
-#define DEVCACHE_F_TRAFFIC 0x4		/* t holds something */
-#define DEVCACHE_F_HELD 0x8		/* held holds something */
-#define DEVCACHE_F_OWED 0x10		/* evicted: on the owed list, out of the cache */
+#define DEVCACHE_F_DIRTY 0x1   /* on the dirty list */
+#define DEVCACHE_F_NEW 0x2     /* inserted since the last commit */
+#define DEVCACHE_F_TRAFFIC 0x4 /* t holds something */
+#define DEVCACHE_F_HELD 0x8    /* held holds something */
+#define DEVCACHE_F_OWED 0x10   /* evicted: on the owed list, out of the cache */
 
 /* Traffic of one device that its row does not have yet. */
 struct devcache_traffic {
@@ -67,26 +67,26 @@ struct devcache_traffic {
 /* What the cache holds for one device. Links are private. */
 struct devcache_entry {
 	struct devcache_key key;
-	uint32_t flags;			/* DEVCACHE_F_* */
-	int64_t id;			/* devices.id */
-	struct devcache_traffic t;	/* unwritten, valid with DEVCACHE_F_TRAFFIC */
-	struct devcache_traffic held;	/* of t, from committed transactions (F_HELD) */
+	uint32_t flags;		      /* DEVCACHE_F_* */
+	int64_t id;		      /* devices.id */
+	struct devcache_traffic t;    /* unwritten, valid with DEVCACHE_F_TRAFFIC */
+	struct devcache_traffic held; /* of t, from committed transactions (F_HELD) */
 	/* private: 1-based entry indexes, 0 = none */
-	uint32_t hnext;			/* hash chain, or the free list */
-	uint32_t prev, next;		/* LRU list, most recent first */
-	uint32_t dprev, dnext;		/* dirty list */
+	uint32_t hnext;	       /* hash chain, or the free list */
+	uint32_t prev, next;   /* LRU list, most recent first */
+	uint32_t dprev, dnext; /* dirty list */
 };
 
 struct devcache_stats {
-	uint64_t hits;			/* lookups that found the key */
-	uint64_t misses;		/* lookups that did not */
-	uint64_t evictions;		/* entries evicted for room or by a shrink */
-	uint64_t writebacks;		/* evictions that moved traffic to the owed list */
-	size_t size;			/* entries held */
-	size_t capacity;		/* entries it may hold */
+	uint64_t hits;	     /* lookups that found the key */
+	uint64_t misses;     /* lookups that did not */
+	uint64_t evictions;  /* entries evicted for room or by a shrink */
+	uint64_t writebacks; /* evictions that moved traffic to the owed list */
+	size_t size;	     /* entries held */
+	size_t capacity;     /* entries it may hold */
 };
 
-#define DEVCACHE_MAX_ENTRIES (1u << 28)	/* 1-based uint32 links, and ~30 GiB */
+#define DEVCACHE_MAX_ENTRIES (1u << 28) /* 1-based uint32 links, and ~30 GiB */
 
 /*
  * A cache of capacity entries (1..DEVCACHE_MAX_ENTRIES). Memory is
@@ -113,8 +113,8 @@ struct devcache_entry *devcache_insert(struct devcache *c, const struct devcache
 				       int64_t id);
 
 /* Add one flow's traffic to e, as its sender (sent) or its receiver. */
-void devcache_add(struct devcache *c, struct devcache_entry *e, bool sent,
-		  uint64_t packets, uint64_t bytes, int64_t first_ms, int64_t last_ms);
+void devcache_add(struct devcache *c, struct devcache_entry *e, bool sent, uint64_t packets,
+		  uint64_t bytes, int64_t first_ms, int64_t last_ms);
 
 /*
  * Everything to write back: the dirty entries, most recently dirtied first,
@@ -123,7 +123,7 @@ void devcache_add(struct devcache *c, struct devcache_entry *e, bool sent,
  */
 struct devcache_entry *devcache_dirty_first(struct devcache *c);
 struct devcache_entry *devcache_dirty_next(struct devcache *c, const struct devcache_entry *e);
-size_t devcache_dirty_count(const struct devcache *c);	/* owed included */
+size_t devcache_dirty_count(const struct devcache *c); /* owed included */
 size_t devcache_owed_count(const struct devcache *c);
 
 /*

@@ -53,7 +53,7 @@ int store_prepare(struct store *s, const char *sql, sqlite3_stmt **st)
 
 	if (rc != SQLITE_OK)
 		conn_err(s, "store: %s: preparing \"%s\": %s\n", s->path, sql,
-		       sqlite3_errmsg(s->db));
+			 sqlite3_errmsg(s->db));
 	return rc;
 }
 
@@ -170,13 +170,13 @@ int db_connect(struct store *s)
 	/* NOMUTEX: one thread at a time uses the connection (the caller
 	 * until store_start, then the writer). */
 	rc = sqlite3_open_v2(s->path, &s->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			     SQLITE_OPEN_NOMUTEX, NULL);
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			     NULL);
 	if (rc != SQLITE_OK) {
 		conn_err(s, "store: %s: cannot open: %s\n", s->path,
-		       s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-		err = s->db && sqlite3_system_errno(s->db) ?
-		      -sqlite3_system_errno(s->db) : sqlite_errno(rc);
+			 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		err = s->db && sqlite3_system_errno(s->db) ? -sqlite3_system_errno(s->db) :
+							     sqlite_errno(rc);
 		goto fail;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
@@ -253,7 +253,8 @@ static int finish_moved(struct store *s)
 		pr_debug("store: totals of %zu devices written into the moved file\n", owed);
 	s->owed_failures = 0;
 	if (sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_FULL, &log, &done) !=
-		    SQLITE_OK || log != done)
+		    SQLITE_OK ||
+	    log != done)
 		pr_warn("store: the old file is incomplete: its last transactions could not be copied from %s (%s)\n",
 			s->wal_path, sqlite3_errmsg(s->db));
 	return SQLITE_OK;
@@ -287,10 +288,12 @@ int ensure_db(struct store *s)
 				return rc;
 		}
 		if (gone)
-			pr_warn("store: %s was deleted while in use: the %" PRIu64 " flow rows written to it since it was opened are lost with it, and the device totals of those not yet written; writing to a new database at %s\n",
+			pr_warn("store: %s was deleted while in use: the %" PRIu64
+				" flow rows written to it since it was opened are lost with it, and the device totals of those not yet written; writing to a new database at %s\n",
 				s->path, s->rows_in_file, s->path);
 		else
-			pr_warn("store: %s was moved or replaced while in use: its %" PRIu64 " flow rows since it was opened, and their device totals, stay in the old file, wherever it is now; writing to the database now at %s\n",
+			pr_warn("store: %s was moved or replaced while in use: its %" PRIu64
+				" flow rows since it was opened, and their device totals, stay in the old file, wherever it is now; writing to the database now at %s\n",
 				s->path, s->rows_in_file, s->path);
 		db_disconnect(s, true);
 		/* Device ids of the old file mean nothing in the next one.
@@ -329,14 +332,14 @@ void checkpoint(struct store *s)
 	int rc;
 
 	if (!s->db)
-		return;	/* a reconnect failed; the next transaction retries it */
+		return; /* a reconnect failed; the next transaction retries it */
 	/* PASSIVE never waits for readers; what it cannot copy now (a CLI
 	 * reader's snapshot) it copies on a later round. */
-	rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
-				       &log_frames, &done);
+	rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done);
 	if (rc != SQLITE_OK)
 		pr_debug("store: %s: checkpoint: %s\n", s->path, sqlite3_errmsg(s->db));
 	else if (log_frames != done)
-		pr_debug("store: %s: checkpoint: %d of %d WAL frames copied (a reader holds the rest)\n",
-			 s->path, done, log_frames);
+		pr_debug(
+			"store: %s: checkpoint: %d of %d WAL frames copied (a reader holds the rest)\n",
+			s->path, done, log_frames);
 }

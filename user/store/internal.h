@@ -62,7 +62,7 @@
 #define CLOSE_ATTEMPTS 3
 /* After a checkpoint lets the WAL restart, truncate it back to this, so a
  * burst (or a long-lived CLI reader) does not leave a huge file behind. */
-#define JOURNAL_SIZE_LIMIT 67108864	/* 64 MiB */
+#define JOURNAL_SIZE_LIMIT 67108864 /* 64 MiB */
 /* Mode of a database file we create, whatever the umask: flow records say
  * who talked to whom, so not world-readable; the group may read them (an
  * operators' group running `flowmaster top` or sqlite3). SQLite gives the
@@ -72,23 +72,22 @@
 /* Errors while connecting: at start-up they end the daemon and are errors;
  * while the writer reconnects (the file was deleted or replaced) they are
  * retried, and finish_batch warns once per cause, so they are debug. */
-#define conn_err(s, fmt, ...) \
-	fm_log((s)->reconnecting ? LOG_LVL_DEBUG : -1, fmt, ##__VA_ARGS__)
+#define conn_err(s, fmt, ...) fm_log((s)->reconnecting ? LOG_LVL_DEBUG : -1, fmt, ##__VA_ARGS__)
 
 struct store_iface {
 	int ifindex;
-	int64_t id;			/* interfaces.id */
-	int64_t dev_id;			/* devices.interface_id: first row of this name */
+	int64_t id;	/* interfaces.id */
+	int64_t dev_id; /* devices.interface_id: first row of this name */
 	/* What the interfaces row holds, to write it again into a new
 	 * database file (reconnect); the writer's alone after store_start. */
 	char *name, *mac, *xdp_mode;
 	int64_t attached_ms;
-	int64_t committed_detached_ms;	/* 0: no detach committed yet */
+	int64_t committed_detached_ms; /* 0: no detach committed yet */
 	/* under store.lock: */
-	int64_t detached_ms;		/* valid with detach_pending */
-	bool detach_pending;		/* detached_ms not yet committed */
+	int64_t detached_ms; /* valid with detach_pending */
+	bool detach_pending; /* detached_ms not yet committed */
 	/* set under the lock by the writer, read by it alone: */
-	bool detach_inflight;		/* in the current transaction */
+	bool detach_inflight; /* in the current transaction */
 	int64_t inflight_ms;
 };
 
@@ -102,20 +101,20 @@ struct store_metric {
 struct store_batch {
 	size_t rec_head, nrec;
 	size_t met_head, nmet;
-	bool had_oldest;		/* to restore store.oldest_ms on failure */
+	bool had_oldest; /* to restore store.oldest_ms on failure */
 	int64_t oldest_ms;
-	bool dev_writeback;		/* write the devices' unwritten traffic too */
+	bool dev_writeback; /* write the devices' unwritten traffic too */
 };
 
 struct store {
-	struct store_opts opts;		/* defaults filled in; path points at .path below */
+	struct store_opts opts; /* defaults filled in; path points at .path below */
 	char *path;
-	char *command, *args;		/* copies of opts.command and opts.args */
+	char *command, *args; /* copies of opts.command and opts.args */
 	char *wal_path, *shm_path;
-	dev_t wal_dev, shm_dev;		/* the -wal and -shm our connection uses */
+	dev_t wal_dev, shm_dev; /* the -wal and -shm our connection uses */
 	ino_t wal_ino, shm_ino;
-	int connect_rc;			/* SQLite code of the last failed db_connect */
-	sqlite3 *db;			/* NULL after a failed reconnect, until the next */
+	int connect_rc; /* SQLite code of the last failed db_connect */
+	sqlite3 *db;	/* NULL after a failed reconnect, until the next */
 	/*
 	 * The database file we write, to notice when the path stops naming it
 	 * (deleted, moved or replaced while open): an fd of our own, never
@@ -125,15 +124,15 @@ struct store {
 	int ident_fd;
 	dev_t ident_dev;
 	ino_t ident_ino;
-	bool reconnecting;		/* log connect failures at debug, not error */
-	uint64_t rows_in_file;		/* flow rows committed to the current file */
-	int64_t run_id;			/* runs.id of this process in the current file */
-	int64_t started_ms;		/* runs.started_ms: when store_open ran */
-	unsigned owed_failures;		/* failed attempts to write device totals into a moved file */
+	bool reconnecting;	/* log connect failures at debug, not error */
+	uint64_t rows_in_file;	/* flow rows committed to the current file */
+	int64_t run_id;		/* runs.id of this process in the current file */
+	int64_t started_ms;	/* runs.started_ms: when store_open ran */
+	unsigned owed_failures; /* failed attempts to write device totals into a moved file */
 	sqlite3_stmt *ins_flow, *ins_metric, *ins_iface, *upd_iface;
 	sqlite3_stmt *upsert_dev, *upd_dev;
-	struct devcache *dc;		/* the writer's alone */
-	size_t cache_floor;		/* store_set_cache_capacity's lower bound */
+	struct devcache *dc; /* the writer's alone */
+	size_t cache_floor;  /* store_set_cache_capacity's lower bound */
 
 	/* Grown only before store_start; the writer then reads it unlocked. */
 	struct store_iface *ifaces;
@@ -142,27 +141,27 @@ struct store {
 	pthread_t thread;
 	bool started;
 
-	pthread_mutex_t lock;		/* guards the queues, flags and counters below */
-	pthread_cond_t wake;		/* the writer sleeps on it */
-	struct fm_record *recs;		/* ring of rec_cap records */
-	size_t rec_cap, rec_head, rec_count;	/* rec_count includes the batch in flight */
-	struct store_metric *mets;	/* ring of METRIC_QUEUE rows */
+	pthread_mutex_t lock;		     /* guards the queues, flags and counters below */
+	pthread_cond_t wake;		     /* the writer sleeps on it */
+	struct fm_record *recs;		     /* ring of rec_cap records */
+	size_t rec_cap, rec_head, rec_count; /* rec_count includes the batch in flight */
+	struct store_metric *mets;	     /* ring of METRIC_QUEUE rows */
 	size_t met_head, met_count;
-	size_t detach_count;		/* ifaces with detach_pending */
-	bool have_oldest;		/* something is queued that the writer has not taken */
-	int64_t oldest_ms;		/* ... since this monotonic time */
-	bool dev_held;			/* the device cache holds unwritten traffic */
-	int64_t dev_due_ms;		/* ... to be written by this monotonic time */
-	bool flush_now;			/* a submit was refused: write without waiting */
+	size_t detach_count; /* ifaces with detach_pending */
+	bool have_oldest;    /* something is queued that the writer has not taken */
+	int64_t oldest_ms;   /* ... since this monotonic time */
+	bool dev_held;	     /* the device cache holds unwritten traffic */
+	int64_t dev_due_ms;  /* ... to be written by this monotonic time */
+	bool flush_now;	     /* a submit was refused: write without waiting */
 	bool stopping;
 	unsigned batch_size;
-	unsigned backoff_ms;		/* 0 while transactions succeed */
+	unsigned backoff_ms; /* 0 while transactions succeed */
 	int64_t retry_at_ms;
-	int last_rc;			/* SQLite code of the last failure, 0 after a success */
-	unsigned fail_streak;		/* failed transactions since the last success */
+	int last_rc;	      /* SQLite code of the last failure, 0 after a success */
+	unsigned fail_streak; /* failed transactions since the last success */
 	unsigned close_failures;
-	size_t cache_cap_req;		/* capacity asked for; the writer applies it */
-	uint64_t devices_written;	/* committed; copied into st */
+	size_t cache_cap_req;	  /* capacity asked for; the writer applies it */
+	uint64_t devices_written; /* committed; copied into st */
 	int64_t next_ckpt_ms;
 	double total_batch_ms;
 	struct store_stats st;
@@ -170,10 +169,10 @@ struct store {
 	/* Writer scratch: text of the flow row being bound (SQLITE_STATIC). */
 	char src_mac[18], dst_mac[18];
 	char src_ip[INET6_ADDRSTRLEN], dst_ip[INET6_ADDRSTRLEN];
-	char errmsg[256];		/* sqlite3_errmsg, saved before ROLLBACK replaces it */
-	char dev_mac[18], dev_ip[INET6_ADDRSTRLEN];	/* a device being upserted */
-	bool dev_vanished;		/* an UPDATE found no devices row */
-	uint64_t batch_dev_writes;	/* device UPDATEs in the open transaction */
+	char errmsg[256]; /* sqlite3_errmsg, saved before ROLLBACK replaces it */
+	char dev_mac[18], dev_ip[INET6_ADDRSTRLEN]; /* a device being upserted */
+	bool dev_vanished;			    /* an UPDATE found no devices row */
+	uint64_t batch_dev_writes;		    /* device UPDATEs in the open transaction */
 };
 
 /* schema.c */

@@ -22,7 +22,7 @@
 #include "lib/log.h"
 #include "store/reader.h"
 
-#define BUSY_TIMEOUT_MS 5000	/* a checkpoint by the daemon can hold us briefly */
+#define BUSY_TIMEOUT_MS 5000 /* a checkpoint by the daemon can hold us briefly */
 
 /* "file:PATH?immutable=1", with the characters a URI path may not hold
  * as themselves percent-encoded. NULL without memory. */
@@ -70,8 +70,9 @@ static int open_probe(const char *path, bool immutable, sqlite3 **db)
 	sqlite3_extended_result_codes(*db, 1);
 	sqlite3_busy_timeout(*db, BUSY_TIMEOUT_MS);
 	/* Opening is lazy: this first read is where a file is refused. */
-	rc = sqlite3_prepare_v2(*db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'flows'",
-				-1, &st, NULL);
+	rc = sqlite3_prepare_v2(
+		*db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'flows'", -1, &st,
+		NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	sqlite3_finalize(st);

@@ -36,10 +36,30 @@
 
 /* Parameter numbers of the flow INSERT; the key columns are contiguous. */
 enum {
-	P_IFACE = 1, P_DIR, P_FIRST, P_LAST,
-	P_SRC_MAC, P_DST_MAC, P_VLAN, P_ETH, P_SRC_IP, P_DST_IP,
-	P_SPORT, P_DPORT, P_PROTO, P_ICMP_TYPE, P_ICMP_CODE, P_TCP_FLAGS, P_TOS,
-	P_PACKETS, P_BYTES, P_IP_BYTES, P_REASON, P_SRC_DEV, P_DST_DEV, P_EXPORTER,
+	P_IFACE = 1,
+	P_DIR,
+	P_FIRST,
+	P_LAST,
+	P_SRC_MAC,
+	P_DST_MAC,
+	P_VLAN,
+	P_ETH,
+	P_SRC_IP,
+	P_DST_IP,
+	P_SPORT,
+	P_DPORT,
+	P_PROTO,
+	P_ICMP_TYPE,
+	P_ICMP_CODE,
+	P_TCP_FLAGS,
+	P_TOS,
+	P_PACKETS,
+	P_BYTES,
+	P_IP_BYTES,
+	P_REASON,
+	P_SRC_DEV,
+	P_DST_DEV,
+	P_EXPORTER,
 };
 
 static const char insert_flow_sql[] =
@@ -82,7 +102,6 @@ void store_fmt_mac(char out[18], const uint8_t *m)
 	}
 }
 
-
 static const struct store_iface *iface_find(const struct store *s, uint32_t ifindex)
 {
 	/* Backwards: a later attach of the same ifindex wins. */
@@ -117,7 +136,8 @@ static int write_device(struct store *s, const struct devcache_entry *e)
 		return rc;
 	if (!sqlite3_changes(s->db)) {
 		if (!s->dev_vanished)
-			pr_warn("store: %s: devices row %" PRId64 " was deleted while in use; its traffic not yet written is lost\n",
+			pr_warn("store: %s: devices row %" PRId64
+				" was deleted while in use; its traffic not yet written is lost\n",
 				s->path, e->id);
 		s->dev_vanished = true;
 	}
@@ -127,9 +147,8 @@ static int write_device(struct store *s, const struct devcache_entry *e)
 
 /* A cache miss: the id of the device with key k on interface f, its row
  * created if new. Returns a SQLite code. */
-static int upsert_device(struct store *s, const struct store_iface *f,
-			 const struct devcache_key *k, const struct fm_record *r,
-			 int64_t *id)
+static int upsert_device(struct store *s, const struct store_iface *f, const struct devcache_key *k,
+			 const struct fm_record *r, int64_t *id)
 {
 	sqlite3_stmt *st = s->upsert_dev;
 	int rc;
@@ -140,7 +159,7 @@ static int upsert_device(struct store *s, const struct store_iface *f,
 	else if (k->family == DEVCACHE_IPV6)
 		inet_ntop(AF_INET6, k->addr, s->dev_ip, sizeof(s->dev_ip));
 	else
-		s->dev_ip[0] = '\0';	/* non-IP: see the devices schema */
+		s->dev_ip[0] = '\0'; /* non-IP: see the devices schema */
 	sqlite3_bind_int64(st, 1, f->dev_id);
 	sqlite3_bind_text(st, 2, s->dev_mac, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, s->dev_ip, -1, SQLITE_STATIC);
@@ -172,7 +191,7 @@ static bool group_endpoint(const struct fm_flow_key *fk, bool src)
 
 	if (mac[0] & 1)
 		return true;
-	if (fk->eth_type == FM_ETH_P_IP)	/* a[12..15]: the IPv4-mapped form */
+	if (fk->eth_type == FM_ETH_P_IP) /* a[12..15]: the IPv4-mapped form */
 		return (a[12] & 0xf0) == 224 || !memcmp(a + 12, bcast4, 4);
 	if (fk->eth_type == FM_ETH_P_IPV6)
 		return a[0] == 0xff;
@@ -185,8 +204,8 @@ static bool group_endpoint(const struct fm_flow_key *fk, bool src)
  * SQLite code. The traffic goes in before the caller resolves the other
  * end, whose insert may evict this entry.
  */
-static int resolve_device(struct store *s, const struct store_iface *f,
-			  const struct fm_record *r, bool src, int64_t *id)
+static int resolve_device(struct store *s, const struct store_iface *f, const struct fm_record *r,
+			  bool src, int64_t *id)
 {
 	const struct fm_flow_key *fk = &r->key;
 	struct devcache_key k;
@@ -213,8 +232,7 @@ static int resolve_device(struct store *s, const struct store_iface *f,
 		if (!e)
 			return SQLITE_NOMEM;
 	}
-	devcache_add(s->dc, e, src, r->packets, r->bytes, r->first_seen_ms,
-		     r->last_seen_ms);
+	devcache_add(s->dc, e, src, r->packets, r->bytes, r->first_seen_ms, r->last_seen_ms);
 	*id = e->id;
 	return SQLITE_OK;
 }
@@ -236,7 +254,8 @@ static int insert_flow(struct store *s, const struct fm_record *r)
 	bool ip4 = k->eth_type == FM_ETH_P_IP, ip6 = k->eth_type == FM_ETH_P_IPV6;
 	const struct store_iface *f = iface_find(s, k->ifindex);
 	const char *dir = k->direction == FM_DIR_INGRESS ? "ingress" :
-			  k->direction == FM_DIR_EGRESS ? "egress" : NULL;
+			  k->direction == FM_DIR_EGRESS	 ? "egress" :
+							   NULL;
 	int64_t src_dev, dst_dev;
 	int rc;
 
@@ -263,8 +282,7 @@ static int insert_flow(struct store *s, const struct fm_record *r)
 		sqlite3_bind_int64(st, P_EXPORTER, r->exporter_id);
 	else
 		sqlite3_bind_null(st, P_EXPORTER);
-	sqlite3_bind_text(st, P_REASON, fm_end_reason_str(r->end_reason), -1,
-			  SQLITE_STATIC);
+	sqlite3_bind_text(st, P_REASON, fm_end_reason_str(r->end_reason), -1, SQLITE_STATIC);
 
 	if (r->end_reason == FM_END_OVERFLOW) {
 		/* Unattributed packets: the key says nothing about them. */
@@ -321,8 +339,7 @@ static int insert_flow(struct store *s, const struct fm_record *r)
 	sqlite3_bind_int(st, P_SPORT, k->src_port);
 	sqlite3_bind_int(st, P_DPORT, k->dst_port);
 
-	if ((ip4 && k->protocol == FM_IPPROTO_ICMP) ||
-	    (ip6 && k->protocol == FM_IPPROTO_ICMPV6)) {
+	if ((ip4 && k->protocol == FM_IPPROTO_ICMP) || (ip6 && k->protocol == FM_IPPROTO_ICMPV6)) {
 		sqlite3_bind_int(st, P_ICMP_TYPE, k->icmp_type);
 		sqlite3_bind_int(st, P_ICMP_CODE, k->icmp_code);
 	} else {
@@ -361,7 +378,7 @@ int write_batch(struct store *s, const struct store_batch *b, double *ms)
 
 	rc = ensure_db(s);
 	if (rc != SQLITE_OK)
-		return rc;	/* s->errmsg says why; nothing to roll back */
+		return rc; /* s->errmsg says why; nothing to roll back */
 	/* IMMEDIATE takes the write lock up front, so waiting for another
 	 * writer happens here, under busy_timeout, not halfway through. */
 	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
@@ -428,9 +445,8 @@ fail:
 	return rc;
 }
 
-int store_interface_attach(struct store *s, const char *name, int ifindex,
-			   const char *mac, const char *xdp_mode,
-			   int64_t attached_ms)
+int store_interface_attach(struct store *s, const char *name, int ifindex, const char *mac,
+			   const char *xdp_mode, int64_t attached_ms)
 {
 	struct store_iface *f;
 	sqlite3_stmt *st = s->ins_iface;
@@ -450,10 +466,10 @@ int store_interface_attach(struct store *s, const char *name, int ifindex,
 	sqlite3_bind_int64(st, 5, attached_ms);
 	sqlite3_bind_int64(st, 6, s->run_id);
 	rc = step_once(st);
-	sqlite3_clear_bindings(st);	/* drop the caller's pointers */
+	sqlite3_clear_bindings(st); /* drop the caller's pointers */
 	if (rc != SQLITE_OK) {
-		pr_err("store: %s: recording interface %s: %s\n", s->path,
-		       name ? name : "?", sqlite3_errmsg(s->db));
+		pr_err("store: %s: recording interface %s: %s\n", s->path, name ? name : "?",
+		       sqlite3_errmsg(s->db));
 		return sqlite_errno(rc);
 	}
 	f = &s->ifaces[s->n_ifaces++];
@@ -482,8 +498,8 @@ int64_t first_iface_row(struct store *s, const char *name, int64_t own)
 
 	if (!name)
 		return own;
-	if (sqlite3_prepare_v2(s->db, "SELECT min(id) FROM interfaces WHERE name = ?1",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db, "SELECT min(id) FROM interfaces WHERE name = ?1", -1, &st,
+			       NULL) != SQLITE_OK) {
 		pr_warn("store: %s: finding the first interfaces row of %s: %s; its devices start afresh\n",
 			s->path, name, sqlite3_errmsg(s->db));
 		return own;
@@ -544,10 +560,11 @@ int record_run(struct store *s)
 	if (gethostname(host, sizeof(host)))
 		snprintf(host, sizeof(host), "?");
 	host[sizeof(host) - 1] = '\0';
-	rc = sqlite3_prepare_v2(s->db,
-				"INSERT INTO runs(command, pid, hostname, version, started_ms, args)"
-				" VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-				-1, &st, NULL);
+	rc = sqlite3_prepare_v2(
+		s->db,
+		"INSERT INTO runs(command, pid, hostname, version, started_ms, args)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+		-1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, cmd, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, getpid());
@@ -599,7 +616,8 @@ int write_owed_devices(struct store *s)
 		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(s->errmsg, sizeof(s->errmsg),
-			 "writing the device totals into the moved file: %s", sqlite3_errmsg(s->db));
+			 "writing the device totals into the moved file: %s",
+			 sqlite3_errmsg(s->db));
 		if (!sqlite3_get_autocommit(s->db))
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		devcache_rollback(s->dc);
@@ -608,7 +626,7 @@ int write_owed_devices(struct store *s)
 	}
 	devcache_commit(s->dc, true);
 	s->devices_written += s->batch_dev_writes;
-	s->dev_vanished = false;	/* the cache is cleared next anyway */
+	s->dev_vanished = false; /* the cache is cleared next anyway */
 	return SQLITE_OK;
 }
 
@@ -622,7 +640,8 @@ int rows_prepare(struct store *s)
 		{ "INSERT INTO metrics(ts_ms, name, value, run_id) VALUES(?1, ?2, ?3, ?4)",
 		  &s->ins_metric },
 		{ "INSERT INTO interfaces(name, ifindex, mac, xdp_mode, attached_ms, run_id)"
-		  " VALUES(?1, ?2, ?3, ?4, ?5, ?6)", &s->ins_iface },
+		  " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+		  &s->ins_iface },
 		{ "UPDATE interfaces SET detached_ms = ?1 WHERE id = ?2", &s->upd_iface },
 		{ upsert_device_sql, &s->upsert_dev },
 		{ update_device_sql, &s->upd_dev },
@@ -639,7 +658,7 @@ int rows_prepare(struct store *s)
 
 void rows_finalize(struct store *s)
 {
-	sqlite3_stmt **all[] = { &s->upsert_dev, &s->upd_dev, &s->ins_flow,
+	sqlite3_stmt **all[] = { &s->upsert_dev, &s->upd_dev,	&s->ins_flow,
 				 &s->ins_metric, &s->ins_iface, &s->upd_iface };
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {

@@ -93,8 +93,7 @@ static const char v2_sql[] =
 /* steps[i] takes a database from version i to version i + 1. */
 static const char *const steps[] = { v1_sql, v2_sql };
 
-_Static_assert(sizeof(steps) / sizeof(steps[0]) == SCHEMA_VERSION,
-	       "one step per schema version");
+_Static_assert(sizeof(steps) / sizeof(steps[0]) == SCHEMA_VERSION, "one step per schema version");
 
 /* Only on request: a text-address index slows inserts about sevenfold. */
 static const char address_index_sql[] =
@@ -109,7 +108,10 @@ static const char address_index_sql[] =
  * compared with it. */
 enum { VIEW_FLOWS, VIEW_TALKERS, VIEW_DEVICES, VIEW_METRICS, VIEW__COUNT };
 static const char *const view_names[VIEW__COUNT] = {
-	"flows_readable", "top_talkers", "device_summary", "metrics_latest",
+	"flows_readable",
+	"top_talkers",
+	"device_summary",
+	"metrics_latest",
 };
 
 static int view_sql(int v, char *buf, size_t len)
@@ -122,50 +124,59 @@ static int view_sql(int v, char *buf, size_t len)
 		/* tcp_flags_sql and proto_sql_case share one static buffer
 		 * each: copy the first before the second is built. */
 		snprintf(flags, sizeof(flags), "%s", tcp_flags_sql("f.tcp_flags"));
-		n = snprintf(buf, len,
-			     "CREATE VIEW flows_readable AS SELECT f.id,"
-			     " i.name AS interface, f.direction,"
-			     " " ISO_TIME("f.first_seen_ms") " AS first_seen,"
-			     " " ISO_TIME("f.last_seen_ms") " AS last_seen,"
-			     " f.src_mac, f.dst_mac, f.vlan_id,"
-			     " CASE WHEN f.eth_type IS NULL THEN NULL ELSE printf('0x%%04x', f.eth_type) END AS eth_type,"
-			     " f.src_ip, f.src_port, f.dst_ip, f.dst_port,"
-			     " %s AS protocol,"
-			     " f.icmp_type, f.icmp_code,"
-			     " CASE WHEN f.protocol = %d THEN %s END AS tcp_flags,"
-			     " f.tcp_flags AS tcp_flags_num, f.tos,"
-			     " f.packets, f.bytes, f.ip_bytes, f.end_reason,"
-			     " e.address AS exporter"
-			     " FROM flows f LEFT JOIN interfaces i ON i.id = f.interface_id"
-			     " LEFT JOIN exporters e ON e.id = f.exporter_id",
-			     proto_sql_case("f.protocol"), FM_IPPROTO_TCP, flags);
+		n = snprintf(
+			buf, len,
+			"CREATE VIEW flows_readable AS SELECT f.id,"
+			" i.name AS interface, f.direction,"
+			" " ISO_TIME(
+				"f.first_seen_ms") " AS first_seen,"
+						   " " ISO_TIME(
+							   "f.last_seen_ms") " AS last_seen,"
+									     " f.src_mac, f.dst_mac, f.vlan_id,"
+									     " CASE WHEN f.eth_type IS NULL THEN NULL ELSE printf('0x%%04x', f.eth_type) END AS eth_type,"
+									     " f.src_ip, f.src_port, f.dst_ip, f.dst_port,"
+									     " %s AS protocol,"
+									     " f.icmp_type, f.icmp_code,"
+									     " CASE WHEN f.protocol = %d THEN %s END AS tcp_flags,"
+									     " f.tcp_flags AS tcp_flags_num, f.tos,"
+									     " f.packets, f.bytes, f.ip_bytes, f.end_reason,"
+									     " e.address AS exporter"
+									     " FROM flows f LEFT JOIN interfaces i ON i.id = f.interface_id"
+									     " LEFT JOIN exporters e ON e.id = f.exporter_id",
+			proto_sql_case("f.protocol"), FM_IPPROTO_TCP, flags);
 		break;
 	case VIEW_TALKERS:
 		/* As version 1 made it. */
-		n = snprintf(buf, len,
-			     "CREATE VIEW top_talkers AS SELECT src_ip,"
-			     " sum(bytes) AS bytes, sum(packets) AS packets, count(*) AS flows"
-			     " FROM flows WHERE src_ip IS NOT NULL GROUP BY src_ip ORDER BY bytes DESC");
+		n = snprintf(
+			buf, len,
+			"CREATE VIEW top_talkers AS SELECT src_ip,"
+			" sum(bytes) AS bytes, sum(packets) AS packets, count(*) AS flows"
+			" FROM flows WHERE src_ip IS NOT NULL GROUP BY src_ip ORDER BY bytes DESC");
 		break;
 	case VIEW_DEVICES:
-		n = snprintf(buf, len,
-			     "CREATE VIEW device_summary AS SELECT d.id,"
-			     " i.name AS interface, d.mac, d.ip,"
-			     " " ISO_TIME("d.first_seen_ms") " AS first_seen,"
-			     " " ISO_TIME("d.last_seen_ms") " AS last_seen,"
-			     " d.packets_sent, d.bytes_sent, d.packets_received, d.bytes_received"
-			     " FROM devices d LEFT JOIN interfaces i ON i.id = d.interface_id"
-			     " ORDER BY d.bytes_sent + d.bytes_received DESC");
+		n = snprintf(
+			buf, len,
+			"CREATE VIEW device_summary AS SELECT d.id,"
+			" i.name AS interface, d.mac, d.ip,"
+			" " ISO_TIME(
+				"d.first_seen_ms") " AS first_seen,"
+						   " " ISO_TIME(
+							   "d.last_seen_ms") " AS last_seen,"
+									     " d.packets_sent, d.bytes_sent, d.packets_received, d.bytes_received"
+									     " FROM devices d LEFT JOIN interfaces i ON i.id = d.interface_id"
+									     " ORDER BY d.bytes_sent + d.bytes_received DESC");
 		break;
 	case VIEW_METRICS:
 		/* The last interval of each run (two daemons on one file,
 		 * or one after another); rows of version 1 have no run. */
-		n = snprintf(buf, len,
-			     "CREATE VIEW metrics_latest AS SELECT m.run_id, r.command, r.pid,"
-			     " " ISO_TIME("m.ts_ms") " AS time, m.name, m.value"
-			     " FROM metrics m JOIN (SELECT run_id, max(ts_ms) AS ts_ms FROM metrics"
-			     " GROUP BY run_id) l ON l.run_id IS m.run_id AND l.ts_ms = m.ts_ms"
-			     " LEFT JOIN runs r ON r.id = m.run_id ORDER BY m.run_id, m.name");
+		n = snprintf(
+			buf, len,
+			"CREATE VIEW metrics_latest AS SELECT m.run_id, r.command, r.pid,"
+			" " ISO_TIME(
+				"m.ts_ms") " AS time, m.name, m.value"
+					   " FROM metrics m JOIN (SELECT run_id, max(ts_ms) AS ts_ms FROM metrics"
+					   " GROUP BY run_id) l ON l.run_id IS m.run_id AND l.ts_ms = m.ts_ms"
+					   " LEFT JOIN runs r ON r.id = m.run_id ORDER BY m.run_id, m.name");
 		break;
 	}
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
@@ -226,8 +237,7 @@ static int schema_pragmas(struct store *s)
 
 	rc = query_int(s, "PRAGMA page_count", "reading the file", &pages);
 	if (rc == SQLITE_OK && pages == 0)
-		rc = exec_sql(s, "PRAGMA auto_vacuum = INCREMENTAL",
-			      "setting up the new file");
+		rc = exec_sql(s, "PRAGMA auto_vacuum = INCREMENTAL", "setting up the new file");
 	if (rc != SQLITE_OK)
 		return rc;
 	rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
@@ -241,8 +251,9 @@ static int schema_pragmas(struct store *s)
 	if (!mode || strcmp((const char *)mode, "wal"))
 		pr_warn("store: %s: journal mode is %s, not WAL; readers will block the writer\n",
 			s->path, mode ? (const char *)mode : "unknown");
-	rc = exec_sql(s, "PRAGMA synchronous = NORMAL;"
-			 "PRAGMA journal_size_limit = " STR(JOURNAL_SIZE_LIMIT) ";",
+	rc = exec_sql(s,
+		      "PRAGMA synchronous = NORMAL;"
+		      "PRAGMA journal_size_limit = " STR(JOURNAL_SIZE_LIMIT) ";",
 		      "setting pragmas");
 	if (rc == SQLITE_OK) {
 		char sql[64];
@@ -303,7 +314,10 @@ static int check_foreign(struct store *s)
 		snprintf(names + sizeof(names) - 5, 5, "...");
 	snprintf(s->errmsg, sizeof(s->errmsg),
 		 "holds %s %s: another application's database; give --db a new file",
-		 tables > 1 ? "tables" : tables ? "table" : "objects", names);
+		 tables > 1 ? "tables" :
+		 tables	    ? "table" :
+			      "objects",
+		 names);
 	conn_err(s, "store: %s %s\n", s->path, s->errmsg);
 	return -EINVAL;
 }
@@ -315,7 +329,8 @@ static int sync_views(struct store *s)
 	sqlite3_stmt *st = NULL;
 	int rc = SQLITE_OK;
 
-	rc = sqlite3_prepare_v2(s->db, "SELECT sql FROM sqlite_master WHERE type = 'view' AND name = ?1",
+	rc = sqlite3_prepare_v2(s->db,
+				"SELECT sql FROM sqlite_master WHERE type = 'view' AND name = ?1",
 				-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return schema_err(s, rc, "reading the views");
@@ -434,7 +449,8 @@ static unsigned jitter(unsigned *seed, unsigned max)
 int schema_setup(struct store *s)
 {
 	int64_t start = mono_ms(), waited;
-	unsigned pause = 1, tries = 0, seed = ((unsigned)getpid() * 2654435761u ^ (unsigned)start) | 1;
+	unsigned pause = 1, tries = 0,
+		 seed = ((unsigned)getpid() * 2654435761u ^ (unsigned)start) | 1;
 	int err;
 
 	/*
@@ -465,7 +481,8 @@ int schema_setup(struct store *s)
 		conn_err(s, "store: %s: %s (another process held it for %lld ms, %u attempts)\n",
 			 s->path, s->errmsg, (long long)waited, tries);
 	else if (tries > 1)
-		pr_debug("store: %s: schema ready after %u attempts (%lld ms): another process was opening it too\n",
-			 s->path, tries, (long long)waited);
+		pr_debug(
+			"store: %s: schema ready after %u attempts (%lld ms): another process was opening it too\n",
+			s->path, tries, (long long)waited);
 	return err;
 }

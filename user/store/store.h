@@ -26,8 +26,8 @@
 #include <stdint.h>
 #include "table/record.h"
 
-#define STORE_METRIC_NAME_MAX 64	/* bytes of a metric name, NUL included */
-#define STORE_CACHE_DEFAULT 65536	/* device cache entries when cache_size is 0 */
+#define STORE_METRIC_NAME_MAX 64  /* bytes of a metric name, NUL included */
+#define STORE_CACHE_DEFAULT 65536 /* device cache entries when cache_size is 0 */
 /* store_set_cache_capacity never goes below this (or below cache_size if
  * that was set smaller): a /22 of hosts stays cached under pressure, and
  * the entries cost only ~120 KiB. */
@@ -37,42 +37,42 @@ struct store;
 
 /* Zero in a numeric field means "the default" given in its comment. */
 struct store_opts {
-	const char *path;		/* database file, created if missing */
-	bool index_addresses;		/* also index flows(src_ip) and flows(dst_ip) */
-	unsigned target_commit_ms;	/* batch size adapts to keep a commit near this (100) */
-	unsigned max_delay_ms;		/* a queued record waits at most about this long (5000) */
-	size_t queue_records;		/* flow records the queue holds (262144) */
-	unsigned checkpoint_every_ms;	/* passive WAL checkpoint interval (10000) */
-	size_t cache_size;		/* device cache entries (STORE_CACHE_DEFAULT) */
-	size_t page_cache_kib;		/* SQLite's page cache (65536) */
+	const char *path;	      /* database file, created if missing */
+	bool index_addresses;	      /* also index flows(src_ip) and flows(dst_ip) */
+	unsigned target_commit_ms;    /* batch size adapts to keep a commit near this (100) */
+	unsigned max_delay_ms;	      /* a queued record waits at most about this long (5000) */
+	size_t queue_records;	      /* flow records the queue holds (262144) */
+	unsigned checkpoint_every_ms; /* passive WAL checkpoint interval (10000) */
+	size_t cache_size;	      /* device cache entries (STORE_CACHE_DEFAULT) */
+	size_t page_cache_kib;	      /* SQLite's page cache (65536) */
 	/* This process's runs row, whose id stamps its metrics and interfaces
 	 * rows (tells two daemons on one file apart): */
-	const char *command;		/* runs.command: "run", "replay", "collect" (NULL: "run") */
-	const char *args;		/* runs.args: the command line as given (NULL: none); copied */
+	const char *command; /* runs.command: "run", "replay", "collect" (NULL: "run") */
+	const char *args;    /* runs.args: the command line as given (NULL: none); copied */
 };
 
 struct store_stats {
-	uint64_t rows_written;		/* flow rows committed */
-	uint64_t metric_rows_written;	/* metric rows committed */
-	uint64_t batches;		/* transactions committed */
-	uint64_t db_ops;		/* transactions attempted */
-	uint64_t db_errors;		/* transactions that failed (their rows stay queued) */
-	uint64_t queue_full;		/* submits refused with -EAGAIN */
-	uint64_t pending;		/* flow records queued, not yet committed */
-	uint64_t pending_metrics;	/* metric rows queued, not yet committed */
-	uint64_t checkpoints;		/* periodic WAL checkpoints run */
-	unsigned current_batch_size;	/* flow records the next transaction may take */
-	double avg_batch_size;		/* flow rows per committed transaction */
-	double avg_batch_ms;		/* mean transaction time, BEGIN to COMMIT */
-	double last_batch_ms;		/* time of the last committed transaction */
-	double wal_size_mb;		/* size of the -wal file after the last commit */
+	uint64_t rows_written;	      /* flow rows committed */
+	uint64_t metric_rows_written; /* metric rows committed */
+	uint64_t batches;	      /* transactions committed */
+	uint64_t db_ops;	      /* transactions attempted */
+	uint64_t db_errors;	      /* transactions that failed (their rows stay queued) */
+	uint64_t queue_full;	      /* submits refused with -EAGAIN */
+	uint64_t pending;	      /* flow records queued, not yet committed */
+	uint64_t pending_metrics;     /* metric rows queued, not yet committed */
+	uint64_t checkpoints;	      /* periodic WAL checkpoints run */
+	unsigned current_batch_size;  /* flow records the next transaction may take */
+	double avg_batch_size;	      /* flow rows per committed transaction */
+	double avg_batch_ms;	      /* mean transaction time, BEGIN to COMMIT */
+	double last_batch_ms;	      /* time of the last committed transaction */
+	double wal_size_mb;	      /* size of the -wal file after the last commit */
 	/* Device cache; cache_hit_ratio = hits / (hits + misses). */
-	uint64_t cache_hits;		/* device lookups served by the cache */
-	uint64_t cache_misses;		/* ... resolved by an upsert in the batch */
-	uint64_t cache_evictions;	/* entries evicted for room or by a shrink */
-	uint64_t cache_size;		/* entries held */
-	uint64_t cache_capacity;	/* entries it may hold, as now in effect */
-	uint64_t devices_written;	/* devices totals updates committed */
+	uint64_t cache_hits;	  /* device lookups served by the cache */
+	uint64_t cache_misses;	  /* ... resolved by an upsert in the batch */
+	uint64_t cache_evictions; /* entries evicted for room or by a shrink */
+	uint64_t cache_size;	  /* entries held */
+	uint64_t cache_capacity;  /* entries it may hold, as now in effect */
+	uint64_t devices_written; /* devices totals updates committed */
 };
 
 /*
@@ -93,9 +93,8 @@ int store_open(struct store **out, const struct store_opts *opts);
  * ifindex to it for flows.interface_id; a later attach of the same ifindex
  * wins. mac and xdp_mode may be NULL. Only before store_start (-EBUSY after).
  */
-int store_interface_attach(struct store *s, const char *name, int ifindex,
-			   const char *mac, const char *xdp_mode,
-			   int64_t attached_ms);
+int store_interface_attach(struct store *s, const char *name, int ifindex, const char *mac,
+			   const char *xdp_mode, int64_t attached_ms);
 
 /*
  * Set interfaces.detached_ms of the interface last attached with ifindex,
@@ -119,9 +118,8 @@ int store_submit(struct store *s, const struct fm_record *recs, size_t n);
  * same -EAGAIN / -E2BIG rules; -EINVAL for a name of STORE_METRIC_NAME_MAX
  * bytes or more.
  */
-int store_submit_metrics(struct store *s, int64_t ts_ms,
-			 const char *const *names, const double *values,
-			 size_t n);
+int store_submit_metrics(struct store *s, int64_t ts_ms, const char *const *names,
+			 const double *values, size_t n);
 
 /*
  * Set the device cache capacity in entries, e.g. halve it under memory

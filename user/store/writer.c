@@ -91,8 +91,8 @@ static void take_batch(struct store *s, struct store_batch *b, int64_t now)
 	b->rec_head = s->rec_head;
 	b->nrec = s->rec_count < s->batch_size ? s->rec_count : s->batch_size;
 	/* Devices too unless more records wait (see the top of the file). */
-	b->dev_writeback = s->stopping || b->nrec == s->rec_count ||
-			   (s->dev_held && now >= s->dev_due_ms);
+	b->dev_writeback =
+		s->stopping || b->nrec == s->rec_count || (s->dev_held && now >= s->dev_due_ms);
 	b->met_head = s->met_head;
 	b->nmet = s->met_count;
 	b->had_oldest = s->have_oldest;
@@ -151,8 +151,8 @@ static void sync_cache_stats(struct store *s)
 }
 
 /* Caller holds the lock. Account for a transaction's outcome. */
-static void finish_batch(struct store *s, const struct store_batch *b, int rc,
-			 double ms, double wal_mb)
+static void finish_batch(struct store *s, const struct store_batch *b, int rc, double ms,
+			 double wal_mb)
 {
 	int64_t now = mono_ms();
 
@@ -186,8 +186,8 @@ static void finish_batch(struct store *s, const struct store_batch *b, int rc,
 		if (b->nrec)
 			adapt_batch(s, b->nrec, ms);
 		if (s->fail_streak)
-			pr_info("store: %s: writing again after %u failed attempts\n",
-				s->path, s->fail_streak);
+			pr_info("store: %s: writing again after %u failed attempts\n", s->path,
+				s->fail_streak);
 		s->fail_streak = 0;
 		s->last_rc = 0;
 		s->backoff_ms = 0;
@@ -213,8 +213,8 @@ static void finish_batch(struct store *s, const struct store_batch *b, int rc,
 		pr_warn("store: %s: %s; keeping %zu records in memory and retrying in %u ms\n",
 			s->path, s->errmsg, s->rec_count, s->backoff_ms);
 	else
-		pr_debug("store: %s: %s; %zu records queued, retrying in %u ms\n",
-			 s->path, s->errmsg, s->rec_count, s->backoff_ms);
+		pr_debug("store: %s: %s; %zu records queued, retrying in %u ms\n", s->path,
+			 s->errmsg, s->rec_count, s->backoff_ms);
 	s->last_rc = rc;
 }
 
@@ -288,8 +288,7 @@ static void writer_run(struct store *s)
 			wal_mb = rc == SQLITE_OK ? wal_size_mb(s) : 0;
 			pthread_mutex_lock(&s->lock);
 			finish_batch(s, &b, rc, ms, wal_mb);
-			if (rc != SQLITE_OK && s->stopping &&
-			    ++s->close_failures >= CLOSE_ATTEMPTS)
+			if (rc != SQLITE_OK && s->stopping && ++s->close_failures >= CLOSE_ATTEMPTS)
 				break;
 			continue;
 		}
@@ -367,8 +366,8 @@ int store_open(struct store **out, const struct store_opts *opts)
 		s->opts.page_cache_kib = DEFAULT_PAGE_CACHE_KIB;
 	s->batch_size = BATCH_INITIAL;
 	s->rec_cap = s->opts.queue_records;
-	s->cache_floor = s->opts.cache_size < STORE_CACHE_FLOOR ?
-			 s->opts.cache_size : STORE_CACHE_FLOOR;
+	s->cache_floor =
+		s->opts.cache_size < STORE_CACHE_FLOOR ? s->opts.cache_size : STORE_CACHE_FLOOR;
 
 	s->path = strdup(opts->path);
 	s->opts.path = s->path;
@@ -393,8 +392,8 @@ int store_open(struct store **out, const struct store_opts *opts)
 	s->dc = devcache_new(s->opts.cache_size);
 	if (!s->dc) {
 		err = -errno;
-		pr_err("store: %s: device cache of %zu entries: %s\n", s->path,
-		       s->opts.cache_size, strerror(errno));
+		pr_err("store: %s: device cache of %zu entries: %s\n", s->path, s->opts.cache_size,
+		       strerror(errno));
 		goto fail;
 	}
 	s->cache_cap_req = s->opts.cache_size;
@@ -402,8 +401,7 @@ int store_open(struct store **out, const struct store_opts *opts)
 	s->recs = calloc(s->rec_cap, sizeof(*s->recs));
 	s->mets = calloc(METRIC_QUEUE, sizeof(*s->mets));
 	if (!s->recs || !s->mets) {
-		pr_err("store: %s: no memory for a queue of %zu records\n",
-		       s->path, s->rec_cap);
+		pr_err("store: %s: no memory for a queue of %zu records\n", s->path, s->rec_cap);
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -472,8 +470,7 @@ int store_start(struct store *s)
 	s->next_ckpt_ms = mono_ms() + s->opts.checkpoint_every_ms;
 	err = pthread_create(&s->thread, NULL, writer_thread, s);
 	if (err) {
-		pr_err("store: %s: starting the writer thread: %s\n", s->path,
-		       strerror(err));
+		pr_err("store: %s: starting the writer thread: %s\n", s->path, strerror(err));
 		return -err;
 	}
 	s->started = true;
@@ -536,9 +533,8 @@ unlock:
 	return err;
 }
 
-int store_submit_metrics(struct store *s, int64_t ts_ms,
-			 const char *const *names, const double *values,
-			 size_t n)
+int store_submit_metrics(struct store *s, int64_t ts_ms, const char *const *names,
+			 const double *values, size_t n)
 {
 	int err = 0;
 
@@ -559,7 +555,7 @@ int store_submit_metrics(struct store *s, int64_t ts_ms,
 
 		m->ts_ms = ts_ms;
 		m->value = values[i];
-		strcpy(m->name, names[i]);	/* length checked above */
+		strcpy(m->name, names[i]); /* length checked above */
 	}
 	s->met_count += n;
 	queued(s);
@@ -601,7 +597,7 @@ int store_close(struct store *s, uint64_t *unwritten)
 	if (s->started)
 		pthread_join(s->thread, NULL);
 	else
-		writer_run(s);	/* the queue may hold records even so */
+		writer_run(s); /* the queue may hold records even so */
 
 	/* The writer is gone: the connection and the counts are ours. */
 	if (pending(s)) {
@@ -620,7 +616,8 @@ int store_close(struct store *s, uint64_t *unwritten)
 		pr_debug("store: %s: recording the end of this run: %s\n", s->path,
 			 sqlite3_errmsg(s->db));
 	checkpoint(s);
-	pr_debug("store: %s: %" PRIu64 " flow rows in %" PRIu64 " transactions, %" PRIu64 " failed\n",
+	pr_debug("store: %s: %" PRIu64 " flow rows in %" PRIu64 " transactions, %" PRIu64
+		 " failed\n",
 		 s->path, s->st.rows_written, s->st.batches, s->st.db_errors);
 	store_free(s);
 	return err;

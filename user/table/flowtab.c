@@ -63,7 +63,6 @@
 #define FT_MAX_SLOTS ((size_t)1 << 30)
 #define FT_LAG_BUCKETS 65 /* lag 0, then one per bit length 1..64 */
 
-
 /* The lists, each keyed by e->t[list]. */
 enum ft_list_id {
 	FT_LAST = 0, /* all entries by last_seen: idle, evict, flush */

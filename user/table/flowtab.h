@@ -67,7 +67,7 @@ struct flowtab_delta {
 	uint64_t packets;
 	uint64_t bytes;
 	uint64_t ip_bytes;
-	int64_t first_ms;	/* epoch ms */
+	int64_t first_ms; /* epoch ms */
 	int64_t last_ms;
 	uint8_t tcp_flags;
 };
