@@ -8,7 +8,12 @@ CLANG    ?= clang
 BPFTOOL  ?= $(or $(shell command -v bpftool 2>/dev/null),/usr/sbin/bpftool)
 CLANG_FORMAT ?= clang-format-14
 ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
-VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+# tools/version.sh: from git describe (a vX.Y.Z tag), else the file VERSION.
+VERSION  := $(shell tools/version.sh)
+# Where `make install` puts things (DESTDIR is prepended to each); the
+# binary reads SYSCONFDIR/flowmaster/flowmaster.conf when --config is not given.
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
 
 ifeq ($(V),1)
 Q =
@@ -22,8 +27,7 @@ endif
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 	      -Ivmlinux -Ibpf -Wall -Werror -MMD -MP
 
-CFLAGS   := -std=gnu11 -g -Wall -Wextra -Werror -MMD -MP -I$(BUILD) -I. -Iuser \
-	    -DFM_VERSION='"$(VERSION)"'
+CFLAGS   := -std=gnu11 -g -Wall -Wextra -Werror -MMD -MP -I$(BUILD) -I. -Iuser
 LDFLAGS  :=
 LDLIBS   := -lbpf -lelf -lz -lsqlite3 -lpthread -lm
 ifeq ($(SAN),1)
@@ -55,7 +59,7 @@ SHELL_SRCS := $(sort $(wildcard tools/*.sh tools/*/*.sh tests/*/*.sh) .ci/run \
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all help test test-c bench-quick bench demo vmlinux clean deps format format-check shellcheck
+.PHONY: all help test test-c bench-quick bench demo vmlinux clean deps format format-check shellcheck FORCE
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/flowmaster
@@ -103,7 +107,15 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-$(BUILD)/%.o: %.c | $(SKELS) $(DEPS_BUILD)
+# The version and the default config path, in $(BUILD)/version.h: rewritten
+# only when they change, so that only what includes it is rebuilt then.
+$(BUILD)/version.h: FORCE
+	$(Q)mkdir -p $(@D)
+	$(Q)printf '#define FM_VERSION "%s"\n#define FM_CONFIG_DEFAULT "%s"\n' \
+		'$(VERSION)' '$(SYSCONFDIR)/flowmaster/flowmaster.conf' >$@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+$(BUILD)/%.o: %.c | $(SKELS) $(DEPS_BUILD) $(BUILD)/version.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
@@ -184,14 +196,14 @@ FUZZ_CFLAGS   := -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror
 		 -I$(BUILD) -I. -Iuser $(FUZZ_SAN)
 FUZZ_SRCS     := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS     := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_LIB_OBJS := $(patsubst %,$(BUILD)/fuzz/obj/user/%.o,lib/args table/flowtab kernel/drain kernel/loader kernel/attach lib/log lib/opts cli/run_opts daemon/sizing)
+FUZZ_LIB_OBJS := $(patsubst %,$(BUILD)/fuzz/obj/user/%.o,lib/args table/flowtab kernel/drain kernel/loader kernel/attach lib/log lib/opts lib/config cli/run_opts daemon/sizing)
 FUZZ_OBJS     := $(FUZZ_LIB_OBJS) $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_SRCS))
 VALGRIND_BINS := $(filter $(BUILD)/tests/unit/%,$(TEST_BINS))
 
 .PHONY: fuzz fuzz-quick fuzz-build valgrind
 
 # user/ code gets coverage instrumentation too: that is what is fuzzed.
-$(FUZZ_OBJS): $(BUILD)/fuzz/obj/%.o: %.c | $(SKELS) $(BUILD)/.deps-fuzz
+$(FUZZ_OBJS): $(BUILD)/fuzz/obj/%.o: %.c | $(SKELS) $(BUILD)/.deps-fuzz $(BUILD)/version.h
 	$(call msg,CC-FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@

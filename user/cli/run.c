@@ -482,6 +482,7 @@ int cmd_run(int argc, char **argv)
 			return 1;
 		}
 	}
+	run_log_config(&cfg);
 	if (check_privileges())
 		return 1;
 	/* Before the slow start-up, so a stop request then is not lost: it
