@@ -73,6 +73,8 @@ help:
 	@echo 'make demo       test hosts in namespaces, real traffic, flows in demo.db (root)'
 	@echo 'make vmlinux    regenerate vmlinux/vmlinux.h from this kernel'"'"'s BTF'
 	@echo 'make clean      remove build/'
+	@echo 'make install    binary, man page, systemd unit, config, licence (PREFIX=/usr/local, DESTDIR)'
+	@echo 'make uninstall  remove them (a changed config is kept)'
 	@echo 'make fuzz       the BPF parser fuzz (FUZZ_FRAMES, 5M) and each libFuzzer target (FUZZ_SECONDS, 60)'
 	@echo 'make fuzz-quick each libFuzzer target for 30 s (CI)'
 	@echo 'make valgrind   the unit suites under valgrind'
@@ -159,6 +161,53 @@ vmlinux: | $(DEPS_BUILD)
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- install: make install / uninstall (PREFIX, DESTDIR) ----
+# The binary, the man page (with the version), the systemd unit (with these
+# paths), the default config (never overwriting one that is there) and the
+# licence. The Debian package (debian/rules) installs the same way.
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR  ?= $(PREFIX)/share/man
+DOCDIR  ?= $(PREFIX)/share/doc/flowmaster
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+CONFDIR := $(SYSCONFDIR)/flowmaster
+INSTALLED := $(SBINDIR)/flowmaster $(MANDIR)/man8/flowmaster.8 $(UNITDIR)/flowmaster.service \
+	     $(DOCDIR)/LICENSE $(DOCDIR)/README.md
+.PHONY: install uninstall
+
+$(BUILD)/flowmaster.8: flowmaster.8 $(BUILD)/version.h
+	$(call msg,GEN,$@)
+	$(Q)sed -e '/^\.TH /s/ flowmaster "System/ "flowmaster $(VERSION)" "System/' $< >$@
+
+$(BUILD)/flowmaster.service: dist/flowmaster.service.in Makefile
+	$(call msg,GEN,$@)
+	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< >$@
+
+install: $(BUILD)/flowmaster $(BUILD)/flowmaster.8 $(BUILD)/flowmaster.service
+	install -D -m 0755 $(BUILD)/flowmaster $(DESTDIR)$(SBINDIR)/flowmaster
+	install -D -m 0644 $(BUILD)/flowmaster.8 $(DESTDIR)$(MANDIR)/man8/flowmaster.8
+	install -D -m 0644 $(BUILD)/flowmaster.service $(DESTDIR)$(UNITDIR)/flowmaster.service
+	install -D -m 0644 LICENSE $(DESTDIR)$(DOCDIR)/LICENSE
+	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	@if [ -e $(DESTDIR)$(CONFDIR)/flowmaster.conf ]; then \
+		echo "kept $(DESTDIR)$(CONFDIR)/flowmaster.conf (new default not installed)"; \
+	else \
+		echo "install -D -m 0644 dist/flowmaster.conf $(DESTDIR)$(CONFDIR)/flowmaster.conf"; \
+		install -D -m 0644 dist/flowmaster.conf $(DESTDIR)$(CONFDIR)/flowmaster.conf; \
+	fi
+
+# The config goes only if it is the default as installed: edits are kept.
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
+	@if cmp -s dist/flowmaster.conf $(DESTDIR)$(CONFDIR)/flowmaster.conf; then \
+		echo "rm -f $(DESTDIR)$(CONFDIR)/flowmaster.conf"; \
+		rm -f $(DESTDIR)$(CONFDIR)/flowmaster.conf; \
+		rmdir $(DESTDIR)$(CONFDIR) 2>/dev/null || true; \
+	elif [ -e $(DESTDIR)$(CONFDIR)/flowmaster.conf ]; then \
+		echo "kept $(DESTDIR)$(CONFDIR)/flowmaster.conf: it was changed"; \
+	fi
+# ---- end of install ----
 
 # ---- checks: shell scripts and C formatting ----
 # `make format` rewrites every C source in place (clang-format 14: other
