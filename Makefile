@@ -75,6 +75,7 @@ help:
 	@echo 'make clean      remove build/'
 	@echo 'make install    binary, man page, systemd unit, config, licence (PREFIX=/usr/local, DESTDIR)'
 	@echo 'make uninstall  remove them (a changed config is kept)'
+	@echo 'make deb        build the Debian package in build/deb and check it (lintian, contents)'
 	@echo 'make fuzz       the BPF parser fuzz (FUZZ_FRAMES, 5M) and each libFuzzer target (FUZZ_SECONDS, 60)'
 	@echo 'make fuzz-quick each libFuzzer target for 30 s (CI)'
 	@echo 'make valgrind   the unit suites under valgrind'
@@ -88,7 +89,7 @@ help:
 # and, when something is missing, print the apt-get line and stop: building
 # needs no root. make test, demo and bench (which need root anyway) install
 # the missing packages of their sets when run as root.
-DEPS_INSTALL_GOALS := test demo bench bench-quick
+DEPS_INSTALL_GOALS := test demo bench bench-quick deb
 DEPS_MODE := $(if $(filter $(DEPS_INSTALL_GOALS),$(MAKECMDGOALS)),,--check)
 $(DEPS_BUILD): tools/install-deps.sh
 	$(Q)tools/install-deps.sh $(DEPS_MODE) build
@@ -207,6 +208,12 @@ uninstall:
 	elif [ -e $(DESTDIR)$(CONFDIR)/flowmaster.conf ]; then \
 		echo "kept $(DESTDIR)$(CONFDIR)/flowmaster.conf: it was changed"; \
 	fi
+
+# The Debian package, built from a copy of this tree and checked (lintian,
+# its files, versions); not part of `make test` (about a minute).
+.PHONY: deb
+deb: | $(BUILD)/.deps-deb
+	$(Q)tools/deb.sh $(BUILD)/deb
 # ---- end of install ----
 
 # ---- checks: shell scripts and C formatting ----
