@@ -25,12 +25,15 @@ unit_caps()
 	sed -n 's/^CapabilityBoundingSet=//p' "$ROOT/dist/flowmaster.service.in"
 }
 
-# make_install DESTDIR ARGS...: make install (or ARGS) into DESTDIR, quietly.
+# make_in DESTDIR TARGET...: make TARGET... (install, uninstall) into DESTDIR, quietly.
 make_in()
 {
 	local dest=$1
 	shift
-	make -s -C "$ROOT" BUILD="$BUILD" PREFIX=/usr DESTDIR="$dest" "$@" >"$LAB_TMP/make.log" 2>&1 ||
+	# BUILD relative, as the .d files name their targets: a changed
+	# version.h then rebuilds what includes it.
+	make -s -C "$ROOT" BUILD="$(realpath -m --relative-to="$ROOT" "$BUILD")" PREFIX=/usr \
+		DESTDIR="$dest" "$@" >"$LAB_TMP/make.log" 2>&1 ||
 		fail "make $* DESTDIR=$dest failed: $(tail -n 20 "$LAB_TMP/make.log")"
 }
 
