@@ -107,14 +107,12 @@ static int split_line(char *line, char **key, char **value, const char **why)
 int config_load(struct config *cf, const struct opts_cmd *c, void *cfg, const char *path,
 		uint64_t given)
 {
-	char where[512], *line, *next, *key, *value;
-	const char *why = NULL;
-	void *scratch = NULL;
-	int err, i, lineno = 0;
+	char *text = NULL;
+	int err;
 
 	memset(cf, 0, sizeof(*cf));
 	cf->given = given;
-	err = read_all(path, &cf->text);
+	err = read_all(path, &text);
 	if (err == -ENOENT)
 		return err;
 	if (err) {
@@ -122,6 +120,20 @@ int config_load(struct config *cf, const struct opts_cmd *c, void *cfg, const ch
 			err == -EFBIG ? "larger than 1 MiB" : strerror(-err));
 		return err;
 	}
+	return config_parse(cf, c, cfg, path, text, given);
+}
+
+int config_parse(struct config *cf, const struct opts_cmd *c, void *cfg, const char *path,
+		 char *text, uint64_t given)
+{
+	char where[512], *line, *next, *key, *value;
+	const char *why = NULL;
+	void *scratch = NULL;
+	int err, i, lineno = 0;
+
+	memset(cf, 0, sizeof(*cf));
+	cf->given = given;
+	cf->text = text;
 	cf->path = path;
 	/* Every line is checked on a copy of the defaults, also those the
 	 * command line overrides: a mistake in the file is found the day

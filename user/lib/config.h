@@ -40,6 +40,10 @@ struct config {
  */
 int config_load(struct config *cf, const struct opts_cmd *c, void *cfg, const char *path,
 		uint64_t given);
+/* config_load on text (malloc'ed, NUL-terminated, taken over: freed by
+ * config_free or on an error) read from path. */
+int config_parse(struct config *cf, const struct opts_cmd *c, void *cfg, const char *path,
+		 char *text, uint64_t given);
 void config_free(struct config *cf);
 
 /*
