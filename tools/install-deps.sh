@@ -9,6 +9,7 @@
 #   valgrind  `make valgrind` (part of test)
 #   lint      `make shellcheck`, `make format-check` (part of test)
 #   bench     `make bench`: the tools it compares with, and plotting
+#   deb       `make deb`: the Debian package tools
 #
 # Usage: tools/install-deps.sh [--check] SET...
 #   As root: install what the sets lack. With --check, or not as root:
@@ -52,6 +53,9 @@ softflowd		softflowd				bench
 nfdump			nfcapd					bench
 pmacct			pmacctd					bench
 gnuplot-nox		gnuplot					bench
+dpkg-dev		dpkg-buildpackage			deb
+debhelper		dh					deb
+lintian			lintian					deb
 EOF
 }
 
@@ -77,7 +81,7 @@ sets=()
 for arg in "$@"; do
 	case $arg in
 	--check) check=1 ;;
-	build | test | demo | fuzz | valgrind | lint | bench) sets+=("$arg") ;;
+	build | test | demo | fuzz | valgrind | lint | bench | deb) sets+=("$arg") ;;
 	*) usage ;;
 	esac
 done

@@ -126,21 +126,25 @@ metric()
 
 # fm_start HOST ARGS...: start `flowmaster run ARGS` in HOST's namespace
 # (nsenter, so its pins are visible here), adding --pin-path of the lab's
-# own unless ARGS has one, and wait (20 s at most) until XDP is attached to
-# every -i interface. Sets FM_PID and FM_LOG (stdout+stderr). Fails the
-# test if the daemon exits first.
+# own unless ARGS has one (and --config none unless ARGS has --config), and
+# wait (20 s at most) until XDP is attached to every -i interface. Sets
+# FM_PID and FM_LOG (stdout+stderr). Fails the test if the daemon exits
+# first.
 FM_N=0
 fm_start()
 {
-	local host=$1 a ifaces=() prev="" pin=1
+	local host=$1 a ifaces=() prev="" pin=1 conf=1
 	shift
 	for a in "$@"; do
 		[[ $prev == -i || $prev == --interface ]] && ifaces+=("$a")
 		[[ $a == --pin-path || $a == --pin-path=* ]] && pin=0
+		[[ $a == --config || $a == --config=* ]] && conf=0
 		prev=$a
 	done
 	local args=("$@")
 	((pin)) && args+=(--pin-path "$(lab_pin_dir)")
+	# Not the host's /etc/flowmaster/flowmaster.conf, should it be installed.
+	((conf)) && args+=(--config none)
 	FM_N=$((FM_N + 1))
 	FM_LOG=$LAB_TMP/flowmaster-$FM_N.log
 	info "start: flowmaster run ${args[*]} (in $host)"

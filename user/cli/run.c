@@ -39,6 +39,7 @@
 #include "kernel/loader.h"
 #include "lib/log.h"
 #include "daemon/metrics.h"
+#include "daemon/notify.h"
 #include "daemon/sizing.h"
 #include "store/store.h"
 
@@ -83,6 +84,19 @@ static void write_metrics(struct run_state *s, int64_t now_ms)
 	};
 
 	metrics_write(&s->metrics, &src, now_ms);
+}
+
+/* systemd's STATUS= (Type=notify): what is attached, the last interval's
+ * rate (since prev_packets at prev_ms) and the flows. */
+static void notify_status(struct run_state *s, uint64_t prev_packets, int64_t prev_ms)
+{
+	double dt = (double)(s->metrics.last_ms - prev_ms) / 1000.0;
+
+	fm_notifyf("STATUS=%d of %d interfaces attached; %.0f pps; %zu flows active; %" PRIu64
+		   " records exported",
+		   s->l.nr_links, s->cfg->nr_ifaces,
+		   dt > 0 ? (double)(s->metrics.last_packets - prev_packets) / dt : 0.0,
+		   flowtab_count(s->dm.ft), s->dm.records_exported);
 }
 
 /*
@@ -417,7 +431,11 @@ static int main_loop(struct run_state *s, int sfd)
 			last_swap = now;
 			next_drain = now + c->poll_ms;
 			if (now >= next_metrics) {
+				uint64_t prev_packets = s->metrics.last_packets;
+				int64_t prev_ms = s->metrics.last_ms;
+
 				write_metrics(s, s->dm.now_ms(&s->dm));
+				notify_status(s, prev_packets, prev_ms);
 				next_metrics = now + (int64_t)c->metrics_s * 1000;
 			}
 		}
@@ -482,6 +500,7 @@ int cmd_run(int argc, char **argv)
 			return 1;
 		}
 	}
+	run_log_config(&cfg);
 	if (check_privileges())
 		return 1;
 	/* Before the slow start-up, so a stop request then is not lost: it
@@ -582,9 +601,13 @@ int cmd_run(int argc, char **argv)
 		cfg.db, cfg.poll_ms, cfg.idle_s, cfg.active_s, cfg.metrics_s, cfg.pin_path);
 
 	daemon_publish(&s.dm);
+	if (fm_notifyf("READY=1\nMAINPID=%d\nSTATUS=%d of %d interfaces attached; starting",
+		       (int)getpid(), s.l.nr_links, cfg.nr_ifaces) < 0)
+		pr_warn("NOTIFY_SOCKET %s: cannot notify systemd\n", getenv("NOTIFY_SOCKET"));
 	err = main_loop(&s, sfd);
 	if (err)
 		pr_err("main loop: %s\n", strerror(-err));
+	fm_notify("STOPPING=1\nSTATUS=stopping: exporting the open flows");
 	ret = shutdown_run(&s) || err ? 1 : 0;
 
 cleanup_links:

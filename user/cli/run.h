@@ -16,6 +16,7 @@ struct run_cfg {
 	const char *db;
 	const char *pin_path;
 	const char *log_file; /* NULL: stderr as given */
+	const char *config;   /* --config FILE, "none": no file */
 	uint64_t ringbuf_bytes;
 	enum fm_xdp_mode mode;
 	uint64_t duration_s, idle_s, active_s, poll_ms, max_flows, metrics_s;
@@ -34,5 +35,8 @@ extern const struct opts_cmd run_opts;
  * after --help, 2 after a usage error (message printed).
  */
 int run_parse_args(int argc, char **argv, struct run_cfg *c);
+/* The effective configuration, one debug line per option with where its
+ * value came from (command line, FILE:LINE, default); which file was read. */
+void run_log_config(const struct run_cfg *c);
 
 #endif

@@ -2,10 +2,13 @@
 /* flowmaster run's options: one table for getopt, --help and the defaults. */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 #include "cli/cli.h"
 #include "cli/run.h"
+#include "lib/config.h"
 #include "lib/log.h"
+#include "version.h" /* generated: FM_CONFIG_DEFAULT */
 
 /* ~80k fallback records between two drains: 8 MiB */
 #define RINGBUF_DEFAULT 8388608
@@ -95,6 +98,10 @@ static const struct opt run_table[] = {
 	  OPT_AT(struct run_cfg, quiet) },
 	{ "verbose", 'v', OPT_COUNT, NULL, "debug output; -vv adds libbpf's",
 	  OPT_AT(struct run_cfg, verbose), .max = 2 },
+	{ "config", 0, OPT_STRING, "FILE",
+	  "read options from FILE, 'key = value' lines with the long option names as keys; the "
+	  "command line wins; the default file is read only when it exists; none: no file",
+	  .def = FM_CONFIG_DEFAULT, OPT_AT(struct run_cfg, config) },
 	{ 0 },
 };
 
@@ -130,7 +137,50 @@ const struct opts_cmd run_opts = {
 	.finish = run_finish,
 };
 
+/* The config file read: its text backs the strings of the run_cfg. */
+static struct config run_config;
+
 int run_parse_args(int argc, char **argv, struct run_cfg *c)
 {
-	return opts_parse(&run_opts, argc, argv, c);
+	int ci = opts_find(&run_opts, "config"), r, err;
+	uint64_t given;
+
+	opts_defaults(&run_opts, c);
+	r = opts_argv(&run_opts, argc, argv, c, &given);
+	if (r != OPTS_RUN)
+		return r;
+	config_free(&run_config);
+	memset(&run_config, 0, sizeof(run_config));
+	run_config.given = given;
+	if (strcmp(c->config, "none")) {
+		err = config_load(&run_config, &run_opts, c, c->config, given);
+		if (err == -ENOENT && (given & (1ULL << ci))) {
+			fprintf(stderr, "flowmaster: --config %s: no such file\n", c->config);
+			return 2;
+		}
+		if (err == -EINVAL)
+			return 2;
+		if (err && err != -ENOENT)
+			return 1;
+	}
+	return opts_finish(&run_opts, c);
+}
+
+void run_log_config(const struct run_cfg *c)
+{
+	char value[1024], origin[512];
+	int n = 0;
+
+	for (int i = 0; run_opts.opts[i].name; i++)
+		n += !!(run_config.from_file & (1ULL << i));
+	if (run_config.path)
+		pr_info("config %s: %d option%s set from it\n", run_config.path, n,
+			n == 1 ? "" : "s");
+	else
+		pr_debug("config: no file read (%s)\n",
+			 strcmp(c->config, "none") ? c->config : "--config none");
+	for (int i = 0; run_opts.opts[i].name; i++)
+		pr_debug("config: %s = %s (%s)\n", run_opts.opts[i].name,
+			 config_value(&run_opts, c, i, value, sizeof(value)),
+			 config_origin(&run_config, i, origin, sizeof(origin)));
 }
