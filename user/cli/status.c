@@ -392,6 +392,7 @@ static const struct {
 	CNT(overflow_bytes, "their bytes"),
 	CNT(doorbells, "early-drain signals sent"),
 	CNT(inserts, "flows inserted"),
+	CNT(gso_skbs, "egress GSO skbs (counted as their segments)"),
 };
 #undef CNT
 _Static_assert(sizeof(counter_rows) / sizeof(counter_rows[0]) ==

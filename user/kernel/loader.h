@@ -61,9 +61,12 @@ int loader_attach(struct loader *l, int ifindex, enum fm_xdp_mode mode);
 int loader_detach(struct loader *l, int ifindex);
 /* The program's counter slot of ifindex: 1..nr_ifaces, or 0 (not ours). */
 int loader_slot_of(const struct loader *l, __u32 ifindex);
-/* Sum the per-CPU counters of one interface slot (0..FM_MAX_IFACES). */
+/* Sum the per-CPU ingress counters of one interface slot (0..FM_MAX_IFACES). */
 int loader_read_counters(struct loader *l, __u32 slot, struct fm_counters *out);
-/* The same for any counters map (a pinned one): slot summed over CPUs. */
+/* The same for one direction (enum fm_direction). */
+int loader_read_counters_dir(struct loader *l, __u32 slot, int dir, struct fm_counters *out);
+/* The same for any counters map (a pinned one): index summed over CPUs
+ * (slot, or FM_IFACE_SLOTS + slot for egress). */
 int fm_counters_read(int map_fd, __u32 slot, struct fm_counters *out);
 /* sum += c, field by field (every field is a __u64 counter). */
 void fm_counters_add(struct fm_counters *sum, const struct fm_counters *c);
@@ -82,6 +85,7 @@ unsigned long long loader_map_memory(struct loader *l);
 /* Events ring buffer fd, program fd. */
 int loader_events_fd(struct loader *l);
 int loader_prog_fd(struct loader *l);
+int loader_tc_prog_fd(struct loader *l); /* the egress (TC) program */
 void loader_close(struct loader *l);
 
 const char *fm_xdp_mode_str(enum fm_xdp_mode m);
