@@ -12,6 +12,8 @@
 
 #define EEXIST 17
 #define TC_ACT_UNSPEC -1 /* == TCX_NEXT: let the next filter or program run */
+/* Headers the TC program wants in the skb's linear part (see fm_tc). */
+#define TC_PULL_LEN 128
 
 /* Knobs, set by the loader before load (frozen .rodata). */
 const volatile __u32 cfg_nr_ifaces = 0;
@@ -254,8 +256,17 @@ SEC("tc")
 int fm_tc(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
-	__u32 segs = skb->gso_segs;
+	__u32 segs = skb->gso_segs, lin = end - data;
 
+	/* Packet sockets with a TX ring (trafgen, AF_PACKET senders) put
+	 * only the Ethernet header in the linear part, the rest in page
+	 * fragments the program cannot read: pull the headers in. The
+	 * stack's own skbs have them linear already and skip this. */
+	if (lin < TC_PULL_LEN && skb->len > lin) {
+		bpf_skb_pull_data(skb, skb->len < TC_PULL_LEN ? skb->len : TC_PULL_LEN);
+		data = (void *)(long)skb->data;
+		end = (void *)(long)skb->data_end;
+	}
 	observe(data, end, skb->ifindex, FM_DIR_EGRESS, skb->len, segs ? segs : 1);
 	return TC_ACT_UNSPEC;
 }

@@ -52,6 +52,9 @@ softflowd		softflowd				bench
 nfdump			nfcapd					bench
 pmacct			pmacctd					bench
 gnuplot-nox		gnuplot					bench
+libpcap-dev		/usr/include/pcap/pcap.h		build
+tcpdump			tcpdump					test
+ethtool			ethtool					test
 EOF
 }
 

@@ -288,6 +288,8 @@ void loader_close(struct loader *l)
 {
 	while (l->nr_links)
 		loader_detach(l, l->links[0].ifindex);
+	while (l->nr_tc)
+		loader_detach_egress(l, l->tc[0].ifindex);
 	if (l->ctl)
 		munmap((void *)l->ctl, sizeof(struct fm_ctl));
 	l->ctl = NULL;
