@@ -37,7 +37,6 @@ test_ping_udp_both_ways()
 	check_eq "exit status" "$FM_RC" 0
 	rx=$(($(lab_rx_packets b b-a) - rx0)) tx=$(($(lab_tx_packets b b-a) - tx0))
 	info "b-a received $rx frames, sent $tx"
-	sql "$db" "select direction, eth_type, protocol, src_port, dst_port, packets, bytes, ip_bytes from flows;" | sed "s/^/#   /"
 	check_eq "egress packets stored == frames b-a received" "$(dir_sum "$db" a-b egress packets)" "$rx"
 	check_eq "ingress packets stored == frames b-a sent" "$(dir_sum "$db" a-b ingress packets)" "$tx"
 	check_log "egress reconciles with the hook's count" "a-b out: kernel saw $rx packets, $rx exported"
@@ -50,6 +49,14 @@ test_ping_udp_both_ways()
 		select sum(packets) filter (where direction = 'ingress' and icmp_type = 0),
 		       sum(packets) filter (where direction = 'egress' and icmp_type = 8)
 		from flows where protocol = 1;")" "20|20"
+	# Device totals: a's own traffic now shows as sent (egress) and received.
+	local ipa
+	ipa=$(lab_ip4 a a-b)
+	check_eq "device a: packets sent | received == its flows as source | destination" \
+		"$(sql "$db" "select sum(packets_sent), sum(packets_received) from devices where ip = '$ipa';")" \
+		"$(sql "$db" "select sum(packets) filter (where src_ip = '$ipa'), sum(packets) filter (where dst_ip = '$ipa') from flows;")"
+	check "a sent more than 20000 packets (its UDP out)" test "$(sql "$db" "
+		select sum(packets_sent) >= 20020 from devices where ip = '$ipa';")" = 1
 }
 
 # The flow key columns both ends of a link share (not interface, direction).

@@ -461,13 +461,25 @@ out:
 
 /*
  * Attach the hooks --direction asks for on interface i; *mode names the
- * XDP mode (ingress) or, egress only, the TC attachment.
+ * XDP mode (ingress) or, egress only, the TC attachment. Egress first,
+ * so that once a request is counted arriving, its reply is counted leaving.
  */
 static int attach_iface(struct run_state *s, int i, int ifindex, const char **mode)
 {
 	struct run_cfg *c = s->cfg;
 	int err;
 
+	if (RUN_EGRESS(c)) {
+		struct tc_att *t;
+
+		err = loader_attach_egress(&s->l, ifindex, c->tc_mode);
+		if (err)
+			return err;
+		t = &s->l.tc[s->l.nr_tc - 1];
+		*mode = fm_tc_mode_str(t->mode);
+		pr_info("%s: egress attached (%s, ifindex %d, prog id %u)\n", c->ifname[i],
+			fm_tc_mode_str(t->mode), ifindex, t->prog_id);
+	}
 	if (RUN_INGRESS(c)) {
 		struct loader_link *lk;
 
@@ -478,18 +490,6 @@ static int attach_iface(struct run_state *s, int i, int ifindex, const char **mo
 		*mode = fm_xdp_mode_str(lk->mode);
 		pr_info("%s: attached (%s XDP, ifindex %d, prog id %u)\n", c->ifname[i], *mode,
 			ifindex, lk->prog_id);
-	}
-	if (RUN_EGRESS(c)) {
-		struct tc_att *t;
-
-		err = loader_attach_egress(&s->l, ifindex, c->tc_mode);
-		if (err)
-			return err;
-		t = &s->l.tc[s->l.nr_tc - 1];
-		if (!RUN_INGRESS(c))
-			*mode = fm_tc_mode_str(t->mode);
-		pr_info("%s: egress attached (%s, ifindex %d, prog id %u)\n", c->ifname[i],
-			fm_tc_mode_str(t->mode), ifindex, t->prog_id);
 	}
 	return 0;
 }
