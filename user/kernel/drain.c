@@ -135,6 +135,11 @@ void drain_free(struct drain *d)
 
 void drain_clock(struct drain *d)
 {
+	/* Replay: the program's times are the capture's, epoch ns already. */
+	if (d->l->clock == FM_CLOCK_REPLAY) {
+		d->offset_ns = 0;
+		return;
+	}
 	/* Jiffies and CLOCK_MONOTONIC both stop in suspend; one anchor and
 	 * one offset per cycle keep conversions cheap and right to within a
 	 * tick, except for packets counted before a suspend and drained
