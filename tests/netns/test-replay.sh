@@ -27,7 +27,7 @@ capture_live()
 	lab_link a b
 	LIVE_DB=$LAB_TMP/live.db CAP=$LAB_TMP/cap.pcap
 	fm_start b -i b-a --db "$LIVE_DB" --poll-interval 200
-	lab_bg a "$LAB_TMP/tcpdump.log" tcpdump -i a-b -Q out -U -w "$CAP"
+	lab_bg a "$LAB_TMP/tcpdump.log" tcpdump -i a-b -Q out -U -B 32768 -w "$CAP"
 	local tcpdump=$LAB_PID
 	wait_for 10 "tcpdump listening" grep -q "listening on" "$LAB_TMP/tcpdump.log"
 	# Through the qdisc (-q): tcpdump sees what is sent there only.
@@ -37,7 +37,14 @@ capture_live()
 	wait_for 5 "socat listening in b" listening b 5001
 	head -c 3000000 /dev/zero | lab_nsexec a timeout 20 socat -u - "TCP:$(lab_ip4 b b-a):5001" ||
 		fail "socat failed"
-	sleep 0.3
+	# tcpdump may lag on a busy machine, and SIGINT leaves what it has not
+	# read yet: stop it once the file has stopped growing.
+	local size=-1 i
+	for ((i = 0; i < 50; i++)); do
+		sleep 0.3
+		[[ $(stat -c %s "$CAP") == "$size" ]] && break
+		size=$(stat -c %s "$CAP")
+	done
 	kill -INT "$tcpdump"
 	lab_wait_exit "$tcpdump" 5
 	fm_stop TERM
@@ -113,6 +120,26 @@ test_replay_bad_files()
 	check_eq "truncated capture: exit status" "$FM_RC" 1
 	check "the error says truncated after 19 frames" grep -q "truncated or damaged after 19 frames" <<<"$FM_OUT"
 	check_eq "the 19 whole frames are stored" "$(sql "$LAB_TMP/cut.db" "select sum(packets) from flows;")" 19
+
+	# Timeouts run on capture time: the same capture with its second half
+	# 100 s later (editcap -t) cuts the ping flow into an idle row and a
+	# later one, however fast the replay runs.
+	need_cmd editcap mergecap
+	editcap -r "$cap" "$LAB_TMP/h1.pcap" 1-10 && editcap -r "$cap" "$LAB_TMP/h2.pcap" 11-20 &&
+		editcap -t 100 "$LAB_TMP/h2.pcap" "$LAB_TMP/h2late.pcap" &&
+		mergecap -F pcap -w "$LAB_TMP/gap.pcap" "$LAB_TMP/h1.pcap" "$LAB_TMP/h2late.pcap" ||
+		fail "editcap/mergecap"
+	FM_OUT=$(timeout -k 2 60 "$FM" replay -r "$LAB_TMP/gap.pcap" --db "$LAB_TMP/gap.db" \
+		--idle-timeout 10 --active-timeout 1000 2>&1)
+	check_eq "gap capture: exit status" "$?" 0
+	local n1 n2
+	n1=$(tcpdump -r "$LAB_TMP/h1.pcap" -nn 2>/dev/null | grep -c "echo request")
+	n2=$(tcpdump -r "$LAB_TMP/h2.pcap" -nn 2>/dev/null | grep -c "echo request")
+	check_eq "echo requests: an idle row, then a row 100 s later" "$(sql "$LAB_TMP/gap.db" "
+		select group_concat(end_reason || ':' || packets, ' ') from (select * from flows
+		where protocol = 1 and icmp_type = 8 order by first_seen_ms);")" "idle:$n1 shutdown:$n2"
+	check "the gap between them is capture time (>= 99 s)" test "$(sql "$LAB_TMP/gap.db" "
+		select max(first_seen_ms) - min(last_seen_ms) >= 99000 from flows where protocol = 1 and icmp_type = 8;")" = 1
 
 	head -c 4000 /dev/urandom >"$LAB_TMP/garbage.pcap"
 	replay "$LAB_TMP/garbage.pcap" "$LAB_TMP/garbage.db"

@@ -158,22 +158,25 @@ static int replay_frames(struct replay *r, const uint8_t *data, uint32_t len, in
 	int rc = 1, err;
 
 	for (; rc == 1; rc = pcap_src_next(&r->src, &data, &len, &ts)) {
-		pcap_src_feed(&r->src, &r->l, data, len, ts);
 		/* Capture time only moves forward (a capture may hold a
 		 * frame stamped earlier than the one before it). */
 		if (ts / 1000000 > r->now_ms)
 			r->now_ms = ts / 1000000;
-		if (++since_cycle < REPLAY_CYCLE_FRAMES && r->now_ms < next_cycle_ms)
-			continue;
-		err = cycle(r);
-		if (err)
-			return err;
-		since_cycle = 0;
-		next_cycle_ms = r->now_ms + REPLAY_CYCLE_MS;
-		if (clock_ms_f(CLOCK_MONOTONIC) >= next_progress) {
-			progress(r, t0);
-			next_progress += 2000;
+		/* Cycle before counting the frame that moved time on, so a
+		 * gap in the capture expires what went idle during it. */
+		if (since_cycle >= REPLAY_CYCLE_FRAMES || r->now_ms >= next_cycle_ms) {
+			err = cycle(r);
+			if (err)
+				return err;
+			since_cycle = 0;
+			next_cycle_ms = r->now_ms + REPLAY_CYCLE_MS;
+			if (clock_ms_f(CLOCK_MONOTONIC) >= next_progress) {
+				progress(r, t0);
+				next_progress += 2000;
+			}
 		}
+		pcap_src_feed(&r->src, &r->l, data, len, ts);
+		since_cycle++;
 	}
 	return rc < 0 ? rc : 0;
 }
