@@ -125,10 +125,11 @@ test_replay_bad_files()
 	# 100 s later (editcap -t) cuts the ping flow into an idle row and a
 	# later one, however fast the replay runs.
 	need_cmd editcap mergecap
-	editcap -r "$cap" "$LAB_TMP/h1.pcap" 1-10 && editcap -r "$cap" "$LAB_TMP/h2.pcap" 11-20 &&
+	if ! { editcap -r "$cap" "$LAB_TMP/h1.pcap" 1-10 && editcap -r "$cap" "$LAB_TMP/h2.pcap" 11-20 &&
 		editcap -t 100 "$LAB_TMP/h2.pcap" "$LAB_TMP/h2late.pcap" &&
-		mergecap -F pcap -w "$LAB_TMP/gap.pcap" "$LAB_TMP/h1.pcap" "$LAB_TMP/h2late.pcap" ||
+		mergecap -F pcap -w "$LAB_TMP/gap.pcap" "$LAB_TMP/h1.pcap" "$LAB_TMP/h2late.pcap"; }; then
 		fail "editcap/mergecap"
+	fi
 	FM_OUT=$(timeout -k 2 60 "$FM" replay -r "$LAB_TMP/gap.pcap" --db "$LAB_TMP/gap.db" \
 		--idle-timeout 10 --active-timeout 1000 2>&1)
 	check_eq "gap capture: exit status" "$?" 0
