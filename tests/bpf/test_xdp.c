@@ -1368,6 +1368,93 @@ out:
 	loader_close(&l);
 }
 
+/* What the ring returned for egress_map_full_gso. */
+struct gso_record {
+	int n;
+	struct fm_event e;
+};
+
+static int on_gso_record(void *ctx, void *data, size_t size)
+{
+	struct gso_record *g = ctx;
+
+	if (size >= sizeof(g->e) && ((struct fm_event *)data)->type == FM_EV_PACKET) {
+		memcpy(&g->e, data, sizeof(g->e));
+		g->n++;
+	}
+	return 0;
+}
+
+/*
+ * A GSO skb that finds the map full becomes one ring record carrying its
+ * segments (segs) and wire bytes; with the ring full too, the egress
+ * slot's overflow counters take all its segments.
+ */
+TEST(egress_map_full_gso)
+{
+	struct loader_opts o = { .max_flows = TINY_FLOWS, .ringbuf_bytes = TINY_RING };
+	struct frame_spec s = { IP4,
+				.l4_proto = FRAME_IP_TCP,
+				.sport = 5001,
+				.dport = 40000,
+				.tcp_flags = FRAME_TCP_ACK,
+				.payload_len = 3 * 500 };
+	const size_t hdr = FRAME_ETH_LEN + FRAME_IPV4_LEN + FRAME_TCP_LEN;
+	struct fm_counters c0, c;
+	struct gso_record g = { 0 };
+	struct ring_buffer *rb = NULL;
+	uint8_t frame[FRAME_MAX_LEN];
+	size_t len = frame_build(&s, frame, sizeof(frame)), wire = len + 2 * hdr;
+	struct loader l;
+
+	NEED_ROOT();
+	if (bpftest_open(&l, &o))
+		return;
+	for (int i = 0; i < TINY_FLOWS; i++) /* fill the map through XDP */
+		if (!bpftest_send_udp(&l, (uint16_t)(30000 + i), NULL))
+			goto out;
+	g_dir = FM_DIR_EGRESS;
+	g_segs = 3;
+	if (!read_counters(&l, 0, &c0) || !run_pass(&l, frame, len, "GSO skb, map full"))
+		goto out;
+	read_counters(&l, 0, &c);
+	EXPECT_EQ(c.map_full - c0.map_full, 1, "one insert refused");
+	EXPECT_EQ(c.ringbuf_packets - c0.ringbuf_packets, 3, "ring packets: the skb's segments");
+	EXPECT_EQ(c.ringbuf_bytes - c0.ringbuf_bytes, wire, "ring bytes: every segment's");
+	EXPECT_EQ(c.packets - c0.packets, 3, "egress packets seen");
+	rb = ring_buffer__new(loader_events_fd(&l), on_gso_record, &g, NULL);
+	ASSERT_TRUE(rb, "ring_buffer__new");
+	ring_buffer__consume(rb);
+	ASSERT_EQ(g.n, 1, "one ring record for the skb");
+	EXPECT_EQ(g.e.segs, 3, "record segs");
+	EXPECT_EQ(g.e.len, wire, "record len");
+	EXPECT_EQ(g.e.ip_len, wire - 3 * FRAME_ETH_LEN, "record ip_len");
+	EXPECT_EQ(g.e.key.direction, FM_DIR_EGRESS, "record direction");
+	EXPECT_EQ(g.e.key.src_port, 5001, "record key");
+
+	/* Fill the ring, then one more GSO skb: overflow takes its segments. */
+	for (int i = 0; i < RING_RECORDS + 1; i++) {
+		g_segs = 1;
+		s.sport = (uint16_t)(20000 + i);
+		len = frame_build(&s, frame, sizeof(frame));
+		run_pass(&l, frame, len, "filling the ring");
+	}
+	read_counters(&l, 0, &c0);
+	g_segs = 4;
+	s.sport = 7;
+	len = frame_build(&s, frame, sizeof(frame));
+	run_pass(&l, frame, len, "GSO skb, map and ring full");
+	read_counters(&l, 0, &c);
+	EXPECT_EQ(c.overflow_packets - c0.overflow_packets, 4, "overflow packets: 4 segments");
+	EXPECT_EQ(c.overflow_bytes - c0.overflow_bytes, len + 3 * hdr, "overflow bytes");
+	EXPECT_EQ(c.ringbuf_drops - c0.ringbuf_drops, 1, "one ring reservation failed");
+out:
+	g_segs = 0;
+	g_dir = FM_DIR_INGRESS;
+	ring_buffer__free(rb);
+	loader_close(&l);
+}
+
 /*
  * doorbell_pct 50 of 64 flows: the doorbell rings on the 32nd insert and
  * not before, then every doorbell_every (8) inserts; hits do not count.
