@@ -155,8 +155,10 @@ test_attach_modes_foreign_filter()
 	foreign=$(egress_filters a a-b)
 	info "foreign filter: $foreign"
 
-	fm_start a -i a-b --db "$LAB_TMP/attach.db" --direction egress
+	fm_start a -i a-b --db "$LAB_TMP/attach.db" --direction egress --poll-interval 100
 	check_log "auto picks tcx on this kernel" "a-b: egress attached \(tcx"
+	sleep 0.5
+	check "egress only is not 'no interface left'" bash -c "! grep -q 'no interface left' '$FM_LOG'"
 	fm_stop KILL
 	check_eq "tcx: nothing left after SIGKILL" "$(lab_nsexec a tc filter show dev a-b egress | grep -c fm_tc)" 0
 	check_eq "foreign filter intact after tcx run" "$(egress_filters a a-b)" "$foreign"
@@ -187,7 +189,10 @@ test_attach_modes_foreign_filter()
 	check "status shows the egress hook" grep -qE "a-b.*fm_tc.*tcx" <<<"$FM_OUT"
 	fm_run a detach -i a-b
 	check "detach takes XDP and tcx" grep -q "tcx egress" <<<"$FM_OUT"
+	wait_for 5 "the daemon noticed the egress detach" log_has "egress program was detached from outside"
+	check "the daemon still runs" fm_running
 	fm_stop TERM
+	check_eq "exit status after losing both hooks" "$FM_RC" 0
 	check_eq "foreign filter intact at the end" "$(egress_filters a a-b)" "$foreign"
 }
 

@@ -166,7 +166,17 @@ static void check_links(struct run_state *s)
 		loader_detach(&s->l, ifindex);
 		daemon_publish(&s->dm);
 	}
-	if (!s->l.nr_links && !s->warned_no_links) {
+	/* The egress hook, taken away from outside: say so once, keep its counts. */
+	for (int i = s->l.nr_tc - 1; i >= 0; i--) {
+		int ifindex = s->l.tc[i].ifindex, slot = loader_slot_of(&s->l, (__u32)ifindex);
+
+		if (!tc_detached(&s->l.tc[i]))
+			continue;
+		pr_warn("%s: flowmaster's egress program was detached from outside (flowmaster detach, tc filter del, or the interface went away); what leaves it is no longer counted\n",
+			slot ? s->cfg->ifname[slot - 1] : "?");
+		loader_detach_egress(&s->l, ifindex);
+	}
+	if (!s->l.nr_links && !s->l.nr_tc && !s->warned_no_links) {
 		pr_warn("no interface left to monitor; still running until stopped\n");
 		s->warned_no_links = true;
 	}

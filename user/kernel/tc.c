@@ -172,6 +172,16 @@ int tc_detach(struct tc_att *a)
 	return err;
 }
 
+bool tc_detached(const struct tc_att *a)
+{
+	struct bpf_link_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	if (a->link_fd >= 0)
+		return !bpf_obj_get_info_by_fd(a->link_fd, &info, &len) && !info.xdp.ifindex;
+	return a->mode == FM_TC_CLSACT && clsact_ours(a->ifindex) != a->prog_id;
+}
+
 /* Program ids on ifindex's tcx egress; how many, or -errno. */
 static int tcx_query(int ifindex, __u32 *ids, __u32 max)
 {

@@ -39,6 +39,12 @@ const char *fm_tc_mode_str(enum fm_tc_mode m);
 int tc_attach(int prog_fd, int ifindex, enum fm_tc_mode mode, struct tc_att *out);
 /* Undo tc_attach: close the link, or delete our filter if it still holds our program. */
 int tc_detach(struct tc_att *a);
+/*
+ * Whether our attachment was taken away from outside (flowmaster detach,
+ * tc filter del, the interface deleted or moved): the tcx link reports
+ * no interface, or our clsact slot no longer holds our program.
+ */
+bool tc_detached(const struct tc_att *a);
 
 /* An egress program of flowmaster's seen on an interface. */
 struct tc_seen {
