@@ -6,6 +6,8 @@
 #   insitu   the XDP programs' ns/packet on a live veth link (insitu.sh)
 #   compare  end to end: the same loads on a veth link through nothing, an
 #            empty XDP program, flowmaster, softflowd and pmacctd (compare.sh)
+#   egress   the TC egress program's cost beside XDP's (test run and live
+#            link) and flowmaster replay's frames/s (egress_replay, egress_live.sh)
 # A full run (every part, without --quick) also writes BENCHMARKS.md: the
 # machine, the targets (every **Target** line of the sections), the sections.
 # Usage: tools/bench.sh [--quick] [PART...]   (root; every part by default)
@@ -18,7 +20,7 @@ parts=()
 for arg in "$@"; do
 	case $arg in
 	--quick) quick=(--quick) ;;
-	kernel | sqlite | insitu | compare) parts+=("$arg") ;;
+	kernel | sqlite | insitu | compare | egress) parts+=("$arg") ;;
 	-h | --help)
 		sed -n '2,/^# Usage/s/^# \{0,1\}//p' "$0"
 		exit 0
@@ -67,6 +69,14 @@ bench_compare() {
 		--markdown "$BUILD/bench/compare.md" --plot "$BUILD/bench/compare.png"
 }
 
+# Test hosts in namespaces of its own for the live part, torn down by trap.
+bench_egress() {
+	echo "== egress: TC egress program against XDP, and replay speed"
+	"$BUILD/bench/egress_replay" "${quick[@]}" --flowmaster "$BUILD/flowmaster" \
+		--markdown "$BUILD/bench/egress.md"
+	env BUILD="$BUILD" tools/bench/egress_live.sh "${quick[@]}" --markdown "$BUILD/bench/egress.md"
+}
+
 # BENCHMARKS.md: the machine, the targets of every part, then every
 # part's section, as measured now (a section missing: that part failed
 # before it wrote one, and the Targets say so).
@@ -82,14 +92,14 @@ write_benchmarks() {
 		echo
 		echo "## Targets"
 		echo
-		for part in kernel sqlite insitu compare; do
+		for part in kernel sqlite insitu compare egress; do
 			if [[ -f $BUILD/bench/$part.md ]]; then
 				{ grep '^\*\*Target\*\*' "$BUILD/bench/$part.md" || true; } | sed "s/^/- $part: /"
 			else
 				echo "- $part: no results (the part failed)"
 			fi
 		done
-		for part in kernel sqlite insitu compare; do
+		for part in kernel sqlite insitu compare egress; do
 			[[ -f $BUILD/bench/$part.md ]] || continue
 			echo
 			# The plot is copied next to BENCHMARKS.md under its own name.
@@ -103,7 +113,7 @@ write_benchmarks() {
 # Every part runs even if one fails (a lost count, a tool missing); the
 # exit status says whether all of them succeeded.
 all=0
-((${#parts[@]})) || { parts=(kernel sqlite insitu compare); all=1; }
+((${#parts[@]})) || { parts=(kernel sqlite insitu compare egress); all=1; }
 failed=()
 start=$SECONDS
 for part in "${parts[@]}"; do

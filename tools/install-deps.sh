@@ -56,6 +56,9 @@ gnuplot-nox		gnuplot					bench
 dpkg-dev		dpkg-buildpackage			deb
 debhelper		dh					deb
 lintian			lintian					deb
+libpcap-dev		/usr/include/pcap/pcap.h		build
+tcpdump			tcpdump					test
+ethtool			ethtool					test
 EOF
 }
 

@@ -180,7 +180,17 @@ static void check_links(struct run_state *s)
 		loader_detach(&s->l, ifindex);
 		daemon_publish(&s->dm);
 	}
-	if (!s->l.nr_links && !s->warned_no_links) {
+	/* The egress hook, taken away from outside: say so once, keep its counts. */
+	for (int i = s->l.nr_tc - 1; i >= 0; i--) {
+		int ifindex = s->l.tc[i].ifindex, slot = loader_slot_of(&s->l, (__u32)ifindex);
+
+		if (!tc_detached(&s->l.tc[i]))
+			continue;
+		pr_warn("%s: flowmaster's egress program was detached from outside (flowmaster detach, tc filter del, or the interface went away); what leaves it is no longer counted\n",
+			slot ? s->cfg->ifname[slot - 1] : "?");
+		loader_detach_egress(&s->l, ifindex);
+	}
+	if (!s->l.nr_links && !s->l.nr_tc && !s->warned_no_links) {
 		pr_warn("no interface left to monitor; still running until stopped\n");
 		s->warned_no_links = true;
 	}
@@ -226,6 +236,29 @@ static void wait_for_writer(struct run_state *s, int64_t until)
 	}
 }
 
+/* --direction both: one reconciliation line per direction; 1 on a mismatch. */
+static int reconcile_directions(struct run_state *s, int i)
+{
+	static const char *const dir_name[] = { "in", "out" };
+	uint64_t seen, exported;
+	int ret = 0;
+
+	for (int dir = 0; dir < 2; dir++) {
+		if (daemon_slot_totals_dir(&s->dm, i + 1, dir, &seen, &exported))
+			continue;
+		if (seen == exported) {
+			pr_info("%s %s: kernel saw %" PRIu64 " packets, %" PRIu64 " exported\n",
+				s->cfg->ifname[i], dir_name[dir], seen, exported);
+		} else {
+			pr_err("%s %s: kernel saw %" PRIu64 " packets but %" PRIu64
+			       " were exported\n",
+			       s->cfg->ifname[i], dir_name[dir], seen, exported);
+			ret = 1;
+		}
+	}
+	return ret;
+}
+
 /* Detach, drain both generations and the ring, export everything, reconcile. */
 static int shutdown_run(struct run_state *s)
 {
@@ -236,7 +269,10 @@ static int shutdown_run(struct run_state *s)
 	for (int i = 0; i < s->cfg->nr_ifaces; i++) {
 		int ifindex = s->l.ifindex[i];
 
-		if (loader_detach(&s->l, ifindex) == 0)
+		bool was = loader_detach(&s->l, ifindex) == 0;
+
+		was |= loader_detach_egress(&s->l, ifindex) == 0;
+		if (was)
 			store_interface_detach(s->st, ifindex, now);
 	}
 	undelivered = daemon_finish(&s->dm, SHUTDOWN_WAIT_MS);
@@ -249,16 +285,22 @@ static int shutdown_run(struct run_state *s)
 	write_metrics(s, now_ms());
 
 	for (int i = 0; i < s->l.nr_ifaces; i++) {
-		if (daemon_slot_totals(&s->dm, i + 1, &seen, &exported))
+		if (s->cfg->direction != RUN_DIR_BOTH) {
+			if (daemon_slot_totals(&s->dm, i + 1, &seen, &exported))
+				continue;
+			if (seen == exported) {
+				pr_info("%s: kernel saw %" PRIu64 " packets, %" PRIu64
+					" exported\n",
+					s->cfg->ifname[i], seen, exported);
+			} else {
+				pr_err("%s: kernel saw %" PRIu64 " packets but %" PRIu64
+				       " were exported\n",
+				       s->cfg->ifname[i], seen, exported);
+				ret = 1;
+			}
 			continue;
-		if (seen == exported) {
-			pr_info("%s: kernel saw %" PRIu64 " packets, %" PRIu64 " exported\n",
-				s->cfg->ifname[i], seen, exported);
-		} else {
-			pr_err("%s: kernel saw %" PRIu64 " packets but %" PRIu64 " were exported\n",
-			       s->cfg->ifname[i], seen, exported);
-			ret = 1;
 		}
+		ret |= reconcile_directions(s, i);
 	}
 	err = store_close(s->st, &unwritten);
 	s->st = NULL;
@@ -446,6 +488,41 @@ out:
 }
 
 /*
+ * Attach the hooks --direction asks for on interface i; *mode names the
+ * XDP mode (ingress) or, egress only, the TC attachment. Egress first,
+ * so that once a request is counted arriving, its reply is counted leaving.
+ */
+static int attach_iface(struct run_state *s, int i, int ifindex, const char **mode)
+{
+	struct run_cfg *c = s->cfg;
+	int err;
+
+	if (RUN_EGRESS(c)) {
+		struct tc_att *t;
+
+		err = loader_attach_egress(&s->l, ifindex, c->tc_mode);
+		if (err)
+			return err;
+		t = &s->l.tc[s->l.nr_tc - 1];
+		*mode = fm_tc_mode_str(t->mode);
+		pr_info("%s: egress attached (%s, ifindex %d, prog id %u)\n", c->ifname[i],
+			fm_tc_mode_str(t->mode), ifindex, t->prog_id);
+	}
+	if (RUN_INGRESS(c)) {
+		struct loader_link *lk;
+
+		err = loader_attach(&s->l, ifindex, c->mode);
+		if (err)
+			return err;
+		lk = &s->l.links[s->l.nr_links - 1];
+		*mode = fm_xdp_mode_str(lk->mode);
+		pr_info("%s: attached (%s XDP, ifindex %d, prog id %u)\n", c->ifname[i], *mode,
+			ifindex, lk->prog_id);
+	}
+	return 0;
+}
+
+/*
  * Share --memory-limit between the flow table, the writer's queue, the
  * device cache and SQLite's page cache (sizing_budget), and say so.
  * Returns 0, or 2 (a usage error) when the limit cannot hold them.
@@ -525,7 +602,7 @@ int cmd_run(int argc, char **argv)
 	}
 	/* Fail before the slow part (preallocating the maps) when an
 	 * interface is taken; the attach would be refused anyway. */
-	for (int i = 0; i < cfg.nr_ifaces; i++) {
+	for (int i = 0; i < cfg.nr_ifaces && RUN_INGRESS(&cfg); i++) {
 		LIBBPF_OPTS(bpf_xdp_query_opts, q);
 
 		if (!bpf_xdp_query(lo.ifindex[i], 0, &q) && q.prog_id) {
@@ -571,19 +648,18 @@ int cmd_run(int argc, char **argv)
 		goto cleanup_daemon;
 	s.start_ms = s.metrics.last_ms = now_ms();
 	for (int i = 0; i < cfg.nr_ifaces; i++) {
-		err = loader_attach(&s.l, lo.ifindex[i], cfg.mode);
+		const char *mode = "?";
+
+		err = attach_iface(&s, i, lo.ifindex[i], &mode);
 		if (err)
 			goto cleanup_links;
 		if (read_mac(cfg.ifname[i], mac, sizeof(mac)))
 			snprintf(mac, sizeof(mac), "?");
-		err = store_interface_attach(s.st, cfg.ifname[i], lo.ifindex[i], mac,
-					     fm_xdp_mode_str(s.l.links[i].mode), now_ms());
+		err = store_interface_attach(s.st, cfg.ifname[i], lo.ifindex[i], mac, mode,
+					     now_ms());
 		if (err)
 			goto cleanup_links;
-		daemon_set_iface(&s.dm, i + 1, cfg.ifname[i], lo.ifindex[i], FM_IFS_ATTACHED,
-				 fm_xdp_mode_str(s.l.links[i].mode));
-		pr_info("%s: attached (%s XDP, ifindex %d, prog id %u)\n", cfg.ifname[i],
-			fm_xdp_mode_str(s.l.links[i].mode), lo.ifindex[i], s.l.links[i].prog_id);
+		daemon_set_iface(&s.dm, i + 1, cfg.ifname[i], lo.ifindex[i], FM_IFS_ATTACHED, mode);
 	}
 	err = store_start(s.st);
 	if (err)
@@ -613,6 +689,8 @@ int cmd_run(int argc, char **argv)
 cleanup_links:
 	while (s.l.nr_links)
 		loader_detach(&s.l, s.l.links[0].ifindex);
+	while (s.l.nr_tc)
+		loader_detach_egress(&s.l, s.l.tc[0].ifindex);
 cleanup_daemon:
 	daemon_free(&s.dm);
 cleanup_loader:

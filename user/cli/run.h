@@ -10,6 +10,10 @@
 #include "kernel/loader.h"
 #include "lib/opts.h"
 
+#define RUN_DIR_BOTH 2 /* --direction both: FM_DIR_INGRESS and FM_DIR_EGRESS */
+#define RUN_INGRESS(c) ((c)->direction != FM_DIR_EGRESS)
+#define RUN_EGRESS(c) ((c)->direction != FM_DIR_INGRESS)
+
 struct run_cfg {
 	const char *ifname[FM_MAX_IFACES];
 	int nr_ifaces;
@@ -19,6 +23,8 @@ struct run_cfg {
 	const char *config;   /* --config FILE, "none": no file */
 	uint64_t ringbuf_bytes;
 	enum fm_xdp_mode mode;
+	int direction;		 /* FM_DIR_INGRESS, FM_DIR_EGRESS or RUN_DIR_BOTH */
+	enum fm_tc_mode tc_mode; /* how the egress program attaches */
 	uint64_t duration_s, idle_s, active_s, poll_ms, max_flows, metrics_s;
 	uint64_t cache_size, memory_limit_mb;
 	struct sizing machine; /* what the defaults came from */

@@ -21,6 +21,16 @@ _Static_assert(FM_XDP_AUTO == 0 && FM_XDP_NATIVE == 1 && FM_XDP_GENERIC == 2,
 	       "xdp_modes[] follows enum fm_xdp_mode");
 _Static_assert(sizeof(enum fm_xdp_mode) == sizeof(int), "--xdp-mode stores an int");
 
+/* --direction: index = FM_DIR_INGRESS, FM_DIR_EGRESS, RUN_DIR_BOTH. */
+static const char *const directions[] = { "ingress", "egress", "both", NULL };
+_Static_assert(FM_DIR_INGRESS == 0 && FM_DIR_EGRESS == 1 && RUN_DIR_BOTH == 2,
+	       "directions[] follows enum fm_direction");
+/* --tc-attach: the names in enum fm_tc_mode order. */
+static const char *const tc_modes[] = { "auto", "tcx", "clsact", NULL };
+_Static_assert(FM_TC_AUTO == 0 && FM_TC_TCX == 1 && FM_TC_CLSACT == 2,
+	       "tc_modes[] follows enum fm_tc_mode");
+_Static_assert(sizeof(enum fm_tc_mode) == sizeof(int), "--tc-attach stores an int");
+
 static void run_init(void *cfg)
 {
 	sizing_defaults(&((struct run_cfg *)cfg)->machine);
@@ -94,6 +104,13 @@ static const struct opt run_table[] = {
 	  "page size",
 	  .def = OPT_STR(RINGBUF_DEFAULT), OPT_AT(struct run_cfg, ringbuf_bytes), .min = 4096,
 	  .max = RINGBUF_MAX, .check = check_ringbuf },
+	{ "direction", 0, OPT_ENUM, "DIR",
+	  "count what arrives (ingress: XDP), what leaves (egress: TC) or both", .def = "both",
+	  OPT_AT(struct run_cfg, direction), .names = directions },
+	{ "tc-attach", 0, OPT_ENUM, "MODE",
+	  "advanced: attach the egress program by tcx link (kernel 6.6+), clsact filter, or auto "
+	  "(tcx, else clsact)",
+	  .def = "auto", OPT_AT(struct run_cfg, tc_mode), .names = tc_modes },
 	{ "quiet", 'q', OPT_FLAG, NULL, "warnings and errors only (not with -v)",
 	  OPT_AT(struct run_cfg, quiet) },
 	{ "verbose", 'v', OPT_COUNT, NULL, "debug output; -vv adds libbpf's",

@@ -11,11 +11,12 @@ static void sum_counters(struct loader *l, struct fm_counters *tot)
 	struct fm_counters c;
 
 	memset(tot, 0, sizeof(*tot));
-	for (__u32 slot = 0; slot <= FM_MAX_IFACES; slot++) {
-		if (loader_read_counters(l, slot, &c))
-			continue;
-		fm_counters_add(tot, &c);
-	}
+	for (__u32 slot = 0; slot <= FM_MAX_IFACES; slot++)
+		for (int dir = 0; dir < 2; dir++) {
+			if (loader_read_counters_dir(l, slot, dir, &c))
+				continue;
+			fm_counters_add(tot, &c);
+		}
 }
 
 static double cpu_seconds(void)
