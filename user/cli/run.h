@@ -10,6 +10,8 @@
 #include "kernel/loader.h"
 #include "lib/opts.h"
 
+#define RUN_IPFIX_MAX 4 /* --ipfix collectors: sinks beside the store */
+
 struct run_cfg {
 	const char *ifname[FM_MAX_IFACES];
 	int nr_ifaces;
@@ -22,6 +24,11 @@ struct run_cfg {
 	uint64_t cache_size, memory_limit_mb;
 	struct sizing machine; /* what the defaults came from */
 	bool index_addresses;
+	/* IPFIX export (user/ipfix/, wired in run_ipfix.c) */
+	const char *ipfix[RUN_IPFIX_MAX];
+	int nr_ipfix;
+	uint64_t ipfix_domain, ipfix_msg_size;
+	bool ipfix_stats;
 	bool quiet;  /* -q: sets fm_log_level */
 	int verbose; /* -v, -vv: sets fm_log_level */
 };
@@ -34,5 +41,16 @@ extern const struct opts_cmd run_opts;
  * after --help, 2 after a usage error (message printed).
  */
 int run_parse_args(int argc, char **argv, struct run_cfg *c);
+
+/* Open an exporter per --ipfix and add each to the daemon's sinks; 0 or
+ * -errno (logged). run_ipfix_close closes them (also after a failure). */
+struct daemon;
+struct store;
+int run_ipfix_open(const struct run_cfg *c, struct daemon *dm);
+/* Queue the exporters' metrics (ipfix_*) in st (NULL: none) and log a line
+ * for any that could not send. */
+void run_ipfix_metrics(struct store *st, int64_t now_ms);
+/* At a stop: each exporter's totals in the log; then close them. */
+void run_ipfix_close(void);
 
 #endif
