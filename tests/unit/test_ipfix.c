@@ -271,8 +271,8 @@ TEST(ipfix_malformed_counted)
 		  DEC_ERR_LENGTH, "truncated");
 	memcpy(bad, buf, len);
 	bad[1] = 11;
-	EXPECT_EQ(dec_datagram(d, (struct sockaddr *)&s, bad, len, 0, collect, &g),
-		  DEC_ERR_VERSION, "version");
+	EXPECT_EQ(dec_datagram(d, (struct sockaddr *)&s, bad, len, 0, collect, &g), DEC_ERR_VERSION,
+		  "version");
 	memcpy(bad, buf, len);
 	ipfix_put16(bad + 18, 3); /* the template set's length */
 	EXPECT_EQ(dec_datagram(d, (struct sockaddr *)&s, bad, len, 0, collect, &g), DEC_ERR_SET,

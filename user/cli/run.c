@@ -260,8 +260,7 @@ static int shutdown_run(struct run_state *s)
 		ret = 1;
 	} else {
 		pr_info("%" PRIu64 " flow records %s %s\n", s->dm.records_exported,
-			s->cfg->nr_ipfix && !s->st ? "exported, database" : "written to",
-			s->cfg->db);
+			strcmp(s->cfg->db, "none") ? "written to" : "exported, --db", s->cfg->db);
 	}
 	pr_info("peak memory %.0f MiB (VmHWM) of the %" PRIu64 " MiB limit\n", sizing_peak_rss_mb(),
 		s->cfg->memory_limit_mb);

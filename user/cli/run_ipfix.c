@@ -59,7 +59,7 @@ static void sum_stats(struct ipfix_export_stats *t)
 void run_ipfix_metrics(struct store *s, int64_t now_ms)
 {
 	static const char *const names[] = {
-		"ipfix_records_sent",	"ipfix_records_unsent",	  "ipfix_messages_sent",
+		"ipfix_records_sent",	 "ipfix_records_unsent",    "ipfix_messages_sent",
 		"ipfix_messages_unsent", "ipfix_template_messages", "ipfix_octets_sent",
 	};
 	struct ipfix_export_stats t;

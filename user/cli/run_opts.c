@@ -57,8 +57,8 @@ static const struct opt run_table[] = {
 	{ "interface", 'i', OPT_LIST, "IFACE", "interface to monitor (repeat, up to {max})",
 	  OPT_AT(struct run_cfg, ifname), OPT_COUNT_AT(struct run_cfg, nr_ifaces),
 	  .max = FM_MAX_IFACES },
-	{ "db", 0, OPT_STRING, "PATH", "SQLite database; none: export only (with --ipfix)", .def = FM_DEFAULT_DB,
-	  OPT_AT(struct run_cfg, db) },
+	{ "db", 0, OPT_STRING, "PATH", "SQLite database; none: export only (with --ipfix)",
+	  .def = FM_DEFAULT_DB, OPT_AT(struct run_cfg, db) },
 	{ "duration", 0, OPT_DURATION, "SECONDS",
 	  "stop after this long (30, 5m, 2h); 0: run until stopped by a signal", .def = "0",
 	  OPT_AT(struct run_cfg, duration_s), .max = DURATION_MAX_S },
@@ -124,8 +124,9 @@ static int run_finish(void *cfg)
 		return -EINVAL;
 	}
 	if (!strcmp(c->db, "none") && !c->nr_ipfix) {
-		fprintf(stderr, "flowmaster: run: --db none needs --ipfix HOST:PORT (the records must "
-				"go somewhere)\n");
+		fprintf(stderr,
+			"flowmaster: run: --db none needs --ipfix HOST:PORT (the records must "
+			"go somewhere)\n");
 		return -EINVAL;
 	}
 	if (c->quiet && c->verbose) {

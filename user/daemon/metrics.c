@@ -136,7 +136,8 @@ void metrics_write(struct metrics *m, const struct metrics_src *s, int64_t now_m
 	_Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(values) / sizeof(values[0]),
 		       "one value per metric");
 
-	if (s->st && store_submit_metrics(s->st, now_ms, names, values, sizeof(values) / sizeof(values[0])))
+	if (s->st &&
+	    store_submit_metrics(s->st, now_ms, names, values, sizeof(values) / sizeof(values[0])))
 		pr_warn("metrics: writer queue full, this interval's metrics skipped\n");
 	pr_info("%.0f pps, %.1f MB/s, %zu flows active, %" PRIu64 " records exported, %" PRIu64
 		" rows written, fallbacks: %llu ring %llu overflow, %" PRIu64 " queued\n",

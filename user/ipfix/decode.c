@@ -479,8 +479,7 @@ static int64_t from_uptime(uint64_t at_up, uint32_t uptime, int64_t export_ms)
 }
 
 /* The record gathered: fill what the fields left open. */
-static void finish(struct acc *a, uint32_t exporter_id, int64_t export_ms, bool v9,
-		   uint32_t uptime)
+static void finish(struct acc *a, uint32_t exporter_id, int64_t export_ms, bool v9, uint32_t uptime)
 {
 	struct fm_record *r = &a->r;
 	struct fm_flow_key *k = &r->key;
@@ -500,8 +499,8 @@ static void finish(struct acc *a, uint32_t exporter_id, int64_t export_ms, bool 
 	if (!a->end_ms && !(v9 && a->end_up_set))
 		r->last_seen_ms = export_ms;
 	k->ifindex = k->direction == FM_DIR_EGRESS && a->egress ? a->egress :
-		     a->ingress				       ? a->ingress :
-								 a->egress;
+		     a->ingress					? a->ingress :
+								  a->egress;
 	switch (a->has_reason) {
 	case IPFIX_END_ACTIVE:
 		r->end_reason = FM_END_ACTIVE;
@@ -614,8 +613,8 @@ static void check_seq(struct dec *d, struct dec_exporter *e, uint32_t seq, uint3
 }
 
 static enum dec_err sets(struct dec *d, struct dec_exporter *e, const uint8_t *buf, size_t off,
-			 size_t end, bool v9, int64_t export_ms, uint32_t uptime,
-			 dec_emit_fn emit, void *ctx, uint32_t *nrec)
+			 size_t end, bool v9, int64_t export_ms, uint32_t uptime, dec_emit_fn emit,
+			 void *ctx, uint32_t *nrec)
 {
 	enum dec_err err = DEC_OK;
 

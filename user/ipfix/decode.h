@@ -39,14 +39,14 @@
 /* Why a datagram was refused; counted per reason. */
 enum dec_err {
 	DEC_OK = 0,
-	DEC_ERR_SHORT,	      /* shorter than its header */
-	DEC_ERR_VERSION,      /* not 5, 9 or 10 */
-	DEC_ERR_LENGTH,	      /* header length or record count beyond the datagram */
-	DEC_ERR_SET,	      /* a set shorter than its header or past the message */
-	DEC_ERR_TEMPLATE,     /* a template that cannot be (id, field count, lengths) */
-	DEC_ERR_RECORD,	      /* a variable-length field past its set */
-	DEC_ERR_EXPORTERS,    /* a new exporter past max_exporters */
-	DEC_ERR_TEMPLATES,    /* a new template past max_templates of its exporter */
+	DEC_ERR_SHORT,	   /* shorter than its header */
+	DEC_ERR_VERSION,   /* not 5, 9 or 10 */
+	DEC_ERR_LENGTH,	   /* header length or record count beyond the datagram */
+	DEC_ERR_SET,	   /* a set shorter than its header or past the message */
+	DEC_ERR_TEMPLATE,  /* a template that cannot be (id, field count, lengths) */
+	DEC_ERR_RECORD,	   /* a variable-length field past its set */
+	DEC_ERR_EXPORTERS, /* a new exporter past max_exporters */
+	DEC_ERR_TEMPLATES, /* a new template past max_templates of its exporter */
 	DEC_ERR__MAX,
 };
 
@@ -62,10 +62,10 @@ struct dec_tpl;
 struct dec_exporter {
 	uint8_t addr[16]; /* IPv4 as IPv4-mapped IPv6 */
 	char addr_text[46];
-	uint16_t port;	/* the source port last seen */
+	uint16_t port; /* the source port last seen */
 	uint32_t domain;
-	uint8_t proto;	/* enum dec_proto */
-	uint32_t id;	/* exporters.id, set by dec_opts.exporter_new; 0: none */
+	uint8_t proto; /* enum dec_proto */
+	uint32_t id;   /* exporters.id, set by dec_opts.exporter_new; 0: none */
 	/* Cumulative counts; dirty when changed since the caller cleared it. */
 	uint64_t datagrams, records, lost, malformed, templates, unknown_sets;
 	int64_t first_ms, last_ms;
@@ -79,14 +79,14 @@ struct dec_exporter {
 };
 
 struct dec_stats {
-	uint64_t datagrams;	/* every datagram offered */
-	uint64_t records;	/* flow records emitted */
+	uint64_t datagrams;	 /* every datagram offered */
+	uint64_t records;	 /* flow records emitted */
 	uint64_t option_records; /* options data records read (not stored) */
-	uint64_t unknown_sets;	/* data sets without their template */
-	uint64_t templates;	/* template records accepted (refreshes included) */
-	uint64_t lost;		/* by sequence numbers: records (IPFIX, v5) or datagrams (v9) */
-	uint64_t seq_resets;	/* sequence numbers that went backwards */
-	uint64_t malformed[DEC_ERR__MAX]; /* datagrams refused, by reason */
+	uint64_t unknown_sets;	 /* data sets without their template */
+	uint64_t templates;	 /* template records accepted (refreshes included) */
+	uint64_t lost;		 /* by sequence numbers: records (IPFIX, v5) or datagrams (v9) */
+	uint64_t seq_resets;	 /* sequence numbers that went backwards */
+	uint64_t malformed[DEC_ERR__MAX];  /* datagrams refused, by reason */
 	uint64_t by_proto[DEC_PROTO__MAX]; /* datagrams decoded, by protocol */
 };
 

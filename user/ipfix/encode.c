@@ -10,13 +10,25 @@ struct ie_spec {
 };
 
 #define COMMON_HEAD                                                                                \
-	{ IE_START_MS, 8 }, { IE_END_MS, 8 }, { IE_PACKET_DELTA, 8 }, { IE_L2_OCTET_DELTA, 8 }
+	{ IE_START_MS, 8 }, { IE_END_MS, 8 }, { IE_PACKET_DELTA, 8 },                              \
+	{                                                                                          \
+		IE_L2_OCTET_DELTA, 8                                                               \
+	}
 #define COMMON_TAIL                                                                                \
-	{ IE_INGRESS_IF, 4 }, { IE_EGRESS_IF, 4 }, { IE_DIRECTION, 1 }, { IE_END_REASON, 1 }
-#define L2_FIELDS { IE_SRC_MAC, 6 }, { IE_DST_MAC, 6 }, { IE_VLAN, 2 }, { IE_ETH_TYPE, 2 }
+	{ IE_INGRESS_IF, 4 }, { IE_EGRESS_IF, 4 }, { IE_DIRECTION, 1 },                            \
+	{                                                                                          \
+		IE_END_REASON, 1                                                                   \
+	}
+#define L2_FIELDS                                                                                  \
+	{ IE_SRC_MAC, 6 }, { IE_DST_MAC, 6 }, { IE_VLAN, 2 },                                      \
+	{                                                                                          \
+		IE_ETH_TYPE, 2                                                                     \
+	}
 #define L4_FIELDS                                                                                  \
 	{ IE_SRC_PORT, 2 }, { IE_DST_PORT, 2 }, { IE_PROTOCOL, 1 }, { IE_TCP_FLAGS, 1 },           \
-		{ IE_TOS, 1 }
+	{                                                                                          \
+		IE_TOS, 1                                                                          \
+	}
 
 static const struct ie_spec tpl_ipv4[] = {
 	COMMON_HEAD, { IE_OCTET_DELTA, 8 }, { IE_SRC_IPV4, 4 }, { IE_DST_IPV4, 4 },
@@ -40,7 +52,7 @@ static const struct {
 	const struct ie_spec *f;
 	size_t n;
 } tpls[] = {
-	{ tpl_ipv4, N(tpl_ipv4) },     { tpl_ipv6, N(tpl_ipv6) },	{ tpl_nonip, N(tpl_nonip) },
+	{ tpl_ipv4, N(tpl_ipv4) },     { tpl_ipv6, N(tpl_ipv6) },   { tpl_nonip, N(tpl_nonip) },
 	{ tpl_unattr, N(tpl_unattr) }, { tpl_stats, N(tpl_stats) },
 };
 /* Record lengths, set by ipfix_enc_init (the same values every time). */

@@ -36,11 +36,11 @@ struct ipfix_export_opts {
 };
 
 struct ipfix_export_stats {
-	uint64_t messages;	   /* messages sent, templates included */
-	uint64_t records;	   /* flow records sent */
-	uint64_t octets;	   /* bytes of the messages sent */
-	uint64_t records_unsent;   /* flow records in messages that could not be sent */
-	uint64_t messages_unsent;  /* messages that could not be sent */
+	uint64_t messages;	    /* messages sent, templates included */
+	uint64_t records;	    /* flow records sent */
+	uint64_t octets;	    /* bytes of the messages sent */
+	uint64_t records_unsent;    /* flow records in messages that could not be sent */
+	uint64_t messages_unsent;   /* messages that could not be sent */
 	uint64_t template_messages; /* of messages: those carrying the templates */
 };
 
