@@ -11,6 +11,7 @@ static const struct {
 	const char *help;
 } cmds[] = {
 	{ "run", cmd_run, "attach to interfaces and write flows to SQLite" },
+	{ "collect", cmd_collect, "receive IPFIX and NetFlow into the database" },
 	{ "top", cmd_top, "top talkers and flows from the database" },
 	{ "status", cmd_status, "what is attached, live kernel counters, last metrics" },
 	{ "detach", cmd_detach, "remove flowmaster's XDP programs and stale pins" },

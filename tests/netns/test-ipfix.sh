@@ -93,4 +93,69 @@ test_export_nfcapd()
 		"$FLOWS|$FRAMES|$(iface_sum "$db" b-a bytes)|$ipb"
 }
 
+# collect_start HOST LOG ARGS...: flowmaster collect ARGS in HOST; waits
+# until its socket is bound to the port of --listen. Sets COLLECT_PID.
+collect_start()
+{
+	local host=$1 log=$2 port
+	shift 2
+	port=$(sed -n 's/.*--listen [^ ]*:\([0-9]*\).*/\1/p' <<<"$*")
+	lab_bg "$host" "$log" "$FM" collect "$@"
+	COLLECT_PID=$LAB_PID
+	wait_for 10 "flowmaster collect listening on $port" udp_listening "$host" "$port"
+}
+
+# collect_stop: SIGTERM; the collector must exit 0.
+collect_stop()
+{
+	kill -TERM "$COLLECT_PID"
+	lab_wait_exit "$COLLECT_PID" 15
+	local rc=$?
+	check_eq "collect's exit status" "$rc" 0
+}
+
+# The columns a collected row shares with the exporter's.
+COLS="direction, first_seen_ms, last_seen_ms, src_mac, dst_mac, vlan_id, eth_type,
+      src_ip, dst_ip, src_port, dst_port, protocol, icmp_type, icmp_code, tcp_flags, tos,
+      packets, bytes, ip_bytes, end_reason"
+
+# flowmaster run exporting to flowmaster collect on [::1] (IPv6): the
+# collector's flows equal the exporter's row for row (IPv4 UDP from
+# trafgen, ICMP and ICMPv6 from ping), with exporter_id set and an
+# exporters row whose counts match the exporter's.
+test_run_to_collect()
+{
+	need_fm
+	need_cmd trafgen sqlite3 ss ping
+	lab_host a
+	lab_host b
+	lab_link a b
+	local db=$LAB_TMP/run.db cdb=$LAB_TMP/collect.db port=4740
+	collect_start b "$LAB_TMP/collect.log" --listen "[::1]:$port" --db "$cdb"
+	fm_start b -i b-a --db "$db" --ipfix "[::1]:$port" --ipfix-domain 42 --poll-interval 200
+	check "trafgen: 20000 frames, 500 flows" lab_trafgen a a-b 20000 500 100000
+	lab_nsexec a ping -q -c 3 -i 0.2 "$(lab_ip4 b b-a)" >/dev/null || fail "ping"
+	lab_nsexec a ping -6 -q -c 3 -i 0.2 "$(lab_ip6 b b-a)" >/dev/null || fail "ping -6"
+	fm_stop TERM
+	check_eq "exit status" "$FM_RC" 0
+	sleep 0.3
+	collect_stop
+	local rows
+	rows=$(sql "$db" "select count(*) from flows;")
+	info "exporter's rows: $rows; collector's log: $(grep -m1 'datagrams' "$LAB_TMP/collect.log")"
+	check_eq "rows: exporter | collector" "$rows|$(sql "$cdb" "select count(*) from flows;")" "$rows|$rows"
+	check_eq "IPv6 rows collected" "$(sql "$cdb" "select count(*) > 0 from flows where eth_type = 34525;")" 1
+	check_eq "collector's rows == exporter's rows" \
+		"$(sql "$cdb" "select $COLS from flows order by first_seen_ms, src_ip, src_port, dst_ip, protocol, direction;" | md5sum)" \
+		"$(sql "$db" "select $COLS from flows order by first_seen_ms, src_ip, src_port, dst_ip, protocol, direction;" | md5sum)"
+	check_eq "every collected row has its exporter" \
+		"$(sql "$cdb" "select count(*) from flows f join exporters e on e.id = f.exporter_id;")" "$rows"
+	check_eq "exporters row: address | domain | protocol | records | lost | malformed" \
+		"$(sql "$cdb" "select address, domain_id, protocol, records, lost_records, malformed from exporters;")" \
+		"::1|42|ipfix|$rows|0|0"
+	check_eq "exporters.datagrams == messages the exporter sent" \
+		"$(sql "$cdb" "select datagrams from exporters;")" "$(metric "$db" ipfix_messages_sent)"
+	check_eq "runs row of the collector" "$(sql "$cdb" "select command from runs;")" collect
+}
+
 run_tests "$@"

@@ -70,6 +70,7 @@ struct dec_exporter {
 	uint64_t datagrams, records, lost, malformed, templates, unknown_sets;
 	int64_t first_ms, last_ms;
 	bool dirty;
+	uint64_t saved[6]; /* the caller's: counts it has written already */
 	/* Sequence state. */
 	bool have_seq;
 	uint32_t next_seq;
