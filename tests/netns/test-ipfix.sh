@@ -158,4 +158,94 @@ test_run_to_collect()
 	check_eq "runs row of the collector" "$(sql "$cdb" "select command from runs;")" collect
 }
 
+# The destination port as nfdump prints it: ICMP type.code.
+ICMP_AS_NFDUMP="case when protocol in (1, 58) then icmp_type || '.' || icmp_code else dst_port end"
+
+# NetFlow v9 and v5 from nfreplay, replaying an nfcapd file (written from
+# flowmaster's own export of trafgen's flows and a ping), into flowmaster
+# collect: the collector's flows, packets and bytes, and each flow's, equal
+# what nfdump reads from the file; no datagram malformed or lost.
+test_nfreplay_to_collect()
+{
+	need_fm
+	need_cmd trafgen sqlite3 nfcapd nfdump nfreplay ss ping
+	lab_host a --no-ipv6
+	lab_host b --no-ipv6
+	lab_link a b
+	local db=$LAB_TMP/run.db dir=$LAB_TMP/nfcapd file v cdb want
+	mkdir -p "$dir"
+	nfcapd_start b "$dir" 4739
+	fm_start b -i b-a --db "$db" --ipfix 127.0.0.1:4739 --poll-interval 200
+	check "trafgen: 20000 frames, 300 flows" lab_trafgen a a-b 20000 300 100000
+	lab_nsexec a ping -q -c 2 -i 0.2 "$(lab_ip4 b b-a)" >/dev/null || fail "ping"
+	fm_stop TERM
+	lab_stop "$NFCAPD_PID" 5
+	file=$(ls "$dir"/nfcapd.2*) || fail "nfcapd wrote no file"
+	want=$(nfdump_totals "$dir")
+	check_eq "the file's flows | packets | bytes == SQLite's" "$want" \
+		"$(sql "$db" "select count(*), sum(packets), coalesce(sum(ip_bytes), 0) from flows;")"
+	for v in 9 5; do
+		cdb=$LAB_TMP/collect-v$v.db
+		collect_start b "$LAB_TMP/collect-v$v.log" --listen 127.0.0.1:2055 --db "$cdb"
+		lab_nsexec b timeout 20 nfreplay -r "$file" -H 127.0.0.1 -p 2055 -v $v -d 200 >/dev/null 2>&1 ||
+			fail "nfreplay -v $v"
+		sleep 0.3
+		collect_stop
+		info "$(grep -m1 'datagrams' "$LAB_TMP/collect-v$v.log")"
+		check_eq "v$v: collector's flows | packets | bytes == nfdump's" \
+			"$(sql "$cdb" "select count(*), sum(packets), coalesce(sum(ip_bytes), 0) from flows;")" "$want"
+		check_eq "v$v: per flow (addresses, ports, protocol, packets, bytes)" \
+			"$(sql "$cdb" "select src_ip, dst_ip, src_port, $ICMP_AS_NFDUMP, protocol, packets, coalesce(ip_bytes, 0) from flows;" | sort | md5sum)" \
+			"$(nfdump -r "$file" -q -N -o 'fmt:%sa|%da|%sp|%dp|%pr|%pkt|%byt' | tr -d ' ' |
+				sed 's/|UDP|/|17|/; s/|ICMP|/|1|/; s/|TCP|/|6|/' | sort | md5sum)"
+		check_eq "v$v: exporters row: protocol | records | lost | malformed" \
+			"$(sql "$cdb" "select protocol, records, lost_records, malformed from exporters;")" \
+			"netflow$v|${want%%|*}|0|0"
+	done
+}
+
+# send_udp HOST PORT BYTES: one datagram of BYTES (printf escapes) to
+# 127.0.0.1:PORT from HOST (socat reads the file in one go: one datagram).
+send_udp()
+{
+	local f=$LAB_TMP/dgram
+	# shellcheck disable=SC2059 # BYTES is the format: escapes wanted
+	printf "$3" >"$f"
+	lab_nsexec "$1" socat -u "OPEN:$f" "UDP-SENDTO:127.0.0.1:$2" || fail "sending to port $2"
+}
+
+# Garbage, truncated, wrong-version, set-length and template-less
+# datagrams: each counted under its reason, none stored, the collector
+# keeps running, and the next good datagram (NetFlow v5) is stored.
+test_collect_malformed()
+{
+	need_fm
+	need_cmd sqlite3 ss socat
+	lab_host b --no-ipv6
+	local cdb=$LAB_TMP/collect.db z4='\x00\x00\x00\x00' p=2055
+	collect_start b "$LAB_TMP/collect.log" --listen 127.0.0.1:$p --db "$cdb"
+	send_udp b $p 'hello, collector'
+	send_udp b $p '\x0a'
+	send_udp b $p "\x00\x0a\x00\x64$z4$z4$z4"
+	send_udp b $p "\x00\x0a\x00\x14$z4$z4$z4\x00\x02\x00\x02"
+	send_udp b $p "\x00\x05\x00\x05$z4$z4$z4$z4$z4"
+	send_udp b $p "\x00\x0a\x00\x18$z4$z4$z4\x01\x00\x00\x08$z4"
+	send_udp b $p "\x00\x05\x00\x01$z4\x69\x30\x00\x00$z4$z4$z4\xc6\x12\x00\x01\xc6\x12\x00\x02$z4\x00\x01\x00\x00\x00\x00\x00\x0a\x00\x00\x03\xe8$z4$z4\x04\xd2\x00\x35\x00\x00\x11\x00$z4$z4"
+	sleep 0.3
+	check "collector still running" kill -0 "$COLLECT_PID"
+	collect_stop
+		check_log "totals in the log" \
+		"7 datagrams .* 1 records, 5 malformed \(short 1, version 1, length 2, set_length 1\), 1 data sets without their template" \
+		"$LAB_TMP/collect.log"
+	check_eq "the good datagram's row" \
+		"$(sql "$cdb" "select src_ip, dst_ip, src_port, dst_port, protocol, packets, ip_bytes from flows;")" \
+		"198.18.0.1|198.18.0.2|1234|53|17|10|1000"
+	check_eq "metrics: malformed | short | version | length | set_length" \
+		"$(metric "$cdb" collector_malformed)|$(metric "$cdb" collector_malformed_short)|$(metric "$cdb" collector_malformed_version)|$(metric "$cdb" collector_malformed_length)|$(metric "$cdb" collector_malformed_set_length)" \
+		"5|1|1|2|1"
+	check_eq "exporters rows: protocol | datagrams | records" \
+		"$(sql "$cdb" "select protocol, datagrams, records from exporters order by protocol;" | tr '\n' ' ')" \
+		"ipfix|1|0 netflow5|1|1 "
+}
+
 run_tests "$@"
