@@ -441,11 +441,11 @@ static void field(struct acc *a, const struct dec_field *f, const uint8_t *p, un
 		a->has_reason = (int)(v & 0xff);
 		break;
 	case IE_START_SEC:
-		a->r.first_seen_ms = (int64_t)v * 1000;
+		a->r.first_seen_ms = (int64_t)(uint32_t)v * 1000; /* dateTimeSeconds: 32 bits */
 		a->start_ms = true;
 		break;
 	case IE_END_SEC:
-		a->r.last_seen_ms = (int64_t)v * 1000;
+		a->r.last_seen_ms = (int64_t)(uint32_t)v * 1000;
 		a->end_ms = true;
 		break;
 	case IE_START_MS:
