@@ -29,6 +29,7 @@
 #include <netinet/in.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <linux/sock_diag.h>
 #include <sqlite3.h>
 #include "cli/cli.h"
 #include "ipfix/decode.h"
@@ -334,6 +335,18 @@ static size_t read_batches(struct collector *c, int fd, int rounds)
 	return total;
 }
 
+/* The socket's drop count now: SO_RXQ_OVFL tells it only with a datagram
+ * received, so drops after the last one show here. */
+static void read_drops(struct collector *c, int fd)
+{
+	uint32_t mem[SK_MEMINFO_VARS] = { 0 };
+	socklen_t len = sizeof(mem);
+
+	if (!getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) &&
+	    len > SK_MEMINFO_DROPS * sizeof(uint32_t) && mem[SK_MEMINFO_DROPS] > c->drops)
+		c->drops = mem[SK_MEMINFO_DROPS];
+}
+
 static void write_metrics(struct collector *c, int64_t now)
 {
 	const struct dec_stats *d = dec_get_stats(c->dec);
@@ -464,6 +477,7 @@ int cmd_collect(int argc, char **argv)
 		if (now >= end)
 			c->stop = true;
 		if (now >= next_stats) {
+			read_drops(c, fd);
 			write_exporters(c);
 			write_metrics(c, now_ms());
 			next_stats = now + 1000;
@@ -472,6 +486,7 @@ int cmd_collect(int argc, char **argv)
 	/* What the socket holds was received: store it too. */
 	while (read_batches(c, fd, 16))
 		;
+	read_drops(c, fd);
 	write_exporters(c);
 	write_metrics(c, now_ms());
 	log_totals(c);
