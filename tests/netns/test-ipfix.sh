@@ -241,6 +241,29 @@ test_export_only()
 		"100|$(($(lab_rx_packets b b-a) - rx0))"
 }
 
+# A collector with no route to it: every message fails at once
+# (ENETUNREACH), the daemon neither blocks nor stops, stores every flow,
+# and counts every record as not sent.
+test_export_unreachable()
+{
+	need_fm
+	need_cmd trafgen sqlite3
+	lab_host a --no-ipv6
+	lab_host b --no-ipv6
+	lab_link a b
+	local db=$LAB_TMP/run.db
+	# b has no default route: 198.19.255.1 is unreachable from it.
+	fm_start b -i b-a --db "$db" --ipfix 198.19.255.1:4739 --poll-interval 200
+	check "trafgen: 10000 frames, 100 flows" lab_trafgen a a-b 10000 100 100000
+	fm_stop TERM
+	check_eq "exit status" "$FM_RC" 0
+	check_eq "rows | packets" "$(sql "$db" "select count(*), sum(packets) from flows;")" "100|10000"
+	check_eq "records sent | not sent (metrics)" \
+		"$(metric "$db" ipfix_records_sent)|$(metric "$db" ipfix_records_unsent)" "0|100"
+	check_log "the cause, once" "ipfix 198.19.255.1:4739: Network is unreachable; messages that cannot be sent are dropped and counted"
+	check_eq "warned once" "$(grep -c 'Network is unreachable' "$FM_LOG")" 1
+}
+
 # A collector that restarts mid-run decodes records again once the
 # templates come round (every 100 messages at most): data sets before
 # that are counted as without their template, never misparsed, and the

@@ -106,9 +106,9 @@ static void send_msg(struct ipfix_exporter *x)
 	x->st.records_unsent += flows;
 	if (n < 0 && errno != x->last_err) {
 		x->last_err = errno;
-		pr_warn("%s: %s; messages that cannot be sent are dropped and counted (%" PRIu64
-			" records so far)\n",
-			x->name, strerror(errno), x->st.records_unsent);
+		pr_warn("%s: %s; messages that cannot be sent are dropped and counted "
+			"(ipfix_records_unsent)\n",
+			x->name, strerror(errno));
 	}
 }
 
