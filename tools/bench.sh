@@ -6,6 +6,7 @@
 #   insitu   the XDP programs' ns/packet on a live veth link (insitu.sh)
 #   compare  end to end: the same loads on a veth link through nothing, an
 #            empty XDP program, flowmaster, softflowd and pmacctd (compare.sh)
+#   ipfix    the IPFIX exporter and `flowmaster collect` (ipfix.sh)
 # A full run (every part, without --quick) also writes BENCHMARKS.md: the
 # machine, the targets (every **Target** line of the sections), the sections.
 # Usage: tools/bench.sh [--quick] [PART...]   (root; every part by default)
@@ -18,7 +19,7 @@ parts=()
 for arg in "$@"; do
 	case $arg in
 	--quick) quick=(--quick) ;;
-	kernel | sqlite | insitu | compare) parts+=("$arg") ;;
+	kernel | sqlite | insitu | compare | ipfix) parts+=("$arg") ;;
 	-h | --help)
 		sed -n '2,/^# Usage/s/^# \{0,1\}//p' "$0"
 		exit 0
@@ -67,6 +68,12 @@ bench_compare() {
 		--markdown "$BUILD/bench/compare.md" --plot "$BUILD/bench/compare.png"
 }
 
+# A test namespace of its own, loopback only, torn down by trap.
+bench_ipfix() {
+	echo "== ipfix: exporter, decoder, flowmaster collect against a raw insert loop"
+	env BUILD="$BUILD" tools/bench/ipfix.sh "${quick[@]}" --markdown "$BUILD/bench/ipfix.md"
+}
+
 # BENCHMARKS.md: the machine, the targets of every part, then every
 # part's section, as measured now (a section missing: that part failed
 # before it wrote one, and the Targets say so).
@@ -82,14 +89,14 @@ write_benchmarks() {
 		echo
 		echo "## Targets"
 		echo
-		for part in kernel sqlite insitu compare; do
+		for part in kernel sqlite insitu compare ipfix; do
 			if [[ -f $BUILD/bench/$part.md ]]; then
 				{ grep '^\*\*Target\*\*' "$BUILD/bench/$part.md" || true; } | sed "s/^/- $part: /"
 			else
 				echo "- $part: no results (the part failed)"
 			fi
 		done
-		for part in kernel sqlite insitu compare; do
+		for part in kernel sqlite insitu compare ipfix; do
 			[[ -f $BUILD/bench/$part.md ]] || continue
 			echo
 			# The plot is copied next to BENCHMARKS.md under its own name.
@@ -103,7 +110,7 @@ write_benchmarks() {
 # Every part runs even if one fails (a lost count, a tool missing); the
 # exit status says whether all of them succeeded.
 all=0
-((${#parts[@]})) || { parts=(kernel sqlite insitu compare); all=1; }
+((${#parts[@]})) || { parts=(kernel sqlite insitu compare ipfix); all=1; }
 failed=()
 start=$SECONDS
 for part in "${parts[@]}"; do
