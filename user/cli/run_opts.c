@@ -100,8 +100,9 @@ static const struct opt run_table[] = {
 	  .max = RUN_IPFIX_MAX },
 	{ "ipfix-domain", 0, OPT_U64, "N", "IPFIX observation domain id", .def = "0",
 	  OPT_AT(struct run_cfg, ipfix_domain), .max = UINT32_MAX },
-	{ "ipfix-message-size", 0, OPT_U64, "BYTES",
-	  "largest IPFIX message; raise it only when the path MTU to every collector allows",
+	{ "ipfix-mtu", 0, OPT_U64, "BYTES",
+	  "largest IPFIX message (UDP payload); raise it only when the path MTU to every "
+	  "collector allows",
 	  .def = "512", OPT_AT(struct run_cfg, ipfix_msg_size), .min = 512, .max = 65000 },
 	{ "ipfix-stats", 0, OPT_FLAG, NULL,
 	  "with the templates, send exporter statistics (an options record); nfcapd then counts "
