@@ -6,8 +6,8 @@
 #   insitu   the XDP programs' ns/packet on a live veth link (insitu.sh)
 #   compare  end to end: the same loads on a veth link through nothing, an
 #            empty XDP program, flowmaster, softflowd and pmacctd (compare.sh)
-#   egress   the TC egress program's cost beside XDP's (test run and live
-#            link) and flowmaster replay's frames/s (egress_replay, egress_live.sh)
+#   egress ipfix   the TC egress ipfix program's cost beside XDP's (test run and live
+#            link) and flowmaster replay's frames/s (egress ipfix_replay, egress ipfix_live.sh)
 # A full run (every part, without --quick) also writes BENCHMARKS.md: the
 # machine, the targets (every **Target** line of the sections), the sections.
 # Usage: tools/bench.sh [--quick] [PART...]   (root; every part by default)
@@ -20,7 +20,7 @@ parts=()
 for arg in "$@"; do
 	case $arg in
 	--quick) quick=(--quick) ;;
-	kernel | sqlite | insitu | compare | egress) parts+=("$arg") ;;
+	kernel | sqlite | insitu | compare | egress | ipfix) parts+=("$arg") ;;
 	-h | --help)
 		sed -n '2,/^# Usage/s/^# \{0,1\}//p' "$0"
 		exit 0
@@ -77,6 +77,12 @@ bench_egress() {
 	env BUILD="$BUILD" tools/bench/egress_live.sh "${quick[@]}" --markdown "$BUILD/bench/egress.md"
 }
 
+# A test namespace of its own, loopback only, torn down by trap.
+bench_ipfix() {
+	echo "== ipfix: exporter, decoder, flowmaster collect against a raw insert loop"
+	env BUILD="$BUILD" tools/bench/ipfix.sh "${quick[@]}" --markdown "$BUILD/bench/ipfix.md"
+}
+
 # BENCHMARKS.md: the machine, the targets of every part, then every
 # part's section, as measured now (a section missing: that part failed
 # before it wrote one, and the Targets say so).
@@ -92,14 +98,14 @@ write_benchmarks() {
 		echo
 		echo "## Targets"
 		echo
-		for part in kernel sqlite insitu compare egress; do
+		for part in kernel sqlite insitu compare egress ipfix; do
 			if [[ -f $BUILD/bench/$part.md ]]; then
 				{ grep '^\*\*Target\*\*' "$BUILD/bench/$part.md" || true; } | sed "s/^/- $part: /"
 			else
 				echo "- $part: no results (the part failed)"
 			fi
 		done
-		for part in kernel sqlite insitu compare egress; do
+		for part in kernel sqlite insitu compare egress ipfix; do
 			[[ -f $BUILD/bench/$part.md ]] || continue
 			echo
 			# The plot is copied next to BENCHMARKS.md under its own name.
@@ -113,7 +119,7 @@ write_benchmarks() {
 # Every part runs even if one fails (a lost count, a tool missing); the
 # exit status says whether all of them succeeded.
 all=0
-((${#parts[@]})) || { parts=(kernel sqlite insitu compare egress); all=1; }
+((${#parts[@]})) || { parts=(kernel sqlite insitu compare egress ipfix); all=1; }
 failed=()
 start=$SECONDS
 for part in "${parts[@]}"; do

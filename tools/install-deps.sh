@@ -50,7 +50,8 @@ shellcheck		shellcheck				test lint
 clang-format-14		clang-format-14				test lint
 time			/usr/bin/time				bench
 softflowd		softflowd				bench
-nfdump			nfcapd					bench
+nfdump			nfcapd					test bench
+tshark			tshark					test
 pmacct			pmacctd					bench
 gnuplot-nox		gnuplot					bench
 dpkg-dev		dpkg-buildpackage			deb

@@ -84,6 +84,7 @@ static void write_metrics(struct run_state *s, int64_t now_ms)
 	};
 
 	metrics_write(&s->metrics, &src, now_ms);
+	run_ipfix_metrics(s->st, now_ms);
 }
 
 /* systemd's STATUS= (Type=notify): what is attached, the last interval's
@@ -119,7 +120,7 @@ static void check_rss(struct run_state *s, int64_t now_mono)
 		long out = daemon_shed(&s->dm, flowtab_count(s->dm.ft) / 4);
 
 		want = s->cache_capacity / 2;
-		if (!store_set_cache_capacity(s->st, want))
+		if (s->st && !store_set_cache_capacity(s->st, want))
 			s->cache_capacity = want;
 		s->rss_events++;
 		s->rss_hold_until = now_mono + (int64_t)s->cfg->metrics_s * 1000;
@@ -131,7 +132,7 @@ static void check_rss(struct run_state *s, int64_t now_mono)
 		want = s->cache_capacity * 2;
 		if (want > s->cfg->cache_size)
 			want = s->cfg->cache_size;
-		if (!store_set_cache_capacity(s->st, want)) {
+		if (s->st && !store_set_cache_capacity(s->st, want)) {
 			s->cache_capacity = want;
 			pr_info("memory pressure eased (RSS %.0f MiB): device cache back to %zu entries\n",
 				rss, want);
@@ -176,7 +177,8 @@ static void check_links(struct run_state *s)
 		else
 			pr_warn("%s: interface gone (deleted or moved to another network namespace) while attached; no longer monitored, its %llu packets counted so far are kept\n",
 				ifname, (unsigned long long)c.packets);
-		store_interface_detach(s->st, ifindex, now_ms());
+		if (s->st)
+			store_interface_detach(s->st, ifindex, now_ms());
 		loader_detach(&s->l, ifindex);
 		daemon_publish(&s->dm);
 	}
@@ -223,6 +225,8 @@ static void wait_for_writer(struct run_state *s, int64_t until)
 {
 	struct store_stats st;
 
+	if (!s->st)
+		return;
 	store_flush(s->st);
 	store_get_stats(s->st, &st);
 	for (uint64_t written = st.rows_written, stall = 0;
@@ -272,7 +276,7 @@ static int shutdown_run(struct run_state *s)
 		bool was = loader_detach(&s->l, ifindex) == 0;
 
 		was |= loader_detach_egress(&s->l, ifindex) == 0;
-		if (was)
+		if (was && s->st)
 			store_interface_detach(s->st, ifindex, now);
 	}
 	undelivered = daemon_finish(&s->dm, SHUTDOWN_WAIT_MS);
@@ -302,6 +306,7 @@ static int shutdown_run(struct run_state *s)
 		}
 		ret |= reconcile_directions(s, i);
 	}
+	run_ipfix_close();
 	err = store_close(s->st, &unwritten);
 	s->st = NULL;
 	unwritten += undelivered;
@@ -310,8 +315,8 @@ static int shutdown_run(struct run_state *s)
 		       s->cfg->db);
 		ret = 1;
 	} else {
-		pr_info("%" PRIu64 " flow records written to %s\n", s->dm.records_exported,
-			s->cfg->db);
+		pr_info("%" PRIu64 " flow records %s %s\n", s->dm.records_exported,
+			strcmp(s->cfg->db, "none") ? "written to" : "exported, --db", s->cfg->db);
 	}
 	pr_info("peak memory %.0f MiB (VmHWM) of the %" PRIu64 " MiB limit\n", sizing_peak_rss_mb(),
 		s->cfg->memory_limit_mb);
@@ -632,17 +637,23 @@ int cmd_run(int argc, char **argv)
 	err = pins_lock(&s.pins, cfg.pin_path);
 	if (err)
 		goto cleanup_sfd;
-	err = store_open(&s.st, &so);
-	if (err)
-		goto cleanup_pins;
-	store_sink_init(&s.store_sink, s.st);
+	if (strcmp(cfg.db, "none")) {
+		err = store_open(&s.st, &so);
+		if (err)
+			goto cleanup_pins;
+		store_sink_init(&s.store_sink, s.st);
+	}
 	err = loader_open(&s.l, &lo);
 	if (err)
 		goto cleanup_store;
 	err = daemon_init(&s.dm, &s.l, &dopts);
 	if (err)
 		goto cleanup_loader;
-	daemon_add_sink(&s.dm, &s.store_sink);
+	if (s.st)
+		daemon_add_sink(&s.dm, &s.store_sink);
+	err = run_ipfix_open(&cfg, &s.dm);
+	if (err)
+		goto cleanup_daemon;
 	err = pins_pin(&s.pins, &s.l);
 	if (err)
 		goto cleanup_daemon;
@@ -655,13 +666,14 @@ int cmd_run(int argc, char **argv)
 			goto cleanup_links;
 		if (read_mac(cfg.ifname[i], mac, sizeof(mac)))
 			snprintf(mac, sizeof(mac), "?");
-		err = store_interface_attach(s.st, cfg.ifname[i], lo.ifindex[i], mac, mode,
-					     now_ms());
+		err = !s.st ? 0 :
+			      store_interface_attach(s.st, cfg.ifname[i], lo.ifindex[i], mac, mode,
+						     now_ms());
 		if (err)
 			goto cleanup_links;
 		daemon_set_iface(&s.dm, i + 1, cfg.ifname[i], lo.ifindex[i], FM_IFS_ATTACHED, mode);
 	}
-	err = store_start(s.st);
+	err = s.st ? store_start(s.st) : 0;
 	if (err)
 		goto cleanup_links;
 	pr_info("machine: %d CPUs, %" PRIu64 " MiB; max-flows %" PRIu64
@@ -692,6 +704,7 @@ cleanup_links:
 	while (s.l.nr_tc)
 		loader_detach_egress(&s.l, s.l.tc[0].ifindex);
 cleanup_daemon:
+	run_ipfix_close();
 	daemon_free(&s.dm);
 cleanup_loader:
 	loader_close(&s.l);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* flowmaster run's options: one table for getopt, --help and the defaults. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -68,8 +69,8 @@ static const struct opt run_table[] = {
 	{ "interface", 'i', OPT_LIST, "IFACE", "interface to monitor (repeat, up to {max})",
 	  OPT_AT(struct run_cfg, ifname), OPT_COUNT_AT(struct run_cfg, nr_ifaces),
 	  .max = FM_MAX_IFACES },
-	{ "db", 0, OPT_STRING, "PATH", "SQLite database", .def = FM_DEFAULT_DB,
-	  OPT_AT(struct run_cfg, db) },
+	{ "db", 0, OPT_STRING, "PATH", "SQLite database; none: export only (with --ipfix)",
+	  .def = FM_DEFAULT_DB, OPT_AT(struct run_cfg, db) },
 	{ "duration", 0, OPT_DURATION, "SECONDS",
 	  "stop after this long (30, 5m, 2h); 0: run until stopped by a signal", .def = "0",
 	  OPT_AT(struct run_cfg, duration_s), .max = DURATION_MAX_S },
@@ -111,6 +112,21 @@ static const struct opt run_table[] = {
 	  "advanced: attach the egress program by tcx link (kernel 6.6+), clsact filter, or auto "
 	  "(tcx, else clsact)",
 	  .def = "auto", OPT_AT(struct run_cfg, tc_mode), .names = tc_modes },
+	{ "ipfix", 0, OPT_LIST, "HOST:PORT",
+	  "also export every flow record over IPFIX (UDP) to this collector; [IPV6]:PORT for IPv6 "
+	  "(repeat, up to {max})",
+	  OPT_AT(struct run_cfg, ipfix), OPT_COUNT_AT(struct run_cfg, nr_ipfix),
+	  .max = RUN_IPFIX_MAX },
+	{ "ipfix-domain", 0, OPT_U64, "N", "IPFIX observation domain id", .def = "0",
+	  OPT_AT(struct run_cfg, ipfix_domain), .max = UINT32_MAX },
+	{ "ipfix-mtu", 0, OPT_U64, "BYTES",
+	  "largest IPFIX message (UDP payload); raise it only when the path MTU to every "
+	  "collector allows",
+	  .def = "512", OPT_AT(struct run_cfg, ipfix_msg_size), .min = 512, .max = 65000 },
+	{ "ipfix-stats", 0, OPT_FLAG, NULL,
+	  "with the templates, send exporter statistics (an options record); nfcapd then counts "
+	  "a sequence failure for each, as it counts flow records only",
+	  OPT_AT(struct run_cfg, ipfix_stats) },
 	{ "quiet", 'q', OPT_FLAG, NULL, "warnings and errors only (not with -v)",
 	  OPT_AT(struct run_cfg, quiet) },
 	{ "verbose", 'v', OPT_COUNT, NULL, "debug output; -vv adds libbpf's",
@@ -129,6 +145,12 @@ static int run_finish(void *cfg)
 
 	if (!c->nr_ifaces) {
 		fprintf(stderr, "flowmaster: run: give at least one interface with -i IFACE\n");
+		return -EINVAL;
+	}
+	if (!strcmp(c->db, "none") && !c->nr_ipfix) {
+		fprintf(stderr,
+			"flowmaster: run: --db none needs --ipfix HOST:PORT (the records must "
+			"go somewhere)\n");
 		return -EINVAL;
 	}
 	if (c->quiet && c->verbose) {

@@ -39,7 +39,10 @@ void metrics_write(struct metrics *m, const struct metrics_src *s, int64_t now_m
 	uint64_t errors, held = dm->fan.staged;
 
 	sum_counters(s->l, &c);
-	store_get_stats(s->st, &st);
+	if (s->st)
+		store_get_stats(s->st, &st);
+	else
+		memset(&st, 0, sizeof(st)); /* --db none */
 	if (dt <= 0)
 		dt = 1e-3;
 	errors = c.err_eth + c.err_vlan + c.err_ipv4 + c.err_ipv4_opts + c.err_ipv6 +
@@ -134,7 +137,8 @@ void metrics_write(struct metrics *m, const struct metrics_src *s, int64_t now_m
 	_Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(values) / sizeof(values[0]),
 		       "one value per metric");
 
-	if (store_submit_metrics(s->st, now_ms, names, values, sizeof(values) / sizeof(values[0])))
+	if (s->st &&
+	    store_submit_metrics(s->st, now_ms, names, values, sizeof(values) / sizeof(values[0])))
 		pr_warn("metrics: writer queue full, this interval's metrics skipped\n");
 	pr_info("%.0f pps, %.1f MB/s, %zu flows active, %" PRIu64 " records exported, %" PRIu64
 		" rows written, fallbacks: %llu ring %llu overflow, %" PRIu64 " queued\n",
