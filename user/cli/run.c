@@ -39,6 +39,7 @@
 #include "kernel/loader.h"
 #include "lib/log.h"
 #include "daemon/metrics.h"
+#include "daemon/prom.h"
 #include "daemon/sizing.h"
 #include "store/store.h"
 
@@ -69,6 +70,7 @@ struct run_state {
 	uint64_t rss_events;	/* times RSS over the limit shed flows and cache */
 	int64_t rss_hold_until; /* monotonic ms: let RSS settle after shedding */
 	bool warned_no_links;	/* every interface is gone: said so once */
+	struct prom *prom;	/* --metrics-listen, or NULL */
 };
 
 static void write_metrics(struct run_state *s, int64_t now_ms)
@@ -80,6 +82,7 @@ static void write_metrics(struct run_state *s, int64_t now_ms)
 		.memory_limit_mb = s->cfg->memory_limit_mb,
 		.rss_events = s->rss_events,
 		.start_ms = s->start_ms,
+		.prom = s->prom,
 	};
 
 	metrics_write(&s->metrics, &src, now_ms);
@@ -414,6 +417,7 @@ static int main_loop(struct run_state *s, int sfd)
 			daemon_cycle(&s->dm);
 			check_links(s);
 			check_rss(s, now);
+			prom_publish_daemon(s->prom, &s->dm);
 			last_swap = now;
 			next_drain = now + c->poll_ms;
 			if (now >= next_metrics) {
@@ -566,6 +570,12 @@ int cmd_run(int argc, char **argv)
 	err = store_start(s.st);
 	if (err)
 		goto cleanup_links;
+	if (cfg.metrics_listen) {
+		err = prom_start(&s.prom, cfg.metrics_listen);
+		if (err)
+			goto cleanup_links;
+		prom_publish_daemon(s.prom, &s.dm);
+	}
 	pr_info("machine: %d CPUs, %" PRIu64 " MiB; max-flows %" PRIu64
 		" per generation (x2, %.0f MiB of kernel memory), ring %u KiB\n",
 		cfg.machine.cpus, cfg.machine.mem_mb, cfg.max_flows,
@@ -585,6 +595,8 @@ int cmd_run(int argc, char **argv)
 	ret = shutdown_run(&s) || err ? 1 : 0;
 
 cleanup_links:
+	prom_stop(s.prom);
+	s.prom = NULL;
 	while (s.l.nr_links)
 		loader_detach(&s.l, s.l.links[0].ifindex);
 	if (sfd >= 0)

@@ -15,7 +15,8 @@ struct run_cfg {
 	int nr_ifaces;
 	const char *db;
 	const char *pin_path;
-	const char *log_file; /* NULL: stderr as given */
+	const char *log_file;	    /* NULL: stderr as given */
+	const char *metrics_listen; /* --metrics-listen ADDR:PORT, NULL: none */
 	uint64_t ringbuf_bytes;
 	enum fm_xdp_mode mode;
 	uint64_t duration_s, idle_s, active_s, poll_ms, max_flows, metrics_s;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include "cli/cli.h"
 #include "cli/run.h"
+#include "lib/hostport.h"
 #include "lib/log.h"
 
 /* ~80k fallback records between two drains: 8 MiB */
@@ -36,6 +37,22 @@ static uint64_t def_cache_size(const void *cfg)
 static uint64_t def_memory_limit(const void *cfg)
 {
 	return ((const struct run_cfg *)cfg)->machine.memory_limit_mb;
+}
+
+/* --metrics-listen: an address to listen on, numeric. */
+static int check_listen(const char *label, const char *value, const void *parsed)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	(void)parsed;
+	if (!hostport_parse(value, "127.0.0.1", &ss, &len))
+		return 0;
+	fprintf(stderr,
+		"flowmaster: %s: '%s' is not ADDR:PORT, [ADDR6]:PORT, :PORT or PORT (numeric "
+		"address, port 1-65535)\n",
+		label, value);
+	return -EINVAL;
 }
 
 /* The kernel wants a power-of-two number of pages. */
@@ -91,6 +108,10 @@ static const struct opt run_table[] = {
 	  "page size",
 	  .def = OPT_STR(RINGBUF_DEFAULT), OPT_AT(struct run_cfg, ringbuf_bytes), .min = 4096,
 	  .max = RINGBUF_MAX, .check = check_ringbuf },
+	{ "metrics-listen", 0, OPT_STRING, "ADDR:PORT",
+	  "serve the metrics in the Prometheus text format at http://ADDR:PORT/metrics "
+	  "(127.0.0.1 when only :PORT or PORT is given)",
+	  OPT_AT(struct run_cfg, metrics_listen), .check = check_listen },
 	{ "quiet", 'q', OPT_FLAG, NULL, "warnings and errors only (not with -v)",
 	  OPT_AT(struct run_cfg, quiet) },
 	{ "verbose", 'v', OPT_COUNT, NULL, "debug output; -vv adds libbpf's",

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include "lib/log.h"
 #include "daemon/metrics.h"
+#include "daemon/prom.h"
 #include "daemon/sizing.h"
 
 static void sum_counters(struct loader *l, struct fm_counters *tot)
@@ -133,6 +134,7 @@ void metrics_write(struct metrics *m, const struct metrics_src *s, int64_t now_m
 	_Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(values) / sizeof(values[0]),
 		       "one value per metric");
 
+	prom_set_metrics(s->prom, now_ms, names, values, sizeof(values) / sizeof(values[0]));
 	if (store_submit_metrics(s->st, now_ms, names, values, sizeof(values) / sizeof(values[0])))
 		pr_warn("metrics: writer queue full, this interval's metrics skipped\n");
 	pr_info("%.0f pps, %.1f MB/s, %zu flows active, %" PRIu64 " records exported, %" PRIu64
