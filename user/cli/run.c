@@ -533,6 +533,7 @@ int cmd_run(int argc, char **argv)
 	so.cache_size = cfg.cache_size;
 	so.queue_records = budget.queue_records;
 	so.page_cache_kib = budget.page_cache_kib;
+	so.retention_ms = (int64_t)cfg.retention_s * 1000;
 	s.cache_capacity = cfg.cache_size;
 	err = store_open(&s.st, &so);
 	if (err)
@@ -587,6 +588,10 @@ int cmd_run(int argc, char **argv)
 	pr_info("db %s; poll %" PRIu64 " ms; idle %" PRIu64 " s, active %" PRIu64
 		" s; metrics every %" PRIu64 " s; pins in %s\n",
 		cfg.db, cfg.poll_ms, cfg.idle_s, cfg.active_s, cfg.metrics_s, cfg.pin_path);
+	if (cfg.retention_s)
+		pr_info("retention %" PRIu64
+			" s: older flows and metrics are deleted, their totals kept in the retired table\n",
+			cfg.retention_s);
 
 	daemon_publish(&s.dm);
 	err = main_loop(&s, sfd);

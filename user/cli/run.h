@@ -21,6 +21,7 @@ struct run_cfg {
 	enum fm_xdp_mode mode;
 	uint64_t duration_s, idle_s, active_s, poll_ms, max_flows, metrics_s;
 	uint64_t cache_size, memory_limit_mb;
+	uint64_t retention_s;  /* --retention, 0: keep everything */
 	struct sizing machine; /* what the defaults came from */
 	bool index_addresses;
 	bool quiet;  /* -q: sets fm_log_level */

@@ -108,6 +108,10 @@ static const struct opt run_table[] = {
 	  "page size",
 	  .def = OPT_STR(RINGBUF_DEFAULT), OPT_AT(struct run_cfg, ringbuf_bytes), .min = 4096,
 	  .max = RINGBUF_MAX, .check = check_ringbuf },
+	{ "retention", 0, OPT_DURATION, "DURATION",
+	  "delete flows and metrics older than this (30m, 7d), in small chunks, keeping their "
+	  "totals in the retired table; 0: keep everything",
+	  .def = "0", OPT_AT(struct run_cfg, retention_s), .max = DURATION_MAX_S },
 	{ "metrics-listen", 0, OPT_STRING, "ADDR:PORT",
 	  "serve the metrics in the Prometheus text format at http://ADDR:PORT/metrics "
 	  "(127.0.0.1 when only :PORT or PORT is given)",

@@ -86,6 +86,8 @@ void metrics_write(struct metrics *m, const struct metrics_src *s, int64_t now_m
 		"table_refused_deltas",
 		"deferred_swaps",
 		"pressure_exports",
+		"retired_flows",
+		"retired_metric_rows",
 	};
 	const double values[] = {
 		c.packets,
@@ -130,6 +132,8 @@ void metrics_write(struct metrics *m, const struct metrics_src *s, int64_t now_m
 		d->table_refused,
 		dm->deferred_swaps,
 		dm->pressure_records,
+		st.retired_flows,
+		st.retired_metric_rows,
 	};
 	_Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(values) / sizeof(values[0]),
 		       "one value per metric");

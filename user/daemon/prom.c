@@ -131,6 +131,10 @@ static const struct prom_def defs[] = {
 	  "Cycles that left a generation in the kernel for lack of room" },
 	{ "pressure_exports", "pressure_exports_total", true, 1,
 	  "Flow records exported early for room" },
+	{ "retired_flows", "retired_flows_total", true, 1,
+	  "Flow rows deleted by --retention (their totals are in the retired table)" },
+	{ "retired_metric_rows", "retired_metric_rows_total", true, 1,
+	  "Metric rows deleted by --retention" },
 };
 
 static const struct prom_def *find_def(const char *table)

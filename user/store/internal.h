@@ -163,6 +163,7 @@ struct store {
 	size_t cache_cap_req;	  /* capacity asked for; the writer applies it */
 	uint64_t devices_written; /* committed; copied into st */
 	int64_t next_ckpt_ms;
+	int64_t next_retain_ms; /* monotonic: the next retention pass */
 	double total_batch_ms;
 	struct store_stats st;
 
@@ -210,6 +211,17 @@ int record_run_stop(struct store *s);
  * transaction of its own, and the run's stop time. A SQLite code.
  */
 int write_owed_devices(struct store *s);
+
+/* retention.c */
+/* Writer, between transactions: one bounded chunk of --retention deletes
+ * and an incremental vacuum; *more when old rows remain. A SQLite code. */
+int retention_pass(struct store *s, int64_t now_epoch_ms, bool *more);
+/* At start: say when the file cannot shrink (no auto_vacuum). */
+void retention_check_file(struct store *s);
+/* Between passes: the usual gap, and the gap while old rows remain (so
+ * the writer's own batches and readers get the lock in between). */
+#define RETAIN_EVERY_MS 1000
+#define RETAIN_BUSY_GAP_MS 20
 
 /* sqlite3_step and reset a statement that returns no rows; a SQLite code. */
 static inline int step_once(sqlite3_stmt *st)

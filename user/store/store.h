@@ -49,6 +49,9 @@ struct store_opts {
 	 * rows (tells two daemons on one file apart): */
 	const char *command; /* runs.command: "run", "replay", "collect" (NULL: "run") */
 	const char *args;    /* runs.args: the command line as given (NULL: none); copied */
+	/* Delete flows and metrics older than this, in small chunks, moving
+	 * the flows' totals to `retired` (retention.c). 0: keep everything. */
+	int64_t retention_ms;
 };
 
 struct store_stats {
@@ -73,6 +76,10 @@ struct store_stats {
 	uint64_t cache_size;	  /* entries held */
 	uint64_t cache_capacity;  /* entries it may hold, as now in effect */
 	uint64_t devices_written; /* devices totals updates committed */
+	/* --retention (retention.c): */
+	uint64_t retired_flows;	      /* flow rows deleted, their totals kept in `retired` */
+	uint64_t retired_metric_rows; /* metric rows deleted */
+	uint64_t vacuumed_pages;      /* pages given back by incremental_vacuum */
 };
 
 /*
