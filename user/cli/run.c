@@ -64,13 +64,14 @@ struct run_state {
 	struct store *st;
 	struct sink store_sink;
 	int64_t start_ms;
-	struct metrics metrics; /* the last interval's readings */
-	struct pin_dir pins;	/* the locked pin directory */
-	size_t cache_capacity;	/* device cache entries now in effect */
-	uint64_t rss_events;	/* times RSS over the limit shed flows and cache */
-	int64_t rss_hold_until; /* monotonic ms: let RSS settle after shedding */
-	bool warned_no_links;	/* every interface is gone: said so once */
-	struct prom *prom;	/* --metrics-listen, or NULL */
+	struct metrics metrics;		     /* the last interval's readings */
+	struct pin_dir pins;		     /* the locked pin directory */
+	size_t cache_capacity;		     /* device cache entries now in effect */
+	uint64_t rss_events;		     /* times RSS over the limit shed flows and cache */
+	int64_t rss_hold_until;		     /* monotonic ms: let RSS settle after shedding */
+	bool warned_no_links;		     /* every interface is gone: said so once */
+	bool warned_back[FM_MAX_IFACES + 1]; /* a slot's interface is back, attach failed */
+	struct prom *prom;		     /* --metrics-listen, or NULL */
 };
 
 static void write_metrics(struct run_state *s, int64_t now_ms)
@@ -192,6 +193,64 @@ static int read_mac(const char *ifname, char *out, size_t len)
 	m = (unsigned char *)ifr.ifr_hwaddr.sa_data;
 	snprintf(out, len, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
 	return 0;
+}
+
+/*
+ * An interface that went away (deleted, or moved to another network
+ * namespace) and is back under its name, or one --wait-interface waited
+ * for: point its slot at the new ifindex and attach. Checked every cycle
+ * (one if_nametoindex per missing interface); not for a program detached
+ * from outside, which was someone's decision. A failed attach (another
+ * XDP program is there) is said once and tried again every cycle.
+ */
+static void check_returns(struct run_state *s)
+{
+	for (int slot = 1; slot <= s->cfg->nr_ifaces; slot++) {
+		struct fm_daemon_iface *f = &s->dm.state.iface[slot];
+		const char *name = s->cfg->ifname[slot - 1];
+		bool waited = f->state == FM_IFS_WAITING;
+		struct loader_link *lk;
+		char mac[32];
+		int ifindex, err;
+		LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+		if (f->state != FM_IFS_GONE && !waited)
+			continue;
+		ifindex = (int)if_nametoindex(name);
+		if (!ifindex)
+			continue;
+		if (!bpf_xdp_query(ifindex, 0, &q) && q.prog_id) {
+			if (!s->warned_back[slot])
+				pr_warn("%s: %s, but another XDP program is attached (id %u); not attaching until it is removed (ip link set dev %s xdp off)\n",
+					name, waited ? "appeared" : "is back", q.prog_id, name);
+			s->warned_back[slot] = true;
+			continue;
+		}
+		loader_set_slot(&s->l, slot, ifindex);
+		err = loader_attach(&s->l, ifindex, s->cfg->mode);
+		if (err) {
+			if (!s->warned_back[slot])
+				pr_warn("%s: %s but attaching failed: %s; trying again every cycle\n",
+					name, waited ? "appeared" : "is back", strerror(-err));
+			s->warned_back[slot] = true;
+			continue;
+		}
+		s->warned_back[slot] = false;
+		lk = &s->l.links[s->l.nr_links - 1];
+		if (read_mac(name, mac, sizeof(mac)))
+			snprintf(mac, sizeof(mac), "?");
+		if (store_interface_attach(s->st, name, ifindex, mac, fm_xdp_mode_str(lk->mode),
+					   now_ms()))
+			pr_warn("%s: its interfaces row could not be queued; its flows are stored without it\n",
+				name);
+		daemon_set_iface(&s->dm, slot, name, ifindex, FM_IFS_ATTACHED,
+				 fm_xdp_mode_str(lk->mode));
+		s->warned_no_links = false;
+		pr_info("%s: %s: attached (%s XDP, ifindex %d, prog id %u)\n", name,
+			waited ? "appeared" : "back", fm_xdp_mode_str(lk->mode), ifindex,
+			lk->prog_id);
+		daemon_publish(&s->dm);
+	}
 }
 
 /* Let the writer commit what it has queued, so the last metrics row
@@ -416,6 +475,7 @@ static int main_loop(struct run_state *s, int sfd)
 		    (s->dm.d.doorbell && now - last_swap >= DOORBELL_MIN_GAP_MS)) {
 			daemon_cycle(&s->dm);
 			check_links(s);
+			check_returns(s);
 			check_rss(s, now);
 			prom_publish_daemon(s->prom, &s->dm);
 			last_swap = now;
@@ -497,12 +557,17 @@ int cmd_run(int argc, char **argv)
 	}
 	for (int i = 0; i < cfg.nr_ifaces; i++) {
 		lo.ifindex[i] = if_nametoindex(cfg.ifname[i]);
-		if (!lo.ifindex[i]) {
-			pr_err("%s: no such interface\n", cfg.ifname[i]);
+		if (!lo.ifindex[i] && cfg.wait_iface) {
+			pr_info("%s: no such interface yet; waiting for it (--wait-interface)\n",
+				cfg.ifname[i]);
+		} else if (!lo.ifindex[i]) {
+			pr_err("%s: no such interface (--wait-interface starts without it and attaches when it appears)\n",
+			       cfg.ifname[i]);
 			return 1;
 		}
 		for (int j = 0; j < i; j++)
-			if (lo.ifindex[j] == lo.ifindex[i]) {
+			if (!strcmp(cfg.ifname[j], cfg.ifname[i]) ||
+			    (lo.ifindex[i] && lo.ifindex[j] == lo.ifindex[i])) {
 				fprintf(stderr, "flowmaster: %s given twice\n", cfg.ifname[i]);
 				return 2;
 			}
@@ -512,7 +577,7 @@ int cmd_run(int argc, char **argv)
 	for (int i = 0; i < cfg.nr_ifaces; i++) {
 		LIBBPF_OPTS(bpf_xdp_query_opts, q);
 
-		if (!bpf_xdp_query(lo.ifindex[i], 0, &q) && q.prog_id) {
+		if (lo.ifindex[i] && !bpf_xdp_query(lo.ifindex[i], 0, &q) && q.prog_id) {
 			pr_err("%s: another XDP program is already attached (id %u); remove it (ip link set dev %s xdp off, or flowmaster detach -i %s if it is a flowmaster's) or pick another interface\n",
 			       cfg.ifname[i], q.prog_id, cfg.ifname[i], cfg.ifname[i]);
 			return 1;
@@ -554,19 +619,26 @@ int cmd_run(int argc, char **argv)
 		goto cleanup_pins;
 	s.start_ms = s.metrics.last_ms = now_ms();
 	for (int i = 0; i < cfg.nr_ifaces; i++) {
+		struct loader_link *lk;
+
+		if (!lo.ifindex[i]) { /* --wait-interface: check_returns attaches it */
+			daemon_set_iface(&s.dm, i + 1, cfg.ifname[i], 0, FM_IFS_WAITING, NULL);
+			continue;
+		}
 		err = loader_attach(&s.l, lo.ifindex[i], cfg.mode);
 		if (err)
 			goto cleanup_links;
+		lk = &s.l.links[s.l.nr_links - 1];
 		if (read_mac(cfg.ifname[i], mac, sizeof(mac)))
 			snprintf(mac, sizeof(mac), "?");
 		err = store_interface_attach(s.st, cfg.ifname[i], lo.ifindex[i], mac,
-					     fm_xdp_mode_str(s.l.links[i].mode), now_ms());
+					     fm_xdp_mode_str(lk->mode), now_ms());
 		if (err)
 			goto cleanup_links;
 		daemon_set_iface(&s.dm, i + 1, cfg.ifname[i], lo.ifindex[i], FM_IFS_ATTACHED,
-				 fm_xdp_mode_str(s.l.links[i].mode));
+				 fm_xdp_mode_str(lk->mode));
 		pr_info("%s: attached (%s XDP, ifindex %d, prog id %u)\n", cfg.ifname[i],
-			fm_xdp_mode_str(s.l.links[i].mode), lo.ifindex[i], s.l.links[i].prog_id);
+			fm_xdp_mode_str(lk->mode), lo.ifindex[i], lk->prog_id);
 	}
 	err = store_start(s.st);
 	if (err)

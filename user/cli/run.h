@@ -24,8 +24,9 @@ struct run_cfg {
 	uint64_t retention_s;  /* --retention, 0: keep everything */
 	struct sizing machine; /* what the defaults came from */
 	bool index_addresses;
-	bool quiet;  /* -q: sets fm_log_level */
-	int verbose; /* -v, -vv: sets fm_log_level */
+	bool wait_iface; /* --wait-interface: start before an interface exists */
+	bool quiet;	 /* -q: sets fm_log_level */
+	int verbose;	 /* -v, -vv: sets fm_log_level */
 };
 
 extern const struct opts_cmd run_opts;

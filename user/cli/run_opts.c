@@ -112,6 +112,10 @@ static const struct opt run_table[] = {
 	  "delete flows and metrics older than this (30m, 7d), in small chunks, keeping their "
 	  "totals in the retired table; 0: keep everything",
 	  .def = "0", OPT_AT(struct run_cfg, retention_s), .max = DURATION_MAX_S },
+	{ "wait-interface", 0, OPT_FLAG, NULL,
+	  "start even when an interface does not exist yet, and attach when it appears "
+	  "(an interface deleted while running is always attached again when it comes back)",
+	  OPT_AT(struct run_cfg, wait_iface) },
 	{ "metrics-listen", 0, OPT_STRING, "ADDR:PORT",
 	  "serve the metrics in the Prometheus text format at http://ADDR:PORT/metrics "
 	  "(127.0.0.1 when only :PORT or PORT is given)",

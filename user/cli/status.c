@@ -7,7 +7,7 @@
  *   daemon     the flock run holds on the pin directory (holder's pid from
  *              /proc/locks)
  *   program    the fm_xdp program whose maps include the pinned counters
- *   interfaces its .rodata (cfg_ifindex: slot -> ifindex) and, per
+ *   interfaces its .bss (cfg_ifindex: slot -> ifindex) and, per
  *              ifindex, what XDP reports attached in this network namespace
  *   counters   the pinned per-CPU counters, summed over CPUs
  *   map fill   keys in the generation slot 0 of flow_gens points at
@@ -115,7 +115,7 @@ static int map_info(int fd, struct bpf_map_info *info)
 	return bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
 }
 
-/* Read the slot -> ifindex table from the program's .rodata. */
+/* Read the number of slots from the program's .rodata. */
 static void read_rodata(__u32 map_id, struct daemon_prog *d)
 {
 	struct flowmaster_bpf__rodata ro;
@@ -127,29 +127,50 @@ static void read_rodata(__u32 map_id, struct daemon_prog *d)
 	if (fd < 0)
 		return;
 	if (!map_info(fd, &info) && info.value_size <= sizeof(buf) &&
-	    info.value_size >=
-		    offsetof(struct flowmaster_bpf__rodata, cfg_ifindex) + sizeof(ro.cfg_ifindex) &&
+	    info.value_size >= offsetof(struct flowmaster_bpf__rodata, cfg_nr_ifaces) +
+				       sizeof(ro.cfg_nr_ifaces) &&
 	    !bpf_map_lookup_elem(fd, &zero, buf)) {
 		memcpy(&ro, buf, info.value_size < sizeof(ro) ? info.value_size : sizeof(ro));
 		d->nr_ifaces = ro.cfg_nr_ifaces < FM_MAX_IFACES ? ro.cfg_nr_ifaces : FM_MAX_IFACES;
-		memcpy(d->ifindex, ro.cfg_ifindex, sizeof(d->ifindex));
 	}
 	close(fd);
 }
 
-static bool is_rodata(__u32 map_id)
+/* Read the slot -> ifindex table from the program's .bss (the daemon
+ * updates it when an interface comes back with a new ifindex). */
+static void read_bss(__u32 map_id, struct daemon_prog *d)
+{
+	struct flowmaster_bpf__bss bss;
+	struct bpf_map_info info;
+	char buf[RODATA_MAX];
+	__u32 zero = 0;
+	int fd = bpf_map_get_fd_by_id(map_id);
+
+	if (fd < 0)
+		return;
+	if (!map_info(fd, &info) && info.value_size <= sizeof(buf) &&
+	    info.value_size >=
+		    offsetof(struct flowmaster_bpf__bss, cfg_ifindex) + sizeof(bss.cfg_ifindex) &&
+	    !bpf_map_lookup_elem(fd, &zero, buf)) {
+		memcpy(&bss, buf, info.value_size < sizeof(bss) ? info.value_size : sizeof(bss));
+		memcpy(d->ifindex, (const void *)bss.cfg_ifindex, sizeof(d->ifindex));
+	}
+	close(fd);
+}
+
+/* Whether map_id is the program's global data section ".rodata", ".bss". */
+static bool is_section(__u32 map_id, const char *sec)
 {
 	struct bpf_map_info info;
 	int fd = bpf_map_get_fd_by_id(map_id);
-	size_t n;
+	size_t n, k = strlen(sec);
 	bool yes = false;
 
 	if (fd < 0)
 		return false;
 	if (!map_info(fd, &info)) {
 		n = strlen(info.name);
-		yes = info.type == BPF_MAP_TYPE_ARRAY && n >= 7 &&
-		      !strcmp(info.name + n - 7, ".rodata");
+		yes = info.type == BPF_MAP_TYPE_ARRAY && n >= k && !strcmp(info.name + n - k, sec);
 	}
 	close(fd);
 	return yes;
@@ -203,11 +224,12 @@ static void find_daemon_prog(__u32 counters_id, const char *dir, struct daemon_p
 		if (!ours)
 			continue;
 		d->id = id;
-		for (__u32 i = 0; i < n; i++)
-			if (is_rodata(maps[i])) {
+		for (__u32 i = 0; i < n; i++) {
+			if (is_section(maps[i], ".rodata"))
 				read_rodata(maps[i], d);
-				break;
-			}
+			else if (is_section(maps[i], ".bss"))
+				read_bss(maps[i], d);
+		}
 		for (int i = 0; i < d->nr_ifaces; i++) {
 			struct xdp_att a[3];
 			int k;
@@ -354,8 +376,11 @@ static void print_interfaces(const struct daemon_prog *d)
 					"attached" :
 				f->state == FM_IFS_DETACHED ?
 					"detached from outside; not monitored" :
-				f->state == FM_IFS_GONE ? "gone (deleted or moved); not monitored" :
-							  "starting";
+				f->state == FM_IFS_GONE ?
+					"gone (deleted or moved); attached again if it comes back" :
+				f->state == FM_IFS_WAITING ?
+					"waiting for it to appear (--wait-interface)" :
+					"starting";
 		} else {
 			if (d->attached[i])
 				mode = xdp_mode_name(d->mode_flag[i]);
@@ -368,6 +393,14 @@ static void print_interfaces(const struct daemon_prog *d)
 	table_print(t, stdout, "  ");
 	if (d->other_netns)
 		printf("  (interfaces as the daemon sees them in its own network namespace)\n");
+	if (d->have_state) {
+		int attached = 0;
+
+		for (int i = 0; i < d->nr_ifaces; i++)
+			attached += d->state.iface[i + 1].state == FM_IFS_ATTACHED;
+		if (!attached)
+			printf("warning: no interface is attached: this daemon monitors nothing until one comes back\n");
+	}
 	table_free(t);
 }
 
@@ -757,6 +790,7 @@ static bool json_iface(int slot, const struct daemon_prog *d, const struct fm_co
 		state = attached		    ? "attached" :
 			f->state == FM_IFS_DETACHED ? "detached" :
 			f->state == FM_IFS_GONE	    ? "gone" :
+			f->state == FM_IFS_WAITING  ? "waiting" :
 						      "starting";
 		if (attached)
 			mode = f->mode;

@@ -299,7 +299,7 @@ static void put_if_line(FILE *f, const char *name, const char *ifname, const cha
 static void put_kernel(FILE *f, const struct prom_snap *s)
 {
 	static const char *const dirs[2] = { "ingress", "egress" };
-	static const char *const states[] = { "none", "attached", "detached", "gone" };
+	static const char *const states[] = { "none", "attached", "detached", "gone", "waiting" };
 	uint32_t attached = 0;
 	char extra[64];
 

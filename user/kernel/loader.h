@@ -32,6 +32,9 @@ struct loader_link {
 
 struct flowmaster_bpf;
 
+/* Former ifindexes of re-created interfaces remembered (the oldest go). */
+#define LOADER_MAX_FORMER 64
+
 struct loader {
 	struct flowmaster_bpf *skel;
 	volatile struct fm_ctl *ctl; /* the ctl map, mmaped */
@@ -47,6 +50,11 @@ struct loader {
 	struct fm_clock_anchor anchor; /* taken at load */
 	int nr_links;
 	struct loader_link links[FM_MAX_IFACES];
+	/* Ifindexes a slot had before loader_set_slot moved it on. */
+	struct {
+		int ifindex, slot;
+	} former[LOADER_MAX_FORMER];
+	int nr_former;
 };
 
 /* Open, size and load the program. Returns 0 or a negative errno, logged. */
@@ -59,8 +67,15 @@ int loader_rearm_doorbell(struct loader *l);
 /* Attach to an interface by bpf_link; mode AUTO tries native then generic. */
 int loader_attach(struct loader *l, int ifindex, enum fm_xdp_mode mode);
 int loader_detach(struct loader *l, int ifindex);
-/* The program's counter slot of ifindex: 1..nr_ifaces, or 0 (not ours). */
+/* The program's counter slot of ifindex: 1..nr_ifaces, or 0 (not ours);
+ * also for an ifindex the slot had before loader_set_slot. */
 int loader_slot_of(const struct loader *l, __u32 ifindex);
+/*
+ * Point slot (1..nr_ifaces) at ifindex (0: none), live: for an interface
+ * created again under its name, before attaching to it. The old ifindex
+ * still maps to the slot (loader_slot_of). Returns 0 or -EINVAL.
+ */
+int loader_set_slot(struct loader *l, int slot, int ifindex);
 /* Sum the per-CPU counters of one interface slot (0..FM_MAX_IFACES). */
 int loader_read_counters(struct loader *l, __u32 slot, struct fm_counters *out);
 /* The same for any counters map (a pinned one): slot summed over CPUs. */

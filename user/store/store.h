@@ -98,7 +98,9 @@ int store_open(struct store **out, const struct store_opts *opts);
 /*
  * Record an attached interface (an interfaces row, written now) and map
  * ifindex to it for flows.interface_id; a later attach of the same ifindex
- * wins. mac and xdp_mode may be NULL. Only before store_start (-EBUSY after).
+ * wins. mac and xdp_mode may be NULL. After store_start (an interface that
+ * came back, or appeared late) the writer records it before it takes any
+ * record submitted after this returns.
  */
 int store_interface_attach(struct store *s, const char *name, int ifindex, const char *mac,
 			   const char *xdp_mode, int64_t attached_ms);

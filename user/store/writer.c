@@ -74,6 +74,8 @@ static int64_t next_wake(const struct store *s)
 
 	if (!s->stopping && s->opts.retention_ms && s->next_retain_ms < wake)
 		wake = s->next_retain_ms;
+	if (s->n_attach_reqs && s->attach_retry_ms < wake)
+		wake = s->attach_retry_ms;
 
 	if (!pending(s))
 		return wake;
@@ -283,6 +285,8 @@ static void writer_run(struct store *s)
 			apply_cache_capacity(s);
 			continue;
 		}
+		if (attach_pending_iface(s))
+			continue;
 		if (!s->stopping && s->opts.retention_ms && now >= s->next_retain_ms) {
 			bool more = false;
 
@@ -336,6 +340,12 @@ static void store_free(struct store *s)
 		free(s->ifaces[i].xdp_mode);
 	}
 	free(s->ifaces);
+	for (size_t i = 0; i < s->n_attach_reqs; i++) {
+		free(s->attach_reqs[i].name);
+		free(s->attach_reqs[i].mac);
+		free(s->attach_reqs[i].xdp_mode);
+	}
+	free(s->attach_reqs);
 	free(s->wal_path);
 	free(s->shm_path);
 	free(s->path);
