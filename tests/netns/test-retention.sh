@@ -46,11 +46,12 @@ test_retention_plateau()
 	age=$(age_ms "$db" "select min(ts_ms) from metrics")
 	check "oldest metrics row within the window (${age} ms <= 11500)" test "$age" -le 11500
 	# Plateau: from 15 s on (the window is full) the file grows by less
-	# than a quarter, while without retention the rows (and the file)
-	# would double from 15 to 30 s.
+	# than half (page reuse and checkpoint timing make it step), while
+	# without retention it would grow with the rows written, which more
+	# than double from 15 to 30 s.
 	info "db sizes at 5..30 s: ${sizes[*]}"
-	check "the file stops growing: size at 30 s (${sizes[5]}) <= 1.25 x size at 15 s (${sizes[2]})" \
-		test $((sizes[5] * 4)) -le $((sizes[2] * 5))
+	check "the file stops growing: size at 30 s (${sizes[5]}) <= 1.5 x size at 15 s (${sizes[2]})" \
+		test $((sizes[5] * 2)) -le $((sizes[2] * 3))
 	lab_wait_exit "$tg" 20
 	wait_for 5 "$n frames at b-a" rx_at_least b b-a $((rx0 + n))
 	fm_stop TERM
