@@ -29,7 +29,7 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 
 CFLAGS   := -std=gnu11 -g -Wall -Wextra -Werror -MMD -MP -I$(BUILD) -I. -Iuser
 LDFLAGS  :=
-LDLIBS   := -lbpf -lelf -lz -lsqlite3 -lpthread -lm -lpcap
+LDLIBS   := -lbpf -lelf -lz -lsqlite3 -lpthread -lm -lpcap -lmicrohttpd
 ifeq ($(SAN),1)
 CFLAGS   += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
@@ -252,7 +252,7 @@ FUZZ_CFLAGS   := -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror
 		 -I$(BUILD) -I. -Iuser $(FUZZ_SAN)
 FUZZ_SRCS     := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS     := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_LIB_OBJS := $(patsubst %,$(BUILD)/fuzz/obj/user/%.o,lib/args table/flowtab kernel/drain kernel/loader kernel/attach lib/log lib/opts lib/config cli/run_opts daemon/sizing ipfix/decode)
+FUZZ_LIB_OBJS := $(patsubst %,$(BUILD)/fuzz/obj/user/%.o,lib/args table/flowtab kernel/drain kernel/loader kernel/attach lib/log lib/opts lib/config cli/run_opts daemon/sizing ipfix/decode lib/hostport)
 FUZZ_OBJS     := $(FUZZ_LIB_OBJS) $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_SRCS))
 VALGRIND_BINS := $(filter $(BUILD)/tests/unit/%,$(TEST_BINS))
 

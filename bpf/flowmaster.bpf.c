@@ -17,7 +17,13 @@
 
 /* Knobs, set by the loader before load (frozen .rodata). */
 const volatile __u32 cfg_nr_ifaces = 0;
-const volatile __u32 cfg_ifindex[FM_MAX_IFACES] = {};
+/*
+ * Slot i + 1's interface. Not frozen (.bss, mmaped by the loader): an
+ * interface deleted and created again under its name comes back with a new
+ * ifindex, and the daemon points its slot at it before attaching there; 0
+ * (no interface has it) while a slot waits for its interface to appear.
+ */
+volatile __u32 cfg_ifindex[FM_MAX_IFACES];
 /* After the fill threshold, ring again every N inserts (power of two). */
 const volatile __u32 cfg_doorbell_every = 4096;
 /* enum fm_clock: what first_seen/last_seen count in. */

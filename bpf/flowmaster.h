@@ -180,6 +180,7 @@ enum fm_iface_state {
 	FM_IFS_ATTACHED = 1,
 	FM_IFS_DETACHED = 2, /* the program was detached from outside; the interface is there */
 	FM_IFS_GONE = 3,     /* the interface was deleted or moved to another namespace */
+	FM_IFS_WAITING = 4,  /* --wait-interface: not there yet */
 };
 
 /* One interface slot as the daemon sees it. */

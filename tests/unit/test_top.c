@@ -481,3 +481,62 @@ TEST(top_usage_and_missing_db)
 	EXPECT_EQ(run_top(&out, 3, missing), 1, "missing database");
 	free(out);
 }
+
+TEST(json_exact)
+{
+	const char *path = make_db();
+	const char *argv[] = { "top", "--db", path, "--json", "--limit", "2" };
+	char *out = NULL, want[256];
+
+	ASSERT_TRUE(path, "make the database");
+	EXPECT_EQ(run_top(&out, 6, argv), 0, "exit status");
+	snprintf(want, sizeof(want), "{\"db\":\"%s\",\"since_s\":null,\"by\":\"bytes\",", path);
+	EXPECT_TRUE(!strncmp(out, want, strlen(want)), "starts with db, since_s, by");
+	EXPECT_TRUE(strstr(out, "\"totals\":{\"records\":6,\"packets\":1170,\"bytes\":211774,"),
+		    "totals: records, packets, bytes");
+	EXPECT_TRUE(strstr(out, "\"unattributed_packets\":7}"), "totals: unattributed");
+	EXPECT_TRUE(strstr(out, "\"talkers\":[{\"source\":\"198.18.0.1\",\"packets\":160,"
+				"\"bytes\":151000,\"flows\":2,\"share\":0.71302426171295"),
+		    "first talker, its rows added up");
+	EXPECT_TRUE(strstr(out, "\"flows\":[{\"interface\":\"b-a\",\"src_ip\":\"198.18.0.1\","
+				"\"src_port\":10000,\"dst_ip\":\"198.18.0.2\",\"dst_port\":9,"
+				"\"protocol\":17,\"icmp_type\":null,\"icmp_code\":null,"
+				"\"eth_type\":2048,\"src_mac\":null,\"dst_mac\":null,"
+				"\"packets\":150,\"bytes\":150000,"),
+		    "first flow: two rows added up, NULLs as null");
+	EXPECT_TRUE(strstr(out, "\"protocol_name\":\"udp\"}"), "protocol name");
+	EXPECT_TRUE(!strcmp(out + strlen(out) - 3, "]}\n"), "ends the object");
+	free(out);
+}
+
+TEST(csv_exact)
+{
+	const char *path = make_db();
+	const char *argv[] = { "top", "--db", path, "--csv", "--by", "packets" };
+	char *out = NULL;
+
+	ASSERT_TRUE(path, "make the database");
+	EXPECT_EQ(run_top(&out, 6, argv), 0, "exit status");
+	EXPECT_TRUE(
+		!strncmp(out,
+			 "interface,src_ip,src_port,dst_ip,dst_port,protocol,icmp_type,"
+			 "icmp_code,eth_type,src_mac,dst_mac,packets,bytes,first_seen_ms,"
+			 "last_seen_ms,protocol_name\n"
+			 "b-a,198.18.1.2,5353,198.18.0.2,53,17,,,2048,,,1000,60000,",
+			 strlen("interface,src_ip,src_port,dst_ip,dst_port,protocol,icmp_type,"
+				"icmp_code,eth_type,src_mac,dst_mac,packets,bytes,first_seen_ms,"
+				"last_seen_ms,protocol_name\n"
+				"b-a,198.18.1.2,5353,198.18.0.2,53,17,,,2048,,,1000,60000,")),
+		"header, then the biggest flow by packets");
+	EXPECT_TRUE(strstr(out, ",58,128,0,34525,,,3,354,"), "ICMPv6 row with type and code");
+	free(out);
+}
+
+TEST(json_and_csv_exclusive)
+{
+	const char *argv[] = { "top", "--db", "x.db", "--json", "--csv" };
+	char *out = NULL;
+
+	EXPECT_EQ(run_top(&out, 5, argv), 2, "usage error");
+	free(out);
+}

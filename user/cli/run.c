@@ -40,6 +40,7 @@
 #include "lib/log.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
+#include "daemon/prom.h"
 #include "daemon/sizing.h"
 #include "store/store.h"
 
@@ -64,12 +65,14 @@ struct run_state {
 	struct store *st;
 	struct sink store_sink;
 	int64_t start_ms;
-	struct metrics metrics; /* the last interval's readings */
-	struct pin_dir pins;	/* the locked pin directory */
-	size_t cache_capacity;	/* device cache entries now in effect */
-	uint64_t rss_events;	/* times RSS over the limit shed flows and cache */
-	int64_t rss_hold_until; /* monotonic ms: let RSS settle after shedding */
-	bool warned_no_links;	/* every interface is gone: said so once */
+	struct metrics metrics;		     /* the last interval's readings */
+	struct pin_dir pins;		     /* the locked pin directory */
+	size_t cache_capacity;		     /* device cache entries now in effect */
+	uint64_t rss_events;		     /* times RSS over the limit shed flows and cache */
+	int64_t rss_hold_until;		     /* monotonic ms: let RSS settle after shedding */
+	bool warned_no_links;		     /* every interface is gone: said so once */
+	bool warned_back[FM_MAX_IFACES + 1]; /* a slot's interface is back, attach failed */
+	struct prom *prom;		     /* --metrics-listen, or NULL */
 };
 
 static void write_metrics(struct run_state *s, int64_t now_ms)
@@ -81,6 +84,7 @@ static void write_metrics(struct run_state *s, int64_t now_ms)
 		.memory_limit_mb = s->cfg->memory_limit_mb,
 		.rss_events = s->rss_events,
 		.start_ms = s->start_ms,
+		.prom = s->prom,
 	};
 
 	metrics_write(&s->metrics, &src, now_ms);
@@ -215,6 +219,98 @@ static int read_mac(const char *ifname, char *out, size_t len)
 	m = (unsigned char *)ifr.ifr_hwaddr.sa_data;
 	snprintf(out, len, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
 	return 0;
+}
+
+/*
+ * Attach the hooks --direction asks for on interface i; *mode names the
+ * XDP mode (ingress) or, egress only, the TC attachment. Egress first,
+ * so that once a request is counted arriving, its reply is counted leaving.
+ */
+static int attach_iface(struct run_state *s, int i, int ifindex, const char **mode)
+{
+	struct run_cfg *c = s->cfg;
+	int err;
+
+	if (RUN_EGRESS(c)) {
+		struct tc_att *t;
+
+		err = loader_attach_egress(&s->l, ifindex, c->tc_mode);
+		if (err)
+			return err;
+		t = &s->l.tc[s->l.nr_tc - 1];
+		*mode = fm_tc_mode_str(t->mode);
+		pr_info("%s: egress attached (%s, ifindex %d, prog id %u)\n", c->ifname[i],
+			fm_tc_mode_str(t->mode), ifindex, t->prog_id);
+	}
+	if (RUN_INGRESS(c)) {
+		struct loader_link *lk;
+
+		err = loader_attach(&s->l, ifindex, c->mode);
+		if (err)
+			return err;
+		lk = &s->l.links[s->l.nr_links - 1];
+		*mode = fm_xdp_mode_str(lk->mode);
+		pr_info("%s: attached (%s XDP, ifindex %d, prog id %u)\n", c->ifname[i], *mode,
+			ifindex, lk->prog_id);
+	}
+	return 0;
+}
+
+/*
+ * An interface that went away (deleted, or moved to another network
+ * namespace) and is back under its name, or one --wait-interface waited
+ * for: point its slot at the new ifindex and attach. Checked every cycle
+ * (one if_nametoindex per missing interface); not for a program detached
+ * from outside, which was someone's decision. A failed attach (another
+ * XDP program is there) is said once and tried again every cycle.
+ */
+static void check_returns(struct run_state *s)
+{
+	for (int slot = 1; slot <= s->cfg->nr_ifaces; slot++) {
+		struct fm_daemon_iface *f = &s->dm.state.iface[slot];
+		const char *name = s->cfg->ifname[slot - 1];
+		bool waited = f->state == FM_IFS_WAITING;
+		const char *mode = "?";
+		char mac[32];
+		int ifindex, err;
+		LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+		if (f->state != FM_IFS_GONE && !waited)
+			continue;
+		ifindex = (int)if_nametoindex(name);
+		if (!ifindex)
+			continue;
+		if (RUN_INGRESS(s->cfg) && !bpf_xdp_query(ifindex, 0, &q) && q.prog_id) {
+			if (!s->warned_back[slot])
+				pr_warn("%s: %s, but another XDP program is attached (id %u); not attaching until it is removed (ip link set dev %s xdp off)\n",
+					name, waited ? "appeared" : "is back", q.prog_id, name);
+			s->warned_back[slot] = true;
+			continue;
+		}
+		/* The egress attachment died with the old interface: forget it. */
+		if (f->ifindex)
+			loader_detach_egress(&s->l, (int)f->ifindex);
+		loader_set_slot(&s->l, slot, ifindex);
+		err = attach_iface(s, slot - 1, ifindex, &mode);
+		if (err) {
+			loader_detach_egress(&s->l, ifindex); /* all or nothing, next cycle */
+			if (!s->warned_back[slot])
+				pr_warn("%s: %s but attaching failed: %s; trying again every cycle\n",
+					name, waited ? "appeared" : "is back", strerror(-err));
+			s->warned_back[slot] = true;
+			continue;
+		}
+		s->warned_back[slot] = false;
+		if (read_mac(name, mac, sizeof(mac)))
+			snprintf(mac, sizeof(mac), "?");
+		if (s->st && store_interface_attach(s->st, name, ifindex, mac, mode, now_ms()))
+			pr_warn("%s: its interfaces row could not be queued; its flows are stored without it\n",
+				name);
+		daemon_set_iface(&s->dm, slot, name, ifindex, FM_IFS_ATTACHED, mode);
+		s->warned_no_links = false;
+		pr_info("%s: %s: attached\n", name, waited ? "appeared" : "back");
+		daemon_publish(&s->dm);
+	}
 }
 
 /* Let the writer commit what it has queued, so the last metrics row
@@ -474,7 +570,9 @@ static int main_loop(struct run_state *s, int sfd)
 		    (s->dm.d.doorbell && now - last_swap >= DOORBELL_MIN_GAP_MS)) {
 			daemon_cycle(&s->dm);
 			check_links(s);
+			check_returns(s);
 			check_rss(s, now);
+			prom_publish_daemon(s->prom, &s->dm);
 			last_swap = now;
 			next_drain = now + c->poll_ms;
 			if (now >= next_metrics) {
@@ -490,41 +588,6 @@ static int main_loop(struct run_state *s, int sfd)
 out:
 	close(ep);
 	return err;
-}
-
-/*
- * Attach the hooks --direction asks for on interface i; *mode names the
- * XDP mode (ingress) or, egress only, the TC attachment. Egress first,
- * so that once a request is counted arriving, its reply is counted leaving.
- */
-static int attach_iface(struct run_state *s, int i, int ifindex, const char **mode)
-{
-	struct run_cfg *c = s->cfg;
-	int err;
-
-	if (RUN_EGRESS(c)) {
-		struct tc_att *t;
-
-		err = loader_attach_egress(&s->l, ifindex, c->tc_mode);
-		if (err)
-			return err;
-		t = &s->l.tc[s->l.nr_tc - 1];
-		*mode = fm_tc_mode_str(t->mode);
-		pr_info("%s: egress attached (%s, ifindex %d, prog id %u)\n", c->ifname[i],
-			fm_tc_mode_str(t->mode), ifindex, t->prog_id);
-	}
-	if (RUN_INGRESS(c)) {
-		struct loader_link *lk;
-
-		err = loader_attach(&s->l, ifindex, c->mode);
-		if (err)
-			return err;
-		lk = &s->l.links[s->l.nr_links - 1];
-		*mode = fm_xdp_mode_str(lk->mode);
-		pr_info("%s: attached (%s XDP, ifindex %d, prog id %u)\n", c->ifname[i], *mode,
-			ifindex, lk->prog_id);
-	}
-	return 0;
 }
 
 /*
@@ -594,12 +657,17 @@ int cmd_run(int argc, char **argv)
 	}
 	for (int i = 0; i < cfg.nr_ifaces; i++) {
 		lo.ifindex[i] = if_nametoindex(cfg.ifname[i]);
-		if (!lo.ifindex[i]) {
-			pr_err("%s: no such interface\n", cfg.ifname[i]);
+		if (!lo.ifindex[i] && cfg.wait_iface) {
+			pr_info("%s: no such interface yet; waiting for it (--wait-interface)\n",
+				cfg.ifname[i]);
+		} else if (!lo.ifindex[i]) {
+			pr_err("%s: no such interface (--wait-interface starts without it and attaches when it appears)\n",
+			       cfg.ifname[i]);
 			goto cleanup_sfd;
 		}
 		for (int j = 0; j < i; j++)
-			if (lo.ifindex[j] == lo.ifindex[i]) {
+			if (!strcmp(cfg.ifname[j], cfg.ifname[i]) ||
+			    (lo.ifindex[i] && lo.ifindex[j] == lo.ifindex[i])) {
 				fprintf(stderr, "flowmaster: %s given twice\n", cfg.ifname[i]);
 				ret = 2;
 				goto cleanup_sfd;
@@ -610,7 +678,7 @@ int cmd_run(int argc, char **argv)
 	for (int i = 0; i < cfg.nr_ifaces && RUN_INGRESS(&cfg); i++) {
 		LIBBPF_OPTS(bpf_xdp_query_opts, q);
 
-		if (!bpf_xdp_query(lo.ifindex[i], 0, &q) && q.prog_id) {
+		if (lo.ifindex[i] && !bpf_xdp_query(lo.ifindex[i], 0, &q) && q.prog_id) {
 			pr_err("%s: another XDP program is already attached (id %u); remove it (ip link set dev %s xdp off, or flowmaster detach -i %s if it is a flowmaster's) or pick another interface\n",
 			       cfg.ifname[i], q.prog_id, cfg.ifname[i], cfg.ifname[i]);
 			goto cleanup_sfd;
@@ -631,6 +699,7 @@ int cmd_run(int argc, char **argv)
 	so.cache_size = cfg.cache_size;
 	so.queue_records = budget.queue_records;
 	so.page_cache_kib = budget.page_cache_kib;
+	so.retention_ms = (int64_t)cfg.retention_s * 1000;
 	s.cache_capacity = cfg.cache_size;
 	/* The pin directory first: a second daemon on it, or a path that is
 	 * not on bpffs, is refused before the database is created. */
@@ -661,6 +730,10 @@ int cmd_run(int argc, char **argv)
 	for (int i = 0; i < cfg.nr_ifaces; i++) {
 		const char *mode = "?";
 
+		if (!lo.ifindex[i]) { /* --wait-interface: check_returns attaches it */
+			daemon_set_iface(&s.dm, i + 1, cfg.ifname[i], 0, FM_IFS_WAITING, NULL);
+			continue;
+		}
 		err = attach_iface(&s, i, lo.ifindex[i], &mode);
 		if (err)
 			goto cleanup_links;
@@ -676,6 +749,12 @@ int cmd_run(int argc, char **argv)
 	err = s.st ? store_start(s.st) : 0;
 	if (err)
 		goto cleanup_links;
+	if (cfg.metrics_listen) {
+		err = prom_start(&s.prom, cfg.metrics_listen);
+		if (err)
+			goto cleanup_links;
+		prom_publish_daemon(s.prom, &s.dm);
+	}
 	pr_info("machine: %d CPUs, %" PRIu64 " MiB; max-flows %" PRIu64
 		" per generation (x2, %.0f MiB of kernel memory), ring %u KiB\n",
 		cfg.machine.cpus, cfg.machine.mem_mb, cfg.max_flows,
@@ -687,6 +766,10 @@ int cmd_run(int argc, char **argv)
 	pr_info("db %s; poll %" PRIu64 " ms; idle %" PRIu64 " s, active %" PRIu64
 		" s; metrics every %" PRIu64 " s; pins in %s\n",
 		cfg.db, cfg.poll_ms, cfg.idle_s, cfg.active_s, cfg.metrics_s, cfg.pin_path);
+	if (cfg.retention_s)
+		pr_info("retention %" PRIu64
+			" s: older flows and metrics are deleted, their totals kept in the retired table\n",
+			cfg.retention_s);
 
 	daemon_publish(&s.dm);
 	if (fm_notifyf("READY=1\nMAINPID=%d\nSTATUS=%d of %d interfaces attached; starting",
@@ -699,6 +782,8 @@ int cmd_run(int argc, char **argv)
 	ret = shutdown_run(&s) || err ? 1 : 0;
 
 cleanup_links:
+	prom_stop(s.prom);
+	s.prom = NULL;
 	while (s.l.nr_links)
 		loader_detach(&s.l, s.l.links[0].ifindex);
 	while (s.l.nr_tc)

@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "cli/run.h"
 #include "lib/config.h"
+#include "lib/hostport.h"
 #include "lib/log.h"
 #include "version.h" /* generated: FM_CONFIG_DEFAULT */
 
@@ -50,6 +51,22 @@ static uint64_t def_cache_size(const void *cfg)
 static uint64_t def_memory_limit(const void *cfg)
 {
 	return ((const struct run_cfg *)cfg)->machine.memory_limit_mb;
+}
+
+/* --metrics-listen: an address to listen on, numeric. */
+static int check_listen(const char *label, const char *value, const void *parsed)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	(void)parsed;
+	if (!hostport_parse(value, "127.0.0.1", &ss, &len))
+		return 0;
+	fprintf(stderr,
+		"flowmaster: %s: '%s' is not ADDR:PORT, [ADDR6]:PORT, :PORT or PORT (numeric "
+		"address, port 1-65535)\n",
+		label, value);
+	return -EINVAL;
 }
 
 /* The kernel wants a power-of-two number of pages. */
@@ -127,6 +144,18 @@ static const struct opt run_table[] = {
 	  "with the templates, send exporter statistics (an options record); nfcapd then counts "
 	  "a sequence failure for each, as it counts flow records only",
 	  OPT_AT(struct run_cfg, ipfix_stats) },
+	{ "retention", 0, OPT_DURATION, "DURATION",
+	  "delete flows and metrics older than this (30m, 7d), in small chunks, keeping their "
+	  "totals in the retired table; 0: keep everything",
+	  .def = "0", OPT_AT(struct run_cfg, retention_s), .max = DURATION_MAX_S },
+	{ "wait-interface", 0, OPT_FLAG, NULL,
+	  "start even when an interface does not exist yet, and attach when it appears "
+	  "(an interface deleted while running is always attached again when it comes back)",
+	  OPT_AT(struct run_cfg, wait_iface) },
+	{ "metrics-listen", 0, OPT_STRING, "ADDR:PORT",
+	  "serve the metrics in the Prometheus text format at http://ADDR:PORT/metrics "
+	  "(127.0.0.1 when only :PORT or PORT is given)",
+	  OPT_AT(struct run_cfg, metrics_listen), .check = check_listen },
 	{ "quiet", 'q', OPT_FLAG, NULL, "warnings and errors only (not with -v)",
 	  OPT_AT(struct run_cfg, quiet) },
 	{ "verbose", 'v', OPT_COUNT, NULL, "debug output; -vv adds libbpf's",

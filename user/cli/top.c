@@ -20,6 +20,7 @@
 #include "lib/log.h"
 #include "lib/clock.h"
 #include "lib/fmt.h"
+#include "lib/json.h"
 #include "lib/opts.h"
 #include "lib/proto.h"
 #include "store/reader.h"
@@ -36,6 +37,8 @@ struct top_cfg {
 	int by_packets;	       /* --by: 0 bytes, 1 packets */
 	uint64_t since_s;      /* 0: all */
 	const char *since_arg; /* as given, for the report */
+	bool json;	       /* --json: one JSON object, exact numbers */
+	bool csv;	       /* --csv: the top flows as CSV */
 };
 
 static const char *const top_by[] = { "bytes", "packets", NULL };
@@ -51,13 +54,29 @@ static const struct opt top_table[] = {
 	{ "since", 0, OPT_DURATION, "DURATION",
 	  "only flows seen in the last DURATION (30s, 5m, 2h, 1d)", OPT_AT(struct top_cfg, since_s),
 	  OPT_TEXT_AT(struct top_cfg, since_arg), .min = 1, .max = SINCE_MAX_S },
+	{ "json", 0, OPT_FLAG, NULL,
+	  "print one JSON object (totals, talkers, flows) with exact numbers instead of tables",
+	  OPT_AT(struct top_cfg, json) },
+	{ "csv", 0, OPT_FLAG, NULL, "print the top flows as CSV with a header line, exact numbers",
+	  OPT_AT(struct top_cfg, csv) },
 	{ 0 },
 };
+
+static int top_finish(void *cfg)
+{
+	const struct top_cfg *c = cfg;
+
+	if (c->json && c->csv) {
+		fprintf(stderr, "flowmaster: top: --json and --csv cannot be given together\n");
+		return -EINVAL;
+	}
+	return 0;
+}
 
 const struct opts_cmd top_opts = {
 	.name = "top",
 	.usage = "usage: flowmaster top [--db PATH] [--limit N] [--by bytes|packets]\n"
-		 "                      [--since DURATION]",
+		 "                      [--since DURATION] [--json | --csv]",
 	.about = "Print the top talkers (sources) and top flows in a flowmaster database.\n"
 		 "The database is only read, so this works while 'flowmaster run' writes it.\n"
 		 "A flow's rows (one per active timeout) are added up into one line.\n",
@@ -65,6 +84,7 @@ const struct opts_cmd top_opts = {
 		  "missing or not a flowmaster database, 2 for a usage error.\n",
 	.opts = top_table,
 	.cfg_size = sizeof(struct top_cfg),
+	.finish = top_finish,
 };
 
 /* Flow records in the window (?1: oldest last_seen_ms) summed by flow key.
@@ -185,6 +205,8 @@ static int add_flow_row(struct table *t, sqlite3_stmt *st, bool dir)
 	return table_add(t, row);
 }
 
+static int print_top_machine(sqlite3 *db, const struct top_cfg *c, int64_t now_ms);
+
 static int print_top(sqlite3 *db, const struct top_cfg *c, int64_t now_ms)
 {
 	const char *by = c->by_packets ? "packets" : "bytes";
@@ -197,6 +219,8 @@ static int print_top(sqlite3 *db, const struct top_cfg *c, int64_t now_ms)
 	bool dir = false;
 	int rc, err;
 
+	if (c->json || c->csv)
+		return print_top_machine(db, c, now_ms);
 	if (c->since_s)
 		snprintf(window, sizeof(window), " in the last %s", c->since_arg);
 	err = prepare(db, totals_sql, "", since_ms, 0, &st);
@@ -306,6 +330,157 @@ static int print_top(sqlite3 *db, const struct top_cfg *c, int64_t now_ms)
 out:
 	table_free(t);
 	return err;
+}
+
+/* ---------------------------------------------------- --json and --csv */
+
+/* A column as a JSON value: null, an integer or a string. */
+static void json_col(FILE *f, sqlite3_stmt *st, int col)
+{
+	switch (sqlite3_column_type(st, col)) {
+	case SQLITE_NULL:
+		fputs("null", f);
+		break;
+	case SQLITE_INTEGER:
+		fprintf(f, "%lld", (long long)sqlite3_column_int64(st, col));
+		break;
+	case SQLITE_FLOAT:
+		json_num(f, sqlite3_column_double(st, col));
+		break;
+	default:
+		json_str(f, (const char *)sqlite3_column_text(st, col));
+	}
+}
+
+/* The top flows' columns (flows_sql), named as in the flows table. */
+static const char *const flow_cols[] = {
+	"interface", "src_ip",	  "src_port",  "dst_ip",	"dst_port",
+	"protocol",  "icmp_type", "icmp_code", "eth_type",	"src_mac",
+	"dst_mac",   "packets",	  "bytes",     "first_seen_ms", "last_seen_ms",
+};
+#define NR_FLOW_COLS (int)(sizeof(flow_cols) / sizeof(flow_cols[0]))
+
+static int step_err(sqlite3 *db, int rc)
+{
+	if (rc == SQLITE_DONE)
+		return 0;
+	pr_err("reading flows: %s\n", sqlite3_errmsg(db));
+	return -EIO;
+}
+
+/* --csv: the top flows, one line each under a header; exact numbers,
+ * times as epoch ms, NULL as an empty field. */
+static int print_top_csv(sqlite3 *db, const struct top_cfg *c, int64_t since_ms)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = SQLITE_DONE, err;
+
+	for (int i = 0; i < NR_FLOW_COLS; i++)
+		printf("%s%s", i ? "," : "", flow_cols[i]);
+	printf(",protocol_name\n");
+	err = prepare(db, flows_sql, c->by_packets ? "k.packets" : "k.bytes", since_ms, c->limit,
+		      &st);
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int i = 0; i < NR_FLOW_COLS; i++) {
+			if (i)
+				putchar(',');
+			csv_field(stdout, (const char *)sqlite3_column_text(st, i));
+		}
+		putchar(',');
+		if (sqlite3_column_type(st, 5) != SQLITE_NULL)
+			csv_field(stdout, proto_name(sqlite3_column_int(st, 5)));
+		putchar('\n');
+	}
+	if (!err)
+		err = step_err(db, rc);
+	sqlite3_finalize(st);
+	return err;
+}
+
+/* --json: {"db", "since_s", "by", "totals": {...}, "talkers": [...],
+ * "flows": [...]}, every number exact (packets, bytes, epoch ms). */
+static int print_top_json(sqlite3 *db, const struct top_cfg *c, int64_t since_ms)
+{
+	static const char *const tot[] = {
+		"records",	 "packets",	 "bytes",
+		"first_seen_ms", "last_seen_ms", "unattributed_packets"
+	};
+	static const char *const talk[] = { "source", "packets", "bytes", "flows" };
+	sqlite3_stmt *st = NULL;
+	int rc, err, n = 0;
+	uint64_t total = 0;
+
+	printf("{\"db\":");
+	json_str(stdout, c->db);
+	printf(",\"since_s\":");
+	if (c->since_s)
+		printf("%" PRIu64, c->since_s);
+	else
+		printf("null");
+	printf(",\"by\":\"%s\",\"totals\":{", c->by_packets ? "packets" : "bytes");
+	err = prepare(db, totals_sql, "", since_ms, 0, &st);
+	if (err)
+		return err;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return step_err(db, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+	}
+	for (int i = 0; i < 6; i++) {
+		printf("%s\"%s\":", i ? "," : "", tot[i]);
+		json_col(stdout, st, i);
+	}
+	total = (uint64_t)sqlite3_column_int64(st, c->by_packets ? 1 : 2);
+	sqlite3_finalize(st);
+	printf("},\"talkers\":[");
+	err = prepare(db, talkers_sql, c->by_packets ? "p" : "b", since_ms, c->limit, &st);
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		printf("%s{", n++ ? "," : "");
+		for (int i = 0; i < 4; i++) {
+			printf("%s\"%s\":", i ? "," : "", talk[i]);
+			json_col(stdout, st, i);
+		}
+		printf(",\"share\":");
+		json_num(stdout, total ? (double)sqlite3_column_int64(st, c->by_packets ? 1 : 2) /
+						 (double)total :
+					 0);
+		printf("}");
+	}
+	if (!err)
+		err = step_err(db, rc);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (err)
+		return err;
+	printf("],\"flows\":[");
+	n = 0;
+	err = prepare(db, flows_sql, c->by_packets ? "k.packets" : "k.bytes", since_ms, c->limit,
+		      &st);
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		printf("%s{", n++ ? "," : "");
+		for (int i = 0; i < NR_FLOW_COLS; i++) {
+			printf("%s\"%s\":", i ? "," : "", flow_cols[i]);
+			json_col(stdout, st, i);
+		}
+		printf(",\"protocol_name\":");
+		json_str(stdout, sqlite3_column_type(st, 5) == SQLITE_NULL ?
+					 NULL :
+					 proto_name(sqlite3_column_int(st, 5)));
+		printf("}");
+	}
+	if (!err)
+		err = step_err(db, rc);
+	sqlite3_finalize(st);
+	if (!err)
+		printf("]}\n");
+	return err;
+}
+
+static int print_top_machine(sqlite3 *db, const struct top_cfg *c, int64_t now_ms)
+{
+	int64_t since_ms = c->since_s ? now_ms - (int64_t)c->since_s * 1000 : INT64_MIN;
+
+	return c->json ? print_top_json(db, c, since_ms) : print_top_csv(db, c, since_ms);
 }
 
 int cmd_top(int argc, char **argv)

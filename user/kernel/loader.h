@@ -33,6 +33,9 @@ struct loader_link {
 
 struct flowmaster_bpf;
 
+/* Former ifindexes of re-created interfaces remembered (the oldest go). */
+#define LOADER_MAX_FORMER 64
+
 struct loader {
 	struct flowmaster_bpf *skel;
 	volatile struct fm_ctl *ctl; /* the ctl map, mmaped */
@@ -50,6 +53,11 @@ struct loader {
 	struct loader_link links[FM_MAX_IFACES];
 	int nr_tc; /* egress attachments (kernel/tc.h) */
 	struct tc_att tc[FM_MAX_IFACES];
+	/* Ifindexes a slot had before loader_set_slot moved it on. */
+	struct {
+		int ifindex, slot;
+	} former[LOADER_MAX_FORMER];
+	int nr_former;
 };
 
 /* Open, size and load the program. Returns 0 or a negative errno, logged. */
@@ -68,6 +76,16 @@ int loader_detach_egress(struct loader *l, int ifindex);
 /* The program's counter slot of ifindex: 1..nr_ifaces, or 0 (not ours). */
 int loader_slot_of(const struct loader *l, __u32 ifindex);
 /* Sum the per-CPU ingress counters of one interface slot (0..FM_MAX_IFACES). */
+/* The program's counter slot of ifindex: 1..nr_ifaces, or 0 (not ours);
+ * also for an ifindex the slot had before loader_set_slot. */
+int loader_slot_of(const struct loader *l, __u32 ifindex);
+/*
+ * Point slot (1..nr_ifaces) at ifindex (0: none), live: for an interface
+ * created again under its name, before attaching to it. The old ifindex
+ * still maps to the slot (loader_slot_of). Returns 0 or -EINVAL.
+ */
+int loader_set_slot(struct loader *l, int slot, int ifindex);
+/* Sum the per-CPU counters of one interface slot (0..FM_MAX_IFACES). */
 int loader_read_counters(struct loader *l, __u32 slot, struct fm_counters *out);
 /* The same for one direction (enum fm_direction). */
 int loader_read_counters_dir(struct loader *l, __u32 slot, int dir, struct fm_counters *out);
