@@ -25,7 +25,7 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 CFLAGS   := -std=gnu11 -g -Wall -Wextra -Werror -MMD -MP -I$(BUILD) -I. -Iuser \
 	    -DFM_VERSION='"$(VERSION)"'
 LDFLAGS  :=
-LDLIBS   := -lbpf -lelf -lz -lsqlite3 -lpthread -lm
+LDLIBS   := -lbpf -lelf -lz -lsqlite3 -lpthread -lm -lmicrohttpd
 ifeq ($(SAN),1)
 CFLAGS   += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
@@ -40,6 +40,10 @@ SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 USER_SRCS  := $(wildcard user/*.c user/*/*.c)
 USER_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(USER_SRCS))
 LIB_OBJS   := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
+# The web view's pages and scripts, embedded as C arrays (user/web/assets.h).
+WEB_ASSETS := $(sort $(wildcard user/web/assets/*)) user/web/vendor/uplot/uPlot.iife.min.js \
+	      user/web/vendor/uplot/uPlot.min.css
+LIB_OBJS   += $(BUILD)/gen/web_assets.o
 TEST_SRCS  := $(wildcard tests/unit/test_*.c tests/bpf/test_*.c)
 TEST_BINS  := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
 TEST_HELP  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(TEST_SRCS),$(wildcard tests/bpf/*.c)))
@@ -106,6 +110,15 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 $(BUILD)/%.o: %.c | $(SKELS) $(DEPS_BUILD)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/gen/web_assets.c: $(WEB_ASSETS) tools/embed-assets.sh
+	$(call msg,EMBED,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)tools/embed-assets.sh $@ $(WEB_ASSETS)
+
+$(BUILD)/gen/web_assets.o: $(BUILD)/gen/web_assets.c
+	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libfm.a: $(LIB_OBJS)
@@ -184,7 +197,7 @@ FUZZ_CFLAGS   := -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror
 		 -I$(BUILD) -I. -Iuser $(FUZZ_SAN)
 FUZZ_SRCS     := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS     := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_LIB_OBJS := $(patsubst %,$(BUILD)/fuzz/obj/user/%.o,lib/args table/flowtab kernel/drain kernel/loader kernel/attach lib/log lib/opts cli/run_opts daemon/sizing)
+FUZZ_LIB_OBJS := $(patsubst %,$(BUILD)/fuzz/obj/user/%.o,lib/args table/flowtab kernel/drain kernel/loader kernel/attach lib/log lib/opts cli/run_opts daemon/sizing web/qs lib/proto)
 FUZZ_OBJS     := $(FUZZ_LIB_OBJS) $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_SRCS))
 VALGRIND_BINS := $(filter $(BUILD)/tests/unit/%,$(TEST_BINS))
 

@@ -34,6 +34,7 @@ libbpf-dev		/usr/include/bpf/libbpf.h		build
 libelf-dev		/usr/include/libelf.h			build
 zlib1g-dev		/usr/include/zlib.h			build
 libsqlite3-dev		/usr/include/sqlite3.h			build
+libmicrohttpd-dev	/usr/include/microhttpd.h		build
 sqlite3			sqlite3					test demo bench
 iproute2		ip					test demo bench
 netsniff-ng		trafgen					test demo bench
@@ -41,6 +42,8 @@ socat			socat					test demo
 iputils-ping		ping					test demo
 util-linux		nsenter					test demo
 jq			jq					test
+chromium		chromium				test
+curl			curl					test
 groff-base		groff					test
 man-db			man					test
 libclang-rt-${clang_major:-14}-dev	${fuzzer_rt:-none}	test fuzz
