@@ -593,7 +593,7 @@ static const char *const flow_keys[] = {
 	"interface", "direction", "src_mac",   "dst_mac", "vlan",     "eth_type",
 	"src",	     "dst",	  "protocol",  "src_port", "dst_port", "icmp_type",
 	"icmp_code", "packets",	  "bytes",     "flows",	  "first_ms", "last_ms",
-	"end_reason", NULL,
+	"end_reason", "protocol_name", NULL,
 };
 
 /* Flow keys with their rows added up, as `top` shows them. */
@@ -606,8 +606,10 @@ static int flows(struct req *r)
 		       " f.src_ip, f.dst_ip, f.protocol, f.src_port, f.dst_port, f.icmp_type,"
 		       " f.icmp_code, sum(f.packets) AS packets, sum(f.bytes) AS bytes,"
 		       " count(*) AS flows, min(f.first_seen_ms), max(f.last_seen_ms),"
-		       " max(f.end_reason)"
-		       " FROM flows f LEFT JOIN interfaces i ON i.id = f.interface_id");
+		       " max(f.end_reason), ");
+	/* Names from lib/proto.c's table: constants, not request data. */
+	buf_puts(&sql, proto_sql_case("f.protocol"));
+	buf_puts(&sql, " FROM flows f LEFT JOIN interfaces i ON i.id = f.interface_id");
 	where_flows(&sql, r->f, "f.");
 	buf_printf(&sql,
 		   " AND f.end_reason IS NOT 'overflow'"
