@@ -108,7 +108,6 @@ int cmd_web(int argc, char **argv)
 {
 	struct web_server_cfg sc = { 0 };
 	struct web_server *s;
-	struct web_db probe = { 0 };
 	struct web_cfg c;
 	char addr[64];
 	unsigned port = 0;
@@ -134,12 +133,6 @@ int cmd_web(int argc, char **argv)
 			" anyone who reaches it can read the flows (give --token, or listen on"
 			" 127.0.0.1)\n",
 			c.listen);
-
-	/* Say now whether the file can be read; it may also appear later. */
-	probe.path = c.db;
-	if (web_db_open(&probe))
-		pr_warn("web: %s (the pages say so until it can be read)\n", probe.err);
-	web_db_close(&probe);
 
 	/* The signals, for sigwait, before the server's thread starts. */
 	sigemptyset(&set);

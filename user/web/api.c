@@ -85,11 +85,16 @@ void web_db_close(struct web_db *w)
 
 int web_db_open(struct web_db *w)
 {
-	int err, rc;
+	int err, rc, level;
 
 	if (w->db)
 		return 0;
+	/* Its messages would repeat at every request while the file is
+	 * missing: the caller says w->err once instead. */
+	level = fm_log_level;
+	fm_log_level = LOG_LVL_ERR - 1;
 	err = store_open_readonly(w->path, &w->db);
+	fm_log_level = level;
 	switch (err) {
 	case 0:
 		break;

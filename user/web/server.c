@@ -44,6 +44,7 @@ struct web_server {
 	struct web_db db;
 	char token[128];
 	const struct web_asset *index;
+	int logged_err; /* the database's state as last logged */
 };
 
 /* A request, from its first line (uri_seen) to its end (completed). */
@@ -243,8 +244,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		if (web_filter_parse(&q, now, &f, why, sizeof(why)))
 			return send_error(c, url, MHD_HTTP_BAD_REQUEST, why);
 		status = (unsigned)web_api(&s->db, url + 5, &f, now, &b);
-		if (status == 503 && s->db.last_err && s->db.err[0])
-			pr_debug("web: %s\n", s->db.err);
+		if (s->db.last_err != s->logged_err) {
+			if (s->db.last_err)
+				pr_warn("web: %s\n", s->db.err);
+			else
+				pr_info("web: %s can be read now\n", s->db.path);
+			s->logged_err = s->db.last_err;
+		}
 		if (b.failed || !b.p)
 			return send_error(c, url, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 		ret = respond(c, status, "application/json", b.p, b.len, MHD_RESPMEM_MUST_FREE,
@@ -295,6 +301,10 @@ struct web_server *web_server_start(const struct web_server_cfg *cfg, unsigned *
 	s->db.query_ms = cfg->query_ms;
 	if (cfg->token)
 		snprintf(s->token, sizeof(s->token), "%s", cfg->token);
+	/* Say now whether the file can be read; it may also appear later. */
+	if (web_db_open(&s->db))
+		pr_warn("web: %s (the pages say so until it can be read)\n", s->db.err);
+	s->logged_err = s->db.last_err;
 	if (cfg->addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	s->d = MHD_start_daemon(
@@ -306,6 +316,7 @@ struct web_server *web_server_start(const struct web_server_cfg *cfg, unsigned *
 		s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_END);
 	if (!s->d) {
 		pr_err("web: cannot listen there (in use, or not an address of this host?)\n");
+		web_db_close(&s->db);
 		free(s);
 		return NULL;
 	}
