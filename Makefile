@@ -59,7 +59,7 @@ SHELL_SRCS := $(sort $(wildcard tools/*.sh tools/*/*.sh tests/*/*.sh) .ci/run \
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all help test test-c bench-quick bench demo vmlinux clean deps format format-check shellcheck
+.PHONY: all help test test-browser test-c bench-quick bench demo vmlinux clean deps format format-check shellcheck
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/flowmaster
@@ -67,6 +67,7 @@ all: $(BUILD)/flowmaster
 help:
 	@echo 'make            build build/flowmaster (any user; says which packages are missing)'
 	@echo 'make test       build and run every test suite (root: installs what is missing, runs BPF and netns suites)'
+	@echo 'make test-browser the web view'"'"'s pages in headless Chromium (root, ~45 s)'
 	@echo 'make test-c     only the C suites (unit, BPF); with SAN=1 under ASan/UBSan'
 	@echo 'make bench      all benchmarks, writes BENCHMARKS.md (root, ~15 min)'
 	@echo 'make bench-quick the same, reduced (about 2 min)'
@@ -140,6 +141,11 @@ $(BUILD)/bench/%: $(BUILD)/tools/bench/%.o $(BUILD)/tests/bpf/frames.o $(BUILD)/
 
 test: $(BUILD)/.deps-test $(BUILD)/flowmaster $(TEST_BINS)
 	$(Q)BUILD=$(BUILD) tools/run-tests.sh
+
+# The web view's pages in headless Chromium (about 45 s; root).
+# WEB_SCREENSHOT_DIR=docs keeps the screenshots.
+test-browser: $(BUILD)/.deps-test $(BUILD)/flowmaster
+	$(Q)BUILD=$(BUILD) bash tests/netns/test-web.sh browser_pages
 
 # The C suites only (CI runs these again with SAN=1).
 test-c: $(BUILD)/flowmaster $(TEST_BINS)

@@ -13,7 +13,7 @@ tmp=$out.tmp
 	echo '#include "web/assets.h"'
 	i=0
 	for f in "$@"; do
-		echo "static const unsigned char a$i[] = {"
+		echo "static const unsigned char a${i}[] = {"
 		od -An -v -tx1 "$f" | sed -E 's/ +([0-9a-f]{2})/0x\1,/g'
 		echo '0 };'
 		i=$((i + 1))

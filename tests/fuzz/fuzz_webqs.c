@@ -110,7 +110,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!err) {
 		FUZZ_CHECK(q2.n == q.n, "%d pairs, again %d", q.n, q2.n);
 		for (int i = 0; i < q.n; i++)
-			FUZZ_CHECK(!strcmp(q.p[i].key, q2.p[i].key) && !strcmp(q.p[i].val, q2.p[i].val),
+			FUZZ_CHECK(!strcmp(q.p[i].key, q2.p[i].key) &&
+					   !strcmp(q.p[i].val, q2.p[i].val),
 				   "pair %d changed: '%s'='%s'", i, q.p[i].key, q.p[i].val);
 	} else {
 		/* Only the whole length can grow past its bound. */

@@ -120,7 +120,8 @@ int cmd_web(int argc, char **argv)
 	if (parse_listen(c.listen, &sc.addr))
 		return 2;
 	if (c.token && !web_token_valid(c.token)) {
-		fprintf(stderr, "flowmaster: --token: 8 to 127 characters of A-Z a-z 0-9 - . _ ~\n");
+		fprintf(stderr,
+			"flowmaster: --token: 8 to 127 characters of A-Z a-z 0-9 - . _ ~\n");
 		return 2;
 	}
 	fm_log_stamped = true; /* a service's log */

@@ -24,9 +24,9 @@
 #include "store/reader.h"
 #include "web/api.h"
 
-#define BUSY_MS 1000	    /* a writer's checkpoint can hold a reader briefly */
-#define PROGRESS_OPS 10000  /* VM steps between deadline checks */
-#define MAX_GROUPS 16	    /* series of an overview; the rest is "other" */
+#define BUSY_MS 1000	   /* a writer's checkpoint can hold a reader briefly */
+#define PROGRESS_OPS 10000 /* VM steps between deadline checks */
+#define MAX_GROUPS 16	   /* series of an overview; the rest is "other" */
 
 static int64_t mono_ns(void)
 {
@@ -111,8 +111,8 @@ int web_db_open(struct web_db *w)
 		snprintf(w->err, sizeof(w->err), "%s: a directory, not a database", w->path);
 		break;
 	case -EACCES:
-		snprintf(w->err, sizeof(w->err), "%s: cannot be opened for reading: permission denied",
-			 w->path);
+		snprintf(w->err, sizeof(w->err),
+			 "%s: cannot be opened for reading: permission denied", w->path);
 		break;
 	default:
 		snprintf(w->err, sizeof(w->err), "%s: cannot be read: %s", w->path, strerror(-err));
@@ -232,7 +232,8 @@ static int sql_fail(struct req *r, int rc)
 	sqlite3 *db = r->w->db;
 
 	if (r->w->timed_out)
-		return fail(r, 503, "the query took longer than %u ms; narrow the window or filters",
+		return fail(r, 503,
+			    "the query took longer than %u ms; narrow the window or filters",
 			    r->w->query_ms);
 	switch (rc & 0xff) {
 	case SQLITE_BUSY:
@@ -421,6 +422,34 @@ static void json_traffic(struct req *r, const int64_t *pk, const int64_t *by)
 	json_series(r->out, "bits_per_s", by, n, 8 * per_s);
 }
 
+/*
+ * A time series: each flow row counts in the buckets from the one of its
+ * first_seen_ms to the one of its last_seen_ms, its packets and bytes
+ * split evenly over them (the remainder one each to the first ones), so a
+ * long row draws as a rate over its life, not as a spike at its start.
+ * Rows are added up by their first and last bucket in SQL (b0, b1).
+ */
+#define SPAN_COLS                                                                                  \
+	"(first_seen_ms - :since) / :step AS b0,"                                                  \
+	" (max(last_seen_ms, first_seen_ms) - :since) / :step AS b1"
+
+/* Add v over buckets b0..b1 of a[0..nb); shares past the window's end
+ * are not drawn. */
+static void spread(int64_t *a, int nb, int64_t b0, int64_t b1, int64_t v)
+{
+	int64_t n, share, rest;
+
+	if (b0 < 0 || b0 >= nb)
+		return;
+	if (b1 < b0)
+		b1 = b0;
+	n = b1 - b0 + 1;
+	share = v / n;
+	rest = v % n;
+	for (int64_t b = b0; b <= b1 && b < nb; b++)
+		a[b] += share + (b - b0 < rest ? 1 : 0);
+}
+
 /* -------------------------------------------------------- endpoints */
 
 static int totals(struct req *r)
@@ -478,8 +507,7 @@ static struct group *group_get(struct group *g, int *ng, const char *name, int n
 }
 
 /* The name of an overview's group column. */
-static void group_name(char *buf, size_t len, const struct web_filter *f, sqlite3_stmt *st,
-		       int c)
+static void group_name(char *buf, size_t len, const struct web_filter *f, sqlite3_stmt *st, int c)
 {
 	if (f->group == GROUP_DIRECTION) {
 		const char *d = col_text(st, c);
@@ -508,30 +536,26 @@ static int api_overview(struct req *r)
 	int ng = 0, nb = nbuckets(r->f), rc = SQLITE_DONE;
 	sqlite3_stmt *st;
 
-	buf_printf(&sql,
-		   "SELECT (first_seen_ms - :since) / :step AS b, %s AS g,"
-		   " sum(packets), sum(bytes) FROM flows",
+	buf_printf(&sql, "SELECT " SPAN_COLS ", %s AS g, sum(packets), sum(bytes) FROM flows",
 		   r->f->group == GROUP_DIRECTION ? "direction" : proto_key);
 	where_flows(&sql, r->f, "");
-	buf_puts(&sql, " GROUP BY b, g ORDER BY g");
+	buf_puts(&sql, " GROUP BY b0, b1, g ORDER BY g");
 	st = prepare(r, &sql);
 	if (!st)
 		return -1;
 	while ((rc = step(r, st)) == SQLITE_ROW) {
-		int64_t b = sqlite3_column_int64(st, 0);
+		int64_t b0 = sqlite3_column_int64(st, 0), b1 = sqlite3_column_int64(st, 1);
 		char name[32];
 		struct group *x;
 
-		if (b < 0 || b >= nb)
-			continue;
-		group_name(name, sizeof(name), r->f, st, 1);
+		group_name(name, sizeof(name), r->f, st, 2);
 		x = group_get(g, &ng, name, nb);
 		if (!x) {
 			fail(r, 500, "out of memory");
 			break;
 		}
-		x->packets[b] += sqlite3_column_int64(st, 2);
-		x->bytes[b] += sqlite3_column_int64(st, 3);
+		spread(x->packets, nb, b0, b1, sqlite3_column_int64(st, 3));
+		spread(x->bytes, nb, b0, b1, sqlite3_column_int64(st, 4));
 	}
 	sqlite3_finalize(st);
 	if (!r->status) {
@@ -595,10 +619,9 @@ static int api_talkers(struct req *r)
 }
 
 static const char *const flow_keys[] = {
-	"interface", "direction", "src_mac",   "dst_mac", "vlan",     "eth_type",
-	"src",	     "dst",	  "protocol",  "src_port", "dst_port", "icmp_type",
-	"icmp_code", "packets",	  "bytes",     "flows",	  "first_ms", "last_ms",
-	"end_reason", "protocol_name", NULL,
+	"interface", "direction", "src_mac",  "dst_mac",  "vlan",	"eth_type",	 "src",
+	"dst",	     "protocol",  "src_port", "dst_port", "icmp_type",	"icmp_code",	 "packets",
+	"bytes",     "flows",	  "first_ms", "last_ms",  "end_reason", "protocol_name", NULL,
 };
 
 /* Flow keys with their rows added up, as `top` shows them. */
@@ -638,8 +661,16 @@ static int api_flows(struct req *r)
 }
 
 static const char *const device_keys[] = {
-	"id",		"interface",	"mac",	       "ip",	      "first_seen_ms",
-	"last_seen_ms", "packets_sent", "bytes_sent", "packets_received", "bytes_received",
+	"id",
+	"interface",
+	"mac",
+	"ip",
+	"first_seen_ms",
+	"last_seen_ms",
+	"packets_sent",
+	"bytes_sent",
+	"packets_received",
+	"bytes_received",
 	NULL,
 };
 
@@ -687,7 +718,7 @@ static int host_series(struct req *r)
 
 	if (!v)
 		return fail(r, 500, "out of memory");
-	buf_puts(&sql, "SELECT (first_seen_ms - :since) / :step AS b");
+	buf_puts(&sql, "SELECT " SPAN_COLS);
 	for (int i = 0; i < 4; i++) {
 		buf_puts(&sql, ", sum(CASE WHEN ");
 		addr_match(&sql, r->f, i < 2 ? "src_ip" : "dst_ip");
@@ -695,19 +726,17 @@ static int host_series(struct req *r)
 	}
 	buf_puts(&sql, " FROM flows");
 	where_flows(&sql, r->f, "");
-	buf_puts(&sql, " GROUP BY b");
+	buf_puts(&sql, " GROUP BY b0, b1");
 	st = prepare(r, &sql);
 	if (!st) {
 		free(v);
 		return -1;
 	}
 	while ((rc = step(r, st)) == SQLITE_ROW) {
-		int64_t b = sqlite3_column_int64(st, 0);
+		int64_t b0 = sqlite3_column_int64(st, 0), b1 = sqlite3_column_int64(st, 1);
 
-		if (b < 0 || b >= nb)
-			continue;
 		for (int i = 0; i < 4; i++)
-			v[i * nb + b] = sqlite3_column_int64(st, i + 1);
+			spread(v + i * nb, nb, b0, b1, sqlite3_column_int64(st, i + 2));
 	}
 	sqlite3_finalize(st);
 	if (!r->status) {
@@ -860,8 +889,8 @@ out:
 static int health_runs(struct req *r)
 {
 	static const char *const keys[] = {
-		"id",	      "command",     "pid",	       "hostname",	 "version",
-		"started_ms", "stopped_ms",  "seen_packets", "stored_packets", "retired_packets",
+		"id",	      "command",    "pid",	    "hostname",	      "version",
+		"started_ms", "stopped_ms", "seen_packets", "stored_packets", "retired_packets",
 		NULL,
 	};
 	struct buf sql = { 0 };
@@ -869,10 +898,9 @@ static int health_runs(struct req *r)
 
 	if (!r->w->has_runs) {
 		/* Version 1: one daemon's totals, no runs. */
-		buf_puts(&sql,
-			 "SELECT NULL, NULL, NULL, NULL, NULL, min(ts_ms), NULL,"
-			 " (SELECT max(value) FROM metrics WHERE name = 'packets_processed'),"
-			 " (SELECT coalesce(sum(packets), 0) FROM flows), 0 FROM metrics");
+		buf_puts(&sql, "SELECT NULL, NULL, NULL, NULL, NULL, min(ts_ms), NULL,"
+			       " (SELECT max(value) FROM metrics WHERE name = 'packets_processed'),"
+			       " (SELECT coalesce(sum(packets), 0) FROM flows), 0 FROM metrics");
 	} else {
 		buf_puts(&sql,
 			 "SELECT r.id, r.command, r.pid, r.hostname, r.version, r.started_ms,"

@@ -24,8 +24,8 @@ struct web_db {
 	bool has_runs;	    /* schema 2: runs, retired, run_id */
 	int64_t deadline_ns;
 	bool timed_out;
-	int last_err;	 /* of the last failed open, logged once */
-	char err[512];	 /* why the last request failed */
+	int last_err;  /* of the last failed open, logged once */
+	char err[512]; /* why the last request failed */
 };
 
 /* Open w->path if it is not open. Returns 0, or -errno with w->err set. */

@@ -194,8 +194,9 @@ static int parse_addr(const char *s, struct web_filter *f, char *why, size_t why
 	else if (inet_pton(AF_INET6, host, f->net) == 1)
 		f->family = AF_INET6;
 	else
-		return refuse(why, why_len, -EINVAL,
-			      "addr: not an IPv4 or IPv6 address, or a network such as 198.18.0.0/16");
+		return refuse(
+			why, why_len, -EINVAL,
+			"addr: not an IPv4 or IPv6 address, or a network such as 198.18.0.0/16");
 	if (slash && !parse_num(slash + 1, 0, f->family == AF_INET ? 32 : 128, &prefix))
 		return refuse(why, why_len, -EINVAL, "addr: the prefix length after / is 0-%d",
 			      f->family == AF_INET ? 32 : 128);
@@ -257,8 +258,8 @@ static int parse_proto(const char *s, int *out)
 }
 
 static const char *const known_keys[] = {
-	"since", "until", "last",  "step",  "interface", "direction", "protocol",
-	"addr",	 "port",  "limit", "sort",  "by",	 "token",     NULL,
+	"since", "until", "last",  "step", "interface", "direction", "protocol",
+	"addr",	 "port",  "limit", "sort", "by",	"token",     NULL,
 };
 
 int web_filter_parse(const struct qs *q, int64_t now_ms, struct web_filter *f, char *why,
@@ -276,8 +277,7 @@ int web_filter_parse(const struct qs *q, int64_t now_ms, struct web_filter *f, c
 		while (known_keys[k] && strcmp(known_keys[k], q->p[i].key))
 			k++;
 		if (!known_keys[k])
-			return refuse(why, why_len, -EINVAL, "unknown parameter '%s'",
-				      q->p[i].key);
+			return refuse(why, why_len, -EINVAL, "unknown parameter '%s'", q->p[i].key);
 	}
 	if ((v = qs_get(q, "last"))) {
 		if (!parse_dur(v, &last))
@@ -343,8 +343,7 @@ int web_filter_parse(const struct qs *q, int64_t now_ms, struct web_filter *f, c
 	}
 	if ((v = qs_get(q, "limit"))) {
 		if (!parse_num(v, 1, WEB_LIMIT_MAX, &n))
-			return refuse(why, why_len, -EINVAL, "limit: a number 1-%d",
-				      WEB_LIMIT_MAX);
+			return refuse(why, why_len, -EINVAL, "limit: a number 1-%d", WEB_LIMIT_MAX);
 		f->limit = (unsigned)n;
 	}
 	if ((v = qs_get(q, "sort"))) {

@@ -45,7 +45,7 @@ enum web_group { GROUP_PROTOCOL, GROUP_DIRECTION };
 
 #define WEB_LIMIT_DEFAULT 25
 #define WEB_LIMIT_MAX 1000
-#define WEB_BUCKETS_MAX 1000	/* points of a time series */
+#define WEB_BUCKETS_MAX 1000 /* points of a time series */
 #define WEB_LAST_DEFAULT_MS (3600 * 1000LL)
 #define WEB_WINDOW_MAX_MS (3660LL * 86400 * 1000) /* ten years */
 

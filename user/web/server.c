@@ -36,8 +36,9 @@ static const char csp[] = "default-src 'none'; script-src 'self'; style-src 'sel
 			  " form-action 'self'; frame-ancestors 'none'";
 
 /* The pages: each is the one HTML file, whose script draws what its path names. */
-static const char *const pages[] = { "/", "/talkers", "/flows", "/host", "/devices", "/health",
-				     NULL };
+static const char *const pages[] = {
+	"/", "/talkers", "/flows", "/host", "/devices", "/health", NULL
+};
 
 struct web_server {
 	struct MHD_Daemon *d;
@@ -111,8 +112,8 @@ static bool same_secret(const char *a, const char *b)
 }
 
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *type,
-			    const void *data, size_t len, enum MHD_ResponseMemoryMode mode,
-			    const char *cookie)
+			       const void *data, size_t len, enum MHD_ResponseMemoryMode mode,
+			       const char *cookie)
 {
 	struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)data, mode);
 	enum MHD_Result ret;
@@ -148,7 +149,7 @@ static enum MHD_Result send_error(struct MHD_Connection *c, const char *url, uns
 	if (!strncmp(url, "/api/", 5)) {
 		web_json_error(&b, msg);
 		ret = respond(c, status, "application/json", b.p ? b.p : "", b.len,
-			   MHD_RESPMEM_MUST_COPY, NULL);
+			      MHD_RESPMEM_MUST_COPY, NULL);
 	} else {
 		buf_printf(&b,
 			   "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
@@ -159,7 +160,7 @@ static enum MHD_Result send_error(struct MHD_Connection *c, const char *url, uns
 		buf_html(&b, msg);
 		buf_puts(&b, "</p><p><a href=\"/\">overview</a></p></main></body></html>\n");
 		ret = respond(c, status, "text/html; charset=utf-8", b.p ? b.p : "", b.len,
-			   MHD_RESPMEM_MUST_COPY, NULL);
+			      MHD_RESPMEM_MUST_COPY, NULL);
 	}
 	buf_free(&b);
 	return ret;
@@ -171,8 +172,8 @@ static enum MHD_Result send_error(struct MHD_Connection *c, const char *url, uns
 static bool authorized(struct web_server *s, struct MHD_Connection *c, const struct qs *q,
 		       bool *set_cookie)
 {
-	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						    MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *h =
+		MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	const char *v;
 
 	*set_cookie = false;
@@ -254,19 +255,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		if (b.failed || !b.p)
 			return send_error(c, url, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 		ret = respond(c, status, "application/json", b.p, b.len, MHD_RESPMEM_MUST_FREE,
-			   cookie_hdr);
+			      cookie_hdr);
 		if (ret == MHD_NO)
 			free(b.p);
 		return ret;
 	}
 	for (int i = 0; pages[i]; i++)
 		if (!strcmp(url, pages[i]))
-			return respond(c, MHD_HTTP_OK, s->index->type, s->index->data, s->index->len,
-				    MHD_RESPMEM_PERSISTENT, cookie_hdr);
+			return respond(c, MHD_HTTP_OK, s->index->type, s->index->data,
+				       s->index->len, MHD_RESPMEM_PERSISTENT, cookie_hdr);
 	for (const struct web_asset *a = web_assets; a->path; a++)
 		if (!strcmp(url, a->path))
 			return respond(c, MHD_HTTP_OK, a->type, a->data, a->len,
-				    MHD_RESPMEM_PERSISTENT, cookie_hdr);
+				       MHD_RESPMEM_PERSISTENT, cookie_hdr);
 	return send_error(c, url, MHD_HTTP_NOT_FOUND, "no such page");
 }
 
@@ -312,8 +313,8 @@ struct web_server *web_server_start(const struct web_server_cfg *cfg, unsigned *
 		MHD_OPTION_CONNECTION_LIMIT, cfg->max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 		cfg->max_conns / 4 ? cfg->max_conns / 4 : 1, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
-		MHD_OPTION_URI_LOG_CALLBACK, uri_seen, s, MHD_OPTION_NOTIFY_COMPLETED, completed,
-		s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_END);
+		MHD_OPTION_URI_LOG_CALLBACK, uri_seen, s, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_END);
 	if (!s->d) {
 		pr_err("web: cannot listen there (in use, or not an address of this host?)\n");
 		web_db_close(&s->db);

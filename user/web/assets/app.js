@@ -27,8 +27,12 @@
 	const fmtBits = (v) => si(v, 'bit/s', true);
 	const fmtPps = (v) => si(v, 'p/s', true);
 	const fmtCount = (v) => si(v, '', false);
-	const fmtNum = (v) => (v === null || v === undefined) ? '–' :
-		(Number.isInteger(v) ? String(v) : Number(v).toPrecision(4));
+	function fmtNum(v) {
+		if (v === null || v === undefined || !isFinite(v)) return '–';
+		if (Number.isInteger(v)) return Math.abs(v) >= 10000 ? si(v, '', false) : String(v);
+		const a = Math.abs(v);
+		return a !== 0 && a < 0.01 ? v.toExponential(1) : String(Number(v.toPrecision(3)));
+	}
 	function fmtTime(ms) {
 		if (ms === null || ms === undefined) return '–';
 		const d = new Date(ms);
@@ -261,19 +265,18 @@
 		add(grid);
 		let n = 0;
 		for (const [title, names, fmt] of groups) {
-			const box = el('div');
+			const box = el('div', { class: 'chart' });
 			grid.append(box);
 			const series = names.filter((k) => m[k]).map((k) => ({ name: k, values: m[k] }));
 			const xs = o.t.map((x) => x / 1000);
 			if (!series.length) continue;
 			// eslint-disable-next-line no-undef
 			new uPlot({
-				title: title, width: 440, height: 180, scales: { x: { time: true } },
+				title: title, width: Math.max(300, box.clientWidth - 20), height: 180, scales: { x: { time: true } },
 				series: [{}].concat(series.map((s, i) => ({ label: s.name, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true,
 					value: (u, v) => fmt(v) }))),
-				axes: [{}, { size: 70, values: (u, vals) => vals.map(fmt) }],
+				axes: [{}, { size: 90, values: (u, vals) => vals.map(fmt) }],
 			}, [xs].concat(series.map((s) => s.values)), box);
-			box.className = 'chart';
 			n++;
 		}
 		add(el('h2', { text: 'Runs and reconciliation' }));
