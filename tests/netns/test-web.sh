@@ -149,7 +149,7 @@ test_api_matches_sql()
 		"$(get "/api/devices" | jq -r '.devices[] | "\(.interface)|\(.ip)|\(.mac)|\(.first_seen_ms)|\(.last_seen_ms)|\(.packets_sent)|\(.bytes_sent)|\(.packets_received)|\(.bytes_received)"')" \
 		"$(sql "$DB" "select i.name, d.ip, d.mac, d.first_seen_ms, d.last_seen_ms, d.packets_sent, d.bytes_sent, d.packets_received, d.bytes_received from devices d left join interfaces i on i.id = d.interface_id order by d.bytes_sent + d.bytes_received desc, d.id limit 25;")"
 	same "health: the run reconciles" \
-		"$(get "/api/health?$W" | jq -r '.runs[0] | "\(.command)|\(.seen_packets)|\(.stored_packets)|\(.retired_packets)"')" \
+		"$(get "/api/runs?$W" | jq -r '.runs[0] | "\(.command)|\(.seen_packets)|\(.stored_packets)|\(.retired_packets)"')" \
 		"run|2503|2503|0"
 	same "health: packets_per_second buckets" \
 		"$(get "/api/health?since=$((S - 60000))&until=$((U + 60000))&step=1s" | jq -r '[.metrics.packets_per_second[] | select(. != null)] | length > 0')" true

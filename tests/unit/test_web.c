@@ -252,6 +252,7 @@ TEST(api_on_schema_v1)
 	EXPECT_EQ(api(&w, "host", FIXTURE_WINDOW, &b), 400, "host needs addr");
 	EXPECT_EQ(api(&w, "devices", "", &b), 200, b.p);
 	EXPECT_EQ(api(&w, "health", FIXTURE_WINDOW, &b), 200, b.p);
+	EXPECT_EQ(api(&w, "runs", FIXTURE_WINDOW, &b), 200, b.p);
 	EXPECT_TRUE(b.p && strstr(b.p, "\"seen_packets\":3159,\"stored_packets\":3159"),
 		    "reconciled: packets_processed == sum(flows.packets)");
 	EXPECT_EQ(api(&w, "info", "", &b), 200, b.p);

@@ -124,7 +124,11 @@ int web_db_open(struct web_db *w)
 	}
 	w->last_err = 0;
 	sqlite3_busy_timeout(w->db, BUSY_MS);
-	rc = sqlite3_exec(w->db, "PRAGMA query_only = 1", NULL, NULL, NULL);
+	/* GROUP BY and ORDER BY sort in memory, not in temporary files. */
+	rc = sqlite3_exec(w->db,
+			  "PRAGMA query_only = 1; PRAGMA temp_store = MEMORY;"
+			  " PRAGMA cache_size = -32768",
+			  NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_create_function_v2(w->db, "fm_in_net", 3,
 						SQLITE_UTF8 | SQLITE_DETERMINISTIC |
@@ -531,25 +535,33 @@ static int api_overview(struct req *r)
 {
 	static const char proto_key[] = "CASE WHEN protocol IS NOT NULL THEN protocol"
 					" WHEN end_reason = 'overflow' THEN -2 ELSE -1 END";
-	struct group g[MAX_GROUPS];
+	struct group g[MAX_GROUPS], *by_proto[258] = { 0 };
 	struct buf sql = { 0 };
 	int ng = 0, nb = nbuckets(r->f), rc = SQLITE_DONE;
 	sqlite3_stmt *st;
 
-	buf_printf(&sql, "SELECT " SPAN_COLS ", %s AS g, sum(packets), sum(bytes) FROM flows",
+	/* Row by row, added up here: a GROUP BY would sort every row. */
+	buf_printf(&sql, "SELECT " SPAN_COLS ", %s AS g, packets, bytes FROM flows",
 		   r->f->group == GROUP_DIRECTION ? "direction" : proto_key);
 	where_flows(&sql, r->f, "");
-	buf_puts(&sql, " GROUP BY b0, b1, g ORDER BY g");
 	st = prepare(r, &sql);
 	if (!st)
 		return -1;
 	while ((rc = step(r, st)) == SQLITE_ROW) {
 		int64_t b0 = sqlite3_column_int64(st, 0), b1 = sqlite3_column_int64(st, 1);
+		int key = sqlite3_column_int(st, 2) + 2; /* protocol -2..255 */
 		char name[32];
 		struct group *x;
 
-		group_name(name, sizeof(name), r->f, st, 2);
-		x = group_get(g, &ng, name, nb);
+		/* By protocol, the group of each number is looked up once. */
+		if (r->f->group == GROUP_PROTOCOL && key >= 0 && key < 258 && by_proto[key]) {
+			x = by_proto[key];
+		} else {
+			group_name(name, sizeof(name), r->f, st, 2);
+			x = group_get(g, &ng, name, nb);
+			if (x && r->f->group == GROUP_PROTOCOL && key >= 0 && key < 258)
+				by_proto[key] = x;
+		}
 		if (!x) {
 			fail(r, 500, "out of memory");
 			break;
@@ -720,13 +732,12 @@ static int host_series(struct req *r)
 		return fail(r, 500, "out of memory");
 	buf_puts(&sql, "SELECT " SPAN_COLS);
 	for (int i = 0; i < 4; i++) {
-		buf_puts(&sql, ", sum(CASE WHEN ");
+		buf_puts(&sql, ", CASE WHEN ");
 		addr_match(&sql, r->f, i < 2 ? "src_ip" : "dst_ip");
-		buf_printf(&sql, " THEN %s ELSE 0 END)", i % 2 ? "bytes" : "packets");
+		buf_printf(&sql, " THEN %s ELSE 0 END", i % 2 ? "bytes" : "packets");
 	}
 	buf_puts(&sql, " FROM flows");
 	where_flows(&sql, r->f, "");
-	buf_puts(&sql, " GROUP BY b0, b1");
 	st = prepare(r, &sql);
 	if (!st) {
 		free(v);
@@ -880,41 +891,122 @@ out:
 	return r->status ? -1 : 0;
 }
 
-/*
- * Reconciliation, per run (schema 2): the packets the kernel counted
- * (the run's last packets_processed) against those its flows rows and
- * retired totals hold. Equal after a clean stop; while a run runs, the
- * difference is on its way (kernel maps, flow table).
- */
-static int health_runs(struct req *r)
+/* An interfaces row: its run, and the packets of its flows and retired rows. */
+struct iface_sum {
+	int64_t id, run, stored, retired;
+};
+
+static int cmp_iface(const void *a, const void *b)
 {
-	static const char *const keys[] = {
-		"id",	      "command",    "pid",	    "hostname",	      "version",
-		"started_ms", "stopped_ms", "seen_packets", "stored_packets", "retired_packets",
-		NULL,
-	};
+	int64_t x = *(const int64_t *)a, y = ((const struct iface_sum *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Add up column packets of table per interface_id into v (sorted by id),
+ * in one pass: a GROUP BY would sort every row. */
+static int sum_by_iface(struct req *r, const char *table, struct iface_sum *v, size_t n,
+			bool retired)
+{
 	struct buf sql = { 0 };
 	sqlite3_stmt *st;
+	int rc;
 
-	if (!r->w->has_runs) {
-		/* Version 1: one daemon's totals, no runs. */
-		buf_puts(&sql, "SELECT NULL, NULL, NULL, NULL, NULL, min(ts_ms), NULL,"
-			       " (SELECT max(value) FROM metrics WHERE name = 'packets_processed'),"
-			       " (SELECT coalesce(sum(packets), 0) FROM flows), 0 FROM metrics");
-	} else {
-		buf_puts(&sql,
-			 "SELECT r.id, r.command, r.pid, r.hostname, r.version, r.started_ms,"
-			 " r.stopped_ms,"
-			 " (SELECT max(value) FROM metrics m WHERE m.run_id = r.id"
-			 " AND m.name = 'packets_processed'),"
-			 " (SELECT coalesce(sum(packets), 0) FROM flows WHERE interface_id IN"
-			 " (SELECT id FROM interfaces WHERE run_id = r.id)),"
-			 " (SELECT coalesce(sum(packets), 0) FROM retired WHERE interface_id IN"
-			 " (SELECT id FROM interfaces WHERE run_id = r.id))"
-			 " FROM runs r ORDER BY r.id DESC LIMIT :limit");
-	}
+	buf_printf(&sql, "SELECT interface_id, packets FROM %s", table);
 	st = prepare(r, &sql);
-	return st ? json_rows(r, st, keys) : -1;
+	if (!st)
+		return -1;
+	while ((rc = step(r, st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		struct iface_sum *x = bsearch(&id, v, n, sizeof(*v), cmp_iface);
+
+		if (x && retired)
+			x->retired += sqlite3_column_int64(st, 1);
+		else if (x)
+			x->stored += sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return r->status ? -1 : 0;
+}
+
+#define MAX_IFACE_ROWS 100000
+
+/*
+ * Reconciliation, per run (schema 2): the packets the kernel counted (the
+ * run's last packets_processed, a running total) against those its flows
+ * rows and retired totals hold. Equal after a clean stop; while a run
+ * runs, the difference is on its way (kernel maps, flow table). A file of
+ * version 1 has no runs: one row for the file.
+ */
+static int api_runs(struct req *r)
+{
+	struct iface_sum *v = NULL;
+	struct buf sql = { 0 };
+	sqlite3_stmt *st;
+	size_t n = 0;
+	int rc, row = 0;
+
+	buf_puts(r->out, "{");
+	json_window(r);
+	buf_printf(&sql, "SELECT id, %s FROM interfaces ORDER BY id LIMIT %d",
+		   r->w->has_runs ? "run_id" : "NULL", MAX_IFACE_ROWS);
+	st = prepare(r, &sql);
+	if (!st)
+		return -1;
+	v = calloc(MAX_IFACE_ROWS, sizeof(*v));
+	if (!v) {
+		sqlite3_finalize(st);
+		return fail(r, 500, "out of memory");
+	}
+	while ((rc = step(r, st)) == SQLITE_ROW && n < MAX_IFACE_ROWS) {
+		v[n].id = sqlite3_column_int64(st, 0);
+		v[n].run = sqlite3_column_int64(st, 1);
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (r->status || sum_by_iface(r, "flows", v, n, false) ||
+	    (r->w->has_runs && sum_by_iface(r, "retired", v, n, true)))
+		goto out;
+	if (r->w->has_runs)
+		buf_puts(&sql, "SELECT r.id, r.command, r.pid, r.hostname, r.version, r.started_ms,"
+			       " r.stopped_ms, (SELECT value FROM metrics m WHERE m.run_id = r.id"
+			       " AND m.name = 'packets_processed' ORDER BY m.ts_ms DESC LIMIT 1)"
+			       " FROM runs r ORDER BY r.id DESC LIMIT :limit");
+	else
+		buf_puts(&sql,
+			 "SELECT NULL, NULL, NULL, NULL, NULL, (SELECT min(ts_ms) FROM metrics),"
+			 " NULL, (SELECT value FROM metrics WHERE name = 'packets_processed'"
+			 " ORDER BY ts_ms DESC LIMIT 1)");
+	st = prepare(r, &sql);
+	if (!st)
+		goto out;
+	buf_puts(r->out, "\"runs\":[");
+	while ((rc = step(r, st)) == SQLITE_ROW) {
+		static const char *const keys[] = { "id",	  "command",	 "pid",
+						    "hostname",	  "version",	 "started_ms",
+						    "stopped_ms", "seen_packets" };
+		int64_t run = sqlite3_column_int64(st, 0), stored = 0, retired = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			if (r->w->has_runs && v[i].run != run)
+				continue;
+			stored += v[i].stored;
+			retired += v[i].retired;
+		}
+		buf_puts(r->out, row++ ? ",\n{" : "\n{");
+		for (int c = 0; c < 8; c++) {
+			buf_printf(r->out, "%s\"%s\":", c ? "," : "", keys[c]);
+			json_col(r->out, st, c);
+		}
+		buf_printf(r->out, ",\"stored_packets\":%lld,\"retired_packets\":%lld}",
+			   (long long)stored, (long long)retired);
+	}
+	sqlite3_finalize(st);
+	if (!r->status)
+		buf_puts(r->out, "]}\n");
+out:
+	free(v);
+	return r->status ? -1 : 0;
 }
 
 static int api_health(struct req *r)
@@ -923,10 +1015,10 @@ static int api_health(struct req *r)
 	json_window(r);
 	if (health_series(r))
 		return -1;
-	buf_puts(r->out, "\"runs\":");
-	if (health_runs(r))
-		return -1;
-	buf_puts(r->out, "}\n");
+	buf_puts(r->out, "\"metric_names\":[");
+	for (int m = 0; health_metrics[m]; m++)
+		buf_printf(r->out, "%s\"%s\"", m ? "," : "", health_metrics[m]);
+	buf_puts(r->out, "]}\n");
 	return 0;
 }
 
@@ -946,7 +1038,10 @@ static int api_info(struct req *r)
 	st = prepare(r, &sql);
 	if (!st || json_rows(r, st, keys))
 		return -1;
-	buf_puts(&sql, "SELECT min(first_seen_ms), max(first_seen_ms) FROM flows");
+	/* Two subqueries: SQLite answers a lone min() or max() from the
+	 * index, both in one query by a scan. */
+	buf_puts(&sql, "SELECT (SELECT min(first_seen_ms) FROM flows),"
+		       " (SELECT max(first_seen_ms) FROM flows)");
 	st = prepare(r, &sql);
 	if (!st)
 		return -1;
@@ -967,7 +1062,7 @@ static const struct {
 } endpoints[] = {
 	{ "overview", api_overview }, { "talkers", api_talkers }, { "flows", api_flows },
 	{ "host", api_host },	      { "devices", api_devices }, { "health", api_health },
-	{ "info", api_info },
+	{ "runs", api_runs },	      { "info", api_info },
 };
 
 int web_api(struct web_db *w, const char *name, const struct web_filter *f, int64_t now_ms,

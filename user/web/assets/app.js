@@ -247,6 +247,7 @@
 	}
 
 	async function health() {
+		const runs = api('runs'); // a pass over every flow row: in parallel
 		const o = await api('health');
 		const m = o.metrics;
 		const groups = [
@@ -297,7 +298,7 @@
 				return el('span', { class: 'warn', text: 'differs by ' + diff + ' packets' });
 			} },
 		];
-		add(table('runs', runCols, o.runs));
+		add(table('runs', runCols, (await runs).runs));
 		if (!n) add(el('p', { class: 'muted', text: 'no metrics in this window' }));
 	}
 
