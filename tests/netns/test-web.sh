@@ -267,6 +267,10 @@ test_token()
 	echo "ok - ?token= sets the cookie"
 	log_has "without --token" "$WEB_LOG" && fail "a warning on loopback"
 	web_stop
+	FLOWMASTER_WEB_TOKEN=from-the-env web_start w --db "$DB"
+	expect_code "FLOWMASTER_WEB_TOKEN: none" 401 /api/info
+	expect_code "FLOWMASTER_WEB_TOKEN: given" 200 /api/info -H "Authorization: Bearer from-the-env"
+	web_stop
 	# Beyond loopback: 0.0.0.0 of this test host's own namespace.
 	web_start w --db "$DB" --listen 0.0.0.0:8080
 	check_log "no token beyond loopback: warned" \
@@ -277,6 +281,26 @@ test_token()
 	echo "ok - no warning with a token"
 	web_stop
 }
+# Bounded connections: with --max-connections 4, one address holds at
+# most one; the next is refused until it closes.
+test_connection_limit()
+{
+	need_fm
+	need_cmd curl
+	lab_host w --no-ipv6
+	DB=$LAB_TMP/v1.db
+	cp "$ROOT/tests/fixtures/v1.db" "$DB"
+	web_start w --db "$DB" --max-connections 4
+	lab_nsexec w bash -c 'exec 3<>/dev/tcp/127.0.0.1/8080; printf "GET / HTTP/1.1\r\n" >&3; sleep 2' &
+	local holder=$!
+	sleep 0.5
+	check_eq "a second connection from the same address refused" "$(http_code "$URL/")" 000
+	wait "$holder"
+	wait_for 5 "served again once it closed" web_up
+	expect_code "served" 200 /
+	web_stop
+}
+
 expect_rc_web()
 {
 	local what=$1 want=$2 rc

@@ -31,7 +31,8 @@ static const struct opt web_table[] = {
 	  .def = WEB_LISTEN_DEFAULT, OPT_AT(struct web_cfg, listen) },
 	{ "token", 0, OPT_STRING, "T",
 	  "a secret every request must carry (?token=T once, or the header"
-	  " 'Authorization: Bearer T'): 8 to 127 of A-Z a-z 0-9 - . _ ~",
+	  " 'Authorization: Bearer T'): 8 to 127 of A-Z a-z 0-9 - . _ ~; or from"
+	  " FLOWMASTER_WEB_TOKEN in the environment, which ps does not show",
 	  OPT_AT(struct web_cfg, token) },
 	{ "max-connections", 0, OPT_U64, "N", "connections at once, {min} to {max}", .def = "32",
 	  OPT_AT(struct web_cfg, max_conns), .min = 4, .max = 1024 },
@@ -119,6 +120,8 @@ int cmd_web(int argc, char **argv)
 		return err;
 	if (parse_listen(c.listen, &sc.addr))
 		return 2;
+	if (!c.token && getenv("FLOWMASTER_WEB_TOKEN") && getenv("FLOWMASTER_WEB_TOKEN")[0])
+		c.token = getenv("FLOWMASTER_WEB_TOKEN");
 	if (c.token && !web_token_valid(c.token)) {
 		fprintf(stderr,
 			"flowmaster: --token: 8 to 127 characters of A-Z a-z 0-9 - . _ ~\n");
