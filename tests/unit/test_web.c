@@ -356,6 +356,8 @@ TEST(api_query_time_bound)
 	sqlite3_close(db);
 	EXPECT_EQ(api(&w, "talkers", FIXTURE_WINDOW, &b), 503, "stopped");
 	EXPECT_TRUE(b.p && strstr(b.p, "longer than 5 ms"), b.p);
+	EXPECT_TRUE(b.p && !strncmp(b.p, "{\"error\":\"", 10) && !strcmp(b.p + b.len - 3, "\"}\n"),
+		    "the whole answer is the error, nothing after it");
 	w.query_ms = 60000;
 	EXPECT_EQ(api(&w, "talkers", FIXTURE_WINDOW "&limit=1", &b), 200, "with time it answers");
 	web_db_close(&w);

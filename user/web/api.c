@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -366,9 +367,11 @@ static int json_rows(struct req *r, sqlite3_stmt *st, const char *const *keys)
 		}
 		buf_puts(b, "}");
 	}
-	buf_puts(b, "]");
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	if (rc != SQLITE_DONE)
+		return -1; /* out holds the error now */
+	buf_puts(b, "]");
+	return 0;
 }
 
 static void json_window(struct req *r)
