@@ -330,7 +330,7 @@ TEST(api_bad_files)
 TEST(api_query_time_bound)
 {
 	char dir[] = "/tmp/fm-test-web-XXXXXX", path[64];
-	struct web_db w = { .path = path, .query_ms = 5 };
+	struct web_db w = { .path = path, .query_ms = 0 };
 	struct buf b = { 0 };
 	sqlite3 *db;
 
@@ -348,14 +348,14 @@ TEST(api_query_time_bound)
 			     " tcp_flags INTEGER, packets INTEGER, bytes INTEGER, end_reason TEXT,"
 			     " src_device_id INTEGER, dst_device_id INTEGER);"
 			     "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n"
-			     " WHERE i < 100000) INSERT INTO flows(first_seen_ms, src_ip, dst_ip,"
+			     " WHERE i < 20000) INSERT INTO flows(first_seen_ms, src_ip, dst_ip,"
 			     " packets, bytes) SELECT 1796212600000 + i, '198.18.' || (i % 250)"
 			     " || '.' || (i / 250 % 250), '198.19.0.1', 1, 100 FROM n;",
 			     NULL, NULL, NULL),
-		SQLITE_OK, "100k rows");
+		SQLITE_OK, "20k rows");
 	sqlite3_close(db);
 	EXPECT_EQ(api(&w, "talkers", FIXTURE_WINDOW, &b), 503, "stopped");
-	EXPECT_TRUE(b.p && strstr(b.p, "longer than 5 ms"), b.p);
+	EXPECT_TRUE(b.p && strstr(b.p, "longer than 0 ms"), b.p);
 	EXPECT_TRUE(b.p && !strncmp(b.p, "{\"error\":\"", 10) && !strcmp(b.p + b.len - 3, "\"}\n"),
 		    "the whole answer is the error, nothing after it");
 	w.query_ms = 60000;
