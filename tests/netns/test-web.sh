@@ -27,7 +27,14 @@ web_start()
 	info "web: $(cat "$WEB_LOG")"
 }
 web_up() { [[ $(http_code "$URL/static/app.css") != 000 ]]; }
-web_stop() { lab_stop "$WEB_PID"; }
+# web_stop: SIGTERM; it must exit 0 (under SAN=1 also without a leak).
+web_stop()
+{
+	local rc
+	lab_stop "$WEB_PID"
+	rc=$?
+	((rc == 0)) || fail "flowmaster web exited $rc after SIGTERM: $(tail -n 20 "$WEB_LOG")"
+}
 
 # get PATH [CURL ARGS...]: the body.
 get() { lab_nsexec "$WEB_HOST" curl -s --max-time 15 "${@:2}" "$URL$1"; }
