@@ -346,7 +346,7 @@
 		});
 		for (const a of document.querySelectorAll('#nav a')) {
 			if (a.dataset.page === page) a.classList.add('active');
-			a.href = link(a.getAttribute('href'), { addr: a.dataset.page === 'host' || a.dataset.page === page ? params.get('addr') : null });
+			a.href = link(a.getAttribute('href'), {}); // the filters go along
 		}
 	}
 
