@@ -57,11 +57,33 @@ real_run()
 	local rate=20000 metrics=()
 	[[ -n ${BROWSER_RUN:-} ]] && rate=700 metrics=(--metrics-interval 1)
 	fm_start b -i b-a --db "$DB" --idle-timeout 1 --poll-interval 200 "${metrics[@]}"
+	if [[ -n ${WEB_WHILE_WRITING:-} ]]; then
+		web_start b --db "$DB"
+		poll_while_writing &
+		POLLER=$!
+	fi
 	check "ping a -> b" lab_nsexec a ping -q -c 3 -i 0.2 -W 2 198.18.0.2
 	check "trafgen 2000 frames over 10 flows" lab_trafgen a a-b 2000 10 $rate
 	check "trafgen 500 frames over 2 flows" lab_trafgen a a-b 500 2 $((rate / 2)) 200
 	wait_for 5 "2503 frames at b-a" rx_at_least b b-a $((rx0 + 2503))
 	wait_for 20 "every frame written" sql_packets_are 2503
+	if [[ -n ${WEB_WHILE_WRITING:-} ]]; then
+		sleep 0.5
+		kill "$POLLER" 2>/dev/null
+		wait "$POLLER" 2>/dev/null
+	fi
+}
+# poll_while_writing: /api/overview every 0.1 s while the daemon writes,
+# "STATUS PACKETS" per answer into $LAB_TMP/poll.
+poll_while_writing()
+{
+	local body code
+	while :; do
+		body=$(get "/api/overview?last=1h" -w '\n%{http_code}')
+		code=${body##*$'\n'}
+		echo "$code $(head -n -1 <<<"$body" | jq -r '.totals.packets // .error' 2>/dev/null)" >>"$LAB_TMP/poll"
+		sleep 0.1
+	done
 }
 sql_packets_are() { [[ $(sql "$DB" "select coalesce(sum(packets), 0) from flows;" 2>/dev/null) == "$1" ]]; }
 
@@ -92,12 +114,16 @@ test_api_matches_sql()
 {
 	need_fm
 	need_cmd trafgen sqlite3 ping curl jq
-	real_run
-	web_start b --db "$DB"
+	WEB_WHILE_WRITING=1 real_run
 	window
-	# While the daemon runs: answers, and from the same snapshot as SQL.
+	# While the daemon wrote: every answer whole, the count only growing,
+	# to every packet.
+	info "answers while the daemon wrote: $(wc -l <"$LAB_TMP/poll"), $(sort -u "$LAB_TMP/poll" | tr '\n' ' ')"
+	check_eq "answers while writing, not 200" "$(awk '$1 != 200' "$LAB_TMP/poll" | wc -l)" 0
+	check_eq "packets never went down" "$(awk 'NR > 1 && $2 < prev { n++ } { prev = $2 } END { print n + 0 }' "$LAB_TMP/poll")" 0
+	check "at least 20 answers while writing" test "$(wc -l <"$LAB_TMP/poll")" -ge 20
 	fm_running || fail "daemon stopped early"
-	check_eq "overview while the daemon writes" \
+	check_eq "overview while the daemon runs" \
 		"$(get "/api/overview?$W" | jq -r '.totals.packets')" 2503
 	fm_stop TERM
 	check_eq "daemon exit status" "$FM_RC" 0
