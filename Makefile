@@ -44,6 +44,10 @@ SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 USER_SRCS  := $(wildcard user/*.c user/*/*.c)
 USER_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(USER_SRCS))
 LIB_OBJS   := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
+# The web view's pages and scripts, embedded as C arrays (user/web/assets.h).
+WEB_ASSETS := $(sort $(wildcard user/web/assets/*)) user/web/vendor/uplot/uPlot.iife.min.js \
+	      user/web/vendor/uplot/uPlot.min.css
+LIB_OBJS   += $(BUILD)/gen/web_assets.o
 TEST_SRCS  := $(wildcard tests/unit/test_*.c tests/bpf/test_*.c)
 TEST_BINS  := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
 TEST_HELP  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(TEST_SRCS),$(wildcard tests/bpf/*.c)))
@@ -59,7 +63,7 @@ SHELL_SRCS := $(sort $(wildcard tools/*.sh tools/*/*.sh tests/*/*.sh) .ci/run \
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all help test test-c bench-quick bench demo vmlinux clean deps format format-check shellcheck FORCE
+.PHONY: all help test test-browser test-c bench-quick bench demo vmlinux clean deps format format-check shellcheck FORCE
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/flowmaster
@@ -67,6 +71,7 @@ all: $(BUILD)/flowmaster
 help:
 	@echo 'make            build build/flowmaster (any user; says which packages are missing)'
 	@echo 'make test       build and run every test suite (root: installs what is missing, runs BPF and netns suites)'
+	@echo 'make test-browser the web view'"'"'s pages in headless Chromium (root, ~45 s)'
 	@echo 'make test-c     only the C suites (unit, BPF); with SAN=1 under ASan/UBSan'
 	@echo 'make bench      all benchmarks, writes BENCHMARKS.md (root, ~15 min)'
 	@echo 'make bench-quick the same, reduced (about 2 min)'
@@ -123,6 +128,15 @@ $(BUILD)/%.o: %.c | $(SKELS) $(DEPS_BUILD) $(BUILD)/version.h
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
+$(BUILD)/gen/web_assets.c: $(WEB_ASSETS) tools/embed-assets.sh
+	$(call msg,EMBED,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)tools/embed-assets.sh $@ $(WEB_ASSETS)
+
+$(BUILD)/gen/web_assets.o: $(BUILD)/gen/web_assets.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
 $(BUILD)/libfm.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -142,6 +156,11 @@ $(BUILD)/bench/%: $(BUILD)/tools/bench/%.o $(BUILD)/tests/bpf/frames.o $(BUILD)/
 
 test: $(BUILD)/.deps-test $(BUILD)/flowmaster $(TEST_BINS)
 	$(Q)BUILD=$(BUILD) tools/run-tests.sh
+
+# The web view's pages in headless Chromium (about 45 s; root).
+# WEB_SCREENSHOT_DIR=docs keeps the screenshots.
+test-browser: $(BUILD)/.deps-test $(BUILD)/flowmaster
+	$(Q)BUILD=$(BUILD) bash tests/netns/test-web.sh browser_pages
 
 # The C suites only (CI runs these again with SAN=1).
 test-c: $(BUILD)/flowmaster $(TEST_BINS)
@@ -252,7 +271,7 @@ FUZZ_CFLAGS   := -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror
 		 -I$(BUILD) -I. -Iuser $(FUZZ_SAN)
 FUZZ_SRCS     := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS     := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_LIB_OBJS := $(patsubst %,$(BUILD)/fuzz/obj/user/%.o,lib/args table/flowtab kernel/drain kernel/loader kernel/attach lib/log lib/opts lib/config cli/run_opts daemon/sizing ipfix/decode lib/hostport)
+FUZZ_LIB_OBJS := $(patsubst %,$(BUILD)/fuzz/obj/user/%.o,lib/args table/flowtab kernel/drain kernel/loader kernel/attach lib/log lib/opts lib/config cli/run_opts daemon/sizing ipfix/decode lib/hostport web/qs lib/proto)
 FUZZ_OBJS     := $(FUZZ_LIB_OBJS) $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_SRCS))
 VALGRIND_BINS := $(filter $(BUILD)/tests/unit/%,$(TEST_BINS))
 

@@ -44,6 +44,7 @@ iputils-ping		ping					test demo
 util-linux		nsenter					test demo
 jq			jq					test
 prometheus		prometheus				test
+chromium		chromium				test
 curl			curl					test
 groff-base		groff					test
 man-db			man					test

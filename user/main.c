@@ -16,6 +16,7 @@ static const struct {
 	{ "top", cmd_top, "top talkers and flows from the database" },
 	{ "status", cmd_status, "what is attached, live kernel counters, last metrics" },
 	{ "detach", cmd_detach, "remove flowmaster's XDP programs and stale pins" },
+	{ "web", cmd_web, "a read-only web view and JSON API of the database" },
 	{ "version", cmd_version, "print versions of flowmaster, libbpf and the kernel" },
 };
 
