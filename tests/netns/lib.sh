@@ -177,15 +177,16 @@ fm_start()
 }
 
 # fm_stop [SIGNAL] [PID]: send SIGNAL (TERM) to the daemon and wait for it
-# (15 s at most); sets FM_RC to its exit status (128+n if killed by n).
+# (FM_STOP_WAIT s, 15 by default, at most); sets FM_RC to its exit status
+# (128+n if killed by n).
 fm_stop()
 {
 	local sig=${1:-TERM} pid=${2:-$FM_PID}
 	kill -"$sig" "$pid" 2>/dev/null || fail "flowmaster (pid $pid) is not running before SIG$sig"
-	lab_wait_exit "$pid" 15
+	lab_wait_exit "$pid" "${FM_STOP_WAIT:-15}"
 	FM_RC=$?
 	((FM_RC == 124)) && kill -0 "$pid" 2>/dev/null &&
-		fail "flowmaster did not exit within 15 s of SIG$sig"
+		fail "flowmaster did not exit within ${FM_STOP_WAIT:-15} s of SIG$sig"
 	info "flowmaster exited with status $FM_RC after SIG$sig"
 	return 0
 }
