@@ -308,7 +308,13 @@ static void check_returns(struct run_state *s)
 				name);
 		daemon_set_iface(&s->dm, slot, name, ifindex, FM_IFS_ATTACHED, mode);
 		s->warned_no_links = false;
-		pr_info("%s: %s: attached\n", name, waited ? "appeared" : "back");
+		if (RUN_INGRESS(s->cfg))
+			pr_info("%s: %s: attached (%s XDP, ifindex %d, prog id %u)\n", name,
+				waited ? "appeared" : "back", mode, ifindex,
+				s->l.links[s->l.nr_links - 1].prog_id);
+		else
+			pr_info("%s: %s: attached (%s egress, ifindex %d)\n", name,
+				waited ? "appeared" : "back", mode, ifindex);
 		daemon_publish(&s->dm);
 	}
 }

@@ -822,7 +822,9 @@ static void json_maps(const char *dir)
 
 /* One interface slot: names, state, the kernel's counters, and what the
  * daemon exported of them. Returns whether it is attached. */
-static bool json_iface(int slot, const struct daemon_prog *d, const struct fm_counters *c)
+/* c: the ingress hook's counters of the slot, o: the egress hook's. */
+static bool json_iface(int slot, const struct daemon_prog *d, const struct fm_counters *c,
+		       const struct fm_counters *o)
 {
 	const struct fm_daemon_iface *f = &d->state.iface[slot];
 	bool in_prog = d->id && slot <= d->nr_ifaces, attached;
@@ -857,6 +859,10 @@ static bool json_iface(int slot, const struct daemon_prog *d, const struct fm_co
 	for (size_t r = 0; r < sizeof(counter_rows) / sizeof(counter_rows[0]); r++)
 		printf("%s\"%s\":%llu", r ? "," : "", counter_rows[r].name,
 		       *(const unsigned long long *)((const char *)c + counter_rows[r].off));
+	printf("},\"egress_counters\":{");
+	for (size_t r = 0; r < sizeof(counter_rows) / sizeof(counter_rows[0]); r++)
+		printf("%s\"%s\":%llu", r ? "," : "", counter_rows[r].name,
+		       *(const unsigned long long *)((const char *)o + counter_rows[r].off));
 	printf("}");
 	if (d->have_state) {
 		unsigned long long exp = f->exported[0] + f->exported[1];
@@ -867,7 +873,9 @@ static bool json_iface(int slot, const struct daemon_prog *d, const struct fm_co
 		       (unsigned long long)f->exported[0], (unsigned long long)f->exported[1],
 		       (unsigned long long)f->unattributed[0],
 		       (unsigned long long)f->unattributed[1],
-		       c->packets >= exp ? (unsigned long long)c->packets - exp : 0);
+		       c->packets + o->packets >= exp ?
+			       (unsigned long long)(c->packets + o->packets - exp) :
+			       0);
 	}
 	printf("}");
 	return attached;
@@ -882,7 +890,7 @@ static bool json_iface(int slot, const struct daemon_prog *d, const struct fm_co
  */
 static int status_json(const struct status_cfg *c)
 {
-	struct fm_counters sum[FM_MAX_IFACES + 1] = { 0 };
+	struct fm_counters sum[FM_MAX_IFACES + 1] = { 0 }, out[FM_MAX_IFACES + 1] = { 0 };
 	struct bpf_map_info info;
 	struct daemon_prog d;
 	int fd, held, nslots = 0, attached = 0, n = 0, err = 0;
@@ -897,7 +905,7 @@ static int status_json(const struct status_cfg *c)
 	}
 	if (fd >= 0 && (map_info(fd, &info) || info.type != BPF_MAP_TYPE_PERCPU_ARRAY ||
 			info.value_size != sizeof(struct fm_counters) ||
-			info.max_entries != FM_MAX_IFACES + 1)) {
+			info.max_entries != FM_COUNTER_SLOTS)) {
 		pr_err("%s/counters is not the counters map of this flowmaster version\n",
 		       c->pin_path);
 		close(fd);
@@ -916,8 +924,11 @@ static int status_json(const struct status_cfg *c)
 	else
 		printf("null");
 	if (fd >= 0) {
-		for (__u32 slot = 0; slot <= FM_MAX_IFACES && !err; slot++)
+		for (__u32 slot = 0; slot <= FM_MAX_IFACES && !err; slot++) {
 			err = fm_counters_read(fd, slot, &sum[slot]);
+			if (!err)
+				err = fm_counters_read(fd, slot + FM_IFACE_SLOTS, &out[slot]);
+		}
 		close(fd);
 		if (err) {
 			printf("}\n");
@@ -941,7 +952,7 @@ static int status_json(const struct status_cfg *c)
 		for (int slot = 1; slot <= nslots; slot++) {
 			if (n++)
 				putchar(',');
-			attached += json_iface(slot, &d, &sum[slot]);
+			attached += json_iface(slot, &d, &sum[slot], &out[slot]);
 		}
 		printf("],\"interfaces_attached\":%d,\"other_packets\":%llu", attached,
 		       (unsigned long long)sum[0].packets);
