@@ -74,6 +74,11 @@ test_install_uninstall()
 	version=$("$ROOT/tools/version.sh")
 	check_eq "flowmaster version" "$("$dest/usr/sbin/flowmaster" version | head -n 1)" \
 		"flowmaster $version"
+	# Outside git (a tarball): VERSION as it is.
+	mkdir -p "$LAB_TMP/tarball/tools"
+	cp "$ROOT/tools/version.sh" "$LAB_TMP/tarball/tools/"
+	echo 9.8.7 >"$LAB_TMP/tarball/VERSION"
+	check_eq "the version outside git" "$(cd / && "$LAB_TMP/tarball/tools/version.sh")" 9.8.7
 	check_eq "the man page's version" \
 		"$(sed -n 's/^\.TH FLOWMASTER 8 [^ ]* "\(flowmaster [^"]*\)".*/\1/p' \
 			"$dest/usr/share/man/man8/flowmaster.8")" "flowmaster $version"
@@ -164,6 +169,26 @@ test_notify()
 	echo "ok - $n STATUS= lines, one per metrics interval"
 	check_eq "READY=1 once, STOPPING=1 once" \
 		"$(grep -c '^READY=1' "$NOTIFY_OUT") $(grep -c '^STOPPING=1' "$NOTIFY_OUT")" "1 1"
+
+	# An abstract socket ("@name", as systemd gives): abstract names are
+	# per network namespace, so the listener runs in b, with the daemon.
+	local name=fm-notify-$BASHPID
+	NOTIFY_OUT=$LAB_TMP/notify-abstract.txt
+	lab_bg b "$LAB_TMP/listener.log" timeout 60 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("\0" + sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as f:
+    while True:
+        f.write(s.recv(4096).decode().replace("\n", "|") + "\n")
+' "$name" "$NOTIFY_OUT"
+	wait_for 5 "the abstract socket" lab_nsexec b grep -q "@$name" /proc/net/unix
+	NOTIFY_SOCKET=@$name fm_start b -i b-a --db "$db" --metrics-interval 1
+	wait_for 10 "READY=1 on @$name" notified '^READY=1'
+	fm_stop TERM
+	check_eq "exit status after SIGTERM" "$FM_RC" 0
+	wait_for 5 "STOPPING=1 on @$name" notified '^STOPPING=1'
+	echo "ok - READY=1 and STOPPING=1 on the abstract socket @$name"
 }
 
 test_config_file()
