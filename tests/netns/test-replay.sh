@@ -18,6 +18,9 @@ flows_of()
 
 listening() { lab_nsexec "$1" ss -Hltn "sport = :$2" | grep -q .; }
 
+# captured_at_least FILE N: the capture being written holds N frames.
+captured_at_least() { (($(tcpdump -r "$1" 2>/dev/null | wc -l) >= $2)); }
+
 # capture_live: a daemon on b-a (ingress) while tcpdump in a captures what
 # a-b sends: UDP (300 flows), ping, a TCP transfer. Sets LIVE_DB, CAP.
 capture_live()
@@ -30,6 +33,8 @@ capture_live()
 	lab_bg a "$LAB_TMP/tcpdump.log" tcpdump -i a-b -Q out -U -B 32768 -w "$CAP"
 	local tcpdump=$LAB_PID
 	wait_for 10 "tcpdump listening" grep -q "listening on" "$LAB_TMP/tcpdump.log"
+	local tx0
+	tx0=$(lab_tx_packets a a-b)
 	# Through the qdisc (-q): tcpdump sees what is sent there only.
 	LAB_TRAFGEN_QDISC=1 check "UDP: 20000 frames, 300 flows" lab_trafgen a a-b 20000 300 0 120
 	check "ping" lab_nsexec a ping -q -c 10 -i 0.01 -W 2 "$(lab_ip4 b b-a)"
@@ -37,14 +42,11 @@ capture_live()
 	wait_for 5 "socat listening in b" listening b 5001
 	head -c 3000000 /dev/zero | lab_nsexec a timeout 20 socat -u - "TCP:$(lab_ip4 b b-a):5001" ||
 		fail "socat failed"
-	# tcpdump may lag on a busy machine, and SIGINT leaves what it has not
-	# read yet: stop it once the file has stopped growing.
-	local size=-1 i
-	for ((i = 0; i < 50; i++)); do
-		sleep 0.3
-		[[ $(stat -c %s "$CAP") == "$size" ]] && break
-		size=$(stat -c %s "$CAP")
-	done
+	# tcpdump may lag on a busy machine, and SIGINT drops what it has not
+	# read yet: stop it once the file holds every frame a-b sent.
+	local sent
+	sent=$(($(lab_tx_packets a a-b) - tx0))
+	wait_for 20 "tcpdump wrote all $sent frames a-b sent" captured_at_least "$CAP" "$sent"
 	kill -INT "$tcpdump"
 	lab_wait_exit "$tcpdump" 5
 	fm_stop TERM
