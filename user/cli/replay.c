@@ -69,15 +69,7 @@ static int replay_finish(void *cfg)
 		fprintf(stderr, "flowmaster: replay: give the capture with -r FILE\n");
 		return -EINVAL;
 	}
-	if (c->quiet && c->verbose) {
-		fprintf(stderr, "flowmaster: replay: -q and -v cannot be given together\n");
-		return -EINVAL;
-	}
-	if (c->quiet)
-		fm_log_level = LOG_LVL_WARN;
-	else if (c->verbose)
-		fm_log_level = c->verbose == 1 ? LOG_LVL_DEBUG : LOG_LVL_LIBBPF;
-	return 0;
+	return fm_log_set_verbosity("replay", c->quiet, c->verbose);
 }
 
 const struct opts_cmd replay_opts = {

@@ -182,16 +182,7 @@ static int run_finish(void *cfg)
 			"go somewhere)\n");
 		return -EINVAL;
 	}
-	if (c->quiet && c->verbose) {
-		fprintf(stderr, "flowmaster: run: -q (--quiet) and -v (--verbose) cannot be given "
-				"together\n");
-		return -EINVAL;
-	}
-	if (c->quiet)
-		fm_log_level = LOG_LVL_WARN;
-	else if (c->verbose)
-		fm_log_level = c->verbose == 1 ? LOG_LVL_DEBUG : LOG_LVL_LIBBPF;
-	return 0;
+	return fm_log_set_verbosity("run", c->quiet, c->verbose);
 }
 
 const struct opts_cmd run_opts = {

@@ -162,8 +162,7 @@ const char *xdp_mode_name(__u32 mode_flag)
 	}
 }
 
-/* The kernel's name for program id; -ENOENT if it is gone, -EPERM without root. */
-static int prog_name(__u32 id, char *buf, size_t len)
+int fm_prog_name(__u32 id, char *buf, size_t len)
 {
 	struct bpf_prog_info info = { 0 };
 	__u32 ilen = sizeof(info);
@@ -206,7 +205,7 @@ int xdp_list(int ifindex, struct xdp_att *out)
 			snprintf(a->ifname, sizeof(a->ifname), "if%d", ifindex);
 		a->prog_id = m[i].id;
 		a->mode_flag = m[i].flag;
-		err = prog_name(a->prog_id, a->prog_name, sizeof(a->prog_name));
+		err = fm_prog_name(a->prog_id, a->prog_name, sizeof(a->prog_name));
 		if (err == -ENOENT)
 			continue; /* detached and unloaded since the query */
 		if (err)

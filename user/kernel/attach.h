@@ -41,4 +41,7 @@ bool xdp_is_flowmaster(const struct xdp_att *a);
  * malloc'ed *out the caller frees. Returns how many, or a negative errno. */
 int xdp_scan(struct xdp_att **out);
 
+/* The kernel's name for program id; -ENOENT if it is gone, -EPERM without root. */
+int fm_prog_name(__u32 id, char *buf, size_t len);
+
 #endif

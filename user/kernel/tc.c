@@ -8,6 +8,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "kernel/loader.h"
+#include "kernel/attach.h"
 #include "kernel/tc.h"
 #include "lib/log.h"
 
@@ -26,22 +27,6 @@ const char *fm_tc_mode_str(enum fm_tc_mode m)
 	default:
 		return "auto";
 	}
-}
-
-static int prog_info(__u32 id, char *name, size_t len)
-{
-	struct bpf_prog_info info = { 0 };
-	__u32 ilen = sizeof(info);
-	int fd = bpf_prog_get_fd_by_id(id), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (bpf_obj_get_info_by_fd(fd, &info, &ilen))
-		err = -errno;
-	else
-		snprintf(name, len, "%s", info.name);
-	close(fd);
-	return err;
 }
 
 static __u32 prog_id_of(int prog_fd)
@@ -90,7 +75,7 @@ static int clsact_delete(int ifindex, __u32 prog_id)
 	if (!id)
 		return -ENOENT;
 	if (prog_id ? id != prog_id :
-		      prog_info(id, name, sizeof(name)) || strcmp(name, FM_TC_PROG_NAME))
+		      fm_prog_name(id, name, sizeof(name)) || strcmp(name, FM_TC_PROG_NAME))
 		return -EEXIST; /* someone else's program at our priority: leave it */
 	egress_hook(&h, ifindex);
 	return bpf_tc_detach(&h, &d);
@@ -206,7 +191,7 @@ int tc_list(int ifindex, struct tc_seen *out, int max)
 		if (!id)
 			continue;
 		memset(s, 0, sizeof(*s));
-		if (prog_info(id, s->prog_name, sizeof(s->prog_name)) ||
+		if (fm_prog_name(id, s->prog_name, sizeof(s->prog_name)) ||
 		    strcmp(s->prog_name, FM_TC_PROG_NAME))
 			continue;
 		s->ifindex = ifindex;

@@ -231,3 +231,18 @@ void fm_log_setup_libbpf(void)
 {
 	libbpf_set_print(libbpf_print);
 }
+
+int fm_log_set_verbosity(const char *cmd, bool quiet, int verbose)
+{
+	if (quiet && verbose) {
+		fprintf(stderr,
+			"flowmaster: %s: -q (--quiet) and -v (--verbose) cannot be given together\n",
+			cmd);
+		return -EINVAL;
+	}
+	if (quiet)
+		fm_log_level = LOG_LVL_WARN;
+	else if (verbose)
+		fm_log_level = verbose == 1 ? LOG_LVL_DEBUG : LOG_LVL_LIBBPF;
+	return 0;
+}

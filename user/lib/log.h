@@ -36,6 +36,11 @@ extern int fm_log_level; /* highest level printed: LOG_LVL_WARN with -q */
 extern bool fm_log_stamped;
 
 void fm_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * The level a command's -q and -v (counted) ask for; both together are a
+ * usage error, said for command cmd. Returns 0 or -EINVAL.
+ */
+int fm_log_set_verbosity(const char *cmd, bool quiet, int verbose);
 /* Route libbpf's messages: its warnings become our debug lines. */
 void fm_log_setup_libbpf(void);
 
