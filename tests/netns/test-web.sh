@@ -389,6 +389,13 @@ browser_pages()
 		cp "$shots"/*.png "$WEB_SCREENSHOT_DIR"/
 	fi
 	web_stop
+	# No database: the page says so, in words.
+	web_start b --db "$LAB_TMP/missing.db"
+	chrome "$LAB_TMP/missing.html" "$LAB_TMP/missing.err" --dump-dom "$URL/"
+	check "missing database: the page is in its error state" grep -q 'data-state="error"' "$LAB_TMP/missing.html"
+	check "missing database: the page says why" \
+		grep -q "id=\"error\">$LAB_TMP/missing.db: no such database" "$LAB_TMP/missing.html"
+	web_stop
 }
 # chrome OUT ERR ARGS...: headless Chromium in b, bounded, given time for
 # the page's requests (virtual time).
