@@ -121,7 +121,7 @@ test_api_matches_sql()
 	info "answers while the daemon wrote: $(wc -l <"$LAB_TMP/poll"), $(sort -u "$LAB_TMP/poll" | tr '\n' ' ')"
 	check_eq "answers while writing, not 200" "$(awk '$1 != 200' "$LAB_TMP/poll" | wc -l)" 0
 	check_eq "packets never went down" "$(awk 'NR > 1 && $2 < prev { n++ } { prev = $2 } END { print n + 0 }' "$LAB_TMP/poll")" 0
-	check "at least 20 answers while writing" test "$(wc -l <"$LAB_TMP/poll")" -ge 20
+	check "at least 5 answers while writing" test "$(wc -l <"$LAB_TMP/poll")" -ge 5
 	fm_running || fail "daemon stopped early"
 	check_eq "overview while the daemon runs" \
 		"$(get "/api/overview?$W" | jq -r '.totals.packets')" 2503
@@ -184,8 +184,16 @@ test_api_matches_sql()
 	same "health: the run reconciles" \
 		"$(get "/api/runs?$W" | jq -r '.runs[0] | "\(.command)|\(.seen_packets)|\(.stored_packets)|\(.retired_packets)"')" \
 		"run|2503|2503|0"
-	same "health: packets_per_second buckets" \
-		"$(get "/api/health?since=$((S - 60000))&until=$((U + 60000))&step=1s" | jq -r '[.metrics.packets_per_second[] | select(. != null)] | length > 0')" true
+	# Metrics: the average per bucket, as SQL has it (to 1 part in 1e9:
+	# JSON keeps 10 significant digits).
+	local hs=$((S - 60000)) hu=$((U + 60000)) m api want
+	for m in packets_per_second active_flows memory_usage_mb; do
+		api=$(get "/api/health?since=$hs&until=$hu&step=1s" | jq -r ".metrics.$m | to_entries[] | select(.value != null) | \"\(.key)|\(.value)\"")
+		want=$(sql "$DB" "select (ts_ms - $hs) / 1000, avg(value) from metrics where name = '$m' and ts_ms >= $hs and ts_ms < $hu group by 1 order by 1;")
+		check_eq "health: $m, buckets" "$(cut -d'|' -f1 <<<"$api" | tr '\n' ' ')" "$(cut -d'|' -f1 <<<"$want" | tr '\n' ' ')"
+		check_eq "health: $m, averages" "$(paste -d'|' <(cut -d'|' -f2 <<<"$api") <(cut -d'|' -f2 <<<"$want") |
+			awk -F'|' '{ d = $1 - $2; if (d < 0) d = -d; a = $2 < 0 ? -$2 : $2; if (d > 1e-9 * a + 1e-12) n++ } END { print n + 0 }')" 0
+	done
 	same "info: interfaces" "$(get "/api/info" | jq -r '.interfaces[].name')" b-a
 	check_eq "the database unchanged by reading it" "$(sha256sum <"$DB")" "$sum0"
 	web_stop

@@ -839,22 +839,23 @@ static int health_series(struct req *r)
 	struct buf sql = { 0 };
 	sqlite3_stmt *st;
 	double *v;
-	bool *have;
+	unsigned *n;
 
 	while (health_metrics[nm])
 		nm++;
 	v = calloc((size_t)nb * nm, sizeof(*v));
-	have = calloc((size_t)nb * nm, sizeof(*have));
-	if (!v || !have) {
+	n = calloc((size_t)nb * nm, sizeof(*n));
+	if (!v || !n) {
 		free(v);
-		free(have);
+		free(n);
 		return fail(r, 500, "out of memory");
 	}
-	buf_puts(&sql, "SELECT name, (ts_ms - :since) / :step AS b, avg(value) FROM metrics"
+	/* Averaged here, row by row: a GROUP BY would sort every row. */
+	buf_puts(&sql, "SELECT name, (ts_ms - :since) / :step AS b, value FROM metrics"
 		       " WHERE ts_ms >= :since AND ts_ms < :until AND name IN (");
 	for (int m = 0; m < nm; m++)
 		buf_printf(&sql, "%s'%s'", m ? "," : "", health_metrics[m]);
-	buf_puts(&sql, ") GROUP BY name, b");
+	buf_puts(&sql, ")");
 	st = prepare(r, &sql);
 	if (!st)
 		goto out;
@@ -865,10 +866,11 @@ static int health_series(struct req *r)
 
 		while (name && health_metrics[m] && strcmp(name, health_metrics[m]))
 			m++;
-		if (!name || !health_metrics[m] || b < 0 || b >= nb)
+		if (!name || !health_metrics[m] || b < 0 || b >= nb ||
+		    sqlite3_column_type(st, 2) == SQLITE_NULL)
 			continue;
-		v[m * nb + b] = sqlite3_column_double(st, 2);
-		have[m * nb + b] = true;
+		v[m * nb + b] += sqlite3_column_double(st, 2);
+		n[m * nb + b]++;
 	}
 	sqlite3_finalize(st);
 	if (r->status)
@@ -880,8 +882,8 @@ static int health_series(struct req *r)
 		for (int b = 0; b < nb; b++) {
 			if (b)
 				buf_puts(r->out, ",");
-			if (have[m * nb + b])
-				buf_json_dbl(r->out, v[m * nb + b]);
+			if (n[m * nb + b])
+				buf_json_dbl(r->out, v[m * nb + b] / n[m * nb + b]);
 			else
 				buf_puts(r->out, "null");
 		}
@@ -890,7 +892,7 @@ static int health_series(struct req *r)
 	buf_puts(r->out, "},\n");
 out:
 	free(v);
-	free(have);
+	free(n);
 	return r->status ? -1 : 0;
 }
 
