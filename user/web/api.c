@@ -600,23 +600,163 @@ static int api_overview(struct req *r)
 
 static const char *const talker_keys[] = { "addr", "packets", "bytes", "flows", NULL };
 
-/* Top sources (col src) or destinations: by IP, or MAC for non-IP. */
+/*
+ * Rows added up by one text key (an address) in a hash table, in one pass:
+ * SQLite's GROUP BY would sort every row of the window first, which on a
+ * million rows takes seconds. A NULL key is a group of its own.
+ */
+#define AGG_MAX_KEYS (1u << 21)
+
+struct agg {
+	char *key; /* NULL: the NULL group */
+	int64_t packets, bytes, flows;
+};
+
+struct agg_table {
+	struct agg *slot; /* open addressing; key NULL and flows 0: empty */
+	size_t cap, n;
+	struct agg null_key;
+};
+
+static uint64_t agg_hash(const char *k, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
+	return h;
+}
+
+static int agg_grow(struct agg_table *t)
+{
+	size_t cap = t->cap ? t->cap * 2 : 1024;
+	struct agg *slot = calloc(cap, sizeof(*slot));
+
+	if (!slot)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->cap; i++) {
+		struct agg *o = &t->slot[i];
+		size_t j;
+
+		if (!o->key)
+			continue;
+		for (j = agg_hash(o->key, strlen(o->key)) & (cap - 1); slot[j].key;
+		     j = (j + 1) & (cap - 1))
+			;
+		slot[j] = *o;
+	}
+	free(t->slot);
+	t->slot = slot;
+	t->cap = cap;
+	return 0;
+}
+
+/* The group of key (n bytes, or NULL), made if new; NULL without memory. */
+static struct agg *agg_get(struct agg_table *t, const char *key, size_t n)
+{
+	size_t j;
+
+	if (!key)
+		return &t->null_key;
+	if ((t->n + 1) * 2 > t->cap && (t->n >= AGG_MAX_KEYS || agg_grow(t)))
+		return NULL;
+	for (j = agg_hash(key, n) & (t->cap - 1); t->slot[j].key; j = (j + 1) & (t->cap - 1))
+		if (!strncmp(t->slot[j].key, key, n) && !t->slot[j].key[n])
+			return &t->slot[j];
+	t->slot[j].key = strndup(key, n);
+	if (!t->slot[j].key)
+		return NULL;
+	t->n++;
+	return &t->slot[j];
+}
+
+static void agg_free(struct agg_table *t)
+{
+	for (size_t i = 0; i < t->cap; i++)
+		free(t->slot[i].key);
+	free(t->slot);
+}
+
+/* As SQL's ORDER BY col DESC, a: the sort column down, then the key up
+ * (NULL first, then bytewise). */
+static enum web_sort agg_sort_by;
+
+static int agg_cmp(const void *pa, const void *pb)
+{
+	const struct agg *a = *(const struct agg *const *)pa, *b = *(const struct agg *const *)pb;
+	int64_t x = agg_sort_by == SORT_PACKETS ? a->packets :
+		    agg_sort_by == SORT_FLOWS	? a->flows :
+						  a->bytes;
+	int64_t y = agg_sort_by == SORT_PACKETS ? b->packets :
+		    agg_sort_by == SORT_FLOWS	? b->flows :
+						  b->bytes;
+
+	if (x != y)
+		return x > y ? -1 : 1;
+	if (!a->key || !b->key)
+		return (b->key == NULL) - (a->key == NULL);
+	return strcmp(a->key, b->key);
+}
+
+/* Top sources (ip src_ip) or destinations: by IP, or MAC for non-IP. */
 static int talkers(struct req *r, const char *ip, const char *mac)
 {
+	struct agg_table t = { 0 };
+	struct agg **all = NULL;
 	struct buf sql = { 0 };
 	sqlite3_stmt *st;
+	size_t n = 0;
+	int rc;
 
-	buf_printf(&sql,
-		   "SELECT coalesce(%s, %s) AS a, sum(packets) AS packets, sum(bytes) AS bytes,"
-		   " count(*) AS flows FROM flows",
-		   ip, mac);
+	buf_printf(&sql, "SELECT coalesce(%s, %s), packets, bytes FROM flows", ip, mac);
 	where_flows(&sql, r->f, "");
-	buf_printf(&sql,
-		   " AND end_reason IS NOT 'overflow' GROUP BY a ORDER BY %s DESC, a"
-		   " LIMIT :limit",
-		   sort_col(r->f));
+	buf_puts(&sql, " AND end_reason IS NOT 'overflow'");
 	st = prepare(r, &sql);
-	return st ? json_rows(r, st, talker_keys) : -1;
+	if (!st)
+		return -1;
+	while ((rc = step(r, st)) == SQLITE_ROW) {
+		const char *k = col_text(st, 0);
+		struct agg *g = agg_get(&t, k, k ? (size_t)sqlite3_column_bytes(st, 0) : 0);
+
+		if (!g) {
+			fail(r, 503,
+			     "more than %u addresses in the window, or out of memory;"
+			     " narrow the window or filters",
+			     AGG_MAX_KEYS);
+			break;
+		}
+		g->packets += sqlite3_column_int64(st, 1);
+		g->bytes += sqlite3_column_int64(st, 2);
+		g->flows++;
+	}
+	sqlite3_finalize(st);
+	if (r->status)
+		goto out;
+	all = malloc((t.n + 1) * sizeof(*all));
+	if (!all) {
+		fail(r, 500, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < t.cap; i++)
+		if (t.slot[i].key)
+			all[n++] = &t.slot[i];
+	if (t.null_key.flows)
+		all[n++] = &t.null_key;
+	agg_sort_by = r->f->sort;
+	qsort(all, n, sizeof(*all), agg_cmp);
+	buf_puts(r->out, "[");
+	for (size_t i = 0; i < n && i < r->f->limit; i++) {
+		buf_puts(r->out, i ? ",\n{\"addr\":" : "\n{\"addr\":");
+		buf_json_str(r->out, all[i]->key);
+		buf_printf(r->out, ",\"packets\":%lld,\"bytes\":%lld,\"flows\":%lld}",
+			   (long long)all[i]->packets, (long long)all[i]->bytes,
+			   (long long)all[i]->flows);
+	}
+	buf_puts(r->out, "]");
+out:
+	free(all);
+	agg_free(&t);
+	return r->status ? -1 : 0;
 }
 
 static int api_talkers(struct req *r)
