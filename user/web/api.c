@@ -610,6 +610,11 @@ static const char *const talker_keys[] = { "addr", "packets", "bytes", "flows", 
 struct agg {
 	char *key; /* NULL: the NULL group */
 	int64_t packets, bytes, flows;
+	/* Flows only: the first and last seen, the greatest end_reason, and
+	 * the key's columns as JSON members, from the group's first row. */
+	int64_t first_ms, last_ms;
+	char *end_reason, *members;
+	int64_t iface, protocol; /* -1: NULL */
 };
 
 struct agg_table {
@@ -672,14 +677,19 @@ static struct agg *agg_get(struct agg_table *t, const char *key, size_t n)
 
 static void agg_free(struct agg_table *t)
 {
-	for (size_t i = 0; i < t->cap; i++)
+	for (size_t i = 0; i < t->cap; i++) {
 		free(t->slot[i].key);
+		free(t->slot[i].end_reason);
+		free(t->slot[i].members);
+	}
 	free(t->slot);
 }
 
 /* As SQL's ORDER BY col DESC, a: the sort column down, then the key up
- * (NULL first, then bytewise). */
+ * (NULL first, then bytewise); for flows, the first seen up before the key.
+ * (Static: requests are answered one at a time.) */
 static enum web_sort agg_sort_by;
+static bool agg_by_first;
 
 static int agg_cmp(const void *pa, const void *pb)
 {
@@ -693,6 +703,8 @@ static int agg_cmp(const void *pa, const void *pb)
 
 	if (x != y)
 		return x > y ? -1 : 1;
+	if (agg_by_first && a->first_ms != b->first_ms)
+		return a->first_ms < b->first_ms ? -1 : 1;
 	if (!a->key || !b->key)
 		return (b->key == NULL) - (a->key == NULL);
 	return strcmp(a->key, b->key);
@@ -743,6 +755,7 @@ static int talkers(struct req *r, const char *ip, const char *mac)
 	if (t.null_key.flows)
 		all[n++] = &t.null_key;
 	agg_sort_by = r->f->sort;
+	agg_by_first = false;
 	qsort(all, n, sizeof(*all), agg_cmp);
 	buf_puts(r->out, "[");
 	for (size_t i = 0; i < n && i < r->f->limit; i++) {
@@ -773,35 +786,146 @@ static int api_talkers(struct req *r)
 	return 0;
 }
 
-static const char *const flow_keys[] = {
-	"interface", "direction", "src_mac",  "dst_mac",  "vlan",	"eth_type",	 "src",
-	"dst",	     "protocol",  "src_port", "dst_port", "icmp_type",	"icmp_code",	 "packets",
-	"bytes",     "flows",	  "first_ms", "last_ms",  "end_reason", "protocol_name", NULL,
+/* The key columns of a flow, as /api/flows names them. */
+static const char *const flow_key_names[] = {
+	"direction", "src_mac",	 "dst_mac",  "vlan",	 "eth_type",  "src",
+	"dst",	     "protocol", "src_port", "dst_port", "icmp_type", "icmp_code",
 };
 
-/* Flow keys with their rows added up, as `top` shows them. */
+/*
+ * Flow keys with their rows added up, as `top` shows them: the window's
+ * rows in one pass into a hash table on the 13 key columns (SQLite's
+ * GROUP BY would sort every row), ordered by the sort column, then the
+ * first seen, then the key.
+ */
 static int flows(struct req *r)
 {
-	struct buf sql = { 0 };
-	sqlite3_stmt *st;
+	struct agg_table t = { 0 };
+	struct agg **all = NULL;
+	struct buf sql = { 0 }, key = { 0 }, m = { 0 };
+	sqlite3_stmt *st, *name = NULL;
+	size_t n = 0;
+	int rc;
 
-	buf_puts(&sql, "SELECT i.name, f.direction, f.src_mac, f.dst_mac, f.vlan_id, f.eth_type,"
-		       " f.src_ip, f.dst_ip, f.protocol, f.src_port, f.dst_port, f.icmp_type,"
-		       " f.icmp_code, sum(f.packets) AS packets, sum(f.bytes) AS bytes,"
-		       " count(*) AS flows, min(f.first_seen_ms), max(f.last_seen_ms),"
-		       " max(f.end_reason), ");
-	/* Names from lib/proto.c's table: constants, not request data. */
-	buf_puts(&sql, proto_sql_case("f.protocol"));
-	buf_puts(&sql, " FROM flows f LEFT JOIN interfaces i ON i.id = f.interface_id");
+	buf_puts(&sql, "SELECT f.interface_id, f.direction, f.src_mac, f.dst_mac, f.vlan_id,"
+		       " f.eth_type, f.src_ip, f.dst_ip, f.protocol, f.src_port, f.dst_port,"
+		       " f.icmp_type, f.icmp_code, f.packets, f.bytes, f.first_seen_ms,"
+		       " f.last_seen_ms, f.end_reason FROM flows f");
 	where_flows(&sql, r->f, "f.");
-	buf_printf(&sql,
-		   " AND f.end_reason IS NOT 'overflow'"
-		   " GROUP BY f.interface_id, f.direction, f.src_mac, f.dst_mac, f.vlan_id,"
-		   " f.eth_type, f.src_ip, f.dst_ip, f.protocol, f.src_port, f.dst_port,"
-		   " f.icmp_type, f.icmp_code ORDER BY %s DESC, min(f.first_seen_ms) LIMIT :limit",
-		   sort_col(r->f));
+	buf_puts(&sql, " AND f.end_reason IS NOT 'overflow'");
 	st = prepare(r, &sql);
-	return st ? json_rows(r, st, flow_keys) : -1;
+	if (!st)
+		return -1;
+	while ((rc = step(r, st)) == SQLITE_ROW) {
+		const char *end = col_text(st, 17);
+		int64_t first = sqlite3_column_int64(st, 15), last = sqlite3_column_int64(st, 16);
+		struct agg *g;
+
+		/* The key: each column's type and value ('|' is in none). */
+		key.len = 0;
+		for (int c = 0; c < 13; c++) {
+			switch (sqlite3_column_type(st, c)) {
+			case SQLITE_NULL:
+				buf_puts(&key, "N|");
+				break;
+			case SQLITE_INTEGER:
+				buf_printf(&key, "i%lld|", (long long)sqlite3_column_int64(st, c));
+				break;
+			default:
+				buf_printf(&key, "t%s|", col_text(st, c));
+			}
+		}
+		g = key.failed ? NULL : agg_get(&t, key.p, key.len);
+		if (!g) {
+			fail(r, 503,
+			     "more than %u flows in the window, or out of memory;"
+			     " narrow the window or filters",
+			     AGG_MAX_KEYS);
+			break;
+		}
+		if (!g->flows) {
+			m.len = 0;
+			for (int c = 1; c < 13; c++) {
+				buf_printf(&m, ",\"%s\":", flow_key_names[c - 1]);
+				json_col(&m, st, c);
+			}
+			g->members = m.failed ? NULL : strdup(m.p);
+			g->iface = sqlite3_column_type(st, 0) == SQLITE_NULL ?
+					   -1 :
+					   sqlite3_column_int64(st, 0);
+			g->protocol = sqlite3_column_type(st, 8) == SQLITE_NULL ?
+					      -1 :
+					      sqlite3_column_int(st, 8);
+			g->first_ms = first;
+			g->last_ms = last;
+			if (!g->members) {
+				fail(r, 500, "out of memory");
+				break;
+			}
+		}
+		g->packets += sqlite3_column_int64(st, 13);
+		g->bytes += sqlite3_column_int64(st, 14);
+		g->flows++;
+		if (first < g->first_ms)
+			g->first_ms = first;
+		if (last > g->last_ms)
+			g->last_ms = last;
+		if (end && (!g->end_reason || strcmp(end, g->end_reason) > 0)) {
+			free(g->end_reason);
+			g->end_reason = strdup(end);
+		}
+	}
+	sqlite3_finalize(st);
+	if (r->status)
+		goto out;
+	all = malloc((t.n + 1) * sizeof(*all));
+	if (!all || sqlite3_prepare_v2(r->w->db, "SELECT name FROM interfaces WHERE id = ?1", -1,
+				       &name, NULL) != SQLITE_OK) {
+		fail(r, 500, "out of memory, or no interfaces table");
+		goto out;
+	}
+	for (size_t i = 0; i < t.cap; i++)
+		if (t.slot[i].key)
+			all[n++] = &t.slot[i];
+	agg_sort_by = r->f->sort;
+	agg_by_first = true;
+	qsort(all, n, sizeof(*all), agg_cmp);
+	buf_puts(r->out, "[");
+	for (size_t i = 0; i < n && i < r->f->limit; i++) {
+		const struct agg *g = all[i];
+		const char *pn = g->protocol >= 0 ? proto_name((int)g->protocol) : NULL;
+
+		buf_puts(r->out, i ? ",\n{\"interface\":" : "\n{\"interface\":");
+		sqlite3_reset(name);
+		sqlite3_bind_int64(name, 1, g->iface);
+		if (g->iface >= 0 && sqlite3_step(name) == SQLITE_ROW)
+			json_col(r->out, name, 0);
+		else
+			buf_puts(r->out, "null");
+		buf_puts(r->out, g->members);
+		buf_printf(r->out,
+			   ",\"packets\":%lld,\"bytes\":%lld,\"flows\":%lld,\"first_ms\":%lld,"
+			   "\"last_ms\":%lld,\"end_reason\":",
+			   (long long)g->packets, (long long)g->bytes, (long long)g->flows,
+			   (long long)g->first_ms, (long long)g->last_ms);
+		buf_json_str(r->out, g->end_reason);
+		buf_puts(r->out, ",\"protocol_name\":");
+		if (g->protocol < 0)
+			buf_puts(r->out, "null");
+		else if (pn)
+			buf_json_str(r->out, pn);
+		else
+			buf_printf(r->out, "\"%lld\"", (long long)g->protocol);
+		buf_puts(r->out, "}");
+	}
+	buf_puts(r->out, "]");
+out:
+	sqlite3_finalize(name);
+	free(all);
+	agg_free(&t);
+	buf_free(&key);
+	buf_free(&m);
+	return r->status ? -1 : 0;
 }
 
 static int api_flows(struct req *r)
