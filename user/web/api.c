@@ -608,13 +608,12 @@ static const char *const talker_keys[] = { "addr", "packets", "bytes", "flows", 
 #define AGG_MAX_KEYS (1u << 21)
 
 struct agg {
-	char *key; /* NULL: the NULL group */
+	char *key; /* NULL: the NULL group; NUL-terminated, may hold NULs */
+	size_t key_len;
 	int64_t packets, bytes, flows;
-	/* Flows only: the first and last seen, the greatest end_reason, and
-	 * the key's columns as JSON members, from the group's first row. */
+	/* Flows only: the first and last seen, the greatest end_reason. */
 	int64_t first_ms, last_ms;
-	char *end_reason, *members;
-	int64_t iface, protocol; /* -1: NULL */
+	char *end_reason;
 };
 
 struct agg_table {
@@ -645,7 +644,7 @@ static int agg_grow(struct agg_table *t)
 
 		if (!o->key)
 			continue;
-		for (j = agg_hash(o->key, strlen(o->key)) & (cap - 1); slot[j].key;
+		for (j = agg_hash(o->key, o->key_len) & (cap - 1); slot[j].key;
 		     j = (j + 1) & (cap - 1))
 			;
 		slot[j] = *o;
@@ -666,11 +665,14 @@ static struct agg *agg_get(struct agg_table *t, const char *key, size_t n)
 	if ((t->n + 1) * 2 > t->cap && (t->n >= AGG_MAX_KEYS || agg_grow(t)))
 		return NULL;
 	for (j = agg_hash(key, n) & (t->cap - 1); t->slot[j].key; j = (j + 1) & (t->cap - 1))
-		if (!strncmp(t->slot[j].key, key, n) && !t->slot[j].key[n])
+		if (t->slot[j].key_len == n && !memcmp(t->slot[j].key, key, n))
 			return &t->slot[j];
-	t->slot[j].key = strndup(key, n);
+	t->slot[j].key = malloc(n + 1);
 	if (!t->slot[j].key)
 		return NULL;
+	memcpy(t->slot[j].key, key, n);
+	t->slot[j].key[n] = 0;
+	t->slot[j].key_len = n;
 	t->n++;
 	return &t->slot[j];
 }
@@ -680,7 +682,6 @@ static void agg_free(struct agg_table *t)
 	for (size_t i = 0; i < t->cap; i++) {
 		free(t->slot[i].key);
 		free(t->slot[i].end_reason);
-		free(t->slot[i].members);
 	}
 	free(t->slot);
 }
@@ -694,6 +695,7 @@ static bool agg_by_first;
 static int agg_cmp(const void *pa, const void *pb)
 {
 	const struct agg *a = *(const struct agg *const *)pa, *b = *(const struct agg *const *)pb;
+	int c;
 	int64_t x = agg_sort_by == SORT_PACKETS ? a->packets :
 		    agg_sort_by == SORT_FLOWS	? a->flows :
 						  a->bytes;
@@ -707,7 +709,8 @@ static int agg_cmp(const void *pa, const void *pb)
 		return a->first_ms < b->first_ms ? -1 : 1;
 	if (!a->key || !b->key)
 		return (b->key == NULL) - (a->key == NULL);
-	return strcmp(a->key, b->key);
+	c = memcmp(a->key, b->key, a->key_len < b->key_len ? a->key_len : b->key_len);
+	return c ? c : (a->key_len > b->key_len) - (a->key_len < b->key_len);
 }
 
 /* Top sources (ip src_ip) or destinations: by IP, or MAC for non-IP. */
@@ -821,18 +824,28 @@ static int flows(struct req *r)
 		int64_t first = sqlite3_column_int64(st, 15), last = sqlite3_column_int64(st, 16);
 		struct agg *g;
 
-		/* The key: each column's type and value ('|' is in none). */
+		/* The key: each column's type, then 8 bytes of an integer or
+		 * 2 bytes of length and the text. */
 		key.len = 0;
 		for (int c = 0; c < 13; c++) {
+			int64_t v;
+			uint16_t len;
+
 			switch (sqlite3_column_type(st, c)) {
 			case SQLITE_NULL:
-				buf_puts(&key, "N|");
+				buf_add(&key, "N", 1);
 				break;
 			case SQLITE_INTEGER:
-				buf_printf(&key, "i%lld|", (long long)sqlite3_column_int64(st, c));
+				v = sqlite3_column_int64(st, c);
+				buf_add(&key, "I", 1);
+				buf_add(&key, (const char *)&v, sizeof(v));
 				break;
 			default:
-				buf_printf(&key, "t%s|", col_text(st, c));
+				col_text(st, c);
+				len = (uint16_t)(sqlite3_column_bytes(st, c) & 0xffff);
+				buf_add(&key, "T", 1);
+				buf_add(&key, (const char *)&len, sizeof(len));
+				buf_add(&key, col_text(st, c), len);
 			}
 		}
 		g = key.failed ? NULL : agg_get(&t, key.p, key.len);
@@ -844,24 +857,8 @@ static int flows(struct req *r)
 			break;
 		}
 		if (!g->flows) {
-			m.len = 0;
-			for (int c = 1; c < 13; c++) {
-				buf_printf(&m, ",\"%s\":", flow_key_names[c - 1]);
-				json_col(&m, st, c);
-			}
-			g->members = m.failed ? NULL : strdup(m.p);
-			g->iface = sqlite3_column_type(st, 0) == SQLITE_NULL ?
-					   -1 :
-					   sqlite3_column_int64(st, 0);
-			g->protocol = sqlite3_column_type(st, 8) == SQLITE_NULL ?
-					      -1 :
-					      sqlite3_column_int(st, 8);
 			g->first_ms = first;
 			g->last_ms = last;
-			if (!g->members) {
-				fail(r, 500, "out of memory");
-				break;
-			}
 		}
 		g->packets += sqlite3_column_int64(st, 13);
 		g->bytes += sqlite3_column_int64(st, 14);
@@ -893,16 +890,54 @@ static int flows(struct req *r)
 	buf_puts(r->out, "[");
 	for (size_t i = 0; i < n && i < r->f->limit; i++) {
 		const struct agg *g = all[i];
-		const char *pn = g->protocol >= 0 ? proto_name((int)g->protocol) : NULL;
+		const char *k = g->key, *pn = NULL;
+		int64_t iface = -1, protocol = -1;
 
+		/* The key's columns back, as JSON members. */
+		m.len = 0;
+		for (int c = 0; c < 13; c++) {
+			int64_t v = 0;
+			uint16_t len = 0;
+			char *text;
+
+			if (c)
+				buf_printf(&m, ",\"%s\":", flow_key_names[c - 1]);
+			switch (*k++) {
+			case 'N':
+				if (c)
+					buf_puts(&m, "null");
+				break;
+			case 'I':
+				memcpy(&v, k, sizeof(v));
+				k += sizeof(v);
+				if (c)
+					buf_json_i64(&m, v);
+				if (c == 0)
+					iface = v;
+				if (c == 8)
+					protocol = v;
+				break;
+			default:
+				memcpy(&len, k, sizeof(len));
+				k += sizeof(len);
+				text = strndup(k, len);
+				k += len;
+				if (c)
+					buf_json_str(&m, text ? text : "");
+				free(text);
+			}
+		}
+		if (protocol >= 0 && protocol <= 255)
+			pn = proto_name((int)protocol);
 		buf_puts(r->out, i ? ",\n{\"interface\":" : "\n{\"interface\":");
 		sqlite3_reset(name);
-		sqlite3_bind_int64(name, 1, g->iface);
-		if (g->iface >= 0 && sqlite3_step(name) == SQLITE_ROW)
+		sqlite3_bind_int64(name, 1, iface);
+		if (iface >= 0 && sqlite3_step(name) == SQLITE_ROW)
 			json_col(r->out, name, 0);
 		else
 			buf_puts(r->out, "null");
-		buf_puts(r->out, g->members);
+		if (m.p)
+			buf_add(r->out, m.p, m.len);
 		buf_printf(r->out,
 			   ",\"packets\":%lld,\"bytes\":%lld,\"flows\":%lld,\"first_ms\":%lld,"
 			   "\"last_ms\":%lld,\"end_reason\":",
@@ -910,12 +945,12 @@ static int flows(struct req *r)
 			   (long long)g->first_ms, (long long)g->last_ms);
 		buf_json_str(r->out, g->end_reason);
 		buf_puts(r->out, ",\"protocol_name\":");
-		if (g->protocol < 0)
+		if (protocol < 0)
 			buf_puts(r->out, "null");
 		else if (pn)
 			buf_json_str(r->out, pn);
 		else
-			buf_printf(r->out, "\"%lld\"", (long long)g->protocol);
+			buf_printf(r->out, "\"%lld\"", (long long)protocol);
 		buf_puts(r->out, "}");
 	}
 	buf_puts(r->out, "]");
