@@ -121,7 +121,7 @@ test_api_matches_sql()
 	info "answers while the daemon wrote: $(wc -l <"$LAB_TMP/poll"), $(sort -u "$LAB_TMP/poll" | tr '\n' ' ')"
 	check_eq "answers while writing, not 200" "$(awk '$1 != 200' "$LAB_TMP/poll" | wc -l)" 0
 	check_eq "packets never went down" "$(awk 'NR > 1 && $2 < prev { n++ } { prev = $2 } END { print n + 0 }' "$LAB_TMP/poll")" 0
-	check "at least 20 answers while writing" test "$(wc -l <"$LAB_TMP/poll")" -ge 20
+	check "at least 5 answers while writing" test "$(wc -l <"$LAB_TMP/poll")" -ge 5
 	fm_running || fail "daemon stopped early"
 	check_eq "overview while the daemon runs" \
 		"$(get "/api/overview?$W" | jq -r '.totals.packets')" 2503
@@ -155,9 +155,17 @@ test_api_matches_sql()
 	same "talkers: destinations by packets" \
 		"$(get "/api/talkers?$W&sort=packets" | jq -r '.received[] | "\(.addr)|\(.packets)|\(.bytes)|\(.flows)"')" \
 		"$(sql "$DB" "select coalesce(dst_ip, dst_mac) a, sum(packets) p, sum(bytes), count(*) from flows where $w and end_reason is not 'overflow' group by a order by p desc, a limit 25;")"
-	same "flows: UDP to port 9, the top 5" \
-		"$(get "/api/flows?$W&protocol=udp&port=9&limit=5" | jq -r '.flows[] | "\(.src)|\(.src_port)|\(.dst)|\(.dst_port)|\(.protocol_name)|\(.packets)|\(.bytes)"')" \
-		"$(sql "$DB" "select src_ip, src_port, dst_ip, dst_port, 'udp', sum(packets), sum(bytes) b from flows where $w and protocol = 17 and (src_port = 9 or dst_port = 9) group by interface_id, direction, src_mac, dst_mac, vlan_id, eth_type, src_ip, dst_ip, protocol, src_port, dst_port, icmp_type, icmp_code order by b desc, min(first_seen_ms) limit 5;")"
+	# Flows are added up outside SQL: every UDP flow to port 9 as SQL's
+	# GROUP BY has it (as a set: ties may come in another order), in
+	# falling bytes.
+	same "flows: UDP to port 9, each key" \
+		"$(get "/api/flows?$W&protocol=udp&port=9&limit=1000" | jq -r '.flows[] | "\(.interface)|\(.direction)|\(.src_mac)|\(.dst_mac)|\(.src)|\(.src_port)|\(.dst)|\(.dst_port)|\(.protocol_name)|\(.packets)|\(.bytes)|\(.flows)|\(.first_ms)|\(.last_ms)|\(.end_reason)"' | sort)" \
+		"$(sql "$DB" "select i.name, f.direction, f.src_mac, f.dst_mac, f.src_ip, f.src_port, f.dst_ip, f.dst_port, 'udp', sum(f.packets), sum(f.bytes), count(*), min(f.first_seen_ms), max(f.last_seen_ms), max(f.end_reason) from flows f left join interfaces i on i.id = f.interface_id where $(WHERE | sed 's/first_seen_ms/f.first_seen_ms/g') and f.protocol = 17 and (f.src_port = 9 or f.dst_port = 9) group by f.interface_id, f.direction, f.src_mac, f.dst_mac, f.vlan_id, f.eth_type, f.src_ip, f.dst_ip, f.protocol, f.src_port, f.dst_port, f.icmp_type, f.icmp_code;" | sort)"
+	same "flows: in falling bytes" \
+		"$(get "/api/flows?$W&limit=1000" | jq -r '[.flows[].bytes] | . == (sort | reverse)')" true
+	same "flows: the top 3 by packets" \
+		"$(get "/api/flows?$W&sort=packets&limit=3" | jq -r '.flows[].packets')" \
+		"$(sql "$DB" "select sum(packets) p from flows where $w group by interface_id, direction, src_mac, dst_mac, vlan_id, eth_type, src_ip, dst_ip, protocol, src_port, dst_port, icmp_type, icmp_code order by p desc limit 3;")"
 	same "flows: ICMP" \
 		"$(get "/api/flows?$W&protocol=icmp" | jq -r '[.flows[].packets] | add')" \
 		"$(sql "$DB" "select sum(packets) from flows where $w and protocol = 1;")"
@@ -184,8 +192,16 @@ test_api_matches_sql()
 	same "health: the run reconciles" \
 		"$(get "/api/runs?$W" | jq -r '.runs[0] | "\(.command)|\(.seen_packets)|\(.stored_packets)|\(.retired_packets)"')" \
 		"run|2503|2503|0"
-	same "health: packets_per_second buckets" \
-		"$(get "/api/health?since=$((S - 60000))&until=$((U + 60000))&step=1s" | jq -r '[.metrics.packets_per_second[] | select(. != null)] | length > 0')" true
+	# Metrics: the average per bucket, as SQL has it (to 1 part in 1e9:
+	# JSON keeps 10 significant digits).
+	local hs=$((S - 60000)) hu=$((U + 60000)) m api want
+	for m in packets_per_second active_flows memory_usage_mb; do
+		api=$(get "/api/health?since=$hs&until=$hu&step=1s" | jq -r ".metrics.$m | to_entries[] | select(.value != null) | \"\(.key)|\(.value)\"")
+		want=$(sql "$DB" "select (ts_ms - $hs) / 1000, avg(value) from metrics where name = '$m' and ts_ms >= $hs and ts_ms < $hu group by 1 order by 1;")
+		check_eq "health: $m, buckets" "$(cut -d'|' -f1 <<<"$api" | tr '\n' ' ')" "$(cut -d'|' -f1 <<<"$want" | tr '\n' ' ')"
+		check_eq "health: $m, averages" "$(paste -d'|' <(cut -d'|' -f2 <<<"$api") <(cut -d'|' -f2 <<<"$want") |
+			awk -F'|' '{ d = $1 - $2; if (d < 0) d = -d; a = $2 < 0 ? -$2 : $2; if (d > 1e-9 * a + 1e-12) n++ } END { print n + 0 }')" 0
+	done
 	same "info: interfaces" "$(get "/api/info" | jq -r '.interfaces[].name')" b-a
 	check_eq "the database unchanged by reading it" "$(sha256sum <"$DB")" "$sum0"
 	web_stop
@@ -388,6 +404,13 @@ browser_pages()
 		chrome /dev/null "$LAB_TMP/shot.err" --window-size=1280,700 --screenshot="$shots/talkers.png" "$URL/talkers?$H"
 		cp "$shots"/*.png "$WEB_SCREENSHOT_DIR"/
 	fi
+	web_stop
+	# No database: the page says so, in words.
+	web_start b --db "$LAB_TMP/missing.db"
+	chrome "$LAB_TMP/missing.html" "$LAB_TMP/missing.err" --dump-dom "$URL/"
+	check "missing database: the page is in its error state" grep -q 'data-state="error"' "$LAB_TMP/missing.html"
+	check "missing database: the page says why" \
+		grep -q "id=\"error\">$LAB_TMP/missing.db: no such database" "$LAB_TMP/missing.html"
 	web_stop
 }
 # chrome OUT ERR ARGS...: headless Chromium in b, bounded, given time for

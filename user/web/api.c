@@ -600,23 +600,179 @@ static int api_overview(struct req *r)
 
 static const char *const talker_keys[] = { "addr", "packets", "bytes", "flows", NULL };
 
-/* Top sources (col src) or destinations: by IP, or MAC for non-IP. */
+/*
+ * Rows added up by one text key (an address) in a hash table, in one pass:
+ * SQLite's GROUP BY would sort every row of the window first, which on a
+ * million rows takes seconds. A NULL key is a group of its own.
+ */
+#define AGG_MAX_KEYS (1u << 21)
+
+struct agg {
+	char *key; /* NULL: the NULL group; NUL-terminated, may hold NULs */
+	size_t key_len;
+	int64_t packets, bytes, flows;
+	/* Flows only: the first and last seen, the greatest end_reason. */
+	int64_t first_ms, last_ms;
+	char *end_reason;
+};
+
+struct agg_table {
+	struct agg *slot; /* open addressing; key NULL and flows 0: empty */
+	size_t cap, n;
+	struct agg null_key;
+};
+
+static uint64_t agg_hash(const char *k, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
+	return h;
+}
+
+static int agg_grow(struct agg_table *t)
+{
+	size_t cap = t->cap ? t->cap * 2 : 1024;
+	struct agg *slot = calloc(cap, sizeof(*slot));
+
+	if (!slot)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->cap; i++) {
+		struct agg *o = &t->slot[i];
+		size_t j;
+
+		if (!o->key)
+			continue;
+		for (j = agg_hash(o->key, o->key_len) & (cap - 1); slot[j].key;
+		     j = (j + 1) & (cap - 1))
+			;
+		slot[j] = *o;
+	}
+	free(t->slot);
+	t->slot = slot;
+	t->cap = cap;
+	return 0;
+}
+
+/* The group of key (n bytes, or NULL), made if new; NULL without memory. */
+static struct agg *agg_get(struct agg_table *t, const char *key, size_t n)
+{
+	size_t j;
+
+	if (!key)
+		return &t->null_key;
+	if ((t->n + 1) * 2 > t->cap && (t->n >= AGG_MAX_KEYS || agg_grow(t)))
+		return NULL;
+	for (j = agg_hash(key, n) & (t->cap - 1); t->slot[j].key; j = (j + 1) & (t->cap - 1))
+		if (t->slot[j].key_len == n && !memcmp(t->slot[j].key, key, n))
+			return &t->slot[j];
+	t->slot[j].key = malloc(n + 1);
+	if (!t->slot[j].key)
+		return NULL;
+	memcpy(t->slot[j].key, key, n);
+	t->slot[j].key[n] = 0;
+	t->slot[j].key_len = n;
+	t->n++;
+	return &t->slot[j];
+}
+
+static void agg_free(struct agg_table *t)
+{
+	for (size_t i = 0; i < t->cap; i++) {
+		free(t->slot[i].key);
+		free(t->slot[i].end_reason);
+	}
+	free(t->slot);
+}
+
+/* As SQL's ORDER BY col DESC, a: the sort column down, then the key up
+ * (NULL first, then bytewise); for flows, the first seen up before the key.
+ * (Static: requests are answered one at a time.) */
+static enum web_sort agg_sort_by;
+static bool agg_by_first;
+
+static int agg_cmp(const void *pa, const void *pb)
+{
+	const struct agg *a = *(const struct agg *const *)pa, *b = *(const struct agg *const *)pb;
+	int c;
+	int64_t x = agg_sort_by == SORT_PACKETS ? a->packets :
+		    agg_sort_by == SORT_FLOWS	? a->flows :
+						  a->bytes;
+	int64_t y = agg_sort_by == SORT_PACKETS ? b->packets :
+		    agg_sort_by == SORT_FLOWS	? b->flows :
+						  b->bytes;
+
+	if (x != y)
+		return x > y ? -1 : 1;
+	if (agg_by_first && a->first_ms != b->first_ms)
+		return a->first_ms < b->first_ms ? -1 : 1;
+	if (!a->key || !b->key)
+		return (b->key == NULL) - (a->key == NULL);
+	c = memcmp(a->key, b->key, a->key_len < b->key_len ? a->key_len : b->key_len);
+	return c ? c : (a->key_len > b->key_len) - (a->key_len < b->key_len);
+}
+
+/* Top sources (ip src_ip) or destinations: by IP, or MAC for non-IP. */
 static int talkers(struct req *r, const char *ip, const char *mac)
 {
+	struct agg_table t = { 0 };
+	struct agg **all = NULL;
 	struct buf sql = { 0 };
 	sqlite3_stmt *st;
+	size_t n = 0;
+	int rc;
 
-	buf_printf(&sql,
-		   "SELECT coalesce(%s, %s) AS a, sum(packets) AS packets, sum(bytes) AS bytes,"
-		   " count(*) AS flows FROM flows",
-		   ip, mac);
+	buf_printf(&sql, "SELECT coalesce(%s, %s), packets, bytes FROM flows", ip, mac);
 	where_flows(&sql, r->f, "");
-	buf_printf(&sql,
-		   " AND end_reason IS NOT 'overflow' GROUP BY a ORDER BY %s DESC, a"
-		   " LIMIT :limit",
-		   sort_col(r->f));
+	buf_puts(&sql, " AND end_reason IS NOT 'overflow'");
 	st = prepare(r, &sql);
-	return st ? json_rows(r, st, talker_keys) : -1;
+	if (!st)
+		return -1;
+	while ((rc = step(r, st)) == SQLITE_ROW) {
+		const char *k = col_text(st, 0);
+		struct agg *g = agg_get(&t, k, k ? (size_t)sqlite3_column_bytes(st, 0) : 0);
+
+		if (!g) {
+			fail(r, 503,
+			     "more than %u addresses in the window, or out of memory;"
+			     " narrow the window or filters",
+			     AGG_MAX_KEYS);
+			break;
+		}
+		g->packets += sqlite3_column_int64(st, 1);
+		g->bytes += sqlite3_column_int64(st, 2);
+		g->flows++;
+	}
+	sqlite3_finalize(st);
+	if (r->status)
+		goto out;
+	all = malloc((t.n + 1) * sizeof(*all));
+	if (!all) {
+		fail(r, 500, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < t.cap; i++)
+		if (t.slot[i].key)
+			all[n++] = &t.slot[i];
+	if (t.null_key.flows)
+		all[n++] = &t.null_key;
+	agg_sort_by = r->f->sort;
+	agg_by_first = false;
+	qsort(all, n, sizeof(*all), agg_cmp);
+	buf_puts(r->out, "[");
+	for (size_t i = 0; i < n && i < r->f->limit; i++) {
+		buf_puts(r->out, i ? ",\n{\"addr\":" : "\n{\"addr\":");
+		buf_json_str(r->out, all[i]->key);
+		buf_printf(r->out, ",\"packets\":%lld,\"bytes\":%lld,\"flows\":%lld}",
+			   (long long)all[i]->packets, (long long)all[i]->bytes,
+			   (long long)all[i]->flows);
+	}
+	buf_puts(r->out, "]");
+out:
+	free(all);
+	agg_free(&t);
+	return r->status ? -1 : 0;
 }
 
 static int api_talkers(struct req *r)
@@ -633,35 +789,178 @@ static int api_talkers(struct req *r)
 	return 0;
 }
 
-static const char *const flow_keys[] = {
-	"interface", "direction", "src_mac",  "dst_mac",  "vlan",	"eth_type",	 "src",
-	"dst",	     "protocol",  "src_port", "dst_port", "icmp_type",	"icmp_code",	 "packets",
-	"bytes",     "flows",	  "first_ms", "last_ms",  "end_reason", "protocol_name", NULL,
+/* The key columns of a flow, as /api/flows names them. */
+static const char *const flow_key_names[] = {
+	"direction", "src_mac",	 "dst_mac",  "vlan",	 "eth_type",  "src",
+	"dst",	     "protocol", "src_port", "dst_port", "icmp_type", "icmp_code",
 };
 
-/* Flow keys with their rows added up, as `top` shows them. */
+/*
+ * Flow keys with their rows added up, as `top` shows them: the window's
+ * rows in one pass into a hash table on the 13 key columns (SQLite's
+ * GROUP BY would sort every row), ordered by the sort column, then the
+ * first seen, then the key.
+ */
 static int flows(struct req *r)
 {
-	struct buf sql = { 0 };
-	sqlite3_stmt *st;
+	struct agg_table t = { 0 };
+	struct agg **all = NULL;
+	struct buf sql = { 0 }, key = { 0 }, m = { 0 };
+	sqlite3_stmt *st, *name = NULL;
+	size_t n = 0;
+	int rc;
 
-	buf_puts(&sql, "SELECT i.name, f.direction, f.src_mac, f.dst_mac, f.vlan_id, f.eth_type,"
-		       " f.src_ip, f.dst_ip, f.protocol, f.src_port, f.dst_port, f.icmp_type,"
-		       " f.icmp_code, sum(f.packets) AS packets, sum(f.bytes) AS bytes,"
-		       " count(*) AS flows, min(f.first_seen_ms), max(f.last_seen_ms),"
-		       " max(f.end_reason), ");
-	/* Names from lib/proto.c's table: constants, not request data. */
-	buf_puts(&sql, proto_sql_case("f.protocol"));
-	buf_puts(&sql, " FROM flows f LEFT JOIN interfaces i ON i.id = f.interface_id");
+	buf_puts(&sql, "SELECT f.interface_id, f.direction, f.src_mac, f.dst_mac, f.vlan_id,"
+		       " f.eth_type, f.src_ip, f.dst_ip, f.protocol, f.src_port, f.dst_port,"
+		       " f.icmp_type, f.icmp_code, f.packets, f.bytes, f.first_seen_ms,"
+		       " f.last_seen_ms, f.end_reason FROM flows f");
 	where_flows(&sql, r->f, "f.");
-	buf_printf(&sql,
-		   " AND f.end_reason IS NOT 'overflow'"
-		   " GROUP BY f.interface_id, f.direction, f.src_mac, f.dst_mac, f.vlan_id,"
-		   " f.eth_type, f.src_ip, f.dst_ip, f.protocol, f.src_port, f.dst_port,"
-		   " f.icmp_type, f.icmp_code ORDER BY %s DESC, min(f.first_seen_ms) LIMIT :limit",
-		   sort_col(r->f));
+	buf_puts(&sql, " AND f.end_reason IS NOT 'overflow'");
 	st = prepare(r, &sql);
-	return st ? json_rows(r, st, flow_keys) : -1;
+	if (!st)
+		return -1;
+	while ((rc = step(r, st)) == SQLITE_ROW) {
+		const char *end = col_text(st, 17);
+		int64_t first = sqlite3_column_int64(st, 15), last = sqlite3_column_int64(st, 16);
+		struct agg *g;
+
+		/* The key: each column's type, then 8 bytes of an integer or
+		 * 2 bytes of length and the text. */
+		key.len = 0;
+		for (int c = 0; c < 13; c++) {
+			int64_t v;
+			uint16_t len;
+
+			switch (sqlite3_column_type(st, c)) {
+			case SQLITE_NULL:
+				buf_add(&key, "N", 1);
+				break;
+			case SQLITE_INTEGER:
+				v = sqlite3_column_int64(st, c);
+				buf_add(&key, "I", 1);
+				buf_add(&key, (const char *)&v, sizeof(v));
+				break;
+			default:
+				col_text(st, c);
+				len = (uint16_t)(sqlite3_column_bytes(st, c) & 0xffff);
+				buf_add(&key, "T", 1);
+				buf_add(&key, (const char *)&len, sizeof(len));
+				buf_add(&key, col_text(st, c), len);
+			}
+		}
+		g = key.failed ? NULL : agg_get(&t, key.p, key.len);
+		if (!g) {
+			fail(r, 503,
+			     "more than %u flows in the window, or out of memory;"
+			     " narrow the window or filters",
+			     AGG_MAX_KEYS);
+			break;
+		}
+		if (!g->flows) {
+			g->first_ms = first;
+			g->last_ms = last;
+		}
+		g->packets += sqlite3_column_int64(st, 13);
+		g->bytes += sqlite3_column_int64(st, 14);
+		g->flows++;
+		if (first < g->first_ms)
+			g->first_ms = first;
+		if (last > g->last_ms)
+			g->last_ms = last;
+		if (end && (!g->end_reason || strcmp(end, g->end_reason) > 0)) {
+			free(g->end_reason);
+			g->end_reason = strdup(end);
+		}
+	}
+	sqlite3_finalize(st);
+	if (r->status)
+		goto out;
+	all = malloc((t.n + 1) * sizeof(*all));
+	if (!all || sqlite3_prepare_v2(r->w->db, "SELECT name FROM interfaces WHERE id = ?1", -1,
+				       &name, NULL) != SQLITE_OK) {
+		fail(r, 500, "out of memory, or no interfaces table");
+		goto out;
+	}
+	for (size_t i = 0; i < t.cap; i++)
+		if (t.slot[i].key)
+			all[n++] = &t.slot[i];
+	agg_sort_by = r->f->sort;
+	agg_by_first = true;
+	qsort(all, n, sizeof(*all), agg_cmp);
+	buf_puts(r->out, "[");
+	for (size_t i = 0; i < n && i < r->f->limit; i++) {
+		const struct agg *g = all[i];
+		const char *k = g->key, *pn = NULL;
+		int64_t iface = -1, protocol = -1;
+
+		/* The key's columns back, as JSON members. */
+		m.len = 0;
+		for (int c = 0; c < 13; c++) {
+			int64_t v = 0;
+			uint16_t len = 0;
+			char *text;
+
+			if (c)
+				buf_printf(&m, ",\"%s\":", flow_key_names[c - 1]);
+			switch (*k++) {
+			case 'N':
+				if (c)
+					buf_puts(&m, "null");
+				break;
+			case 'I':
+				memcpy(&v, k, sizeof(v));
+				k += sizeof(v);
+				if (c)
+					buf_json_i64(&m, v);
+				if (c == 0)
+					iface = v;
+				if (c == 8)
+					protocol = v;
+				break;
+			default:
+				memcpy(&len, k, sizeof(len));
+				k += sizeof(len);
+				text = strndup(k, len);
+				k += len;
+				if (c)
+					buf_json_str(&m, text ? text : "");
+				free(text);
+			}
+		}
+		if (protocol >= 0 && protocol <= 255)
+			pn = proto_name((int)protocol);
+		buf_puts(r->out, i ? ",\n{\"interface\":" : "\n{\"interface\":");
+		sqlite3_reset(name);
+		sqlite3_bind_int64(name, 1, iface);
+		if (iface >= 0 && sqlite3_step(name) == SQLITE_ROW)
+			json_col(r->out, name, 0);
+		else
+			buf_puts(r->out, "null");
+		if (m.p)
+			buf_add(r->out, m.p, m.len);
+		buf_printf(r->out,
+			   ",\"packets\":%lld,\"bytes\":%lld,\"flows\":%lld,\"first_ms\":%lld,"
+			   "\"last_ms\":%lld,\"end_reason\":",
+			   (long long)g->packets, (long long)g->bytes, (long long)g->flows,
+			   (long long)g->first_ms, (long long)g->last_ms);
+		buf_json_str(r->out, g->end_reason);
+		buf_puts(r->out, ",\"protocol_name\":");
+		if (protocol < 0)
+			buf_puts(r->out, "null");
+		else if (pn)
+			buf_json_str(r->out, pn);
+		else
+			buf_printf(r->out, "\"%lld\"", (long long)protocol);
+		buf_puts(r->out, "}");
+	}
+	buf_puts(r->out, "]");
+out:
+	sqlite3_finalize(name);
+	free(all);
+	agg_free(&t);
+	buf_free(&key);
+	buf_free(&m);
+	return r->status ? -1 : 0;
 }
 
 static int api_flows(struct req *r)
@@ -839,22 +1138,23 @@ static int health_series(struct req *r)
 	struct buf sql = { 0 };
 	sqlite3_stmt *st;
 	double *v;
-	bool *have;
+	unsigned *n;
 
 	while (health_metrics[nm])
 		nm++;
 	v = calloc((size_t)nb * nm, sizeof(*v));
-	have = calloc((size_t)nb * nm, sizeof(*have));
-	if (!v || !have) {
+	n = calloc((size_t)nb * nm, sizeof(*n));
+	if (!v || !n) {
 		free(v);
-		free(have);
+		free(n);
 		return fail(r, 500, "out of memory");
 	}
-	buf_puts(&sql, "SELECT name, (ts_ms - :since) / :step AS b, avg(value) FROM metrics"
+	/* Averaged here, row by row: a GROUP BY would sort every row. */
+	buf_puts(&sql, "SELECT name, (ts_ms - :since) / :step AS b, value FROM metrics"
 		       " WHERE ts_ms >= :since AND ts_ms < :until AND name IN (");
 	for (int m = 0; m < nm; m++)
 		buf_printf(&sql, "%s'%s'", m ? "," : "", health_metrics[m]);
-	buf_puts(&sql, ") GROUP BY name, b");
+	buf_puts(&sql, ")");
 	st = prepare(r, &sql);
 	if (!st)
 		goto out;
@@ -865,10 +1165,11 @@ static int health_series(struct req *r)
 
 		while (name && health_metrics[m] && strcmp(name, health_metrics[m]))
 			m++;
-		if (!name || !health_metrics[m] || b < 0 || b >= nb)
+		if (!name || !health_metrics[m] || b < 0 || b >= nb ||
+		    sqlite3_column_type(st, 2) == SQLITE_NULL)
 			continue;
-		v[m * nb + b] = sqlite3_column_double(st, 2);
-		have[m * nb + b] = true;
+		v[m * nb + b] += sqlite3_column_double(st, 2);
+		n[m * nb + b]++;
 	}
 	sqlite3_finalize(st);
 	if (r->status)
@@ -880,8 +1181,8 @@ static int health_series(struct req *r)
 		for (int b = 0; b < nb; b++) {
 			if (b)
 				buf_puts(r->out, ",");
-			if (have[m * nb + b])
-				buf_json_dbl(r->out, v[m * nb + b]);
+			if (n[m * nb + b])
+				buf_json_dbl(r->out, v[m * nb + b] / n[m * nb + b]);
 			else
 				buf_puts(r->out, "null");
 		}
@@ -890,7 +1191,7 @@ static int health_series(struct req *r)
 	buf_puts(r->out, "},\n");
 out:
 	free(v);
-	free(have);
+	free(n);
 	return r->status ? -1 : 0;
 }
 

@@ -175,5 +175,5 @@ void buf_json_dbl(struct buf *b, double v)
 	else if (v == (double)(int64_t)v && fabs(v) < 9e15)
 		buf_printf(b, "%" PRId64, (int64_t)v);
 	else
-		buf_printf(b, "%.6g", v);
+		buf_printf(b, "%.10g", v);
 }

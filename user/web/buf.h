@@ -28,8 +28,8 @@ void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(print
 void buf_json_str(struct buf *b, const char *s);
 /* s with HTML's five special characters escaped. */
 void buf_html(struct buf *b, const char *s);
-/* A JSON number: integer as is; a double with up to 6 significant
- * decimals, null when it is not finite. */
+/* A JSON number: integer as is; a double with up to 10 significant
+ * digits, null when it is not finite. */
 void buf_json_i64(struct buf *b, int64_t v);
 void buf_json_dbl(struct buf *b, double v);
 
