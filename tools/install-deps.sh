@@ -51,7 +51,7 @@ time			/usr/bin/time				bench
 softflowd		softflowd				bench
 nfdump			nfcapd					test bench
 tshark			tshark					test
-pmacct			pmacctd					bench
+pmacct			pmacctd					test bench
 gnuplot-nox		gnuplot					bench
 EOF
 }

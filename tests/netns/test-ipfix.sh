@@ -119,6 +119,46 @@ COLS="direction, first_seen_ms, last_seen_ms, src_mac, dst_mac, vlan_id, eth_typ
       src_ip, dst_ip, src_port, dst_port, protocol, icmp_type, icmp_code, tcp_flags, tos,
       packets, bytes, ip_bytes, end_reason"
 
+# The same into pmacct's nfacctd (print plugin, CSV, one row per flow):
+# its flows, packets and bytes == SQLite's, per flow too.
+test_export_nfacctd()
+{
+	need_fm
+	need_cmd trafgen sqlite3 nfacctd ss
+	lab_host a --no-ipv6
+	lab_host b --no-ipv6
+	lab_link a b
+	local db=$LAB_TMP/flows.db out=$LAB_TMP/nfacctd.csv conf=$LAB_TMP/nfacctd.conf
+	cat >"$conf" <<-EOC
+		daemonize: false
+		nfacctd_ip: 127.0.0.1
+		nfacctd_port: 4739
+		nfacctd_pipe_size: 8388608
+		plugins: print[p]
+		aggregate[p]: src_host, dst_host, src_port, dst_port, proto
+		print_output[p]: csv
+		print_output_file[p]: $out
+		print_output_file_append[p]: true
+		print_refresh_time[p]: 1
+	EOC
+	lab_bg b "$LAB_TMP/nfacctd.log" nfacctd -f "$conf"
+	local npid=$LAB_PID
+	wait_for 10 "nfacctd listening" udp_listening b 4739
+	fm_start b -i b-a --db "$db" --ipfix 127.0.0.1:4739 --poll-interval 200
+	check "trafgen: 20000 frames, 500 flows" lab_trafgen a a-b 20000 500 100000
+	fm_stop TERM
+	check_eq "exit status" "$FM_RC" 0
+	sleep 2.5 # two print refreshes: the file is complete
+	lab_stop "$npid" 1 # it lingers on SIGTERM
+	[[ -s $out ]] || fail "nfacctd wrote nothing ($(tail -n 3 "$LAB_TMP/nfacctd.log"))"
+	check_eq "nfacctd: flows | packets | bytes == SQLite's" \
+		"$(awk -F, 'NR > 1 && $1 != "SRC_IP" { f++; p += $(NF - 1); b += $NF } END { printf "%d|%d|%d\n", f, p, b }' "$out")" \
+		"$(sql "$db" "select count(*), sum(packets), coalesce(sum(ip_bytes), 0) from flows;")"
+	check_eq "nfacctd per flow (source port, packets, bytes) == SQLite's" \
+		"$(awk -F, 'NR > 1 { print $3 "|" $(NF - 1) "|" $NF }' "$out" | sort | md5sum)" \
+		"$(sql "$db" "select src_port, packets, coalesce(ip_bytes, 0) from flows;" | sort | md5sum)"
+}
+
 # flowmaster run exporting to flowmaster collect on [::1] (IPv6): the
 # collector's flows equal the exporter's row for row (IPv4 UDP from
 # trafgen, ICMP and ICMPv6 from ping), with exporter_id set and an
