@@ -18,6 +18,12 @@ nfcapd_start()
 	wait_for 5 "nfcapd listening" udp_listening "$1" "$3"
 }
 
+# tcp_listening HOST PORT: a TCP socket listens on PORT in HOST.
+tcp_listening()
+{
+	lab_nsexec "$1" ss -Hltn "sport = :$2" | grep -q .
+}
+
 # udp_listening HOST PORT: a UDP socket is bound to PORT in HOST.
 udp_listening()
 {
@@ -120,11 +126,13 @@ COLS="direction, first_seen_ms, last_seen_ms, src_mac, dst_mac, vlan_id, eth_typ
       packets, bytes, ip_bytes, end_reason"
 
 # The same into pmacct's nfacctd (print plugin, CSV, one row per flow):
-# its flows, packets and bytes == SQLite's, per flow too.
+# its flows, packets and bytes == SQLite's, per flow too, and the TCP
+# flags of a real TCP transfer (nfacctd reads tcpControlBits only when
+# sent with length 1).
 test_export_nfacctd()
 {
 	need_fm
-	need_cmd trafgen sqlite3 nfacctd ss
+	need_cmd trafgen sqlite3 nfacctd ss socat
 	lab_host a --no-ipv6
 	lab_host b --no-ipv6
 	lab_link a b
@@ -135,7 +143,7 @@ test_export_nfacctd()
 		nfacctd_port: 4739
 		nfacctd_pipe_size: 8388608
 		plugins: print[p]
-		aggregate[p]: src_host, dst_host, src_port, dst_port, proto
+		aggregate[p]: src_host, dst_host, src_port, dst_port, proto, tcpflags
 		print_output[p]: csv
 		print_output_file[p]: $out
 		print_output_file_append[p]: true
@@ -146,17 +154,25 @@ test_export_nfacctd()
 	wait_for 10 "nfacctd listening" udp_listening b 4739
 	fm_start b -i b-a --db "$db" --ipfix 127.0.0.1:4739 --poll-interval 200
 	check "trafgen: 20000 frames, 500 flows" lab_trafgen a a-b 20000 500 100000
+	local dst
+	dst=$(lab_ip4 b b-a)
+	lab_bg b "$LAB_TMP/server.log" timeout 20 socat -u "TCP-LISTEN:5001,bind=$dst,reuseaddr" OPEN:/dev/null
+	wait_for 5 "socat listening in b" tcp_listening b 5001
+	head -c 200000 /dev/zero | lab_nsexec a timeout 10 socat -u - "TCP:$dst:5001" ||
+		fail "socat client failed"
 	fm_stop TERM
 	check_eq "exit status" "$FM_RC" 0
+	check_eq "the TCP flow's flags in SQLite (SYN, ACK, FIN at least)" \
+		"$(sql "$db" "select tcp_flags & 19 from flows where protocol = 6;")" 19
 	sleep 2.5 # two print refreshes: the file is complete
 	lab_stop "$npid" 1 # it lingers on SIGTERM
 	[[ -s $out ]] || fail "nfacctd wrote nothing ($(tail -n 3 "$LAB_TMP/nfacctd.log"))"
 	check_eq "nfacctd: flows | packets | bytes == SQLite's" \
-		"$(awk -F, 'NR > 1 && $1 != "SRC_IP" { f++; p += $(NF - 1); b += $NF } END { printf "%d|%d|%d\n", f, p, b }' "$out")" \
+		"$(awk -F, '$1 != "SRC_IP" { f++; p += $(NF - 1); b += $NF } END { printf "%d|%d|%d\n", f, p, b }' "$out")" \
 		"$(sql "$db" "select count(*), sum(packets), coalesce(sum(ip_bytes), 0) from flows;")"
-	check_eq "nfacctd per flow (source port, packets, bytes) == SQLite's" \
-		"$(awk -F, 'NR > 1 { print $3 "|" $(NF - 1) "|" $NF }' "$out" | sort | md5sum)" \
-		"$(sql "$db" "select src_port, packets, coalesce(ip_bytes, 0) from flows;" | sort | md5sum)"
+	check_eq "nfacctd per flow (source port, TCP flags, packets, bytes) == SQLite's" \
+		"$(awk -F, '$1 != "SRC_IP" { print $3 "|" $5 "|" $(NF - 1) "|" $NF }' "$out" | sort | md5sum)" \
+		"$(sql "$db" "select src_port, tcp_flags, packets, coalesce(ip_bytes, 0) from flows;" | sort | md5sum)"
 }
 
 # flowmaster run exporting to flowmaster collect on [::1] (IPv6): the
