@@ -360,6 +360,27 @@ test_collector_restart()
 		"$(sql "$c2" "select $n2 + lost_records, malformed from exporters;")" "1000|0"
 }
 
+# Usage errors exit 2 before anything is made: --db none without --ipfix,
+# a collector address without a port, collect without --listen.
+test_usage_errors()
+{
+	need_fm
+	lab_host b --no-ipv6
+	local db=$LAB_TMP/never.db
+	fm_run b run -i lo --db none
+	check_eq "--db none without --ipfix: status" "$FM_RC" 2
+	fm_run b run -i lo --db "$db" --ipfix 198.18.0.1
+	check_eq "--ipfix without a port: status" "$FM_RC" 2
+	check "says what to give" grep -q "expected HOST:PORT" <<<"$FM_OUT"
+	fm_run b run -i lo --db "$db" --ipfix "[2001:2::1]4739"
+	check_eq "--ipfix [IPV6] without ':': status" "$FM_RC" 2
+	check "no database made" test ! -e "$db"
+	fm_run b collect --db "$db"
+	check_eq "collect without --listen: status" "$FM_RC" 2
+	fm_run b collect --listen 127.0.0.1:99999 --db "$db"
+	check_eq "collect --listen with a bad port: status" "$FM_RC" 2
+}
+
 # send_udp HOST PORT BYTES: one datagram of BYTES (printf escapes) to
 # 127.0.0.1:PORT from HOST (socat reads the file in one go: one datagram).
 send_udp()

@@ -535,10 +535,17 @@ int cmd_run(int argc, char **argv)
 	so.queue_records = budget.queue_records;
 	so.page_cache_kib = budget.page_cache_kib;
 	s.cache_capacity = cfg.cache_size;
+	err = run_ipfix_open(&cfg);
+	if (err) {
+		run_ipfix_close();
+		return err == -EINVAL ? 2 : 1;
+	}
 	if (strcmp(cfg.db, "none")) {
 		err = store_open(&s.st, &so);
-		if (err)
+		if (err) {
+			run_ipfix_close();
 			return 1;
+		}
 		store_sink_init(&s.store_sink, s.st);
 	}
 	err = loader_open(&s.l, &lo);
@@ -549,7 +556,7 @@ int cmd_run(int argc, char **argv)
 		goto cleanup_loader;
 	if (s.st)
 		daemon_add_sink(&s.dm, &s.store_sink);
-	err = run_ipfix_open(&cfg, &s.dm);
+	err = run_ipfix_add(&s.dm);
 	if (err)
 		goto cleanup_daemon;
 	err = pins_lock(&s.pins, cfg.pin_path);
@@ -604,11 +611,11 @@ cleanup_links:
 cleanup_pins:
 	pins_release(&s.pins);
 cleanup_daemon:
-	run_ipfix_close();
 	daemon_free(&s.dm);
 cleanup_loader:
 	loader_close(&s.l);
 cleanup_store:
+	run_ipfix_close();
 	if (s.st)
 		store_close(s.st, NULL);
 	return ret;
