@@ -51,6 +51,7 @@ time			/usr/bin/time				bench
 softflowd		softflowd				bench
 nfdump			nfcapd					test bench
 tshark			tshark					test
+libfixbuf-tools		ipfixDump				test
 pmacct			pmacctd					test bench
 gnuplot-nox		gnuplot					bench
 EOF

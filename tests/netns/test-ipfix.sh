@@ -97,6 +97,16 @@ test_export_nfcapd()
 			     split(c[3], o, " "); for (i in o) oc += o[i] }
 			END { printf "%d|%d|%d|%d\n", r, pk, l2, oc }')" \
 		"$FLOWS|$FRAMES|$(iface_sum "$db" b-a bytes)|$ipb"
+	command -v ipfixDump >/dev/null || skip "ipfixDump (libfixbuf-tools) is not installed: its check not run"
+	# ipfixDump reads a file of concatenated messages; it exits 0 even
+	# when it complains, so its stderr is what tells.
+	tshark -r "$pcap" -T fields -e udp.payload 2>/dev/null | tr -d ':' |
+		perl -ne 'chomp; print pack("H*", $_)' >"$LAB_TMP/export.ipfix"
+	local dump
+	dump=$(ipfixDump --in "$LAB_TMP/export.ipfix" --stats 2>"$LAB_TMP/ipfixdump.err")
+	check_eq "ipfixDump: warnings on stderr" "$(wc -c <"$LAB_TMP/ipfixdump.err")" 0
+	check_eq "ipfixDump: data records of template 256" \
+		"$(awk '$1 == "256" { print $NF }' <<<"$dump")" "$FLOWS"
 }
 
 # collect_start HOST LOG ARGS...: flowmaster collect ARGS in HOST; waits
