@@ -200,6 +200,12 @@ test_run_to_collect()
 	lab_link a b
 	local db=$LAB_TMP/run.db cdb=$LAB_TMP/collect.db port=4740
 	collect_start b "$LAB_TMP/collect.log" --listen "[::1]:$port" --db "$cdb"
+	local pcap=$LAB_TMP/export.pcap tshark_pid=""
+	if command -v tshark >/dev/null; then
+		lab_bg b "$LAB_TMP/tshark.log" tshark -q -i lo -f "udp port $port" -w "$pcap"
+		tshark_pid=$LAB_PID
+		wait_for 10 "tshark capturing" grep -q Capturing "$LAB_TMP/tshark.log"
+	fi
 	fm_start b -i b-a --db "$db" --ipfix "[::1]:$port" --ipfix-domain 42 --ipfix-stats \
 		--poll-interval 200
 	check "trafgen: 20000 frames, 500 flows" lab_trafgen a a-b 20000 500 100000
@@ -226,6 +232,13 @@ test_run_to_collect()
 	check_eq "exporters.datagrams == messages the exporter sent" \
 		"$(sql "$cdb" "select datagrams from exporters;")" "$(metric "$db" ipfix_messages_sent)"
 	check_eq "runs row of the collector" "$(sql "$cdb" "select command from runs;")" collect
+	[[ -n $tshark_pid ]] || skip "tshark is not installed: its checks not run"
+	lab_stop "$tshark_pid" 5
+	local dis=(-r "$pcap" -d "udp.port==$port,cflow")
+	check_eq "tshark on IPv6 with statistics records: malformed, without template, out of sequence" \
+		"$(tshark "${dis[@]}" -Y '_ws.malformed || cflow.no_template_found || cflow.sequence_analysis.expected_sn' 2>/dev/null | wc -l)" 0
+	check "tshark: statistics records decoded (notSentFlowTotalCount)" \
+		grep -q . <<<"$(tshark "${dis[@]}" -T fields -e cflow.notsent_flows 2>/dev/null | grep -v '^$')"
 }
 
 # The destination port as nfdump prints it: ICMP type.code.
