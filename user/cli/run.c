@@ -500,12 +500,13 @@ int cmd_run(int argc, char **argv)
 		lo.ifindex[i] = if_nametoindex(cfg.ifname[i]);
 		if (!lo.ifindex[i]) {
 			pr_err("%s: no such interface\n", cfg.ifname[i]);
-			return 1;
+			goto cleanup_sfd;
 		}
 		for (int j = 0; j < i; j++)
 			if (lo.ifindex[j] == lo.ifindex[i]) {
 				fprintf(stderr, "flowmaster: %s given twice\n", cfg.ifname[i]);
-				return 2;
+				ret = 2;
+				goto cleanup_sfd;
 			}
 	}
 	/* Fail before the slow part (preallocating the maps) when an
@@ -516,7 +517,7 @@ int cmd_run(int argc, char **argv)
 		if (!bpf_xdp_query(lo.ifindex[i], 0, &q) && q.prog_id) {
 			pr_err("%s: another XDP program is already attached (id %u); remove it (ip link set dev %s xdp off, or flowmaster detach -i %s if it is a flowmaster's) or pick another interface\n",
 			       cfg.ifname[i], q.prog_id, cfg.ifname[i], cfg.ifname[i]);
-			return 1;
+			goto cleanup_sfd;
 		}
 	}
 	lo.nr_ifaces = cfg.nr_ifaces;
@@ -535,17 +536,22 @@ int cmd_run(int argc, char **argv)
 	so.queue_records = budget.queue_records;
 	so.page_cache_kib = budget.page_cache_kib;
 	s.cache_capacity = cfg.cache_size;
+	/* A bad --ipfix address is a usage error, found before anything is made. */
 	err = run_ipfix_open(&cfg);
 	if (err) {
-		run_ipfix_close();
-		return err == -EINVAL ? 2 : 1;
+		if (err == -EINVAL)
+			ret = 2;
+		goto cleanup_sfd;
 	}
+	/* The pin directory first: a second daemon on it, or a path that is
+	 * not on bpffs, is refused before the database is created. */
+	err = pins_lock(&s.pins, cfg.pin_path);
+	if (err)
+		goto cleanup_sfd;
 	if (strcmp(cfg.db, "none")) {
 		err = store_open(&s.st, &so);
-		if (err) {
-			run_ipfix_close();
-			return 1;
-		}
+		if (err)
+			goto cleanup_pins;
 		store_sink_init(&s.store_sink, s.st);
 	}
 	err = loader_open(&s.l, &lo);
@@ -559,12 +565,9 @@ int cmd_run(int argc, char **argv)
 	err = run_ipfix_add(&s.dm);
 	if (err)
 		goto cleanup_daemon;
-	err = pins_lock(&s.pins, cfg.pin_path);
-	if (err)
-		goto cleanup_daemon;
 	err = pins_pin(&s.pins, &s.l);
 	if (err)
-		goto cleanup_pins;
+		goto cleanup_daemon;
 	s.start_ms = s.metrics.last_ms = now_ms();
 	for (int i = 0; i < cfg.nr_ifaces; i++) {
 		err = loader_attach(&s.l, lo.ifindex[i], cfg.mode);
@@ -606,17 +609,17 @@ int cmd_run(int argc, char **argv)
 cleanup_links:
 	while (s.l.nr_links)
 		loader_detach(&s.l, s.l.links[0].ifindex);
-	if (sfd >= 0)
-		close(sfd);
-cleanup_pins:
-	pins_release(&s.pins);
 cleanup_daemon:
 	daemon_free(&s.dm);
 cleanup_loader:
 	loader_close(&s.l);
 cleanup_store:
-	run_ipfix_close();
 	if (s.st)
 		store_close(s.st, NULL);
+cleanup_pins:
+	pins_release(&s.pins);
+cleanup_sfd:
+	run_ipfix_close();
+	close(sfd);
 	return ret;
 }
