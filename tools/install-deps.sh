@@ -9,6 +9,7 @@
 #   valgrind  `make valgrind` (part of test)
 #   lint      `make shellcheck`, `make format-check` (part of test)
 #   bench     `make bench`: the tools it compares with, and plotting
+#   deb       `make deb`: the Debian package tools
 #
 # Usage: tools/install-deps.sh [--check] SET...
 #   As root: install what the sets lack. With --check, or not as root:
@@ -34,6 +35,7 @@ libbpf-dev		/usr/include/bpf/libbpf.h		build
 libelf-dev		/usr/include/libelf.h			build
 zlib1g-dev		/usr/include/zlib.h			build
 libsqlite3-dev		/usr/include/sqlite3.h			build
+libmicrohttpd-dev	/usr/include/microhttpd.h		build
 sqlite3			sqlite3					test demo bench
 iproute2		ip					test demo bench
 netsniff-ng		trafgen					test demo bench
@@ -41,6 +43,9 @@ socat			socat					test demo
 iputils-ping		ping					test demo
 util-linux		nsenter					test demo
 jq			jq					test
+prometheus		prometheus				test
+chromium		chromium				test
+curl			curl					test
 groff-base		groff					test
 man-db			man					test
 libclang-rt-${clang_major:-14}-dev	${fuzzer_rt:-none}	test fuzz
@@ -54,6 +59,12 @@ tshark			tshark					test
 libfixbuf-tools		ipfixDump				test
 pmacct			pmacctd					test bench
 gnuplot-nox		gnuplot					bench
+dpkg-dev		dpkg-buildpackage			deb
+debhelper		dh					deb
+lintian			lintian					deb
+libpcap-dev		/usr/include/pcap/pcap.h		build
+tcpdump			tcpdump					test
+ethtool			ethtool					test
 EOF
 }
 
@@ -79,7 +90,7 @@ sets=()
 for arg in "$@"; do
 	case $arg in
 	--check) check=1 ;;
-	build | test | demo | fuzz | valgrind | lint | bench) sets+=("$arg") ;;
+	build | test | demo | fuzz | valgrind | lint | bench | deb) sets+=("$arg") ;;
 	*) usage ;;
 	esac
 done

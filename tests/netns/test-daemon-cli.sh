@@ -37,7 +37,7 @@ test_help()
 	need_fm
 	one_link
 	expect b 0 'idle-timeout' "--help" --help
-	expect b 0 '--duration SECONDS +stop after this long .*0: run until' "--help says what --duration 0 does" --help
+	expect b 0 '--duration SECONDS +stop after this long .*0: run' "--help says what --duration 0 does" --help
 	expect b 0 '--memory-limit MB +the daemon.s memory budget in MiB' "--help: --memory-limit is a budget" --help
 }
 

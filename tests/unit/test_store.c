@@ -743,7 +743,7 @@ TEST(metrics_rows)
 TEST(interface_attach_detach)
 {
 	struct store_opts o = { .path = db_path("ifaces") };
-	struct fm_record r[2];
+	struct fm_record r[3];
 	struct store *s = NULL;
 
 	ASSERT_EQ(store_open(&s, &o), 0, "open");
@@ -754,12 +754,15 @@ TEST(interface_attach_detach)
 		  "attach veth-b");
 	EXPECT_EQ(store_interface_detach(s, 9, 1), -ENOENT, "detach an unknown ifindex");
 	EXPECT_EQ(store_start(s), 0, "start");
-	EXPECT_EQ(store_interface_attach(s, "late", 5, NULL, NULL, 0), -EBUSY,
+	/* After start (an interface that came back): the writer records it
+	 * before the records that follow. */
+	EXPECT_EQ(store_interface_attach(s, "late", 5, NULL, "native", 1700000001000), 0,
 		  "attach after start");
 	EXPECT_EQ(store_start(s), -EBUSY, "second start");
 	r[0] = ipv4_rec(3, 17, 1, 2, 1);
 	r[1] = ipv4_rec(4, 17, 1, 2, 1);
-	EXPECT_EQ(store_submit(s, r, 2), 0, "submit");
+	r[2] = ipv4_rec(5, 17, 1, 2, 1);
+	EXPECT_EQ(store_submit(s, r, 3), 0, "submit");
 	EXPECT_EQ(store_interface_detach(s, 3, 1700000009000), 0, "detach veth-a");
 	EXPECT_EQ(store_close(s, NULL), 0, "close");
 
@@ -767,11 +770,12 @@ TEST(interface_attach_detach)
 				     " ifnull(mac, '-') || ' ' || xdp_mode || ' ' || attached_ms"
 				     " || ' ' || ifnull(detached_ms, '-'), ', ') FROM interfaces"),
 		     "veth-a 3 02:00:00:00:00:0a native 1700000000000 1700000009000, "
-		     "veth-b 4 - generic 1700000000500 -",
+		     "veth-b 4 - generic 1700000000500 -, "
+		     "late 5 - native 1700000001000 -",
 		     "interfaces rows");
 	EXPECT_STREQ(db_text(o.path, "SELECT group_concat(i.name, ',') FROM flows f"
 				     " JOIN interfaces i ON i.id = f.interface_id"),
-		     "veth-a,veth-b", "flows.interface_id");
+		     "veth-a,veth-b,late", "flows.interface_id");
 
 	/* A store that is closed without ever starting still writes. */
 	o.path = db_path("ifaces-nostart");

@@ -411,6 +411,56 @@ TEST(top_shares_include_non_ip_sources)
 	rm_db(path);
 }
 
+TEST(top_in_and_out)
+{
+	/* With egress rows, talkers split what was seen arriving (IN) and
+	 * leaving (OUT), and flows say their direction. */
+	static char path[128];
+	struct store_opts o = { .path = path };
+	struct store *st;
+	sqlite3 *db;
+	char sql[1024], *out = NULL;
+	int64_t now = now_ms();
+
+	ASSERT_TRUE(tmp_path("flows.db"), "temp dir");
+	snprintf(path, sizeof(path), "%s", tmp_path("flows.db"));
+	rm_db(path);
+	ASSERT_EQ(store_open(&st, &o), 0, "create");
+	store_interface_attach(st, "a-b", 7, "02:00:00:00:00:01", "native", now - 5000);
+	store_close(st, NULL);
+	ASSERT_EQ(sqlite3_open(path, &db), SQLITE_OK, "open");
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO flows(interface_id, direction, first_seen_ms, last_seen_ms, eth_type,"
+		 " src_ip, dst_ip, src_port, dst_port, protocol, packets, bytes, end_reason) VALUES"
+		 " (1, 'egress', %lld, %lld, 2048, '198.18.0.1', '198.18.0.2', 5001, 40000, 6,"
+		 "  100, 150000, 'idle'),"
+		 " (1, 'ingress', %lld, %lld, 2048, '198.18.0.1', '198.18.0.9', 5001, 40000, 6,"
+		 "  10, 2048, 'idle'),"
+		 " (1, 'ingress', %lld, %lld, 2048, '198.18.0.2', '198.18.0.1', 40000, 5001, 6,"
+		 "  50, 3300, 'idle');",
+		 (long long)(now - 3000), (long long)(now - 1000), (long long)(now - 3000),
+		 (long long)(now - 1000), (long long)(now - 3000), (long long)(now - 1000));
+	EXPECT_EQ(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK, "rows");
+	sqlite3_close(db);
+
+	const char *argv[] = { "top", "--db", path };
+	EXPECT_EQ(run_top(&out, 3, argv), 0, "exit status");
+	ASSERT_TRUE(out, "output");
+	EXPECT_TRUE(strstr(out, "SOURCE") && strstr(out, " IN ") && strstr(out, " OUT "),
+		    "IN and OUT columns");
+	EXPECT_STREQ(squash(line_with(out, "  198.18.0.1 ")),
+		     "198.18.0.1 110 148.5 KiB 2.0 KiB 146.5 KiB 2 97.9%",
+		     "a talker: bytes in and out");
+	EXPECT_STREQ(squash(line_with(out, " out ")),
+		     "a-b out 198.18.0.1:5001 198.18.0.2:40000 tcp 100 146.5 KiB 50.0 2.0s",
+		     "an egress flow");
+	EXPECT_STREQ(squash(line_with(out, " 25.0 ")),
+		     "a-b in 198.18.0.2:40000 198.18.0.1:5001 tcp 50 3.2 KiB 25.0 2.0s",
+		     "an ingress flow");
+	free(out);
+	rm_db(path);
+}
+
 TEST(top_usage_and_missing_db)
 {
 	char *out;
@@ -429,5 +479,64 @@ TEST(top_usage_and_missing_db)
 	EXPECT_EQ(run_top(&out, 2, extra), 2, "stray argument");
 	free(out);
 	EXPECT_EQ(run_top(&out, 3, missing), 1, "missing database");
+	free(out);
+}
+
+TEST(json_exact)
+{
+	const char *path = make_db();
+	const char *argv[] = { "top", "--db", path, "--json", "--limit", "2" };
+	char *out = NULL, want[256];
+
+	ASSERT_TRUE(path, "make the database");
+	EXPECT_EQ(run_top(&out, 6, argv), 0, "exit status");
+	snprintf(want, sizeof(want), "{\"db\":\"%s\",\"since_s\":null,\"by\":\"bytes\",", path);
+	EXPECT_TRUE(!strncmp(out, want, strlen(want)), "starts with db, since_s, by");
+	EXPECT_TRUE(strstr(out, "\"totals\":{\"records\":6,\"packets\":1170,\"bytes\":211774,"),
+		    "totals: records, packets, bytes");
+	EXPECT_TRUE(strstr(out, "\"unattributed_packets\":7}"), "totals: unattributed");
+	EXPECT_TRUE(strstr(out, "\"talkers\":[{\"source\":\"198.18.0.1\",\"packets\":160,"
+				"\"bytes\":151000,\"flows\":2,\"share\":0.71302426171295"),
+		    "first talker, its rows added up");
+	EXPECT_TRUE(strstr(out, "\"flows\":[{\"interface\":\"b-a\",\"src_ip\":\"198.18.0.1\","
+				"\"src_port\":10000,\"dst_ip\":\"198.18.0.2\",\"dst_port\":9,"
+				"\"protocol\":17,\"icmp_type\":null,\"icmp_code\":null,"
+				"\"eth_type\":2048,\"src_mac\":null,\"dst_mac\":null,"
+				"\"packets\":150,\"bytes\":150000,"),
+		    "first flow: two rows added up, NULLs as null");
+	EXPECT_TRUE(strstr(out, "\"protocol_name\":\"udp\"}"), "protocol name");
+	EXPECT_TRUE(!strcmp(out + strlen(out) - 3, "]}\n"), "ends the object");
+	free(out);
+}
+
+TEST(csv_exact)
+{
+	const char *path = make_db();
+	const char *argv[] = { "top", "--db", path, "--csv", "--by", "packets" };
+	char *out = NULL;
+
+	ASSERT_TRUE(path, "make the database");
+	EXPECT_EQ(run_top(&out, 6, argv), 0, "exit status");
+	EXPECT_TRUE(
+		!strncmp(out,
+			 "interface,src_ip,src_port,dst_ip,dst_port,protocol,icmp_type,"
+			 "icmp_code,eth_type,src_mac,dst_mac,packets,bytes,first_seen_ms,"
+			 "last_seen_ms,protocol_name\n"
+			 "b-a,198.18.1.2,5353,198.18.0.2,53,17,,,2048,,,1000,60000,",
+			 strlen("interface,src_ip,src_port,dst_ip,dst_port,protocol,icmp_type,"
+				"icmp_code,eth_type,src_mac,dst_mac,packets,bytes,first_seen_ms,"
+				"last_seen_ms,protocol_name\n"
+				"b-a,198.18.1.2,5353,198.18.0.2,53,17,,,2048,,,1000,60000,")),
+		"header, then the biggest flow by packets");
+	EXPECT_TRUE(strstr(out, ",58,128,0,34525,,,3,354,"), "ICMPv6 row with type and code");
+	free(out);
+}
+
+TEST(json_and_csv_exclusive)
+{
+	const char *argv[] = { "top", "--db", "x.db", "--json", "--csv" };
+	char *out = NULL;
+
+	EXPECT_EQ(run_top(&out, 5, argv), 2, "usage error");
 	free(out);
 }

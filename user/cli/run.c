@@ -39,6 +39,8 @@
 #include "kernel/loader.h"
 #include "lib/log.h"
 #include "daemon/metrics.h"
+#include "daemon/notify.h"
+#include "daemon/prom.h"
 #include "daemon/sizing.h"
 #include "store/store.h"
 
@@ -63,12 +65,14 @@ struct run_state {
 	struct store *st;
 	struct sink store_sink;
 	int64_t start_ms;
-	struct metrics metrics; /* the last interval's readings */
-	struct pin_dir pins;	/* the locked pin directory */
-	size_t cache_capacity;	/* device cache entries now in effect */
-	uint64_t rss_events;	/* times RSS over the limit shed flows and cache */
-	int64_t rss_hold_until; /* monotonic ms: let RSS settle after shedding */
-	bool warned_no_links;	/* every interface is gone: said so once */
+	struct metrics metrics;		     /* the last interval's readings */
+	struct pin_dir pins;		     /* the locked pin directory */
+	size_t cache_capacity;		     /* device cache entries now in effect */
+	uint64_t rss_events;		     /* times RSS over the limit shed flows and cache */
+	int64_t rss_hold_until;		     /* monotonic ms: let RSS settle after shedding */
+	bool warned_no_links;		     /* every interface is gone: said so once */
+	bool warned_back[FM_MAX_IFACES + 1]; /* a slot's interface is back, attach failed */
+	struct prom *prom;		     /* --metrics-listen, or NULL */
 };
 
 static void write_metrics(struct run_state *s, int64_t now_ms)
@@ -80,10 +84,24 @@ static void write_metrics(struct run_state *s, int64_t now_ms)
 		.memory_limit_mb = s->cfg->memory_limit_mb,
 		.rss_events = s->rss_events,
 		.start_ms = s->start_ms,
+		.prom = s->prom,
 	};
 
 	metrics_write(&s->metrics, &src, now_ms);
 	run_ipfix_metrics(s->st, now_ms);
+}
+
+/* systemd's STATUS= (Type=notify): what is attached, the last interval's
+ * rate (since prev_packets at prev_ms) and the flows. */
+static void notify_status(struct run_state *s, uint64_t prev_packets, int64_t prev_ms)
+{
+	double dt = (double)(s->metrics.last_ms - prev_ms) / 1000.0;
+
+	fm_notifyf("STATUS=%d of %d interfaces attached; %.0f pps; %zu flows active; %" PRIu64
+		   " records exported",
+		   s->l.nr_links, s->cfg->nr_ifaces,
+		   dt > 0 ? (double)(s->metrics.last_packets - prev_packets) / dt : 0.0,
+		   flowtab_count(s->dm.ft), s->dm.records_exported);
 }
 
 /*
@@ -168,7 +186,17 @@ static void check_links(struct run_state *s)
 		loader_detach(&s->l, ifindex);
 		daemon_publish(&s->dm);
 	}
-	if (!s->l.nr_links && !s->warned_no_links) {
+	/* The egress hook, taken away from outside: say so once, keep its counts. */
+	for (int i = s->l.nr_tc - 1; i >= 0; i--) {
+		int ifindex = s->l.tc[i].ifindex, slot = loader_slot_of(&s->l, (__u32)ifindex);
+
+		if (!tc_detached(&s->l.tc[i]))
+			continue;
+		pr_warn("%s: flowmaster's egress program was detached from outside (flowmaster detach, tc filter del, or the interface went away); what leaves it is no longer counted\n",
+			slot ? s->cfg->ifname[slot - 1] : "?");
+		loader_detach_egress(&s->l, ifindex);
+	}
+	if (!s->l.nr_links && !s->l.nr_tc && !s->warned_no_links) {
 		pr_warn("no interface left to monitor; still running until stopped\n");
 		s->warned_no_links = true;
 	}
@@ -191,6 +219,104 @@ static int read_mac(const char *ifname, char *out, size_t len)
 	m = (unsigned char *)ifr.ifr_hwaddr.sa_data;
 	snprintf(out, len, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
 	return 0;
+}
+
+/*
+ * Attach the hooks --direction asks for on interface i; *mode names the
+ * XDP mode (ingress) or, egress only, the TC attachment. Egress first,
+ * so that once a request is counted arriving, its reply is counted leaving.
+ */
+static int attach_iface(struct run_state *s, int i, int ifindex, const char **mode)
+{
+	struct run_cfg *c = s->cfg;
+	int err;
+
+	if (RUN_EGRESS(c)) {
+		struct tc_att *t;
+
+		err = loader_attach_egress(&s->l, ifindex, c->tc_mode);
+		if (err)
+			return err;
+		t = &s->l.tc[s->l.nr_tc - 1];
+		*mode = fm_tc_mode_str(t->mode);
+		pr_info("%s: egress attached (%s, ifindex %d, prog id %u)\n", c->ifname[i],
+			fm_tc_mode_str(t->mode), ifindex, t->prog_id);
+	}
+	if (RUN_INGRESS(c)) {
+		struct loader_link *lk;
+
+		err = loader_attach(&s->l, ifindex, c->mode);
+		if (err)
+			return err;
+		lk = &s->l.links[s->l.nr_links - 1];
+		*mode = fm_xdp_mode_str(lk->mode);
+		pr_info("%s: attached (%s XDP, ifindex %d, prog id %u)\n", c->ifname[i], *mode,
+			ifindex, lk->prog_id);
+	}
+	return 0;
+}
+
+/*
+ * An interface that went away (deleted, or moved to another network
+ * namespace) and is back under its name, or one --wait-interface waited
+ * for: point its slot at the new ifindex and attach. Checked every cycle
+ * (one if_nametoindex per missing interface); not for a program detached
+ * from outside, which was someone's decision. A failed attach (another
+ * XDP program is there) is said once and tried again every cycle.
+ */
+static void check_returns(struct run_state *s)
+{
+	for (int slot = 1; slot <= s->cfg->nr_ifaces; slot++) {
+		struct fm_daemon_iface *f = &s->dm.state.iface[slot];
+		const char *name = s->cfg->ifname[slot - 1];
+		bool waited = f->state == FM_IFS_WAITING;
+		const char *mode = "?";
+		char mac[32];
+		int ifindex, err;
+		LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+		if (f->state != FM_IFS_GONE && !waited)
+			continue;
+		ifindex = (int)if_nametoindex(name);
+		if (!ifindex)
+			continue;
+		if (RUN_INGRESS(s->cfg) && !bpf_xdp_query(ifindex, 0, &q) && q.prog_id) {
+			if (!s->warned_back[slot])
+				pr_warn("%s: %s, but another XDP program is attached (id %u); not attaching until it is removed (ip link set dev %s xdp off)\n",
+					name, waited ? "appeared" : "is back", q.prog_id, name);
+			s->warned_back[slot] = true;
+			continue;
+		}
+		/* The egress attachment died with the old interface: forget it. */
+		if (f->ifindex)
+			loader_detach_egress(&s->l, (int)f->ifindex);
+		loader_set_slot(&s->l, slot, ifindex);
+		err = attach_iface(s, slot - 1, ifindex, &mode);
+		if (err) {
+			loader_detach_egress(&s->l, ifindex); /* all or nothing, next cycle */
+			if (!s->warned_back[slot])
+				pr_warn("%s: %s but attaching failed: %s; trying again every cycle\n",
+					name, waited ? "appeared" : "is back", strerror(-err));
+			s->warned_back[slot] = true;
+			continue;
+		}
+		s->warned_back[slot] = false;
+		if (read_mac(name, mac, sizeof(mac)))
+			snprintf(mac, sizeof(mac), "?");
+		if (s->st && store_interface_attach(s->st, name, ifindex, mac, mode, now_ms()))
+			pr_warn("%s: its interfaces row could not be queued; its flows are stored without it\n",
+				name);
+		daemon_set_iface(&s->dm, slot, name, ifindex, FM_IFS_ATTACHED, mode);
+		s->warned_no_links = false;
+		if (RUN_INGRESS(s->cfg))
+			pr_info("%s: %s: attached (%s XDP, ifindex %d, prog id %u)\n", name,
+				waited ? "appeared" : "back", mode, ifindex,
+				s->l.links[s->l.nr_links - 1].prog_id);
+		else
+			pr_info("%s: %s: attached (%s egress, ifindex %d)\n", name,
+				waited ? "appeared" : "back", mode, ifindex);
+		daemon_publish(&s->dm);
+	}
 }
 
 /* Let the writer commit what it has queued, so the last metrics row
@@ -216,6 +342,29 @@ static void wait_for_writer(struct run_state *s, int64_t until)
 	}
 }
 
+/* --direction both: one reconciliation line per direction; 1 on a mismatch. */
+static int reconcile_directions(struct run_state *s, int i)
+{
+	static const char *const dir_name[] = { "in", "out" };
+	uint64_t seen, exported;
+	int ret = 0;
+
+	for (int dir = 0; dir < 2; dir++) {
+		if (daemon_slot_totals_dir(&s->dm, i + 1, dir, &seen, &exported))
+			continue;
+		if (seen == exported) {
+			pr_info("%s %s: kernel saw %" PRIu64 " packets, %" PRIu64 " exported\n",
+				s->cfg->ifname[i], dir_name[dir], seen, exported);
+		} else {
+			pr_err("%s %s: kernel saw %" PRIu64 " packets but %" PRIu64
+			       " were exported\n",
+			       s->cfg->ifname[i], dir_name[dir], seen, exported);
+			ret = 1;
+		}
+	}
+	return ret;
+}
+
 /* Detach, drain both generations and the ring, export everything, reconcile. */
 static int shutdown_run(struct run_state *s)
 {
@@ -226,7 +375,10 @@ static int shutdown_run(struct run_state *s)
 	for (int i = 0; i < s->cfg->nr_ifaces; i++) {
 		int ifindex = s->l.ifindex[i];
 
-		if (loader_detach(&s->l, ifindex) == 0 && s->st)
+		bool was = loader_detach(&s->l, ifindex) == 0;
+
+		was |= loader_detach_egress(&s->l, ifindex) == 0;
+		if (was && s->st)
 			store_interface_detach(s->st, ifindex, now);
 	}
 	undelivered = daemon_finish(&s->dm, SHUTDOWN_WAIT_MS);
@@ -239,16 +391,22 @@ static int shutdown_run(struct run_state *s)
 	write_metrics(s, now_ms());
 
 	for (int i = 0; i < s->l.nr_ifaces; i++) {
-		if (daemon_slot_totals(&s->dm, i + 1, &seen, &exported))
+		if (s->cfg->direction != RUN_DIR_BOTH) {
+			if (daemon_slot_totals(&s->dm, i + 1, &seen, &exported))
+				continue;
+			if (seen == exported) {
+				pr_info("%s: kernel saw %" PRIu64 " packets, %" PRIu64
+					" exported\n",
+					s->cfg->ifname[i], seen, exported);
+			} else {
+				pr_err("%s: kernel saw %" PRIu64 " packets but %" PRIu64
+				       " were exported\n",
+				       s->cfg->ifname[i], seen, exported);
+				ret = 1;
+			}
 			continue;
-		if (seen == exported) {
-			pr_info("%s: kernel saw %" PRIu64 " packets, %" PRIu64 " exported\n",
-				s->cfg->ifname[i], seen, exported);
-		} else {
-			pr_err("%s: kernel saw %" PRIu64 " packets but %" PRIu64 " were exported\n",
-			       s->cfg->ifname[i], seen, exported);
-			ret = 1;
 		}
+		ret |= reconcile_directions(s, i);
 	}
 	run_ipfix_close();
 	err = store_close(s->st, &unwritten);
@@ -418,11 +576,17 @@ static int main_loop(struct run_state *s, int sfd)
 		    (s->dm.d.doorbell && now - last_swap >= DOORBELL_MIN_GAP_MS)) {
 			daemon_cycle(&s->dm);
 			check_links(s);
+			check_returns(s);
 			check_rss(s, now);
+			prom_publish_daemon(s->prom, &s->dm);
 			last_swap = now;
 			next_drain = now + c->poll_ms;
 			if (now >= next_metrics) {
+				uint64_t prev_packets = s->metrics.last_packets;
+				int64_t prev_ms = s->metrics.last_ms;
+
 				write_metrics(s, s->dm.now_ms(&s->dm));
+				notify_status(s, prev_packets, prev_ms);
 				next_metrics = now + (int64_t)c->metrics_s * 1000;
 			}
 		}
@@ -487,6 +651,7 @@ int cmd_run(int argc, char **argv)
 			return 1;
 		}
 	}
+	run_log_config(&cfg);
 	if (check_privileges())
 		return 1;
 	/* Before the slow start-up, so a stop request then is not lost: it
@@ -498,12 +663,17 @@ int cmd_run(int argc, char **argv)
 	}
 	for (int i = 0; i < cfg.nr_ifaces; i++) {
 		lo.ifindex[i] = if_nametoindex(cfg.ifname[i]);
-		if (!lo.ifindex[i]) {
-			pr_err("%s: no such interface\n", cfg.ifname[i]);
+		if (!lo.ifindex[i] && cfg.wait_iface) {
+			pr_info("%s: no such interface yet; waiting for it (--wait-interface)\n",
+				cfg.ifname[i]);
+		} else if (!lo.ifindex[i]) {
+			pr_err("%s: no such interface (--wait-interface starts without it and attaches when it appears)\n",
+			       cfg.ifname[i]);
 			goto cleanup_sfd;
 		}
 		for (int j = 0; j < i; j++)
-			if (lo.ifindex[j] == lo.ifindex[i]) {
+			if (!strcmp(cfg.ifname[j], cfg.ifname[i]) ||
+			    (lo.ifindex[i] && lo.ifindex[j] == lo.ifindex[i])) {
 				fprintf(stderr, "flowmaster: %s given twice\n", cfg.ifname[i]);
 				ret = 2;
 				goto cleanup_sfd;
@@ -511,10 +681,10 @@ int cmd_run(int argc, char **argv)
 	}
 	/* Fail before the slow part (preallocating the maps) when an
 	 * interface is taken; the attach would be refused anyway. */
-	for (int i = 0; i < cfg.nr_ifaces; i++) {
+	for (int i = 0; i < cfg.nr_ifaces && RUN_INGRESS(&cfg); i++) {
 		LIBBPF_OPTS(bpf_xdp_query_opts, q);
 
-		if (!bpf_xdp_query(lo.ifindex[i], 0, &q) && q.prog_id) {
+		if (lo.ifindex[i] && !bpf_xdp_query(lo.ifindex[i], 0, &q) && q.prog_id) {
 			pr_err("%s: another XDP program is already attached (id %u); remove it (ip link set dev %s xdp off, or flowmaster detach -i %s if it is a flowmaster's) or pick another interface\n",
 			       cfg.ifname[i], q.prog_id, cfg.ifname[i], cfg.ifname[i]);
 			goto cleanup_sfd;
@@ -535,6 +705,7 @@ int cmd_run(int argc, char **argv)
 	so.cache_size = cfg.cache_size;
 	so.queue_records = budget.queue_records;
 	so.page_cache_kib = budget.page_cache_kib;
+	so.retention_ms = (int64_t)cfg.retention_s * 1000;
 	s.cache_capacity = cfg.cache_size;
 	/* A bad --ipfix address is a usage error, found before anything is made. */
 	err = run_ipfix_open(&cfg);
@@ -570,24 +741,33 @@ int cmd_run(int argc, char **argv)
 		goto cleanup_daemon;
 	s.start_ms = s.metrics.last_ms = now_ms();
 	for (int i = 0; i < cfg.nr_ifaces; i++) {
-		err = loader_attach(&s.l, lo.ifindex[i], cfg.mode);
+		const char *mode = "?";
+
+		if (!lo.ifindex[i]) { /* --wait-interface: check_returns attaches it */
+			daemon_set_iface(&s.dm, i + 1, cfg.ifname[i], 0, FM_IFS_WAITING, NULL);
+			continue;
+		}
+		err = attach_iface(&s, i, lo.ifindex[i], &mode);
 		if (err)
 			goto cleanup_links;
 		if (read_mac(cfg.ifname[i], mac, sizeof(mac)))
 			snprintf(mac, sizeof(mac), "?");
 		err = !s.st ? 0 :
-			      store_interface_attach(s.st, cfg.ifname[i], lo.ifindex[i], mac,
-						     fm_xdp_mode_str(s.l.links[i].mode), now_ms());
+			      store_interface_attach(s.st, cfg.ifname[i], lo.ifindex[i], mac, mode,
+						     now_ms());
 		if (err)
 			goto cleanup_links;
-		daemon_set_iface(&s.dm, i + 1, cfg.ifname[i], lo.ifindex[i], FM_IFS_ATTACHED,
-				 fm_xdp_mode_str(s.l.links[i].mode));
-		pr_info("%s: attached (%s XDP, ifindex %d, prog id %u)\n", cfg.ifname[i],
-			fm_xdp_mode_str(s.l.links[i].mode), lo.ifindex[i], s.l.links[i].prog_id);
+		daemon_set_iface(&s.dm, i + 1, cfg.ifname[i], lo.ifindex[i], FM_IFS_ATTACHED, mode);
 	}
 	err = s.st ? store_start(s.st) : 0;
 	if (err)
 		goto cleanup_links;
+	if (cfg.metrics_listen) {
+		err = prom_start(&s.prom, cfg.metrics_listen);
+		if (err)
+			goto cleanup_links;
+		prom_publish_daemon(s.prom, &s.dm);
+	}
 	pr_info("machine: %d CPUs, %" PRIu64 " MiB; max-flows %" PRIu64
 		" per generation (x2, %.0f MiB of kernel memory), ring %u KiB\n",
 		cfg.machine.cpus, cfg.machine.mem_mb, cfg.max_flows,
@@ -599,16 +779,28 @@ int cmd_run(int argc, char **argv)
 	pr_info("db %s; poll %" PRIu64 " ms; idle %" PRIu64 " s, active %" PRIu64
 		" s; metrics every %" PRIu64 " s; pins in %s\n",
 		cfg.db, cfg.poll_ms, cfg.idle_s, cfg.active_s, cfg.metrics_s, cfg.pin_path);
+	if (cfg.retention_s)
+		pr_info("retention %" PRIu64
+			" s: older flows and metrics are deleted, their totals kept in the retired table\n",
+			cfg.retention_s);
 
 	daemon_publish(&s.dm);
+	if (fm_notifyf("READY=1\nMAINPID=%d\nSTATUS=%d of %d interfaces attached; starting",
+		       (int)getpid(), s.l.nr_links, cfg.nr_ifaces) < 0)
+		pr_warn("NOTIFY_SOCKET %s: cannot notify systemd\n", getenv("NOTIFY_SOCKET"));
 	err = main_loop(&s, sfd);
 	if (err)
 		pr_err("main loop: %s\n", strerror(-err));
+	fm_notify("STOPPING=1\nSTATUS=stopping: exporting the open flows");
 	ret = shutdown_run(&s) || err ? 1 : 0;
 
 cleanup_links:
+	prom_stop(s.prom);
+	s.prom = NULL;
 	while (s.l.nr_links)
 		loader_detach(&s.l, s.l.links[0].ifindex);
+	while (s.l.nr_tc)
+		loader_detach_egress(&s.l, s.l.tc[0].ifindex);
 cleanup_daemon:
 	daemon_free(&s.dm);
 cleanup_loader:

@@ -10,6 +10,9 @@
 #include "kernel/loader.h"
 #include "lib/opts.h"
 
+#define RUN_DIR_BOTH 2 /* --direction both: FM_DIR_INGRESS and FM_DIR_EGRESS */
+#define RUN_INGRESS(c) ((c)->direction != FM_DIR_EGRESS)
+#define RUN_EGRESS(c) ((c)->direction != FM_DIR_INGRESS)
 #define RUN_IPFIX_MAX 4 /* --ipfix collectors: sinks beside the store */
 
 struct run_cfg {
@@ -17,11 +20,16 @@ struct run_cfg {
 	int nr_ifaces;
 	const char *db;
 	const char *pin_path;
-	const char *log_file; /* NULL: stderr as given */
+	const char *log_file;	    /* NULL: stderr as given */
+	const char *config;	    /* --config FILE, "none": no file */
+	const char *metrics_listen; /* --metrics-listen ADDR:PORT, NULL: none */
 	uint64_t ringbuf_bytes;
 	enum fm_xdp_mode mode;
+	int direction;		 /* FM_DIR_INGRESS, FM_DIR_EGRESS or RUN_DIR_BOTH */
+	enum fm_tc_mode tc_mode; /* how the egress program attaches */
 	uint64_t duration_s, idle_s, active_s, poll_ms, max_flows, metrics_s;
 	uint64_t cache_size, memory_limit_mb;
+	uint64_t retention_s;  /* --retention, 0: keep everything */
 	struct sizing machine; /* what the defaults came from */
 	bool index_addresses;
 	/* IPFIX export (user/ipfix/, wired in run_ipfix.c) */
@@ -29,8 +37,9 @@ struct run_cfg {
 	int nr_ipfix;
 	uint64_t ipfix_domain, ipfix_msg_size;
 	bool ipfix_stats;
-	bool quiet;  /* -q: sets fm_log_level */
-	int verbose; /* -v, -vv: sets fm_log_level */
+	bool wait_iface; /* --wait-interface: start before an interface exists */
+	bool quiet;	 /* -q: sets fm_log_level */
+	int verbose;	 /* -v, -vv: sets fm_log_level */
 };
 
 extern const struct opts_cmd run_opts;
@@ -41,6 +50,9 @@ extern const struct opts_cmd run_opts;
  * after --help, 2 after a usage error (message printed).
  */
 int run_parse_args(int argc, char **argv, struct run_cfg *c);
+/* The effective configuration, one debug line per option with where its
+ * value came from (command line, FILE:LINE, default); which file was read. */
+void run_log_config(const struct run_cfg *c);
 
 /* Open an exporter per --ipfix: 0, -EINVAL for a bad HOST:PORT (a usage
  * error, message printed) or another -errno (logged). run_ipfix_add makes

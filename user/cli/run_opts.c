@@ -7,7 +7,10 @@
 #include <unistd.h>
 #include "cli/cli.h"
 #include "cli/run.h"
+#include "lib/config.h"
+#include "lib/hostport.h"
 #include "lib/log.h"
+#include "version.h" /* generated: FM_CONFIG_DEFAULT */
 
 /* ~80k fallback records between two drains: 8 MiB */
 #define RINGBUF_DEFAULT 8388608
@@ -19,6 +22,16 @@ static const char *const xdp_modes[] = { "auto", "native", "generic", NULL };
 _Static_assert(FM_XDP_AUTO == 0 && FM_XDP_NATIVE == 1 && FM_XDP_GENERIC == 2,
 	       "xdp_modes[] follows enum fm_xdp_mode");
 _Static_assert(sizeof(enum fm_xdp_mode) == sizeof(int), "--xdp-mode stores an int");
+
+/* --direction: index = FM_DIR_INGRESS, FM_DIR_EGRESS, RUN_DIR_BOTH. */
+static const char *const directions[] = { "ingress", "egress", "both", NULL };
+_Static_assert(FM_DIR_INGRESS == 0 && FM_DIR_EGRESS == 1 && RUN_DIR_BOTH == 2,
+	       "directions[] follows enum fm_direction");
+/* --tc-attach: the names in enum fm_tc_mode order. */
+static const char *const tc_modes[] = { "auto", "tcx", "clsact", NULL };
+_Static_assert(FM_TC_AUTO == 0 && FM_TC_TCX == 1 && FM_TC_CLSACT == 2,
+	       "tc_modes[] follows enum fm_tc_mode");
+_Static_assert(sizeof(enum fm_tc_mode) == sizeof(int), "--tc-attach stores an int");
 
 static void run_init(void *cfg)
 {
@@ -38,6 +51,22 @@ static uint64_t def_cache_size(const void *cfg)
 static uint64_t def_memory_limit(const void *cfg)
 {
 	return ((const struct run_cfg *)cfg)->machine.memory_limit_mb;
+}
+
+/* --metrics-listen: an address to listen on, numeric. */
+static int check_listen(const char *label, const char *value, const void *parsed)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	(void)parsed;
+	if (!hostport_parse(value, "127.0.0.1", &ss, &len))
+		return 0;
+	fprintf(stderr,
+		"flowmaster: %s: '%s' is not ADDR:PORT, [ADDR6]:PORT, :PORT or PORT (numeric "
+		"address, port 1-65535)\n",
+		label, value);
+	return -EINVAL;
 }
 
 /* The kernel wants a power-of-two number of pages. */
@@ -93,6 +122,13 @@ static const struct opt run_table[] = {
 	  "page size",
 	  .def = OPT_STR(RINGBUF_DEFAULT), OPT_AT(struct run_cfg, ringbuf_bytes), .min = 4096,
 	  .max = RINGBUF_MAX, .check = check_ringbuf },
+	{ "direction", 0, OPT_ENUM, "DIR",
+	  "count what arrives (ingress: XDP), what leaves (egress: TC) or both", .def = "both",
+	  OPT_AT(struct run_cfg, direction), .names = directions },
+	{ "tc-attach", 0, OPT_ENUM, "MODE",
+	  "advanced: attach the egress program by tcx link (kernel 6.6+), clsact filter, or auto "
+	  "(tcx, else clsact)",
+	  .def = "auto", OPT_AT(struct run_cfg, tc_mode), .names = tc_modes },
 	{ "ipfix", 0, OPT_LIST, "HOST:PORT",
 	  "also export every flow record over IPFIX (UDP) to this collector; [IPV6]:PORT for IPv6 "
 	  "(repeat, up to {max})",
@@ -108,10 +144,26 @@ static const struct opt run_table[] = {
 	  "with the templates, send exporter statistics (an options record); nfcapd then counts "
 	  "a sequence failure for each, as it counts flow records only",
 	  OPT_AT(struct run_cfg, ipfix_stats) },
+	{ "retention", 0, OPT_DURATION, "DURATION",
+	  "delete flows and metrics older than this (30m, 7d), in small chunks, keeping their "
+	  "totals in the retired table; 0: keep everything",
+	  .def = "0", OPT_AT(struct run_cfg, retention_s), .max = DURATION_MAX_S },
+	{ "wait-interface", 0, OPT_FLAG, NULL,
+	  "start even when an interface does not exist yet, and attach when it appears "
+	  "(an interface deleted while running is always attached again when it comes back)",
+	  OPT_AT(struct run_cfg, wait_iface) },
+	{ "metrics-listen", 0, OPT_STRING, "ADDR:PORT",
+	  "serve the metrics in the Prometheus text format at http://ADDR:PORT/metrics "
+	  "(127.0.0.1 when only :PORT or PORT is given)",
+	  OPT_AT(struct run_cfg, metrics_listen), .check = check_listen },
 	{ "quiet", 'q', OPT_FLAG, NULL, "warnings and errors only (not with -v)",
 	  OPT_AT(struct run_cfg, quiet) },
 	{ "verbose", 'v', OPT_COUNT, NULL, "debug output; -vv adds libbpf's",
 	  OPT_AT(struct run_cfg, verbose), .max = 2 },
+	{ "config", 0, OPT_STRING, "FILE",
+	  "read options from FILE, 'key = value' lines with the long option names as keys; the "
+	  "command line wins; the default file is read only when it exists; none: no file",
+	  .def = FM_CONFIG_DEFAULT, OPT_AT(struct run_cfg, config) },
 	{ 0 },
 };
 
@@ -153,7 +205,50 @@ const struct opts_cmd run_opts = {
 	.finish = run_finish,
 };
 
+/* The config file read: its text backs the strings of the run_cfg. */
+static struct config run_config;
+
 int run_parse_args(int argc, char **argv, struct run_cfg *c)
 {
-	return opts_parse(&run_opts, argc, argv, c);
+	int ci = opts_find(&run_opts, "config"), r, err;
+	uint64_t given;
+
+	opts_defaults(&run_opts, c);
+	r = opts_argv(&run_opts, argc, argv, c, &given);
+	if (r != OPTS_RUN)
+		return r;
+	config_free(&run_config);
+	memset(&run_config, 0, sizeof(run_config));
+	run_config.given = given;
+	if (strcmp(c->config, "none")) {
+		err = config_load(&run_config, &run_opts, c, c->config, given);
+		if (err == -ENOENT && (given & (1ULL << ci))) {
+			fprintf(stderr, "flowmaster: --config %s: no such file\n", c->config);
+			return 2;
+		}
+		if (err == -EINVAL)
+			return 2;
+		if (err && err != -ENOENT)
+			return 1;
+	}
+	return opts_finish(&run_opts, c);
+}
+
+void run_log_config(const struct run_cfg *c)
+{
+	char value[1024], origin[512];
+	int n = 0;
+
+	for (int i = 0; run_opts.opts[i].name; i++)
+		n += !!(run_config.from_file & (1ULL << i));
+	if (run_config.path)
+		pr_info("config %s: %d option%s set from it\n", run_config.path, n,
+			n == 1 ? "" : "s");
+	else
+		pr_debug("config: no file read (%s)\n",
+			 strcmp(c->config, "none") ? c->config : "--config none");
+	for (int i = 0; run_opts.opts[i].name; i++)
+		pr_debug("config: %s = %s (%s)\n", run_opts.opts[i].name,
+			 config_value(&run_opts, c, i, value, sizeof(value)),
+			 config_origin(&run_config, i, origin, sizeof(origin)));
 }

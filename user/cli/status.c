@@ -7,7 +7,7 @@
  *   daemon     the flock run holds on the pin directory (holder's pid from
  *              /proc/locks)
  *   program    the fm_xdp program whose maps include the pinned counters
- *   interfaces its .rodata (cfg_ifindex: slot -> ifindex) and, per
+ *   interfaces its .bss (cfg_ifindex: slot -> ifindex) and, per
  *              ifindex, what XDP reports attached in this network namespace
  *   counters   the pinned per-CPU counters, summed over CPUs
  *   map fill   keys in the generation slot 0 of flow_gens points at
@@ -38,8 +38,10 @@
 #include "kernel/loader.h"
 #include "kernel/attach.h"
 #include "kernel/pins.h"
+#include "kernel/tc.h"
 #include "lib/clock.h"
 #include "lib/fmt.h"
+#include "lib/json.h"
 #include "lib/opts.h"
 #include "store/reader.h"
 
@@ -52,6 +54,7 @@
 struct status_cfg {
 	const char *pin_path;
 	const char *db;
+	bool json; /* --json: one JSON object instead of the report */
 };
 
 /* What status found out about the daemon's program. */
@@ -77,12 +80,16 @@ static const struct opt status_table[] = {
 	  .def = FM_DEFAULT_PIN_PATH, OPT_AT(struct status_cfg, pin_path) },
 	{ "db", 0, OPT_STRING, "PATH", "also print the latest metrics from this database",
 	  OPT_AT(struct status_cfg, db) },
+	{ "json", 0, OPT_FLAG, NULL,
+	  "print one JSON object (state, interfaces with their counters and reconciliation, "
+	  "flow table, map fill, ring buffer, metrics) instead of the report",
+	  OPT_AT(struct status_cfg, json) },
 	{ 0 },
 };
 
 const struct opts_cmd status_opts = {
 	.name = "status",
-	.usage = "usage: flowmaster status [--pin-path DIR] [--db PATH]",
+	.usage = "usage: flowmaster status [--pin-path DIR] [--db PATH] [--json]",
 	.about = "Show the flowmaster whose maps are pinned in DIR: whether its daemon is\n"
 		 "running, the interfaces its XDP program is attached to (mode, program\n"
 		 "id), the kernel's counters per interface (packets, bytes, parse errors\n"
@@ -109,7 +116,7 @@ static int map_info(int fd, struct bpf_map_info *info)
 	return bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
 }
 
-/* Read the slot -> ifindex table from the program's .rodata. */
+/* Read the number of slots from the program's .rodata. */
 static void read_rodata(__u32 map_id, struct daemon_prog *d)
 {
 	struct flowmaster_bpf__rodata ro;
@@ -121,29 +128,50 @@ static void read_rodata(__u32 map_id, struct daemon_prog *d)
 	if (fd < 0)
 		return;
 	if (!map_info(fd, &info) && info.value_size <= sizeof(buf) &&
-	    info.value_size >=
-		    offsetof(struct flowmaster_bpf__rodata, cfg_ifindex) + sizeof(ro.cfg_ifindex) &&
+	    info.value_size >= offsetof(struct flowmaster_bpf__rodata, cfg_nr_ifaces) +
+				       sizeof(ro.cfg_nr_ifaces) &&
 	    !bpf_map_lookup_elem(fd, &zero, buf)) {
 		memcpy(&ro, buf, info.value_size < sizeof(ro) ? info.value_size : sizeof(ro));
 		d->nr_ifaces = ro.cfg_nr_ifaces < FM_MAX_IFACES ? ro.cfg_nr_ifaces : FM_MAX_IFACES;
-		memcpy(d->ifindex, ro.cfg_ifindex, sizeof(d->ifindex));
 	}
 	close(fd);
 }
 
-static bool is_rodata(__u32 map_id)
+/* Read the slot -> ifindex table from the program's .bss (the daemon
+ * updates it when an interface comes back with a new ifindex). */
+static void read_bss(__u32 map_id, struct daemon_prog *d)
+{
+	struct flowmaster_bpf__bss bss;
+	struct bpf_map_info info;
+	char buf[RODATA_MAX];
+	__u32 zero = 0;
+	int fd = bpf_map_get_fd_by_id(map_id);
+
+	if (fd < 0)
+		return;
+	if (!map_info(fd, &info) && info.value_size <= sizeof(buf) &&
+	    info.value_size >=
+		    offsetof(struct flowmaster_bpf__bss, cfg_ifindex) + sizeof(bss.cfg_ifindex) &&
+	    !bpf_map_lookup_elem(fd, &zero, buf)) {
+		memcpy(&bss, buf, info.value_size < sizeof(bss) ? info.value_size : sizeof(bss));
+		memcpy(d->ifindex, (const void *)bss.cfg_ifindex, sizeof(d->ifindex));
+	}
+	close(fd);
+}
+
+/* Whether map_id is the program's global data section ".rodata", ".bss". */
+static bool is_section(__u32 map_id, const char *sec)
 {
 	struct bpf_map_info info;
 	int fd = bpf_map_get_fd_by_id(map_id);
-	size_t n;
+	size_t n, k = strlen(sec);
 	bool yes = false;
 
 	if (fd < 0)
 		return false;
 	if (!map_info(fd, &info)) {
 		n = strlen(info.name);
-		yes = info.type == BPF_MAP_TYPE_ARRAY && n >= 7 &&
-		      !strcmp(info.name + n - 7, ".rodata");
+		yes = info.type == BPF_MAP_TYPE_ARRAY && n >= k && !strcmp(info.name + n - k, sec);
 	}
 	close(fd);
 	return yes;
@@ -197,11 +225,12 @@ static void find_daemon_prog(__u32 counters_id, const char *dir, struct daemon_p
 		if (!ours)
 			continue;
 		d->id = id;
-		for (__u32 i = 0; i < n; i++)
-			if (is_rodata(maps[i])) {
+		for (__u32 i = 0; i < n; i++) {
+			if (is_section(maps[i], ".rodata"))
 				read_rodata(maps[i], d);
-				break;
-			}
+			else if (is_section(maps[i], ".bss"))
+				read_bss(maps[i], d);
+		}
 		for (int i = 0; i < d->nr_ifaces; i++) {
 			struct xdp_att a[3];
 			int k;
@@ -352,8 +381,11 @@ static void print_interfaces(const struct daemon_prog *d)
 					"attached" :
 				f->state == FM_IFS_DETACHED ?
 					"detached from outside; not monitored" :
-				f->state == FM_IFS_GONE ? "gone (deleted or moved); not monitored" :
-							  "starting";
+				f->state == FM_IFS_GONE ?
+					"gone (deleted or moved); attached again if it comes back" :
+				f->state == FM_IFS_WAITING ?
+					"waiting for it to appear (--wait-interface)" :
+					"starting";
 		} else {
 			if (d->attached[i])
 				mode = xdp_mode_name(d->mode_flag[i]);
@@ -366,6 +398,14 @@ static void print_interfaces(const struct daemon_prog *d)
 	table_print(t, stdout, "  ");
 	if (d->other_netns)
 		printf("  (interfaces as the daemon sees them in its own network namespace)\n");
+	if (d->have_state) {
+		int attached = 0;
+
+		for (int i = 0; i < d->nr_ifaces; i++)
+			attached += d->state.iface[i + 1].state == FM_IFS_ATTACHED;
+		if (!attached)
+			printf("warning: no interface is attached: this daemon monitors nothing until one comes back\n");
+	}
 	table_free(t);
 }
 
@@ -396,6 +436,7 @@ static const struct {
 	CNT(overflow_bytes, "their bytes"),
 	CNT(doorbells, "early-drain signals sent"),
 	CNT(inserts, "flows inserted"),
+	CNT(gso_skbs, "egress GSO skbs (counted as their segments)"),
 };
 #undef CNT
 _Static_assert(sizeof(counter_rows) / sizeof(counter_rows[0]) ==
@@ -403,40 +444,53 @@ _Static_assert(sizeof(counter_rows) / sizeof(counter_rows[0]) ==
 	       "a row for every counter");
 
 /* Per-slot counters summed over CPUs; columns for the program's slots (or,
- * with the program gone, every slot that counted anything). */
+ * with the program gone, every slot that counted anything), and a column
+ * "IFACE out" for each slot whose egress hook counted anything. */
 static int print_counters(int fd, const struct daemon_prog *d)
 {
-	struct fm_counters sum[FM_MAX_IFACES + 1] = { 0 };
+	struct fm_counters sum[2][FM_MAX_IFACES + 1] = { { { 0 } } };
 	const char *hdr[TABLE_MAX_COLS + 1] = { "COUNTER" };
-	char names[FM_MAX_IFACES + 1][IF_NAMESIZE + 8];
-	int col_slot[TABLE_MAX_COLS], ncols = 1, err = 0;
+	char names[2][FM_MAX_IFACES + 1][IF_NAMESIZE + 8];
+	int col_slot[TABLE_MAX_COLS], col_dir[TABLE_MAX_COLS], ncols = 1, err = 0;
 	struct table *t;
 
-	for (__u32 slot = 0; slot <= FM_MAX_IFACES; slot++) {
-		err = fm_counters_read(fd, slot, &sum[slot]);
-		if (err) {
-			pr_err("reading counters slot %u: %s\n", slot, strerror(-err));
-			return err;
+	for (int dir = 0; dir < 2; dir++)
+		for (__u32 slot = 0; slot <= FM_MAX_IFACES; slot++) {
+			err = fm_counters_read(fd, slot + dir * FM_IFACE_SLOTS, &sum[dir][slot]);
+			if (err) {
+				pr_err("reading counters slot %u: %s\n", slot, strerror(-err));
+				return err;
+			}
+		}
+
+	for (int slot = 1; slot <= FM_MAX_IFACES && ncols < TABLE_MAX_COLS - 2; slot++) {
+		const char *name = d->id && d->ifname[slot - 1][0] ? d->ifname[slot - 1] : NULL;
+
+		for (int dir = 0; dir < 2; dir++) {
+			if (dir	  ? !sum[1][slot].packets :
+			    d->id ? slot > d->nr_ifaces :
+				    !sum[0][slot].packets)
+				continue;
+			if (name)
+				snprintf(names[dir][slot], sizeof(names[dir][slot]), "%s%s", name,
+					 dir ? " out" : "");
+			else
+				snprintf(names[dir][slot], sizeof(names[dir][slot]), "slot %d%s",
+					 slot, dir ? " out" : "");
+			col_slot[ncols] = slot;
+			col_dir[ncols] = dir;
+			hdr[ncols++] = names[dir][slot];
 		}
 	}
-
-	for (int slot = 1; slot <= FM_MAX_IFACES && ncols < TABLE_MAX_COLS - 1; slot++) {
-		if (d->id ? slot > d->nr_ifaces : !sum[slot].packets)
-			continue;
-		if (d->id && d->ifname[slot - 1][0])
-			snprintf(names[slot], sizeof(names[slot]), "%s", d->ifname[slot - 1]);
-		else
-			snprintf(names[slot], sizeof(names[slot]), "slot %d", slot);
-		col_slot[ncols] = slot;
-		hdr[ncols++] = names[slot];
-	}
 	if (ncols == 1 && !d->id) { /* nothing counted yet: show the first slot */
-		snprintf(names[1], sizeof(names[1]), "slot 1");
+		snprintf(names[0][1], sizeof(names[0][1]), "slot 1");
 		col_slot[ncols] = 1;
-		hdr[ncols++] = names[1];
+		col_dir[ncols] = 0;
+		hdr[ncols++] = names[0][1];
 	}
-	if (sum[0].packets) { /* frames on an interface not in the list */
+	if (sum[0][0].packets || sum[1][0].packets) { /* frames on an interface not in the list */
 		col_slot[ncols] = 0;
+		col_dir[ncols] = sum[0][0].packets ? 0 : 1;
 		hdr[ncols++] = "other";
 	}
 	hdr[ncols] = "MEANING";
@@ -449,7 +503,7 @@ static int print_counters(int fd, const struct daemon_prog *d)
 
 		for (int c = 1; c < ncols; c++) {
 			snprintf(val[c], sizeof(val[c]), "%llu",
-				 *(unsigned long long *)((char *)&sum[col_slot[c]] +
+				 *(unsigned long long *)((char *)&sum[col_dir[c]][col_slot[c]] +
 							 counter_rows[r].off));
 			row[c] = val[c];
 		}
@@ -534,19 +588,30 @@ static void print_reconciliation(int counters_fd, const struct daemon_prog *d, b
 		return;
 	for (__u32 slot = 1; slot <= d->state.nr_ifaces && slot <= FM_MAX_IFACES; slot++) {
 		const struct fm_daemon_iface *f = &d->state.iface[slot];
-		unsigned long long exp = f->exported[0] + f->exported[1];
-		unsigned long long un = f->unattributed[0] + f->unattributed[1];
-		struct fm_counters c;
-		char a[24], b[24], u[24], n[24];
+		struct fm_counters c[2];
+		bool both;
 
-		if (fm_counters_read(counters_fd, slot, &c))
+		if (fm_counters_read(counters_fd, slot, &c[0]) ||
+		    fm_counters_read(counters_fd, slot + FM_IFACE_SLOTS, &c[1]))
 			continue;
-		snprintf(a, sizeof(a), "%llu", (unsigned long long)c.packets);
-		snprintf(b, sizeof(b), "%llu", exp);
-		snprintf(u, sizeof(u), "%llu", un);
-		snprintf(n, sizeof(n), "%llu", c.packets >= exp ? c.packets - exp : 0);
-		const char *row[] = { f->name, a, b, u, n };
-		table_add(t, row);
+		/* One row per direction once egress counted anything. */
+		both = c[1].packets || f->exported[1];
+		for (int dir = 0; dir < (both ? 2 : 1); dir++) {
+			unsigned long long exp = f->exported[dir] + (both ? 0 : f->exported[1]);
+			unsigned long long un =
+				f->unattributed[dir] + (both ? 0 : f->unattributed[1]);
+			unsigned long long seen = c[dir].packets;
+			char nm[IF_NAMESIZE + 8], a[24], b[24], u[24], n[24];
+
+			snprintf(nm, sizeof(nm), "%s%s", f->name,
+				 both ? (dir ? " out" : " in") : "");
+			snprintf(a, sizeof(a), "%llu", seen);
+			snprintf(b, sizeof(b), "%llu", exp);
+			snprintf(u, sizeof(u), "%llu", un);
+			snprintf(n, sizeof(n), "%llu", seen >= exp ? seen - exp : 0);
+			const char *row[] = { nm, a, b, u, n };
+			table_add(t, row);
+		}
 	}
 	printf("reconciliation, packets (the daemon's view at %s UTC):\n",
 	       fmt_utc((char[32]){ 0 }, 32, (int64_t)d->state.updated_ms));
@@ -559,6 +624,19 @@ static void print_reconciliation(int counters_fd, const struct daemon_prog *d, b
 	       (unsigned long long)d->state.flows, (unsigned long long)d->state.table_limit,
 	       (unsigned long long)d->state.staged);
 	table_free(t);
+}
+
+/* The egress programs (fm_tc) on the daemon's interfaces of this namespace. */
+static void print_egress(const struct daemon_prog *d)
+{
+	for (int i = 0; i < d->nr_ifaces; i++) {
+		struct tc_seen s[4];
+		int n = tc_list(d->ifindex[i], s, 4);
+
+		for (int k = 0; k < n; k++)
+			printf("  egress: %s %s prog id %u (%s)\n", s[k].ifname, s[k].prog_name,
+			       s[k].prog_id, fm_tc_mode_str(s[k].mode));
+	}
 }
 
 /* Nothing pinned here: say so, and point at flowmaster programs that are
@@ -586,6 +664,8 @@ static int status_not_running(const struct status_cfg *c)
 	return 0;
 }
 
+static int status_json(const struct status_cfg *c);
+
 int cmd_status(int argc, char **argv)
 {
 	struct status_cfg c;
@@ -597,6 +677,8 @@ int cmd_status(int argc, char **argv)
 	err = opts_parse(&status_opts, argc, argv, &c);
 	if (err != OPTS_RUN)
 		return err;
+	if (c.json)
+		return status_json(&c);
 	fd = pins_open(c.pin_path, "counters");
 	if (fd < 0) {
 		err = fd;
@@ -610,8 +692,7 @@ int cmd_status(int argc, char **argv)
 		return 1;
 	}
 	if (map_info(fd, &info) || info.type != BPF_MAP_TYPE_PERCPU_ARRAY ||
-	    info.value_size != sizeof(struct fm_counters) ||
-	    info.max_entries != FM_MAX_IFACES + 1) {
+	    info.value_size != sizeof(struct fm_counters) || info.max_entries != FM_COUNTER_SLOTS) {
 		pr_err("%s/counters is not the counters map of this flowmaster version\n",
 		       c.pin_path);
 		close(fd);
@@ -632,6 +713,7 @@ int cmd_status(int argc, char **argv)
 		printf("program %s, id %u, on %d interface%s:\n", FM_XDP_PROG_NAME, d.id,
 		       d.nr_ifaces, d.nr_ifaces == 1 ? "" : "s");
 		print_interfaces(&d);
+		print_egress(&d);
 	} else {
 		printf("program: gone (unloaded with its daemon); counters are the last it counted\n");
 	}
@@ -646,4 +728,248 @@ int cmd_status(int argc, char **argv)
 	if (c.db && print_metrics(c.db))
 		return 1;
 	return 0;
+}
+
+/* --------------------------------------------------------- status --json */
+
+/* "metrics": {"ts_ms": N, "values": {NAME: VALUE, ...}} of the last
+ * interval in the database, or null when it has none. */
+static int json_metrics(const char *path)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db;
+	int rc, n = 0, err = 0;
+
+	if (store_open_readonly(path, &db))
+		return -EIO;
+	rc = sqlite3_prepare_v2(db,
+				"SELECT ts_ms, name, value FROM metrics"
+				" WHERE ts_ms = (SELECT max(ts_ms) FROM metrics) ORDER BY rowid",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		pr_err("%s: reading metrics: %s\n", path, sqlite3_errmsg(db));
+		err = -EIO;
+		goto out;
+	}
+	printf(",\"metrics\":");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!n++)
+			printf("{\"ts_ms\":%lld,\"values\":{",
+			       (long long)sqlite3_column_int64(st, 0));
+		else
+			putchar(',');
+		json_str(stdout, (const char *)sqlite3_column_text(st, 1));
+		putchar(':');
+		json_num(stdout, sqlite3_column_double(st, 2));
+	}
+	printf(n ? "}}" : "null");
+	if (rc != SQLITE_DONE) {
+		pr_err("%s: reading metrics: %s\n", path, sqlite3_errmsg(db));
+		err = -EIO;
+	}
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return err;
+}
+
+/* "map_fill" and "ring_buffer", or null where they cannot be read. */
+static void json_maps(const char *dir)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct bpf_map_info info;
+	__u32 zero = 0, inner_id;
+	int gens = pins_open(dir, "flow_gens"), fd = -1;
+	void *cons = MAP_FAILED, *prod = MAP_FAILED;
+	bool exact;
+	long n;
+
+	printf(",\"map_fill\":");
+	if (gens >= 0 && !bpf_map_lookup_elem(gens, &zero, &inner_id) &&
+	    (fd = bpf_map_get_fd_by_id(inner_id)) >= 0 && !map_info(fd, &info) &&
+	    info.key_size == sizeof(struct fm_flow_key)) {
+		n = count_keys(fd, info.max_entries, &exact);
+		printf("{\"flows\":%ld,\"max_flows\":%u,\"exact\":%s,\"map\":", n, info.max_entries,
+		       exact ? "true" : "false");
+		json_str(stdout, info.name);
+		printf("}");
+	} else {
+		printf("null");
+	}
+	if (fd >= 0)
+		close(fd);
+	if (gens >= 0)
+		close(gens);
+	printf(",\"ring_buffer\":");
+	fd = pins_open(dir, "events");
+	if (fd >= 0 && !map_info(fd, &info) && info.type == BPF_MAP_TYPE_RINGBUF) {
+		cons = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+		prod = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, page);
+	}
+	if (cons != MAP_FAILED && prod != MAP_FAILED)
+		printf("{\"bytes\":%u,\"pending_bytes\":%lu}", info.max_entries,
+		       __atomic_load_n((unsigned long *)prod, __ATOMIC_ACQUIRE) -
+			       __atomic_load_n((unsigned long *)cons, __ATOMIC_ACQUIRE));
+	else
+		printf("null");
+	if (cons != MAP_FAILED)
+		munmap(cons, page);
+	if (prod != MAP_FAILED)
+		munmap(prod, page);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* One interface slot: names, state, the kernel's counters, and what the
+ * daemon exported of them. Returns whether it is attached. */
+/* c: the ingress hook's counters of the slot, o: the egress hook's. */
+static bool json_iface(int slot, const struct daemon_prog *d, const struct fm_counters *c,
+		       const struct fm_counters *o)
+{
+	const struct fm_daemon_iface *f = &d->state.iface[slot];
+	bool in_prog = d->id && slot <= d->nr_ifaces, attached;
+	const char *state, *mode = NULL;
+
+	if (d->have_state) {
+		attached = f->state == FM_IFS_ATTACHED;
+		state = attached		    ? "attached" :
+			f->state == FM_IFS_DETACHED ? "detached" :
+			f->state == FM_IFS_GONE	    ? "gone" :
+			f->state == FM_IFS_WAITING  ? "waiting" :
+						      "starting";
+		if (attached)
+			mode = f->mode;
+	} else {
+		attached = in_prog && d->attached[slot - 1];
+		state = attached ? "attached" : in_prog ? "not_attached_here" : "unknown";
+		if (attached)
+			mode = xdp_mode_name(d->mode_flag[slot - 1]);
+	}
+	printf("{\"slot\":%d,\"name\":", slot);
+	json_str(stdout, in_prog && d->ifname[slot - 1][0] ? d->ifname[slot - 1] : NULL);
+	printf(",\"ifindex\":");
+	if (in_prog)
+		printf("%u", d->ifindex[slot - 1]);
+	else
+		printf("null");
+	printf(",\"state\":\"%s\",\"attached\":%s,\"xdp_mode\":", state,
+	       attached ? "true" : "false");
+	json_str(stdout, mode);
+	printf(",\"counters\":{");
+	for (size_t r = 0; r < sizeof(counter_rows) / sizeof(counter_rows[0]); r++)
+		printf("%s\"%s\":%llu", r ? "," : "", counter_rows[r].name,
+		       *(const unsigned long long *)((const char *)c + counter_rows[r].off));
+	printf("},\"egress_counters\":{");
+	for (size_t r = 0; r < sizeof(counter_rows) / sizeof(counter_rows[0]); r++)
+		printf("%s\"%s\":%llu", r ? "," : "", counter_rows[r].name,
+		       *(const unsigned long long *)((const char *)o + counter_rows[r].off));
+	printf("}");
+	if (d->have_state) {
+		unsigned long long exp = f->exported[0] + f->exported[1];
+
+		printf(",\"exported_packets\":{\"ingress\":%llu,\"egress\":%llu},"
+		       "\"unattributed_packets\":{\"ingress\":%llu,\"egress\":%llu},"
+		       "\"not_yet_exported_packets\":%llu",
+		       (unsigned long long)f->exported[0], (unsigned long long)f->exported[1],
+		       (unsigned long long)f->unattributed[0],
+		       (unsigned long long)f->unattributed[1],
+		       c->packets + o->packets >= exp ?
+			       (unsigned long long)(c->packets + o->packets - exp) :
+			       0);
+	}
+	printf("}");
+	return attached;
+}
+
+/*
+ * The status as one JSON object on one line: "state" is "running",
+ * "not_running", "starting" (the pin directory is held, nothing pinned yet)
+ * or "stale" (pins without a daemon); "interfaces_attached" counts the
+ * interfaces being monitored, so 0 with "running" is a daemon that sees
+ * nothing. Exit status as without --json.
+ */
+static int status_json(const struct status_cfg *c)
+{
+	struct fm_counters sum[FM_MAX_IFACES + 1] = { 0 }, out[FM_MAX_IFACES + 1] = { 0 };
+	struct bpf_map_info info;
+	struct daemon_prog d;
+	int fd, held, nslots = 0, attached = 0, n = 0, err = 0;
+	pid_t pid = 0;
+	const char *state;
+
+	fd = pins_open(c->pin_path, "counters");
+	if (fd < 0 && fd != -ENOENT) {
+		pr_err("%s/counters: %s%s\n", c->pin_path, strerror(-fd),
+		       fd == -EPERM || fd == -EACCES ? ": needs root or CAP_BPF" : "");
+		return 1;
+	}
+	if (fd >= 0 && (map_info(fd, &info) || info.type != BPF_MAP_TYPE_PERCPU_ARRAY ||
+			info.value_size != sizeof(struct fm_counters) ||
+			info.max_entries != FM_COUNTER_SLOTS)) {
+		pr_err("%s/counters is not the counters map of this flowmaster version\n",
+		       c->pin_path);
+		close(fd);
+		return 1;
+	}
+	held = pins_holder(c->pin_path, &pid);
+	if (fd < 0)
+		state = held == 1 ? "starting" : "not_running";
+	else
+		state = held == 1 ? "running" : "stale";
+	printf("{\"pin_path\":");
+	json_str(stdout, c->pin_path);
+	printf(",\"state\":\"%s\",\"running\":%s,\"pid\":", state, held == 1 ? "true" : "false");
+	if (held == 1 && pid)
+		printf("%d", (int)pid);
+	else
+		printf("null");
+	if (fd >= 0) {
+		for (__u32 slot = 0; slot <= FM_MAX_IFACES && !err; slot++) {
+			err = fm_counters_read(fd, slot, &sum[slot]);
+			if (!err)
+				err = fm_counters_read(fd, slot + FM_IFACE_SLOTS, &out[slot]);
+		}
+		close(fd);
+		if (err) {
+			printf("}\n");
+			pr_err("reading counters: %s\n", strerror(-err));
+			return 1;
+		}
+		find_daemon_prog(info.id, c->pin_path, &d);
+		printf(",\"program\":");
+		if (d.id)
+			printf("{\"id\":%u,\"name\":\"%s\"}", d.id, FM_XDP_PROG_NAME);
+		else
+			printf("null");
+		nslots = d.have_state ? (int)d.state.nr_ifaces : d.nr_ifaces;
+		if (!d.id && !d.have_state)
+			for (int slot = FM_MAX_IFACES; slot > 0 && !nslots; slot--)
+				if (sum[slot].packets)
+					nslots = slot;
+		if (nslots > FM_MAX_IFACES)
+			nslots = FM_MAX_IFACES;
+		printf(",\"interfaces\":[");
+		for (int slot = 1; slot <= nslots; slot++) {
+			if (n++)
+				putchar(',');
+			attached += json_iface(slot, &d, &sum[slot], &out[slot]);
+		}
+		printf("],\"interfaces_attached\":%d,\"other_packets\":%llu", attached,
+		       (unsigned long long)sum[0].packets);
+		if (d.have_state)
+			printf(",\"daemon\":{\"updated_ms\":%llu,\"flows\":%llu,"
+			       "\"table_limit\":%llu,\"staged\":%llu,\"other_netns\":%s}",
+			       (unsigned long long)d.state.updated_ms,
+			       (unsigned long long)d.state.flows,
+			       (unsigned long long)d.state.table_limit,
+			       (unsigned long long)d.state.staged,
+			       d.other_netns ? "true" : "false");
+		json_maps(c->pin_path);
+	} else {
+		printf(",\"program\":null,\"interfaces\":[],\"interfaces_attached\":0");
+	}
+	if (c->db && json_metrics(c->db))
+		err = -EIO;
+	printf("}\n");
+	return err ? 1 : 0;
 }

@@ -20,6 +20,7 @@
 #include "lib/log.h"
 #include "lib/clock.h"
 #include "lib/fmt.h"
+#include "lib/json.h"
 #include "lib/opts.h"
 #include "lib/proto.h"
 #include "store/reader.h"
@@ -36,6 +37,8 @@ struct top_cfg {
 	int by_packets;	       /* --by: 0 bytes, 1 packets */
 	uint64_t since_s;      /* 0: all */
 	const char *since_arg; /* as given, for the report */
+	bool json;	       /* --json: one JSON object, exact numbers */
+	bool csv;	       /* --csv: the top flows as CSV */
 };
 
 static const char *const top_by[] = { "bytes", "packets", NULL };
@@ -51,13 +54,29 @@ static const struct opt top_table[] = {
 	{ "since", 0, OPT_DURATION, "DURATION",
 	  "only flows seen in the last DURATION (30s, 5m, 2h, 1d)", OPT_AT(struct top_cfg, since_s),
 	  OPT_TEXT_AT(struct top_cfg, since_arg), .min = 1, .max = SINCE_MAX_S },
+	{ "json", 0, OPT_FLAG, NULL,
+	  "print one JSON object (totals, talkers, flows) with exact numbers instead of tables",
+	  OPT_AT(struct top_cfg, json) },
+	{ "csv", 0, OPT_FLAG, NULL, "print the top flows as CSV with a header line, exact numbers",
+	  OPT_AT(struct top_cfg, csv) },
 	{ 0 },
 };
+
+static int top_finish(void *cfg)
+{
+	const struct top_cfg *c = cfg;
+
+	if (c->json && c->csv) {
+		fprintf(stderr, "flowmaster: top: --json and --csv cannot be given together\n");
+		return -EINVAL;
+	}
+	return 0;
+}
 
 const struct opts_cmd top_opts = {
 	.name = "top",
 	.usage = "usage: flowmaster top [--db PATH] [--limit N] [--by bytes|packets]\n"
-		 "                      [--since DURATION]",
+		 "                      [--since DURATION] [--json | --csv]",
 	.about = "Print the top talkers (sources) and top flows in a flowmaster database.\n"
 		 "The database is only read, so this works while 'flowmaster run' writes it.\n"
 		 "A flow's rows (one per active timeout) are added up into one line.\n",
@@ -65,12 +84,13 @@ const struct opts_cmd top_opts = {
 		  "missing or not a flowmaster database, 2 for a usage error.\n",
 	.opts = top_table,
 	.cfg_size = sizeof(struct top_cfg),
+	.finish = top_finish,
 };
 
 /* Flow records in the window (?1: oldest last_seen_ms) summed by flow key.
  * GROUP BY treats NULLs as equal, so untagged or non-IP keys group too. */
 #define KEYED_CTE                                                                                  \
-	"WITH k AS (SELECT interface_id, src_mac, dst_mac, eth_type, src_ip, dst_ip,"              \
+	"WITH k AS (SELECT interface_id, direction, src_mac, dst_mac, eth_type, src_ip, dst_ip,"   \
 	" protocol, src_port, dst_port, icmp_type, icmp_code,"                                     \
 	" sum(packets) AS packets, sum(bytes) AS bytes,"                                           \
 	" min(first_seen_ms) AS first_ms, max(last_seen_ms) AS last_ms"                            \
@@ -88,12 +108,22 @@ static const char totals_sql[] =
  * that the shares of all sources add up to the attributed traffic. */
 static const char talkers_sql[] =
 	KEYED_CTE "SELECT coalesce(src_ip, src_mac) AS source, sum(packets) AS p, sum(bytes) AS b,"
-		  " count(*) FROM k GROUP BY source ORDER BY %s DESC, source LIMIT ?2";
+		  " count(*),"
+		  " coalesce(sum(packets) FILTER (WHERE direction = 'ingress'), 0),"
+		  " coalesce(sum(bytes) FILTER (WHERE direction = 'ingress'), 0),"
+		  " coalesce(sum(packets) FILTER (WHERE direction = 'egress'), 0),"
+		  " coalesce(sum(bytes) FILTER (WHERE direction = 'egress'), 0)"
+		  " FROM k GROUP BY source ORDER BY %s DESC, source LIMIT ?2";
+
+/* Whether the window has egress rows: then talkers show IN and OUT and
+ * flows their direction (a database of ingress only looks as it did). */
+static const char egress_sql[] =
+	"SELECT EXISTS (SELECT 1 FROM flows WHERE last_seen_ms >= ?1 AND direction = 'egress')";
 
 static const char flows_sql[] =
 	KEYED_CTE "SELECT i.name, k.src_ip, k.src_port, k.dst_ip, k.dst_port, k.protocol,"
 		  " k.icmp_type, k.icmp_code, k.eth_type, k.src_mac, k.dst_mac,"
-		  " k.packets, k.bytes, k.first_ms, k.last_ms"
+		  " k.packets, k.bytes, k.first_ms, k.last_ms, k.direction"
 		  " FROM k LEFT JOIN interfaces i ON i.id = k.interface_id"
 		  " ORDER BY %s DESC, k.first_ms LIMIT ?2";
 
@@ -122,8 +152,9 @@ static const char *text(sqlite3_stmt *st, int col)
 	return s ? (const char *)s : "";
 }
 
-/* One top-flows row: IP flows by address and port, others by MAC. */
-static int add_flow_row(struct table *t, sqlite3_stmt *st)
+/* One top-flows row: IP flows by address and port, others by MAC; with
+ * dir, a DIR column ("in", "out") after IFACE. */
+static int add_flow_row(struct table *t, sqlite3_stmt *st, bool dir)
 {
 	char src[64], dst[64], proto[32], pk[16], by[16], pps[16], dur[16];
 	int64_t first = sqlite3_column_int64(st, 13), last = sqlite3_column_int64(st, 14);
@@ -159,6 +190,7 @@ static int add_flow_row(struct table *t, sqlite3_stmt *st)
 		snprintf(pps, sizeof(pps), "-");
 	const char *row[] = {
 		text(st, 0),
+		!strcmp(text(st, 15), "egress") ? "out" : "in",
 		src,
 		dst,
 		proto,
@@ -167,8 +199,13 @@ static int add_flow_row(struct table *t, sqlite3_stmt *st)
 		pps,
 		fmt_duration(dur, sizeof(dur), last - first),
 	};
+
+	if (!dir) /* no DIR column: drop it */
+		memmove(&row[1], &row[2], sizeof(row) - 2 * sizeof(row[0]));
 	return table_add(t, row);
 }
+
+static int print_top_machine(sqlite3 *db, const struct top_cfg *c, int64_t now_ms);
 
 static int print_top(sqlite3 *db, const struct top_cfg *c, int64_t now_ms)
 {
@@ -179,8 +216,11 @@ static int print_top(sqlite3 *db, const struct top_cfg *c, int64_t now_ms)
 	struct table *t = NULL;
 	uint64_t records, packets, bytes, overflow, total;
 	int64_t first_ms, last_ms;
+	bool dir = false;
 	int rc, err;
 
+	if (c->json || c->csv)
+		return print_top_machine(db, c, now_ms);
 	if (c->since_s)
 		snprintf(window, sizeof(window), " in the last %s", c->since_arg);
 	err = prepare(db, totals_sql, "", since_ms, 0, &st);
@@ -214,23 +254,46 @@ static int print_top(sqlite3 *db, const struct top_cfg *c, int64_t now_ms)
 		       fmt_count(d, sizeof(d), overflow));
 	printf("\n");
 	total = c->by_packets ? packets : bytes;
+	err = prepare(db, egress_sql, "", since_ms, 0, &st);
+	if (err)
+		return err;
+	dir = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
 
-	/* Talkers: share of the window's total, attributed or not. */
+	/* Talkers: share of the window's total, attributed or not; with
+	 * egress rows, what of it was seen arriving (IN) and leaving (OUT). */
 	static const char *const th[] = { "SOURCE", "PACKETS", "BYTES", "FLOWS", "SHARE" };
-	t = table_new(5, th, 0x1e);
+	static const char *const thd[] = { "SOURCE", "PACKETS", "BYTES", "IN",
+					   "OUT",    "FLOWS",	"SHARE" };
+	t = dir ? table_new(7, thd, 0x7e) : table_new(5, th, 0x1e);
 	if (!t)
 		return -ENOMEM;
 	err = prepare(db, talkers_sql, c->by_packets ? "p" : "b", since_ms, c->limit, &st);
 	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		uint64_t p = sqlite3_column_int64(st, 1), bb = sqlite3_column_int64(st, 2);
-		char pk[16], bs[16], fl[24], share[16];
+		char pk[16], bs[16], fl[24], share[16], in[16], out[16];
+		int col = c->by_packets ? 4 : 5; /* IN; OUT is col + 2 */
 
 		snprintf(fl, sizeof(fl), "%lld", sqlite3_column_int64(st, 3));
 		snprintf(share, sizeof(share), "%.1f%%",
 			 total ? 100.0 * (c->by_packets ? p : bb) / total : 0.0);
+		if (c->by_packets) {
+			fmt_count(in, sizeof(in), sqlite3_column_int64(st, col));
+			fmt_count(out, sizeof(out), sqlite3_column_int64(st, col + 2));
+		} else {
+			fmt_bytes(in, sizeof(in), sqlite3_column_int64(st, col));
+			fmt_bytes(out, sizeof(out), sqlite3_column_int64(st, col + 2));
+		}
 		const char *row[] = { text(st, 0), fmt_count(pk, sizeof(pk), p),
 				      fmt_bytes(bs, sizeof(bs), bb), fl, share };
-		err = table_add(t, row);
+		const char *rowd[] = { text(st, 0),
+				       fmt_count(pk, sizeof(pk), p),
+				       fmt_bytes(bs, sizeof(bs), bb),
+				       in,
+				       out,
+				       fl,
+				       share };
+		err = table_add(t, dir ? rowd : row);
 	}
 	if (!err && rc != SQLITE_DONE) {
 		pr_err("reading flows: %s\n", sqlite3_errmsg(db));
@@ -246,13 +309,15 @@ static int print_top(sqlite3 *db, const struct top_cfg *c, int64_t now_ms)
 
 	static const char *const fh[] = { "IFACE",   "SOURCE", "DESTINATION", "PROTO",
 					  "PACKETS", "BYTES",  "AVG PPS",     "DURATION" };
-	t = table_new(8, fh, 0xf0);
+	static const char *const fhd[] = { "IFACE",   "DIR",   "SOURCE",  "DESTINATION", "PROTO",
+					   "PACKETS", "BYTES", "AVG PPS", "DURATION" };
+	t = dir ? table_new(9, fhd, 0x1e0) : table_new(8, fh, 0xf0);
 	if (!t)
 		return -ENOMEM;
 	err = prepare(db, flows_sql, c->by_packets ? "k.packets" : "k.bytes", since_ms, c->limit,
 		      &st);
 	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		err = add_flow_row(t, st);
+		err = add_flow_row(t, st, dir);
 	if (!err && rc != SQLITE_DONE) {
 		pr_err("reading flows: %s\n", sqlite3_errmsg(db));
 		err = -EIO;
@@ -265,6 +330,157 @@ static int print_top(sqlite3 *db, const struct top_cfg *c, int64_t now_ms)
 out:
 	table_free(t);
 	return err;
+}
+
+/* ---------------------------------------------------- --json and --csv */
+
+/* A column as a JSON value: null, an integer or a string. */
+static void json_col(FILE *f, sqlite3_stmt *st, int col)
+{
+	switch (sqlite3_column_type(st, col)) {
+	case SQLITE_NULL:
+		fputs("null", f);
+		break;
+	case SQLITE_INTEGER:
+		fprintf(f, "%lld", (long long)sqlite3_column_int64(st, col));
+		break;
+	case SQLITE_FLOAT:
+		json_num(f, sqlite3_column_double(st, col));
+		break;
+	default:
+		json_str(f, (const char *)sqlite3_column_text(st, col));
+	}
+}
+
+/* The top flows' columns (flows_sql), named as in the flows table. */
+static const char *const flow_cols[] = {
+	"interface", "src_ip",	  "src_port",  "dst_ip",	"dst_port",
+	"protocol",  "icmp_type", "icmp_code", "eth_type",	"src_mac",
+	"dst_mac",   "packets",	  "bytes",     "first_seen_ms", "last_seen_ms",
+};
+#define NR_FLOW_COLS (int)(sizeof(flow_cols) / sizeof(flow_cols[0]))
+
+static int step_err(sqlite3 *db, int rc)
+{
+	if (rc == SQLITE_DONE)
+		return 0;
+	pr_err("reading flows: %s\n", sqlite3_errmsg(db));
+	return -EIO;
+}
+
+/* --csv: the top flows, one line each under a header; exact numbers,
+ * times as epoch ms, NULL as an empty field. */
+static int print_top_csv(sqlite3 *db, const struct top_cfg *c, int64_t since_ms)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = SQLITE_DONE, err;
+
+	for (int i = 0; i < NR_FLOW_COLS; i++)
+		printf("%s%s", i ? "," : "", flow_cols[i]);
+	printf(",protocol_name\n");
+	err = prepare(db, flows_sql, c->by_packets ? "k.packets" : "k.bytes", since_ms, c->limit,
+		      &st);
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int i = 0; i < NR_FLOW_COLS; i++) {
+			if (i)
+				putchar(',');
+			csv_field(stdout, (const char *)sqlite3_column_text(st, i));
+		}
+		putchar(',');
+		if (sqlite3_column_type(st, 5) != SQLITE_NULL)
+			csv_field(stdout, proto_name(sqlite3_column_int(st, 5)));
+		putchar('\n');
+	}
+	if (!err)
+		err = step_err(db, rc);
+	sqlite3_finalize(st);
+	return err;
+}
+
+/* --json: {"db", "since_s", "by", "totals": {...}, "talkers": [...],
+ * "flows": [...]}, every number exact (packets, bytes, epoch ms). */
+static int print_top_json(sqlite3 *db, const struct top_cfg *c, int64_t since_ms)
+{
+	static const char *const tot[] = {
+		"records",	 "packets",	 "bytes",
+		"first_seen_ms", "last_seen_ms", "unattributed_packets"
+	};
+	static const char *const talk[] = { "source", "packets", "bytes", "flows" };
+	sqlite3_stmt *st = NULL;
+	int rc, err, n = 0;
+	uint64_t total = 0;
+
+	printf("{\"db\":");
+	json_str(stdout, c->db);
+	printf(",\"since_s\":");
+	if (c->since_s)
+		printf("%" PRIu64, c->since_s);
+	else
+		printf("null");
+	printf(",\"by\":\"%s\",\"totals\":{", c->by_packets ? "packets" : "bytes");
+	err = prepare(db, totals_sql, "", since_ms, 0, &st);
+	if (err)
+		return err;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return step_err(db, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+	}
+	for (int i = 0; i < 6; i++) {
+		printf("%s\"%s\":", i ? "," : "", tot[i]);
+		json_col(stdout, st, i);
+	}
+	total = (uint64_t)sqlite3_column_int64(st, c->by_packets ? 1 : 2);
+	sqlite3_finalize(st);
+	printf("},\"talkers\":[");
+	err = prepare(db, talkers_sql, c->by_packets ? "p" : "b", since_ms, c->limit, &st);
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		printf("%s{", n++ ? "," : "");
+		for (int i = 0; i < 4; i++) {
+			printf("%s\"%s\":", i ? "," : "", talk[i]);
+			json_col(stdout, st, i);
+		}
+		printf(",\"share\":");
+		json_num(stdout, total ? (double)sqlite3_column_int64(st, c->by_packets ? 1 : 2) /
+						 (double)total :
+					 0);
+		printf("}");
+	}
+	if (!err)
+		err = step_err(db, rc);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (err)
+		return err;
+	printf("],\"flows\":[");
+	n = 0;
+	err = prepare(db, flows_sql, c->by_packets ? "k.packets" : "k.bytes", since_ms, c->limit,
+		      &st);
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		printf("%s{", n++ ? "," : "");
+		for (int i = 0; i < NR_FLOW_COLS; i++) {
+			printf("%s\"%s\":", i ? "," : "", flow_cols[i]);
+			json_col(stdout, st, i);
+		}
+		printf(",\"protocol_name\":");
+		json_str(stdout, sqlite3_column_type(st, 5) == SQLITE_NULL ?
+					 NULL :
+					 proto_name(sqlite3_column_int(st, 5)));
+		printf("}");
+	}
+	if (!err)
+		err = step_err(db, rc);
+	sqlite3_finalize(st);
+	if (!err)
+		printf("]}\n");
+	return err;
+}
+
+static int print_top_machine(sqlite3 *db, const struct top_cfg *c, int64_t now_ms)
+{
+	int64_t since_ms = c->since_s ? now_ms - (int64_t)c->since_s * 1000 : INT64_MIN;
+
+	return c->json ? print_top_json(db, c, since_ms) : print_top_csv(db, c, since_ms);
 }
 
 int cmd_top(int argc, char **argv)

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include "lib/log.h"
 #include "daemon/metrics.h"
+#include "daemon/prom.h"
 #include "daemon/sizing.h"
 
 static void sum_counters(struct loader *l, struct fm_counters *tot)
@@ -11,11 +12,12 @@ static void sum_counters(struct loader *l, struct fm_counters *tot)
 	struct fm_counters c;
 
 	memset(tot, 0, sizeof(*tot));
-	for (__u32 slot = 0; slot <= FM_MAX_IFACES; slot++) {
-		if (loader_read_counters(l, slot, &c))
-			continue;
-		fm_counters_add(tot, &c);
-	}
+	for (__u32 slot = 0; slot <= FM_MAX_IFACES; slot++)
+		for (int dir = 0; dir < 2; dir++) {
+			if (loader_read_counters_dir(l, slot, dir, &c))
+				continue;
+			fm_counters_add(tot, &c);
+		}
 }
 
 static double cpu_seconds(void)
@@ -88,6 +90,8 @@ void metrics_write(struct metrics *m, const struct metrics_src *s, int64_t now_m
 		"table_refused_deltas",
 		"deferred_swaps",
 		"pressure_exports",
+		"retired_flows",
+		"retired_metric_rows",
 	};
 	const double values[] = {
 		c.packets,
@@ -132,10 +136,13 @@ void metrics_write(struct metrics *m, const struct metrics_src *s, int64_t now_m
 		d->table_refused,
 		dm->deferred_swaps,
 		dm->pressure_records,
+		st.retired_flows,
+		st.retired_metric_rows,
 	};
 	_Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(values) / sizeof(values[0]),
 		       "one value per metric");
 
+	prom_set_metrics(s->prom, now_ms, names, values, sizeof(values) / sizeof(values[0]));
 	if (s->st &&
 	    store_submit_metrics(s->st, now_ms, names, values, sizeof(values) / sizeof(values[0])))
 		pr_warn("metrics: writer queue full, this interval's metrics skipped\n");

@@ -10,6 +10,8 @@
 #include "kernel/loader.h"
 #include "store/store.h"
 
+struct prom;
+
 /* What an interval's metrics are read from; the daemon fills it. */
 struct metrics_src {
 	struct loader *l;
@@ -18,6 +20,7 @@ struct metrics_src {
 	uint64_t memory_limit_mb;
 	uint64_t rss_events; /* times RSS over the limit shed memory */
 	int64_t start_ms;    /* epoch ms the run started */
+	struct prom *prom;   /* --metrics-listen, or NULL */
 };
 
 /* The previous interval's readings, for rates and deltas. */

@@ -69,7 +69,7 @@ int loader_open(struct loader *l, const struct loader_opts *o)
 	}
 	skel->rodata->cfg_nr_ifaces = o->nr_ifaces;
 	for (i = 0; i < o->nr_ifaces; i++)
-		skel->rodata->cfg_ifindex[i] = o->ifindex[i];
+		skel->bss->cfg_ifindex[i] = (__u32)o->ifindex[i];
 	if (o->doorbell_every)
 		skel->rodata->cfg_doorbell_every = o->doorbell_every;
 	skel->rodata->cfg_clock = o->clock;
@@ -203,8 +203,37 @@ int loader_swap(struct loader *l)
 int loader_slot_of(const struct loader *l, __u32 ifindex)
 {
 	for (int i = 0; i < l->nr_ifaces; i++)
-		if ((__u32)l->ifindex[i] == ifindex)
+		if ((__u32)l->ifindex[i] == ifindex && ifindex)
 			return i + 1;
+	/* An earlier incarnation of a slot's interface: its flows may still
+	 * be in the table or the kernel's maps. Newest first. */
+	for (int i = l->nr_former; i-- > 0;)
+		if ((__u32)l->former[i].ifindex == ifindex)
+			return l->former[i].slot;
+	return 0;
+}
+
+int loader_set_slot(struct loader *l, int slot, int ifindex)
+{
+	int old;
+
+	if (slot < 1 || slot > l->nr_ifaces)
+		return -EINVAL;
+	old = l->ifindex[slot - 1];
+	if (old == ifindex)
+		return 0;
+	if (old) {
+		if (l->nr_former == LOADER_MAX_FORMER) { /* forget the oldest */
+			memmove(l->former, l->former + 1,
+				sizeof(l->former[0]) * (LOADER_MAX_FORMER - 1));
+			l->nr_former--;
+		}
+		l->former[l->nr_former].ifindex = old;
+		l->former[l->nr_former++].slot = slot;
+	}
+	l->ifindex[slot - 1] = ifindex;
+	/* The .bss map is mmaped: the program sees it at its next packet. */
+	__atomic_store_n(&l->skel->bss->cfg_ifindex[slot - 1], (__u32)ifindex, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -242,6 +271,12 @@ int loader_read_counters(struct loader *l, __u32 slot, struct fm_counters *out)
 	return fm_counters_read(bpf_map__fd(l->skel->maps.counters), slot, out);
 }
 
+int loader_read_counters_dir(struct loader *l, __u32 slot, int dir, struct fm_counters *out)
+{
+	return fm_counters_read(bpf_map__fd(l->skel->maps.counters),
+				slot + (dir == FM_DIR_EGRESS ? FM_IFACE_SLOTS : 0), out);
+}
+
 unsigned long long loader_map_memory(struct loader *l)
 {
 	unsigned long long sum = 0, v;
@@ -273,10 +308,17 @@ int loader_prog_fd(struct loader *l)
 	return bpf_program__fd(l->skel->progs.fm_xdp);
 }
 
+int loader_tc_prog_fd(struct loader *l)
+{
+	return bpf_program__fd(l->skel->progs.fm_tc);
+}
+
 void loader_close(struct loader *l)
 {
 	while (l->nr_links)
 		loader_detach(l, l->links[0].ifindex);
+	while (l->nr_tc)
+		loader_detach_egress(l, l->tc[0].ifindex);
 	if (l->ctl)
 		munmap((void *)l->ctl, sizeof(struct fm_ctl));
 	l->ctl = NULL;

@@ -91,6 +91,13 @@ struct store_iface {
 	int64_t inflight_ms;
 };
 
+/* An interface attached after store_start, for the writer to record. */
+struct store_attach_req {
+	char *name, *mac, *xdp_mode;
+	int ifindex;
+	int64_t attached_ms;
+};
+
 struct store_metric {
 	int64_t ts_ms;
 	double value;
@@ -163,6 +170,10 @@ struct store {
 	size_t cache_cap_req;	  /* capacity asked for; the writer applies it */
 	uint64_t devices_written; /* committed; copied into st */
 	int64_t next_ckpt_ms;
+	int64_t next_retain_ms;		      /* monotonic: the next retention pass */
+	struct store_attach_req *attach_reqs; /* under lock: attaches after start */
+	size_t n_attach_reqs;
+	int64_t attach_retry_ms; /* monotonic: after a failed attempt */
 	double total_batch_ms;
 	struct store_stats st;
 
@@ -199,6 +210,13 @@ int rows_prepare(struct store *s);
 void rows_finalize(struct store *s);
 int write_batch(struct store *s, const struct store_batch *b, double *ms);
 int rewrite_interfaces(struct store *s);
+/*
+ * Writer, holding the lock: record the first queued attach (after
+ * store_start) as an interfaces row and a new ifaces entry, dropping the
+ * lock around the INSERT. Returns whether there was one due (done, or
+ * failed and retried later).
+ */
+bool attach_pending_iface(struct store *s);
 int64_t first_iface_row(struct store *s, const char *name, int64_t own);
 /* This process's runs row in the current file; sets s->run_id. A SQLite code. */
 int record_run(struct store *s);
@@ -210,6 +228,17 @@ int record_run_stop(struct store *s);
  * transaction of its own, and the run's stop time. A SQLite code.
  */
 int write_owed_devices(struct store *s);
+
+/* retention.c */
+/* Writer, between transactions: one bounded chunk of --retention deletes
+ * and an incremental vacuum; *more when old rows remain. A SQLite code. */
+int retention_pass(struct store *s, int64_t now_epoch_ms, bool *more);
+/* At start: say when the file cannot shrink (no auto_vacuum). */
+void retention_check_file(struct store *s);
+/* Between passes: the usual gap, and the gap while old rows remain (so
+ * the writer's own batches and readers get the lock in between). */
+#define RETAIN_EVERY_MS 1000
+#define RETAIN_BUSY_GAP_MS 20
 
 /* sqlite3_step and reset a statement that returns no rows; a SQLite code. */
 static inline int step_once(sqlite3_stmt *st)

@@ -29,10 +29,7 @@
 #include "lib/clock.h"
 #include "lib/proto.h"
 #include "store/internal.h"
-
-#ifndef FM_VERSION
-#define FM_VERSION "unknown"
-#endif
+#include "version.h" /* generated: FM_VERSION */
 
 /* Parameter numbers of the flow INSERT; the key columns are contiguous. */
 enum {
@@ -445,19 +442,12 @@ fail:
 	return rc;
 }
 
-int store_interface_attach(struct store *s, const char *name, int ifindex, const char *mac,
-			   const char *xdp_mode, int64_t attached_ms)
+/* Insert an interfaces row (autocommit); a SQLite code, and *id. */
+static int insert_iface_row(struct store *s, const char *name, int ifindex, const char *mac,
+			    const char *xdp_mode, int64_t attached_ms, int64_t *id)
 {
-	struct store_iface *f;
 	sqlite3_stmt *st = s->ins_iface;
 	int rc;
-
-	if (s->started)
-		return -EBUSY;
-	f = realloc(s->ifaces, (s->n_ifaces + 1) * sizeof(*f));
-	if (!f)
-		return -ENOMEM;
-	s->ifaces = f;
 
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, ifindex);
@@ -467,6 +457,102 @@ int store_interface_attach(struct store *s, const char *name, int ifindex, const
 	sqlite3_bind_int64(st, 6, s->run_id);
 	rc = step_once(st);
 	sqlite3_clear_bindings(st); /* drop the caller's pointers */
+	if (rc == SQLITE_OK)
+		*id = sqlite3_last_insert_rowid(s->db);
+	return rc;
+}
+
+/*
+ * After store_start: queue the attach for the writer, which owns the
+ * connection and the ifaces array (attach_pending_iface). Records of the
+ * new ifindex are submitted after this returns, so the writer has the
+ * entry before it takes them.
+ */
+static int queue_attach(struct store *s, const char *name, int ifindex, const char *mac,
+			const char *xdp_mode, int64_t attached_ms)
+{
+	struct store_attach_req *r;
+	int err = 0;
+
+	pthread_mutex_lock(&s->lock);
+	r = realloc(s->attach_reqs, (s->n_attach_reqs + 1) * sizeof(*r));
+	if (!r) {
+		err = -ENOMEM;
+		goto out;
+	}
+	s->attach_reqs = r;
+	r = &s->attach_reqs[s->n_attach_reqs];
+	r->ifindex = ifindex;
+	r->attached_ms = attached_ms;
+	r->name = name ? strdup(name) : NULL;
+	r->mac = mac ? strdup(mac) : NULL;
+	r->xdp_mode = xdp_mode ? strdup(xdp_mode) : NULL;
+	s->n_attach_reqs++;
+	s->attach_retry_ms = 0;
+	pthread_cond_signal(&s->wake);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+bool attach_pending_iface(struct store *s)
+{
+	struct store_attach_req r;
+	struct store_iface *f;
+	int64_t id = 0;
+	int rc;
+
+	if (!s->n_attach_reqs || mono_ms() < s->attach_retry_ms)
+		return false;
+	r = s->attach_reqs[0];
+	pthread_mutex_unlock(&s->lock);
+	rc = s->db ? insert_iface_row(s, r.name, r.ifindex, r.mac, r.xdp_mode, r.attached_ms, &id) :
+		     SQLITE_CANTOPEN;
+	if (rc != SQLITE_OK)
+		pr_warn("store: %s: recording interface %s: %s; retrying in 1 s\n", s->path,
+			r.name ? r.name : "?", s->db ? sqlite3_errmsg(s->db) : "no database");
+	pthread_mutex_lock(&s->lock);
+	if (rc != SQLITE_OK) {
+		s->attach_retry_ms = mono_ms() + 1000;
+		return true;
+	}
+	f = realloc(s->ifaces, (s->n_ifaces + 1) * sizeof(*f));
+	if (!f) {
+		s->attach_retry_ms = mono_ms() + 1000;
+		return true;
+	}
+	s->ifaces = f;
+	f = &s->ifaces[s->n_ifaces];
+	memset(f, 0, sizeof(*f));
+	f->ifindex = r.ifindex;
+	f->id = id;
+	f->attached_ms = r.attached_ms;
+	f->name = r.name;
+	f->mac = r.mac;
+	f->xdp_mode = r.xdp_mode;
+	pthread_mutex_unlock(&s->lock);
+	f->dev_id = first_iface_row(s, f->name, f->id);
+	pthread_mutex_lock(&s->lock);
+	s->n_ifaces++;
+	memmove(s->attach_reqs, s->attach_reqs + 1, --s->n_attach_reqs * sizeof(r));
+	return true;
+}
+
+int store_interface_attach(struct store *s, const char *name, int ifindex, const char *mac,
+			   const char *xdp_mode, int64_t attached_ms)
+{
+	struct store_iface *f;
+	int64_t id = 0;
+	int rc;
+
+	if (s->started)
+		return queue_attach(s, name, ifindex, mac, xdp_mode, attached_ms);
+	f = realloc(s->ifaces, (s->n_ifaces + 1) * sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	s->ifaces = f;
+
+	rc = insert_iface_row(s, name, ifindex, mac, xdp_mode, attached_ms, &id);
 	if (rc != SQLITE_OK) {
 		pr_err("store: %s: recording interface %s: %s\n", s->path, name ? name : "?",
 		       sqlite3_errmsg(s->db));
@@ -475,7 +561,7 @@ int store_interface_attach(struct store *s, const char *name, int ifindex, const
 	f = &s->ifaces[s->n_ifaces++];
 	memset(f, 0, sizeof(*f));
 	f->ifindex = ifindex;
-	f->id = sqlite3_last_insert_rowid(s->db);
+	f->id = id;
 	f->dev_id = first_iface_row(s, name, f->id);
 	f->attached_ms = attached_ms;
 	/* Kept for a reconnect; without them it writes NULLs, no worse. */

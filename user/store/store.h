@@ -49,6 +49,9 @@ struct store_opts {
 	 * rows (tells two daemons on one file apart): */
 	const char *command; /* runs.command: "run", "replay", "collect" (NULL: "run") */
 	const char *args;    /* runs.args: the command line as given (NULL: none); copied */
+	/* Delete flows and metrics older than this, in small chunks, moving
+	 * the flows' totals to `retired` (retention.c). 0: keep everything. */
+	int64_t retention_ms;
 };
 
 struct store_stats {
@@ -73,6 +76,10 @@ struct store_stats {
 	uint64_t cache_size;	  /* entries held */
 	uint64_t cache_capacity;  /* entries it may hold, as now in effect */
 	uint64_t devices_written; /* devices totals updates committed */
+	/* --retention (retention.c): */
+	uint64_t retired_flows;	      /* flow rows deleted, their totals kept in `retired` */
+	uint64_t retired_metric_rows; /* metric rows deleted */
+	uint64_t vacuumed_pages;      /* pages given back by incremental_vacuum */
 };
 
 /*
@@ -91,7 +98,9 @@ int store_open(struct store **out, const struct store_opts *opts);
 /*
  * Record an attached interface (an interfaces row, written now) and map
  * ifindex to it for flows.interface_id; a later attach of the same ifindex
- * wins. mac and xdp_mode may be NULL. Only before store_start (-EBUSY after).
+ * wins. mac and xdp_mode may be NULL. After store_start (an interface that
+ * came back, or appeared late) the writer records it before it takes any
+ * record submitted after this returns.
  */
 int store_interface_attach(struct store *s, const char *name, int ifindex, const char *mac,
 			   const char *xdp_mode, int64_t attached_ms);

@@ -72,6 +72,11 @@ static int64_t next_wake(const struct store *s)
 	int64_t wake = s->stopping ? INT64_MAX : s->next_ckpt_ms;
 	int64_t t = INT64_MAX;
 
+	if (!s->stopping && s->opts.retention_ms && s->next_retain_ms < wake)
+		wake = s->next_retain_ms;
+	if (s->n_attach_reqs && s->attach_retry_ms < wake)
+		wake = s->attach_retry_ms;
+
 	if (!pending(s))
 		return wake;
 	if (s->stopping || s->flush_now)
@@ -280,6 +285,18 @@ static void writer_run(struct store *s)
 			apply_cache_capacity(s);
 			continue;
 		}
+		if (attach_pending_iface(s))
+			continue;
+		if (!s->stopping && s->opts.retention_ms && now >= s->next_retain_ms) {
+			bool more = false;
+
+			pthread_mutex_unlock(&s->lock);
+			retention_pass(s, now_ms(), &more);
+			pthread_mutex_lock(&s->lock);
+			s->next_retain_ms =
+				mono_ms() + (more ? RETAIN_BUSY_GAP_MS : RETAIN_EVERY_MS);
+			continue;
+		}
 		if (flush_due(s, now)) {
 			take_batch(s, &b, now);
 			pthread_mutex_unlock(&s->lock);
@@ -323,6 +340,12 @@ static void store_free(struct store *s)
 		free(s->ifaces[i].xdp_mode);
 	}
 	free(s->ifaces);
+	for (size_t i = 0; i < s->n_attach_reqs; i++) {
+		free(s->attach_reqs[i].name);
+		free(s->attach_reqs[i].mac);
+		free(s->attach_reqs[i].xdp_mode);
+	}
+	free(s->attach_reqs);
 	free(s->wal_path);
 	free(s->shm_path);
 	free(s->path);
@@ -468,6 +491,8 @@ int store_start(struct store *s)
 	if (s->started)
 		return -EBUSY;
 	s->next_ckpt_ms = mono_ms() + s->opts.checkpoint_every_ms;
+	s->next_retain_ms = mono_ms();
+	retention_check_file(s);
 	err = pthread_create(&s->thread, NULL, writer_thread, s);
 	if (err) {
 		pr_err("store: %s: starting the writer thread: %s\n", s->path, strerror(err));
