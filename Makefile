@@ -271,7 +271,7 @@ FUZZ_CFLAGS   := -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror
 		 -I$(BUILD) -I. -Iuser $(FUZZ_SAN)
 FUZZ_SRCS     := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS     := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_LIB_OBJS := $(patsubst %,$(BUILD)/fuzz/obj/user/%.o,lib/args table/flowtab kernel/drain kernel/loader kernel/attach lib/log lib/opts lib/config cli/run_opts daemon/sizing ipfix/decode lib/hostport web/qs lib/proto)
+FUZZ_LIB_OBJS := $(patsubst %,$(BUILD)/fuzz/obj/user/%.o,lib/args table/flowtab kernel/drain kernel/loader kernel/attach kernel/tc lib/log lib/opts lib/config cli/run_opts daemon/sizing ipfix/decode lib/hostport web/qs lib/proto)
 FUZZ_OBJS     := $(FUZZ_LIB_OBJS) $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_SRCS))
 VALGRIND_BINS := $(filter $(BUILD)/tests/unit/%,$(TEST_BINS))
 
