@@ -56,7 +56,8 @@ time			/usr/bin/time				bench
 softflowd		softflowd				bench
 nfdump			nfcapd					test bench
 tshark			tshark					test
-pmacct			pmacctd					bench
+libfixbuf-tools		ipfixDump				test
+pmacct			pmacctd					test bench
 gnuplot-nox		gnuplot					bench
 dpkg-dev		dpkg-buildpackage			deb
 debhelper		dh					deb

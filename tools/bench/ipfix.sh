@@ -112,7 +112,7 @@ run_collect()
 }
 
 # nfcapd with the same socket buffer; lost: its sequence failures (events,
-# not records); drops from /proc/net/udp (port 4739 = 127B).
+# not records); drops from /proc/net/udp (port 4739 = 0x1283).
 run_nfcapd()
 {
 	local rate=$1 dir=$LAB_TMP/nfcapd-$1 pid sent cpu rows fails drops
@@ -122,7 +122,7 @@ run_nfcapd()
 	listening 4739
 	sent=$(lab_nsexec c "$BENCH" --send 127.0.0.1:4739 "$N" "$rate")
 	drained 4739
-	drops=$(lab_nsexec c cat /proc/net/udp | awk '$2 ~ /:127B$/ { print $NF }')
+	drops=$(lab_nsexec c cat /proc/net/udp | awk '$2 ~ /:1283$/ { print $NF }')
 	cpu=$(cpu_s "$pid")
 	lab_stop "$pid" 10 || true
 	rows=$(nfdump -R "$dir" -I 2>/dev/null | awk '/^Flows:/ { s += $2 } END { print s + 0 }')

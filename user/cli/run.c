@@ -707,6 +707,13 @@ int cmd_run(int argc, char **argv)
 	so.page_cache_kib = budget.page_cache_kib;
 	so.retention_ms = (int64_t)cfg.retention_s * 1000;
 	s.cache_capacity = cfg.cache_size;
+	/* A bad --ipfix address is a usage error, found before anything is made. */
+	err = run_ipfix_open(&cfg);
+	if (err) {
+		if (err == -EINVAL)
+			ret = 2;
+		goto cleanup_sfd;
+	}
 	/* The pin directory first: a second daemon on it, or a path that is
 	 * not on bpffs, is refused before the database is created. */
 	err = pins_lock(&s.pins, cfg.pin_path);
@@ -726,7 +733,7 @@ int cmd_run(int argc, char **argv)
 		goto cleanup_loader;
 	if (s.st)
 		daemon_add_sink(&s.dm, &s.store_sink);
-	err = run_ipfix_open(&cfg, &s.dm);
+	err = run_ipfix_add(&s.dm);
 	if (err)
 		goto cleanup_daemon;
 	err = pins_pin(&s.pins, &s.l);
@@ -795,7 +802,6 @@ cleanup_links:
 	while (s.l.nr_tc)
 		loader_detach_egress(&s.l, s.l.tc[0].ifindex);
 cleanup_daemon:
-	run_ipfix_close();
 	daemon_free(&s.dm);
 cleanup_loader:
 	loader_close(&s.l);
@@ -805,6 +811,7 @@ cleanup_store:
 cleanup_pins:
 	pins_release(&s.pins);
 cleanup_sfd:
+	run_ipfix_close();
 	close(sfd);
 	return ret;
 }

@@ -54,11 +54,14 @@ int run_parse_args(int argc, char **argv, struct run_cfg *c);
  * value came from (command line, FILE:LINE, default); which file was read. */
 void run_log_config(const struct run_cfg *c);
 
-/* Open an exporter per --ipfix and add each to the daemon's sinks; 0 or
- * -errno (logged). run_ipfix_close closes them (also after a failure). */
+/* Open an exporter per --ipfix: 0, -EINVAL for a bad HOST:PORT (a usage
+ * error, message printed) or another -errno (logged). run_ipfix_add makes
+ * them the daemon's sinks; run_ipfix_close closes them (also after a
+ * failure). */
 struct daemon;
 struct store;
-int run_ipfix_open(const struct run_cfg *c, struct daemon *dm);
+int run_ipfix_open(const struct run_cfg *c);
+int run_ipfix_add(struct daemon *dm);
 /* Queue the exporters' metrics (ipfix_*) in st (NULL: none) and log a line
  * for any that could not send. */
 void run_ipfix_metrics(struct store *st, int64_t now_ms);

@@ -13,7 +13,7 @@ static struct ipfix_exporter *exporters[RUN_IPFIX_MAX];
 static int nr_exporters;
 static uint64_t last_unsent; /* records not sent, at the last metrics */
 
-int run_ipfix_open(const struct run_cfg *c, struct daemon *dm)
+int run_ipfix_open(const struct run_cfg *c)
 {
 	for (int i = 0; i < c->nr_ipfix; i++) {
 		struct ipfix_export_opts o = {
@@ -26,16 +26,25 @@ int run_ipfix_open(const struct run_cfg *c, struct daemon *dm)
 
 		if (err)
 			return err;
-		err = daemon_add_sink(dm, ipfix_export_sink(exporters[nr_exporters]));
 		nr_exporters++;
-		if (err) {
-			pr_err("--ipfix %s: too many sinks\n", c->ipfix[i]);
-			return err;
-		}
 		pr_info("ipfix: exporting to %s, observation domain %" PRIu64
 			", messages of at most %" PRIu64 " bytes%s\n",
 			c->ipfix[i], c->ipfix_domain, c->ipfix_msg_size,
 			c->ipfix_stats ? ", with statistics records" : "");
+	}
+	return 0;
+}
+
+int run_ipfix_add(struct daemon *dm)
+{
+	for (int i = 0; i < nr_exporters; i++) {
+		struct sink *k = ipfix_export_sink(exporters[i]);
+		int err = daemon_add_sink(dm, k);
+
+		if (err) {
+			pr_err("%s: too many sinks\n", k->name);
+			return err;
+		}
 	}
 	return 0;
 }
