@@ -151,6 +151,21 @@ test_pin_path_in_use()
 	check_eq "first daemon's exit status" "$FM_RC" 0
 }
 
+# A --pin-path outside bpffs says so and how to fix it (it said "Invalid
+# argument"), and attaches nothing.
+test_pin_path_not_bpffs()
+{
+	need_fm
+	one_link
+	local dir
+	dir=$(lab_tmpdir)
+	expect b 1 "pin path $dir is not on a BPF filesystem \\(bpffs\\): give --pin-path a directory under /sys/fs/bpf" \
+		"--pin-path on tmpfs" -i b-a --db "$DB" --pin-path "$dir"
+	lab_xdp_attached b b-a && fail "the refused daemon left XDP on b-a"
+	[[ -e $DB ]] && fail "the refused daemon created $DB"
+	return 0
+}
+
 # --duration 0 runs until a signal: still running after a metrics row,
 # and a clean stop on SIGTERM.
 test_duration_zero_runs_until_stopped()

@@ -36,16 +36,6 @@ check_integrity()
 	check_eq "PRAGMA integrity_check of ${1##*/}" "$(sql "$1" "PRAGMA integrity_check;")" ok
 }
 
-# log_has PATTERN [LOG]: the daemon's log has a line matching the ERE.
-log_has() { grep -qE -- "$1" "${2:-$FM_LOG}"; }
-
-# check_log WHAT PATTERN [LOG]: fail unless the log has a matching line.
-check_log()
-{
-	log_has "$2" "${3:-$FM_LOG}" || fail "$1: no line matching /$2/ in the log"
-	echo "ok - $1: $(grep -m1 -E -- "$2" "${3:-$FM_LOG}")"
-}
-
 # status_exported_at_least N: the daemon's last status line reports N or
 # more records exported.
 status_exported_at_least()
@@ -60,13 +50,6 @@ status_exported_at_least()
 db_packets_at_least()
 {
 	[[ -e $1 ]] && sql_at_least "$1" "select coalesce(sum(packets), 0) from flows;" "$2"
-}
-
-# metric DB NAME: the largest value written for a metric (the counters are
-# cumulative), as an integer.
-metric()
-{
-	sql "$1" "select coalesce(cast(max(value) as integer), 0) from metrics where name = '$2';"
 }
 
 # kernel_packets PIN SLOT: packets the program counted for an interface

@@ -607,7 +607,7 @@ TEST(views_name_protocols_from_one_table)
 		sqlite3_free(q);
 	}
 	for (int p = 0; p < 256; p++) {
-		char sql[2048], num[12]; /* an int, for gcc -O1 -Wformat-truncation */
+		char sql[2048], num[16];
 		const char *name = proto_name(p);
 
 		snprintf(num, sizeof(num), "%d", p);

@@ -563,13 +563,14 @@ int cmd_run(int argc, char **argv)
 		} else if (!lo.ifindex[i]) {
 			pr_err("%s: no such interface (--wait-interface starts without it and attaches when it appears)\n",
 			       cfg.ifname[i]);
-			return 1;
+			goto cleanup_sfd;
 		}
 		for (int j = 0; j < i; j++)
 			if (!strcmp(cfg.ifname[j], cfg.ifname[i]) ||
 			    (lo.ifindex[i] && lo.ifindex[j] == lo.ifindex[i])) {
 				fprintf(stderr, "flowmaster: %s given twice\n", cfg.ifname[i]);
-				return 2;
+				ret = 2;
+				goto cleanup_sfd;
 			}
 	}
 	/* Fail before the slow part (preallocating the maps) when an
@@ -580,7 +581,7 @@ int cmd_run(int argc, char **argv)
 		if (lo.ifindex[i] && !bpf_xdp_query(lo.ifindex[i], 0, &q) && q.prog_id) {
 			pr_err("%s: another XDP program is already attached (id %u); remove it (ip link set dev %s xdp off, or flowmaster detach -i %s if it is a flowmaster's) or pick another interface\n",
 			       cfg.ifname[i], q.prog_id, cfg.ifname[i], cfg.ifname[i]);
-			return 1;
+			goto cleanup_sfd;
 		}
 	}
 	lo.nr_ifaces = cfg.nr_ifaces;
@@ -600,9 +601,14 @@ int cmd_run(int argc, char **argv)
 	so.page_cache_kib = budget.page_cache_kib;
 	so.retention_ms = (int64_t)cfg.retention_s * 1000;
 	s.cache_capacity = cfg.cache_size;
+	/* The pin directory first: a second daemon on it, or a path that is
+	 * not on bpffs, is refused before the database is created. */
+	err = pins_lock(&s.pins, cfg.pin_path);
+	if (err)
+		goto cleanup_sfd;
 	err = store_open(&s.st, &so);
 	if (err)
-		return 1;
+		goto cleanup_pins;
 	store_sink_init(&s.store_sink, s.st);
 	err = loader_open(&s.l, &lo);
 	if (err)
@@ -611,12 +617,9 @@ int cmd_run(int argc, char **argv)
 	if (err)
 		goto cleanup_loader;
 	daemon_add_sink(&s.dm, &s.store_sink);
-	err = pins_lock(&s.pins, cfg.pin_path);
-	if (err)
-		goto cleanup_daemon;
 	err = pins_pin(&s.pins, &s.l);
 	if (err)
-		goto cleanup_pins;
+		goto cleanup_daemon;
 	s.start_ms = s.metrics.last_ms = now_ms();
 	for (int i = 0; i < cfg.nr_ifaces; i++) {
 		struct loader_link *lk;
@@ -676,10 +679,6 @@ cleanup_links:
 	s.prom = NULL;
 	while (s.l.nr_links)
 		loader_detach(&s.l, s.l.links[0].ifindex);
-	if (sfd >= 0)
-		close(sfd);
-cleanup_pins:
-	pins_release(&s.pins);
 cleanup_daemon:
 	daemon_free(&s.dm);
 cleanup_loader:
@@ -687,5 +686,9 @@ cleanup_loader:
 cleanup_store:
 	if (s.st)
 		store_close(s.st, NULL);
+cleanup_pins:
+	pins_release(&s.pins);
+cleanup_sfd:
+	close(sfd);
 	return ret;
 }

@@ -236,10 +236,10 @@ static void find_daemon_prog(__u32 counters_id, const char *dir, struct daemon_p
 
 			/* The daemon knows its interfaces' names, in any namespace. */
 			if (d->have_state) {
-				/* memcpy: gcc -O1 takes the two members of *d for
-				 * overlapping snprintf arguments (-Wrestrict). */
+				/* Not snprintf: gcc -fsanitize sees src and dst in
+				 * one object and warns of an overlap they never have. */
 				_Static_assert(sizeof(d->state.iface[0].name) == IF_NAMESIZE,
-					       "names are IF_NAMESIZE");
+					       "one name size");
 				memcpy(d->ifname[i], d->state.iface[i + 1].name, IF_NAMESIZE);
 				d->ifname[i][IF_NAMESIZE - 1] = 0;
 				continue;
