@@ -8,7 +8,12 @@ CLANG    ?= clang
 BPFTOOL  ?= $(or $(shell command -v bpftool 2>/dev/null),/usr/sbin/bpftool)
 CLANG_FORMAT ?= clang-format-14
 ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
-VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+# tools/version.sh: from git describe (a vX.Y.Z tag), else the file VERSION.
+VERSION  := $(shell tools/version.sh)
+# Where `make install` puts things (DESTDIR is prepended to each); the
+# binary reads SYSCONFDIR/flowmaster/flowmaster.conf when --config is not given.
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
 
 ifeq ($(V),1)
 Q =
@@ -22,10 +27,9 @@ endif
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 	      -Ivmlinux -Ibpf -Wall -Werror -MMD -MP
 
-CFLAGS   := -std=gnu11 -g -Wall -Wextra -Werror -MMD -MP -I$(BUILD) -I. -Iuser \
-	    -DFM_VERSION='"$(VERSION)"'
+CFLAGS   := -std=gnu11 -g -Wall -Wextra -Werror -MMD -MP -I$(BUILD) -I. -Iuser
 LDFLAGS  :=
-LDLIBS   := -lbpf -lelf -lz -lsqlite3 -lpthread -lm -lmicrohttpd
+LDLIBS   := -lbpf -lelf -lz -lsqlite3 -lpthread -lm -lpcap -lmicrohttpd
 ifeq ($(SAN),1)
 CFLAGS   += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
@@ -40,6 +44,10 @@ SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 USER_SRCS  := $(wildcard user/*.c user/*/*.c)
 USER_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(USER_SRCS))
 LIB_OBJS   := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
+# The web view's pages and scripts, embedded as C arrays (user/web/assets.h).
+WEB_ASSETS := $(sort $(wildcard user/web/assets/*)) user/web/vendor/uplot/uPlot.iife.min.js \
+	      user/web/vendor/uplot/uPlot.min.css
+LIB_OBJS   += $(BUILD)/gen/web_assets.o
 TEST_SRCS  := $(wildcard tests/unit/test_*.c tests/bpf/test_*.c)
 TEST_BINS  := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
 TEST_HELP  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(TEST_SRCS),$(wildcard tests/bpf/*.c)))
@@ -55,7 +63,7 @@ SHELL_SRCS := $(sort $(wildcard tools/*.sh tools/*/*.sh tests/*/*.sh) .ci/run \
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all help test test-c bench-quick bench demo vmlinux clean deps format format-check shellcheck
+.PHONY: all help test test-browser test-c bench-quick bench demo vmlinux clean deps format format-check shellcheck FORCE
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/flowmaster
@@ -63,12 +71,16 @@ all: $(BUILD)/flowmaster
 help:
 	@echo 'make            build build/flowmaster (any user; says which packages are missing)'
 	@echo 'make test       build and run every test suite (root: installs what is missing, runs BPF and netns suites)'
+	@echo 'make test-browser the web view'"'"'s pages in headless Chromium (root, ~45 s)'
 	@echo 'make test-c     only the C suites (unit, BPF); with SAN=1 under ASan/UBSan'
 	@echo 'make bench      all benchmarks, writes BENCHMARKS.md (root, ~15 min)'
 	@echo 'make bench-quick the same, reduced (about 2 min)'
 	@echo 'make demo       test hosts in namespaces, real traffic, flows in demo.db (root)'
 	@echo 'make vmlinux    regenerate vmlinux/vmlinux.h from this kernel'"'"'s BTF'
 	@echo 'make clean      remove build/'
+	@echo 'make install    binary, man page, systemd unit, config, licence (PREFIX=/usr/local, DESTDIR)'
+	@echo 'make uninstall  remove them (a changed config is kept)'
+	@echo 'make deb        build the Debian package in build/deb and check it (lintian, contents)'
 	@echo 'make fuzz       the BPF parser fuzz (FUZZ_FRAMES, 5M) and each libFuzzer target (FUZZ_SECONDS, 60)'
 	@echo 'make fuzz-quick each libFuzzer target for 30 s (CI)'
 	@echo 'make valgrind   the unit suites under valgrind'
@@ -82,7 +94,7 @@ help:
 # and, when something is missing, print the apt-get line and stop: building
 # needs no root. make test, demo and bench (which need root anyway) install
 # the missing packages of their sets when run as root.
-DEPS_INSTALL_GOALS := test demo bench bench-quick
+DEPS_INSTALL_GOALS := test demo bench bench-quick deb
 DEPS_MODE := $(if $(filter $(DEPS_INSTALL_GOALS),$(MAKECMDGOALS)),,--check)
 $(DEPS_BUILD): tools/install-deps.sh
 	$(Q)tools/install-deps.sh $(DEPS_MODE) build
@@ -103,9 +115,26 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-$(BUILD)/%.o: %.c | $(SKELS) $(DEPS_BUILD)
+# The version and the default config path, in $(BUILD)/version.h: rewritten
+# only when they change, so that only what includes it is rebuilt then.
+$(BUILD)/version.h: FORCE
+	$(Q)mkdir -p $(@D)
+	$(Q)printf '#define FM_VERSION "%s"\n#define FM_CONFIG_DEFAULT "%s"\n' \
+		'$(VERSION)' '$(SYSCONFDIR)/flowmaster/flowmaster.conf' >$@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+$(BUILD)/%.o: %.c | $(SKELS) $(DEPS_BUILD) $(BUILD)/version.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/gen/web_assets.c: $(WEB_ASSETS) tools/embed-assets.sh
+	$(call msg,EMBED,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)tools/embed-assets.sh $@ $(WEB_ASSETS)
+
+$(BUILD)/gen/web_assets.o: $(BUILD)/gen/web_assets.c
+	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libfm.a: $(LIB_OBJS)
@@ -128,6 +157,11 @@ $(BUILD)/bench/%: $(BUILD)/tools/bench/%.o $(BUILD)/tests/bpf/frames.o $(BUILD)/
 test: $(BUILD)/.deps-test $(BUILD)/flowmaster $(TEST_BINS)
 	$(Q)BUILD=$(BUILD) tools/run-tests.sh
 
+# The web view's pages in headless Chromium (about 45 s; root).
+# WEB_SCREENSHOT_DIR=docs keeps the screenshots.
+test-browser: $(BUILD)/.deps-test $(BUILD)/flowmaster
+	$(Q)BUILD=$(BUILD) bash tests/netns/test-web.sh browser_pages
+
 # The C suites only (CI runs these again with SAN=1).
 test-c: $(BUILD)/flowmaster $(TEST_BINS)
 	$(Q)BUILD=$(BUILD) SUITES="unit bpf" tools/run-tests.sh
@@ -147,6 +181,59 @@ vmlinux: | $(DEPS_BUILD)
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- install: make install / uninstall (PREFIX, DESTDIR) ----
+# The binary, the man page (with the version), the systemd unit (with these
+# paths), the default config (never overwriting one that is there) and the
+# licence. The Debian package (debian/rules) installs the same way.
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR  ?= $(PREFIX)/share/man
+DOCDIR  ?= $(PREFIX)/share/doc/flowmaster
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+CONFDIR := $(SYSCONFDIR)/flowmaster
+INSTALLED := $(SBINDIR)/flowmaster $(MANDIR)/man8/flowmaster.8 $(UNITDIR)/flowmaster.service \
+	     $(DOCDIR)/LICENSE $(DOCDIR)/README.md
+.PHONY: install uninstall
+
+$(BUILD)/flowmaster.8: flowmaster.8 $(BUILD)/version.h
+	$(call msg,GEN,$@)
+	$(Q)sed -e '/^\.TH /s/ flowmaster "System/ "flowmaster $(VERSION)" "System/' $< >$@
+
+$(BUILD)/flowmaster.service: dist/flowmaster.service.in Makefile
+	$(call msg,GEN,$@)
+	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< >$@
+
+install: $(BUILD)/flowmaster $(BUILD)/flowmaster.8 $(BUILD)/flowmaster.service
+	install -D -m 0755 $(BUILD)/flowmaster $(DESTDIR)$(SBINDIR)/flowmaster
+	install -D -m 0644 $(BUILD)/flowmaster.8 $(DESTDIR)$(MANDIR)/man8/flowmaster.8
+	install -D -m 0644 $(BUILD)/flowmaster.service $(DESTDIR)$(UNITDIR)/flowmaster.service
+	install -D -m 0644 LICENSE $(DESTDIR)$(DOCDIR)/LICENSE
+	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	@if [ -e $(DESTDIR)$(CONFDIR)/flowmaster.conf ]; then \
+		echo "kept $(DESTDIR)$(CONFDIR)/flowmaster.conf (new default not installed)"; \
+	else \
+		echo "install -D -m 0644 dist/flowmaster.conf $(DESTDIR)$(CONFDIR)/flowmaster.conf"; \
+		install -D -m 0644 dist/flowmaster.conf $(DESTDIR)$(CONFDIR)/flowmaster.conf; \
+	fi
+
+# The config goes only if it is the default as installed: edits are kept.
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
+	@if cmp -s dist/flowmaster.conf $(DESTDIR)$(CONFDIR)/flowmaster.conf; then \
+		echo "rm -f $(DESTDIR)$(CONFDIR)/flowmaster.conf"; \
+		rm -f $(DESTDIR)$(CONFDIR)/flowmaster.conf; \
+		rmdir $(DESTDIR)$(CONFDIR) 2>/dev/null || true; \
+	elif [ -e $(DESTDIR)$(CONFDIR)/flowmaster.conf ]; then \
+		echo "kept $(DESTDIR)$(CONFDIR)/flowmaster.conf: it was changed"; \
+	fi
+
+# The Debian package, built from a copy of this tree and checked (lintian,
+# its files, versions); not part of `make test` (about a minute).
+.PHONY: deb
+deb: | $(BUILD)/.deps-deb
+	$(Q)tools/deb.sh $(BUILD)/deb
+# ---- end of install ----
 
 # ---- checks: shell scripts and C formatting ----
 # `make format` rewrites every C source in place (clang-format 14: other
@@ -184,14 +271,14 @@ FUZZ_CFLAGS   := -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror
 		 -I$(BUILD) -I. -Iuser $(FUZZ_SAN)
 FUZZ_SRCS     := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS     := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_LIB_OBJS := $(patsubst %,$(BUILD)/fuzz/obj/user/%.o,lib/args table/flowtab kernel/drain kernel/loader kernel/attach lib/log lib/opts cli/run_opts daemon/sizing lib/hostport)
+FUZZ_LIB_OBJS := $(patsubst %,$(BUILD)/fuzz/obj/user/%.o,lib/args table/flowtab kernel/drain kernel/loader kernel/attach lib/log lib/opts lib/config cli/run_opts daemon/sizing ipfix/decode lib/hostport web/qs lib/proto)
 FUZZ_OBJS     := $(FUZZ_LIB_OBJS) $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_SRCS))
 VALGRIND_BINS := $(filter $(BUILD)/tests/unit/%,$(TEST_BINS))
 
 .PHONY: fuzz fuzz-quick fuzz-build valgrind
 
 # user/ code gets coverage instrumentation too: that is what is fuzzed.
-$(FUZZ_OBJS): $(BUILD)/fuzz/obj/%.o: %.c | $(SKELS) $(BUILD)/.deps-fuzz
+$(FUZZ_OBJS): $(BUILD)/fuzz/obj/%.o: %.c | $(SKELS) $(BUILD)/.deps-fuzz $(BUILD)/version.h
 	$(call msg,CC-FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * flowmaster's XDP program: count every frame into a per-flow entry of the
+ * flowmaster's programs: XDP on ingress, TC (tcx or clsact) on egress. Both
+ * run the same parser and count every frame into a per-flow entry of the
  * active generation map, never drop. See DESIGN.md, "Data path".
  */
 #include "vmlinux.h"
@@ -10,6 +11,9 @@
 #include "parse.h"
 
 #define EEXIST 17
+#define TC_ACT_UNSPEC -1 /* == TCX_NEXT: let the next filter or program run */
+/* Headers the TC program wants in the skb's linear part (see fm_tc). */
+#define TC_PULL_LEN 128
 
 /* Knobs, set by the loader before load (frozen .rodata). */
 const volatile __u32 cfg_nr_ifaces = 0;
@@ -27,6 +31,8 @@ const volatile __u8 cfg_clock = FM_CLOCK_JIFFIES;
 
 /* Written by fm_clock for the daemon's time conversion. */
 struct fm_clock_anchor clock_anchor;
+/* FM_CLOCK_REPLAY: the capture time of the frame being replayed, epoch ns. */
+__u64 replay_now;
 
 /* One flow generation: per-CPU values so the hot path needs no atomics.
  * max_entries is set from userspace; preallocated. Drained by the daemon
@@ -48,10 +54,11 @@ struct {
 	.values = { [0] = &flows_a },
 };
 
-/* Per-CPU counters per interface slot (see fm_counters); read by status/drain. */
+/* Per-CPU counters per interface slot and direction (see fm_counters):
+ * ingress slots 0..FM_MAX_IFACES, then egress ones; read by status/drain. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, FM_MAX_IFACES + 1);
+	__uint(max_entries, FM_COUNTER_SLOTS);
 	__type(key, __u32);
 	__type(value, struct fm_counters);
 } counters SEC(".maps");
@@ -100,6 +107,8 @@ static __always_inline __u64 now_ns(void)
 		return bpf_ktime_get_ns();
 	if (cfg_clock == FM_CLOCK_COARSE_NS)
 		return bpf_ktime_get_coarse_ns();
+	if (cfg_clock == FM_CLOCK_REPLAY)
+		return replay_now;
 	return bpf_jiffies64();
 }
 
@@ -128,14 +137,14 @@ static __always_inline void ring_doorbell(struct fm_counters *cnt, __u64 now)
 }
 
 /* No room in the flow map: one ring record per packet, else the overflow counters. */
-static __always_inline void fallback(struct fm_flow_key *key, __u64 len, __u8 tcp_flags, __u64 now,
-				     struct fm_counters *cnt)
+static __always_inline void fallback(struct fm_flow_key *key, __u32 segs, __u64 len, __u64 ip_len,
+				     __u8 tcp_flags, __u64 now, struct fm_counters *cnt)
 {
 	struct fm_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
 	if (!e) {
 		cnt->ringbuf_drops++;
-		cnt->overflow_packets++;
+		cnt->overflow_packets += segs;
 		cnt->overflow_bytes += len;
 		return;
 	}
@@ -144,15 +153,17 @@ static __always_inline void fallback(struct fm_flow_key *key, __u64 len, __u8 tc
 	e->ts = now;
 	e->inserts = 0;
 	e->tcp_flags = tcp_flags;
-	__builtin_memset(e->reserved, 0, sizeof(e->reserved));
+	e->reserved = 0;
+	e->segs = segs;
+	e->ip_len = ip_len;
 	__builtin_memcpy(&e->key, key, sizeof(*key));
 	bpf_ringbuf_submit(e, 0);
-	cnt->ringbuf_packets++;
+	cnt->ringbuf_packets += segs;
 	cnt->ringbuf_bytes += len;
 }
 
-static __always_inline void count_flow(struct fm_flow_key *key, __u64 len, __u8 tcp_flags,
-				       struct fm_counters *cnt)
+static __always_inline void count_flow(struct fm_flow_key *key, __u32 segs, __u64 len, __u64 ip_len,
+				       __u8 tcp_flags, struct fm_counters *cnt)
 {
 	struct fm_flow_value *v, nv = {};
 	__u64 now = now_ns();
@@ -167,14 +178,15 @@ static __always_inline void count_flow(struct fm_flow_key *key, __u64 len, __u8 
 	if (v)
 		goto hit;
 
-	nv.packets = 1;
+	nv.packets = segs;
 	nv.bytes = len;
+	nv.ip_bytes = ip_len;
 	nv.first_seen = now;
 	nv.last_seen = now;
 	nv.tcp_flags = tcp_flags;
 	err = bpf_map_update_elem(flows, key, &nv, BPF_NOEXIST);
 	if (!err) {
-		cnt->map_packets++;
+		cnt->map_packets += segs;
 		cnt->inserts++;
 		ring_doorbell(cnt, now);
 		return;
@@ -187,51 +199,82 @@ static __always_inline void count_flow(struct fm_flow_key *key, __u64 len, __u8 
 	if (!v)
 		goto full;
 hit:
-	v->packets++;
+	v->packets += segs;
 	v->bytes += len;
+	v->ip_bytes += ip_len;
 	v->last_seen = now;
 	v->tcp_flags |= tcp_flags;
-	cnt->map_packets++;
+	cnt->map_packets += segs;
 	return;
 full:
 	cnt->map_full++;
-	fallback(key, len, tcp_flags, now, cnt);
+	fallback(key, segs, len, ip_len, tcp_flags, now, cnt);
+}
+
+/*
+ * One frame at either hook: len is its length, segs the wire packets it
+ * becomes (a GSO skb: gso_segs, each segment repeating the L2..L4
+ * headers; else 1).
+ */
+static __always_inline void observe(void *data, void *end, __u32 ifindex, __u8 dir, __u64 len,
+				    __u32 segs)
+{
+	struct fm_flow_key key = {};
+	struct fm_pkt p = {};
+	__u32 slot = iface_slot(ifindex) + dir * FM_IFACE_SLOTS;
+	struct fm_counters *cnt;
+	__u64 ip_len;
+
+	cnt = bpf_map_lookup_elem(&counters, &slot);
+	if (!cnt)
+		return;
+	key.ifindex = ifindex;
+	key.direction = dir;
+	fm_parse(data, end, &key, &p, cnt);
+	ip_len = p.ip_len;
+	if (segs > 1) {
+		cnt->gso_skbs++;
+		len += (__u64)(segs - 1) * p.hdr_len;
+		/* Every segment's IP bytes: its frame less its L2 header. */
+		ip_len = p.ip_len ? len - (__u64)segs * p.l3_off : 0;
+	}
+	cnt->packets += segs;
+	cnt->bytes += len;
+	count_flow(&key, segs, len, ip_len, p.tcp_flags, cnt);
 }
 
 SEC("xdp")
 int fm_xdp(struct xdp_md *ctx)
 {
-	struct cursor c = {
-		.pos = (void *)(long)ctx->data,
-		.end = (void *)(long)ctx->data_end,
-	};
-	struct fm_flow_key key = {};
-	__u32 slot = iface_slot(ctx->ingress_ifindex);
-	__u64 len = c.end - c.pos;
-	struct fm_counters *cnt;
-	__u8 tcp_flags = 0;
-	int proto;
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 
-	cnt = bpf_map_lookup_elem(&counters, &slot);
-	if (!cnt)
-		return XDP_PASS;
-	cnt->packets++;
-	cnt->bytes += len;
-	key.ifindex = ctx->ingress_ifindex;
-	key.direction = FM_DIR_INGRESS;
-
-	proto = parse_eth(&c, &key, cnt);
-	if (proto == FM_ETH_P_IP)
-		proto = parse_ipv4(&c, &key, cnt);
-	else if (proto == FM_ETH_P_IPV6)
-		proto = parse_ipv6(&c, &key, cnt);
-	else
-		proto = PARSE_STOP;
-	if (proto != PARSE_STOP)
-		parse_l4(&c, proto, &key, &tcp_flags, cnt);
-
-	count_flow(&key, len, tcp_flags, cnt);
+	observe(data, end, ctx->ingress_ifindex, FM_DIR_INGRESS, end - data, 1);
 	return XDP_PASS;
+}
+
+/*
+ * Egress, attached by tcx or clsact. The skb may be a GSO super-packet
+ * (software GSO runs after this hook, even with tso/gso off on the
+ * device): it counts as its gso_segs wire packets. Returns
+ * TC_ACT_UNSPEC (TCX_NEXT): the next filter or program still runs.
+ */
+SEC("tc")
+int fm_tc(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	__u32 segs = skb->gso_segs, lin = end - data;
+
+	/* Packet sockets with a TX ring (trafgen, AF_PACKET senders) put
+	 * only the Ethernet header in the linear part, the rest in page
+	 * fragments the program cannot read: pull the headers in. The
+	 * stack's own skbs have them linear already and skip this. */
+	if (lin < TC_PULL_LEN && skb->len > lin) {
+		bpf_skb_pull_data(skb, skb->len < TC_PULL_LEN ? skb->len : TC_PULL_LEN);
+		data = (void *)(long)skb->data;
+		end = (void *)(long)skb->data_end;
+	}
+	observe(data, end, skb->ifindex, FM_DIR_EGRESS, skb->len, segs ? segs : 1);
+	return TC_ACT_UNSPEC;
 }
 
 /*

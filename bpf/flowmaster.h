@@ -11,7 +11,11 @@
 #include <linux/types.h>
 #endif
 
-#define FM_MAX_IFACES 16   /* interfaces one loaded program tells apart */
+#define FM_MAX_IFACES 16 /* interfaces one loaded program tells apart */
+/* Counter slots per direction: 0 (not ours) and one per interface. The
+ * counters map holds ingress slots first, then egress ones. */
+#define FM_IFACE_SLOTS (FM_MAX_IFACES + 1)
+#define FM_COUNTER_SLOTS (2 * FM_IFACE_SLOTS)
 #define FM_MAX_VLAN_TAGS 2 /* 802.1ad outer + 802.1Q inner */
 #define FM_MAX_EXT_HDRS 8  /* IPv6 extension headers walked */
 
@@ -50,7 +54,7 @@
 
 enum fm_direction {
 	FM_DIR_INGRESS = 0, /* XDP */
-	FM_DIR_EGRESS = 1,  /* reserved for a TC hook */
+	FM_DIR_EGRESS = 1,  /* TC (tcx or clsact) */
 };
 
 /* fm_flow_key.flags */
@@ -94,13 +98,18 @@ enum fm_clock {
 	FM_CLOCK_JIFFIES = 0,
 	FM_CLOCK_COARSE_NS = 1, /* bpf_ktime_get_coarse_ns */
 	FM_CLOCK_NS = 2,	/* bpf_ktime_get_ns */
+	/* replay: the program reads replay_now (.bss), set by the replay loop
+	 * before each frame to the capture's time in epoch ns. A load-time
+	 * constant: the live program does not contain the branch. */
+	FM_CLOCK_REPLAY = 3,
 };
 
 /* Per-CPU counters of one flow in one generation; the daemon converts
  * the times to epoch milliseconds. */
 struct fm_flow_value {
-	__u64 packets;
-	__u64 bytes;	  /* frame length at the hook, FCS excluded */
+	__u64 packets;	  /* wire packets: a GSO skb counts as its segments */
+	__u64 bytes;	  /* frame length at the hook, FCS excluded (GSO: of every segment) */
+	__u64 ip_bytes;	  /* IPv4 total length / IPv6 40 + payload length; 0 non-IP */
 	__u64 first_seen; /* enum fm_clock units, jiffies by default */
 	__u64 last_seen;
 	__u8 tcp_flags; /* OR of all TCP flags seen */
@@ -115,11 +124,13 @@ enum fm_event_type {
 /* Ring-buffer record; type comes first so the reader can dispatch. */
 struct fm_event {
 	__u32 type;	/* enum fm_event_type */
-	__u32 len;	/* PACKET: frame bytes; DOORBELL: 0 */
+	__u32 len;	/* PACKET: frame bytes (GSO: of all segments); DOORBELL: 0 */
 	__u64 ts;	/* same clock as fm_flow_value */
 	__u64 inserts;	/* DOORBELL: fm_ctl.inserts when sent */
 	__u8 tcp_flags; /* PACKET: TCP flags of this packet */
-	__u8 reserved[7];
+	__u8 reserved;
+	__u16 segs;		/* PACKET: wire packets (GSO segments; 0 read as 1) */
+	__u32 ip_len;		/* PACKET: IP bytes, as fm_flow_value.ip_bytes */
 	struct fm_flow_key key; /* PACKET only */
 };
 
@@ -147,7 +158,8 @@ struct fm_counters {
 	__u64 overflow_packets; /* neither map nor ring had room */
 	__u64 overflow_bytes;
 	__u64 doorbells;
-	__u64 inserts; /* new flows inserted */
+	__u64 inserts;	/* new flows inserted */
+	__u64 gso_skbs; /* egress: GSO skbs seen (each counted as its segments) */
 };
 
 /* A simultaneous reading of the program's clocks, taken by fm_clock. */
@@ -198,7 +210,7 @@ struct fm_daemon_state {
 };
 
 _Static_assert(sizeof(struct fm_flow_key) == 64, "flow key layout");
-_Static_assert(sizeof(struct fm_flow_value) == 40, "flow value layout");
+_Static_assert(sizeof(struct fm_flow_value) == 48, "flow value layout");
 _Static_assert(sizeof(struct fm_event) == 96, "event layout");
 
 #endif /* FLOWMASTER_H */

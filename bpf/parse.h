@@ -22,6 +22,14 @@ struct cursor {
 	void *end;
 };
 
+/* What one parse yields besides the key. */
+struct fm_pkt {
+	__u32 ip_len;  /* IPv4 total length, IPv6 40 + payload length; 0 non-IP */
+	__u32 l3_off;  /* bytes before the IP header (Ethernet and tags) */
+	__u32 hdr_len; /* L2..L4 header bytes: what every GSO segment repeats */
+	__u8 tcp_flags;
+};
+
 static __always_inline int malformed(struct fm_flow_key *key, __u64 *reason)
 {
 	key->flags |= FM_KF_MALFORMED;
@@ -64,7 +72,7 @@ static __always_inline int parse_eth(struct cursor *c, struct fm_flow_key *key,
 }
 
 /* IPv4 with options; returns the L4 protocol or PARSE_STOP. */
-static __always_inline int parse_ipv4(struct cursor *c, struct fm_flow_key *key,
+static __always_inline int parse_ipv4(struct cursor *c, struct fm_flow_key *key, struct fm_pkt *p,
 				      struct fm_counters *cnt)
 {
 	struct iphdr *ip = c->pos;
@@ -72,6 +80,7 @@ static __always_inline int parse_ipv4(struct cursor *c, struct fm_flow_key *key,
 
 	if ((void *)(ip + 1) > c->end || ip->version != 4 || ip->ihl < 5)
 		return malformed(key, &cnt->err_ipv4);
+	p->ip_len = bpf_ntohs(ip->tot_len);
 	/* IPv4-mapped IPv6 form, ::ffff:a.b.c.d, as whole words: byte
 	 * stores here measured a few ns per packet. */
 	*(__u32 *)&key->src_addr[8] = bpf_htonl(0x0000ffff);
@@ -93,7 +102,7 @@ static __always_inline int parse_ipv4(struct cursor *c, struct fm_flow_key *key,
 }
 
 /* IPv6 and its extension headers; returns the L4 protocol or PARSE_STOP. */
-static __always_inline int parse_ipv6(struct cursor *c, struct fm_flow_key *key,
+static __always_inline int parse_ipv6(struct cursor *c, struct fm_flow_key *key, struct fm_pkt *p,
 				      struct fm_counters *cnt)
 {
 	struct ipv6hdr *ip6 = c->pos;
@@ -101,6 +110,7 @@ static __always_inline int parse_ipv6(struct cursor *c, struct fm_flow_key *key,
 
 	if ((void *)(ip6 + 1) > c->end || ip6->version != 6)
 		return malformed(key, &cnt->err_ipv6);
+	p->ip_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
 	__builtin_memcpy(key->src_addr, &ip6->saddr, 16);
 	__builtin_memcpy(key->dst_addr, &ip6->daddr, 16);
 	nexthdr = ip6->nexthdr;
@@ -158,7 +168,7 @@ static __always_inline int parse_ipv6(struct cursor *c, struct fm_flow_key *key,
 	return nexthdr;
 }
 
-/* Ports, ICMP type/code and TCP flags. */
+/* Ports, ICMP type/code and TCP flags; moves c->pos past a TCP or UDP header. */
 static __always_inline void parse_l4(struct cursor *c, int proto, struct fm_flow_key *key,
 				     __u8 *tcp_flags, struct fm_counters *cnt)
 {
@@ -174,6 +184,7 @@ static __always_inline void parse_l4(struct cursor *c, int proto, struct fm_flow
 		key->src_port = bpf_ntohs(th->source);
 		key->dst_port = bpf_ntohs(th->dest);
 		*tcp_flags = ((__u8 *)th)[13];
+		c->pos += th->doff * 4;
 		return;
 	case FM_IPPROTO_UDP:
 	case FM_IPPROTO_UDPLITE:
@@ -181,6 +192,7 @@ static __always_inline void parse_l4(struct cursor *c, int proto, struct fm_flow
 			break;
 		key->src_port = bpf_ntohs(uh->source);
 		key->dst_port = bpf_ntohs(uh->dest);
+		c->pos = uh + 1;
 		return;
 	case FM_IPPROTO_SCTP:
 		if ((void *)(sh + 1) > c->end)
@@ -200,6 +212,30 @@ static __always_inline void parse_l4(struct cursor *c, int proto, struct fm_flow
 		return;
 	}
 	malformed(key, &cnt->err_l4);
+}
+
+/*
+ * The one parser of both hooks: the frame in [data, end) into key and p.
+ * XDP passes the whole frame, TC the skb's linear part (where the stack
+ * keeps the headers).
+ */
+static __always_inline void fm_parse(void *data, void *end, struct fm_flow_key *key,
+				     struct fm_pkt *p, struct fm_counters *cnt)
+{
+	struct cursor c = { .pos = data, .end = end };
+	int proto;
+
+	proto = parse_eth(&c, key, cnt);
+	p->l3_off = c.pos - data;
+	if (proto == FM_ETH_P_IP)
+		proto = parse_ipv4(&c, key, p, cnt);
+	else if (proto == FM_ETH_P_IPV6)
+		proto = parse_ipv6(&c, key, p, cnt);
+	else
+		proto = PARSE_STOP;
+	if (proto != PARSE_STOP)
+		parse_l4(&c, proto, key, &p->tcp_flags, cnt);
+	p->hdr_len = c.pos - data;
 }
 
 #endif

@@ -6,6 +6,10 @@
 #   insitu   the XDP programs' ns/packet on a live veth link (insitu.sh)
 #   compare  end to end: the same loads on a veth link through nothing, an
 #            empty XDP program, flowmaster, softflowd and pmacctd (compare.sh)
+#   egress   the TC egress program's cost beside XDP's (test run and live
+#            link) and flowmaster replay's frames/s (egress_replay, egress_live.sh)
+#   ipfix    the IPFIX exporter and `flowmaster collect` (ipfix.sh)
+#   web      the web view's API answer times on 1,000,000 flows (web.sh)
 # A full run (every part, without --quick) also writes BENCHMARKS.md: the
 # machine, the targets (every **Target** line of the sections), the sections.
 # Usage: tools/bench.sh [--quick] [PART...]   (root; every part by default)
@@ -18,7 +22,7 @@ parts=()
 for arg in "$@"; do
 	case $arg in
 	--quick) quick=(--quick) ;;
-	kernel | sqlite | insitu | compare) parts+=("$arg") ;;
+	kernel | sqlite | insitu | compare | egress | ipfix | web) parts+=("$arg") ;;
 	-h | --help)
 		sed -n '2,/^# Usage/s/^# \{0,1\}//p' "$0"
 		exit 0
@@ -67,6 +71,27 @@ bench_compare() {
 		--markdown "$BUILD/bench/compare.md" --plot "$BUILD/bench/compare.png"
 }
 
+# Test hosts in namespaces of its own for the live part, torn down by trap.
+bench_egress() {
+	echo "== egress: TC egress program against XDP, and replay speed"
+	"$BUILD/bench/egress_replay" "${quick[@]}" --flowmaster "$BUILD/flowmaster" \
+		--markdown "$BUILD/bench/egress.md"
+	env BUILD="$BUILD" tools/bench/egress_live.sh "${quick[@]}" --markdown "$BUILD/bench/egress.md"
+}
+
+# A test namespace of its own, loopback only, torn down by trap.
+bench_ipfix() {
+	echo "== ipfix: exporter, decoder, flowmaster collect against a raw insert loop"
+	env BUILD="$BUILD" tools/bench/ipfix.sh "${quick[@]}" --markdown "$BUILD/bench/ipfix.md"
+}
+
+# The web view on a database of 1,000,000 flows made with SQL, in a
+# network namespace of its own.
+bench_web() {
+	echo "== web: API answer times on 1,000,000 flows (100,000 with --quick)"
+	env BUILD="$BUILD" tools/bench/web.sh "${quick[@]}" --index --markdown "$BUILD/bench/web.md"
+}
+
 # BENCHMARKS.md: the machine, the targets of every part, then every
 # part's section, as measured now (a section missing: that part failed
 # before it wrote one, and the Targets say so).
@@ -82,14 +107,14 @@ write_benchmarks() {
 		echo
 		echo "## Targets"
 		echo
-		for part in kernel sqlite insitu compare; do
+		for part in kernel sqlite insitu compare egress ipfix web; do
 			if [[ -f $BUILD/bench/$part.md ]]; then
 				{ grep '^\*\*Target\*\*' "$BUILD/bench/$part.md" || true; } | sed "s/^/- $part: /"
 			else
 				echo "- $part: no results (the part failed)"
 			fi
 		done
-		for part in kernel sqlite insitu compare; do
+		for part in kernel sqlite insitu compare egress ipfix web; do
 			[[ -f $BUILD/bench/$part.md ]] || continue
 			echo
 			# The plot is copied next to BENCHMARKS.md under its own name.
@@ -103,7 +128,7 @@ write_benchmarks() {
 # Every part runs even if one fails (a lost count, a tool missing); the
 # exit status says whether all of them succeeded.
 all=0
-((${#parts[@]})) || { parts=(kernel sqlite insitu compare); all=1; }
+((${#parts[@]})) || { parts=(kernel sqlite insitu compare egress ipfix web); all=1; }
 failed=()
 start=$SECONDS
 for part in "${parts[@]}"; do

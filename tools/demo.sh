@@ -163,14 +163,15 @@ else
 	say "hosts: a ($A4) <-> b ($B4), veth a-b <-> b-a, namespaces $(lab_ns a), $(lab_ns b)"
 fi
 
-# rx_quiet: b-a has received nothing for 0.5 s (bounded: 5 s).
+# wait_quiet: b-a has received and sent nothing for 0.5 s (bounded: 5 s).
+link_frames() { echo $(($(lab_rx_packets b b-a) + $(lab_tx_packets b b-a))); }
 wait_quiet()
 {
 	local last now i same=0
-	last=$(lab_rx_packets b b-a)
+	last=$(link_frames)
 	for ((i = 0; i < 50; i++)); do
 		sleep 0.1
-		now=$(lab_rx_packets b b-a)
+		now=$(link_frames)
 		if ((now == last)); then
 			same=$((same + 1))
 			((same >= 5)) && return 0
@@ -180,8 +181,22 @@ wait_quiet()
 	done
 	return 1
 }
+# IPv6 brings the link-local addresses (and their MLD reports) up only
+# when linkwatch reports the carrier, up to a second after the link: wait
+# for them, or the quiet link above is only not yet talking.
+linklocal_up()
+{
+	[[ -n $(ip -n "$(lab_ns a)" -6 addr show dev a-b scope link 2>/dev/null) ]] &&
+		[[ -n $(ip -n "$(lab_ns b)" -6 addr show dev b-a scope link 2>/dev/null) ]]
+}
+if ((IPV6)); then
+	for ((i = 0; i < 50; i++)); do
+		linklocal_up && break
+		sleep 0.1
+	done
+fi
 wait_quiet || die "the test link does not fall silent"
-RX0=$(lab_rx_packets b b-a)
+RX0=$(lab_rx_packets b b-a) TX0=$(lab_tx_packets b b-a)
 
 # --- the daemon -----------------------------------------------------------
 
@@ -192,7 +207,7 @@ fi
 PIN=$(lab_pin_dir) || die "cannot mount bpffs on /sys/fs/bpf"
 FM_LOG=$LAB_TMP/flowmaster.log
 RUN_ARGS=(-i b-a --db "$DB" --pin-path "$PIN" --poll-interval 200 --idle-timeout 2
-	  --metrics-interval 1 --max-flows 16384)
+	  --metrics-interval 1 --max-flows 16384 --direction both)
 say "starting in b: flowmaster run ${RUN_ARGS[*]}"
 lab_bg b "$FM_LOG" "$FM" run "${RUN_ARGS[@]}"
 FM_PID=$LAB_PID
@@ -205,10 +220,11 @@ lab_xdp_attached b b-a 2>/dev/null || die "flowmaster did not attach to b-a with
 # log_msgs: the daemon's log lines without their timestamp and level.
 log_msgs() { sed -E 's/^[0-9]{4}-[0-9T:.-]+Z [a-z]+: //' "$FM_LOG"; }
 for ((i = 0; i < 20; i++)); do
-	log_msgs | grep -q '^b-a: attached' && break
+	log_msgs | grep -q '^b-a: egress attached' && break
 	sleep 0.1
 done
 say "flowmaster: $(log_msgs | grep -m1 '^b-a: attached' || echo 'b-a: attached')"
+say "flowmaster: $(log_msgs | grep -m1 '^b-a: egress attached' || echo 'b-a: egress attached')"
 
 # daemon_line: the daemon's next status line (one per metrics interval,
 # so at most 1.5 s away), or its latest.
@@ -280,28 +296,38 @@ sleep 0.3	# the last frames through the veth
 lab_stop "$FM_PID" 20
 FM_RC=$?
 say "stopped flowmaster with SIGTERM: exit status $FM_RC"
-log_msgs | grep -E '^b-a: kernel saw' | sed 's/^/          flowmaster: /'
+log_msgs | grep -E '^b-a( in| out)?: kernel saw' | sed 's/^/          flowmaster: /'
 ((FM_RC == 0)) || die "flowmaster exited with status $FM_RC"
-RX=$(($(lab_rx_packets b b-a) - RX0))
+RX=$(($(lab_rx_packets b b-a) - RX0)) TX=$(($(lab_tx_packets b b-a) - TX0))
 
 SHOW=$(printf %q "$(shown "$DB")")
 echo
 echo "\$ flowmaster top --db $SHOW"
 "$FM" top --db "$DB" || die "flowmaster top failed"
 
-QUERY="select protocol, src_ip, src_port, dst_ip, dst_port, icmp_type, tcp_flags, packets, bytes, end_reason from flows_readable order by bytes desc limit 12;"
+QUERY="select direction, protocol, src_ip, src_port, dst_ip, dst_port, icmp_type, tcp_flags, packets, bytes, end_reason from flows_readable order by bytes desc limit 12;"
 echo
 echo "\$ sqlite3 -header -column $SHOW '$QUERY'"
 sqlite3 -batch -header -column -cmd '.timeout 5000' "$DB" "$QUERY" || die "sqlite3 query failed"
 
 STORED=$(sqlite3 -batch -cmd '.timeout 5000' "$DB" "select coalesce(sum(packets), 0) from flows
-	where interface_id in (select id from interfaces where name = 'b-a');") ||
+	where interface_id in (select id from interfaces where name = 'b-a') and direction = 'ingress';") ||
+	die "cannot read $DB"
+STORED_OUT=$(sqlite3 -batch -cmd '.timeout 5000' "$DB" "select coalesce(sum(packets), 0) from flows
+	where interface_id in (select id from interfaces where name = 'b-a') and direction = 'egress';") ||
 	die "cannot read $DB"
 echo
 if [[ $STORED == "$RX" ]]; then
 	echo "reconciliation: b-a received $RX frames (its kernel counter), $SHOW holds $STORED packets for b-a: they match"
 else
 	echo "reconciliation: b-a received $RX frames (its kernel counter), $SHOW holds $STORED packets for b-a: MISMATCH" >&2
+	exit 1
+fi
+# The replies: what b sent back (echo replies, TCP ACKs, ARP), seen leaving.
+if [[ $STORED_OUT == "$TX" ]]; then
+	echo "reconciliation, replies: b-a sent $TX frames (its kernel counter), $SHOW holds $STORED_OUT egress packets for b-a: they match"
+else
+	echo "reconciliation, replies: b-a sent $TX frames (its kernel counter), $SHOW holds $STORED_OUT egress packets for b-a: MISMATCH" >&2
 	exit 1
 fi
 

@@ -9,6 +9,7 @@
 #   valgrind  `make valgrind` (part of test)
 #   lint      `make shellcheck`, `make format-check` (part of test)
 #   bench     `make bench`: the tools it compares with, and plotting
+#   deb       `make deb`: the Debian package tools
 #
 # Usage: tools/install-deps.sh [--check] SET...
 #   As root: install what the sets lack. With --check, or not as root:
@@ -43,6 +44,7 @@ iputils-ping		ping					test demo
 util-linux		nsenter					test demo
 jq			jq					test
 prometheus		prometheus				test
+chromium		chromium				test
 curl			curl					test
 groff-base		groff					test
 man-db			man					test
@@ -52,9 +54,16 @@ shellcheck		shellcheck				test lint
 clang-format-14		clang-format-14				test lint
 time			/usr/bin/time				bench
 softflowd		softflowd				bench
-nfdump			nfcapd					bench
+nfdump			nfcapd					test bench
+tshark			tshark					test
 pmacct			pmacctd					bench
 gnuplot-nox		gnuplot					bench
+dpkg-dev		dpkg-buildpackage			deb
+debhelper		dh					deb
+lintian			lintian					deb
+libpcap-dev		/usr/include/pcap/pcap.h		build
+tcpdump			tcpdump					test
+ethtool			ethtool					test
 EOF
 }
 
@@ -80,7 +89,7 @@ sets=()
 for arg in "$@"; do
 	case $arg in
 	--check) check=1 ;;
-	build | test | demo | fuzz | valgrind | lint | bench) sets+=("$arg") ;;
+	build | test | demo | fuzz | valgrind | lint | bench | deb) sets+=("$arg") ;;
 	*) usage ;;
 	esac
 done

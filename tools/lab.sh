@@ -350,6 +350,8 @@ lab_trafgen()
 		t=$((count / 100000 + 10))
 	fi
 	lab_log "trafgen $host/$ifc: $count frames, $flows flows, rate ${rate:-max}, ${t}s limit"
+	# LAB_TRAFGEN_QDISC=1: through the qdisc path (-q), so TC egress sees it.
+	[[ ${LAB_TRAFGEN_QDISC:-0} == 1 ]] && args+=(-q)
 	local cmd=(timeout -s INT -k 2 "$t" trafgen -i "$cfg" -o "$ifc" -P 1 --no-sock-mem
 		   -Q -C -n "$count" "${args[@]}")
 	if [[ ${LAB_TRAFGEN_BG:-0} == 1 ]]; then

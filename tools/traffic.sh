@@ -56,7 +56,8 @@ lab_host a --no-ipv6 && lab_host b --no-ipv6 && lab_link a b || exit 1
 db=$LAB_TMP/flows.db
 rx0=$(lab_rx_packets b b-a)
 if ((daemon)); then
-	lab_bg b "$LAB_TMP/flowmaster.log" "$FM" run -i b-a --db "$db" --pin-path "$(lab_pin_dir)" "$@"
+	lab_bg b "$LAB_TMP/flowmaster.log" "$FM" run -i b-a --db "$db" --pin-path "$(lab_pin_dir)" \
+		--direction ingress "$@"
 	fm=$LAB_PID
 	for ((i = 0; i < 100; i++)); do
 		lab_xdp_attached b b-a && break

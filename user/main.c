@@ -11,9 +11,12 @@ static const struct {
 	const char *help;
 } cmds[] = {
 	{ "run", cmd_run, "attach to interfaces and write flows to SQLite" },
+	{ "replay", cmd_replay, "count a capture (pcap, pcapng) into the database" },
+	{ "collect", cmd_collect, "receive IPFIX and NetFlow into the database" },
 	{ "top", cmd_top, "top talkers and flows from the database" },
 	{ "status", cmd_status, "what is attached, live kernel counters, last metrics" },
 	{ "detach", cmd_detach, "remove flowmaster's XDP programs and stale pins" },
+	{ "web", cmd_web, "a read-only web view and JSON API of the database" },
 	{ "version", cmd_version, "print versions of flowmaster, libbpf and the kernel" },
 };
 

@@ -57,6 +57,19 @@ int bpftest_run_frame(struct loader *l, const uint8_t *frame, size_t len)
 	return test_run(l, data, META_LEN + len, &ctx);
 }
 
+int bpftest_run_tc(struct loader *l, const uint8_t *frame, size_t len, uint32_t gso_segs,
+		   uint32_t gso_size, int *verdict)
+{
+	struct __sk_buff skb = { .gso_segs = gso_segs, .gso_size = gso_size };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len, .ctx_in = &skb,
+		    .ctx_size_in = sizeof(skb), .repeat = 1);
+
+	if (bpf_prog_test_run_opts(loader_tc_prog_fd(l), &opts))
+		return -errno;
+	*verdict = (int)opts.retval;
+	return 0;
+}
+
 bool bpftest_pass(struct loader *l, const uint8_t *frame, size_t len, const char *what)
 {
 	int ret = bpftest_run_frame(l, frame, len);

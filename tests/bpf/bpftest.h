@@ -14,7 +14,8 @@
 
 #define LO_IFINDEX 1 /* what BPF_PROG_TEST_RUN reports as ingress */
 #define XDP_PASS_RET 2
-#define META_LEN 16 /* XDP metadata in front of frames shorter than 14 */
+#define TC_NEXT_RET -1 /* TC_ACT_UNSPEC == TCX_NEXT */
+#define META_LEN 16    /* XDP metadata in front of frames shorter than 14 */
 
 #define NEED_ROOT()                                                                                \
 	do {                                                                                       \
@@ -29,6 +30,13 @@ int bpftest_open(struct loader *l, const struct loader_opts *o);
  * negative errno. ingress_ifindex is lo's.
  */
 int bpftest_run_frame(struct loader *l, const uint8_t *frame, size_t len);
+/*
+ * Run the TC (egress) program once on an skb of lo holding the frame (at
+ * least an Ethernet header), with gso_segs and gso_size as given; its
+ * verdict (TC_NEXT_RET) in *verdict. Returns 0 or a negative errno.
+ */
+int bpftest_run_tc(struct loader *l, const uint8_t *frame, size_t len, uint32_t gso_segs,
+		   uint32_t gso_size, int *verdict);
 /* Run and require XDP_PASS; what names the frame in a failure message. */
 bool bpftest_pass(struct loader *l, const uint8_t *frame, size_t len, const char *what);
 /* One UDP/IPv4 frame 198.18.0.1:sport -> 198.18.0.2:9; its length in *len. */

@@ -49,6 +49,52 @@ static struct loader_opts default_opts(void)
 	return o;
 }
 
+/*
+ * Which program the frame checks run: FM_DIR_INGRESS the XDP program,
+ * FM_DIR_EGRESS the TC one (BPF_PROG_TEST_RUN on an skb of lo, with
+ * g_segs as its gso_segs). Every table row and sweep runs through both.
+ */
+static int g_dir = FM_DIR_INGRESS;
+static uint32_t g_segs;
+
+/* Run and require the hook's pass verdict. */
+static bool run_pass(struct loader *l, const uint8_t *frame, size_t len, const char *what)
+{
+	int want = g_dir == FM_DIR_EGRESS ? TC_NEXT_RET : XDP_PASS_RET, ret, err;
+
+	if (g_dir == FM_DIR_EGRESS) {
+		err = bpftest_run_tc(l, frame, len, g_segs, 0, &ret);
+	} else {
+		ret = bpftest_run_frame(l, frame, len);
+		err = ret < 0 ? ret : 0;
+	}
+	if (err) {
+		TL_FAIL("%s: BPF_PROG_TEST_RUN on %zu bytes: %s", what, len, strerror(-err));
+		return false;
+	}
+	if (ret != want) {
+		TL_FAIL("%s: verdict %d, expected %d", what, ret, want);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Smallest frame the hook can be given: BPF_PROG_TEST_RUN builds an skb
+ * only around a whole Ethernet header and, when that names IPv4 or IPv6
+ * (untagged), a whole fixed IP header (the stack never sends less).
+ */
+static size_t min_frame(const struct frame_spec *s)
+{
+	if (g_dir != FM_DIR_EGRESS)
+		return 0;
+	if (!s->nr_vlans && s->eth_type == FRAME_ETH_IP)
+		return FRAME_ETH_LEN + FRAME_IPV4_LEN;
+	if (!s->nr_vlans && s->eth_type == FRAME_ETH_IPV6)
+		return FRAME_ETH_LEN + FRAME_IPV6_LEN;
+	return FRAME_ETH_LEN;
+}
+
 /* One flow of a generation, its per-CPU values merged. */
 struct flow {
 	struct fm_flow_key key;
@@ -80,6 +126,7 @@ static int read_gen(struct loader *l, int fd, struct flow *out, int max)
 
 			f->v.packets += v->packets;
 			f->v.bytes += v->bytes;
+			f->v.ip_bytes += v->ip_bytes;
 			f->v.tcp_flags |= v->tcp_flags;
 			if (v->first_seen && (!f->v.first_seen || v->first_seen < f->v.first_seen))
 				f->v.first_seen = v->first_seen;
@@ -115,7 +162,7 @@ static long long gen_packets(struct loader *l, int fd)
 
 static bool read_counters(struct loader *l, __u32 slot, struct fm_counters *c)
 {
-	int err = loader_read_counters(l, slot, c);
+	int err = loader_read_counters_dir(l, slot, g_dir, c);
 
 	if (err)
 		TL_FAIL("loader_read_counters(slot %u): %s", slot, strerror(-err));
@@ -135,7 +182,7 @@ static const struct {
 	CF(err_vlan),	     CF(err_ipv4),	CF(err_ipv4_opts), CF(err_ipv6),
 	CF(err_ipv6_ext),    CF(err_ext_chain), CF(err_l4),	   CF(map_full),
 	CF(ringbuf_packets), CF(ringbuf_bytes), CF(ringbuf_drops), CF(overflow_packets),
-	CF(overflow_bytes),  CF(doorbells),	CF(inserts),
+	CF(overflow_bytes),  CF(doorbells),	CF(inserts),	   CF(gso_skbs),
 #undef CF
 };
 _Static_assert(sizeof(counter_fields) / sizeof(counter_fields[0]) ==
@@ -263,7 +310,7 @@ static bool check_key(const char *what, const struct flow *f, const struct frame
 	bool ok = true;
 
 	ok &= CHECK(what, k->ifindex, LO_IFINDEX);
-	ok &= CHECK(what, k->direction, FM_DIR_INGRESS);
+	ok &= CHECK(what, k->direction, g_dir);
 	ok &= CHECK(what, k->eth_type, w->eth_type);
 	ok &= CHECK(what, k->vlan_id, w->vlan_id);
 	ok &= CHECK(what, k->flags, w->flags);
@@ -282,13 +329,29 @@ static bool check_key(const char *what, const struct flow *f, const struct frame
 	return ok;
 }
 
+/*
+ * The IP bytes the program should count for a frame: the IPv4 total length
+ * or IPv6 40 + payload length its header says (so padding and a cut do not
+ * change it), when the key holds addresses (the header was read); else 0.
+ */
+static uint64_t want_ip_bytes(const uint8_t *frame, size_t l3, const struct want_key *w)
+{
+	if (w->addr == A_V4)
+		return (uint64_t)frame[l3 + 2] << 8 | frame[l3 + 3];
+	if (w->addr == A_V6)
+		return FRAME_IPV6_LEN + ((uint64_t)frame[l3 + 4] << 8 | frame[l3 + 5]);
+	return 0;
+}
+
 /* One packet of one flow: packets 1, bytes = frame length, times set. */
-static bool check_value1(const char *what, const struct flow *f, size_t len, uint8_t tcp_flags)
+static bool check_value1(const char *what, const struct flow *f, size_t len, uint64_t ip_bytes,
+			 uint8_t tcp_flags)
 {
 	bool ok = true;
 
 	ok &= CHECK(what, f->v.packets, 1);
 	ok &= CHECK(what, f->v.bytes, len);
+	ok &= CHECK(what, f->v.ip_bytes, ip_bytes);
 	ok &= CHECK(what, f->v.tcp_flags, tcp_flags);
 	ok &= CHECK(what, f->v.first_seen != 0, 1);
 	ok &= CHECK(what, f->v.last_seen >= f->v.first_seen, 1);
@@ -301,7 +364,8 @@ static bool check_value1(const char *what, const struct flow *f, size_t len, uin
  * The generation is emptied again afterwards.
  */
 static bool check_one_frame(struct loader *l, const char *what, const uint8_t *frame, size_t len,
-			    const struct frame_spec *s, const struct want_key *w, enum reason r)
+			    size_t l3, const struct frame_spec *s, const struct want_key *w,
+			    enum reason r)
 {
 	struct fm_counters before, after, want = new_flow_deltas(len, r);
 	int fd = l->gen_fd[l->active];
@@ -309,7 +373,7 @@ static bool check_one_frame(struct loader *l, const char *what, const uint8_t *f
 	bool ok;
 	int n;
 
-	if (!read_counters(l, 0, &before) || !bpftest_pass(l, frame, len, what) ||
+	if (!read_counters(l, 0, &before) || !run_pass(l, frame, len, what) ||
 	    !read_counters(l, 0, &after))
 		return false;
 	ok = check_deltas(what, &before, &after, &want);
@@ -317,7 +381,7 @@ static bool check_one_frame(struct loader *l, const char *what, const uint8_t *f
 	ok &= CHECK(what, n, 1);
 	if (n == 1) {
 		ok &= check_key(what, &flows[0], s, w);
-		ok &= check_value1(what, &flows[0], len, w->tcp_flags);
+		ok &= check_value1(what, &flows[0], len, want_ip_bytes(frame, l3, w), w->tcp_flags);
 	}
 	clear_gen(fd);
 	return ok;
@@ -645,13 +709,12 @@ static const struct xdp_case cases[] = {
 
 #define NR_CASES (sizeof(cases) / sizeof(cases[0]))
 
-/* Every table row on its own, on an empty active generation. */
-TEST(frame_table)
+/* Every table row on its own, on an empty active generation, through g_dir's program. */
+static void frame_table(void)
 {
 	struct loader_opts o = default_opts();
 	struct loader l;
 
-	NEED_ROOT();
 	if (bpftest_open(&l, &o))
 		return;
 	for (size_t i = 0; i < NR_CASES; i++) {
@@ -667,8 +730,139 @@ TEST(frame_table)
 		if (c->mangle)
 			c->mangle(frame, &off);
 		len -= c->cut;
-		check_one_frame(&l, c->desc, frame, len, &c->f, &c->want, c->reason);
+		check_one_frame(&l, c->desc, frame, len, off.l3, &c->f, &c->want, c->reason);
 	}
+	loader_close(&l);
+}
+
+TEST(frame_table)
+{
+	NEED_ROOT();
+	frame_table();
+}
+
+/* The same rows through the TC egress program: same keys, direction egress. */
+TEST(frame_table_egress)
+{
+	NEED_ROOT();
+	g_dir = FM_DIR_EGRESS;
+	frame_table();
+	g_dir = FM_DIR_INGRESS;
+}
+
+/*
+ * GSO on egress: an skb with gso_segs N counts as the N packets the wire
+ * carries, each repeating the L2..L4 headers (hdr), so bytes = len +
+ * (N - 1) * hdr and IP bytes = bytes - N * (L2 header). gso_segs 0 and 1
+ * are one packet. (BPF_PROG_TEST_RUN takes at most about a page of skb
+ * data: the payloads here are small, the program reads only skb->len.)
+ */
+struct gso_case {
+	const char *desc;
+	struct frame_spec f;
+	uint32_t segs;
+	size_t hdr; /* L2..L4 header bytes each segment carries */
+	size_t l3;  /* L2 header bytes */
+	struct want_key want;
+};
+
+static const struct gso_case gso_cases[] = {
+	{ "TSO IPv4 TCP, 4 segments of 600",
+	  { IP4, .l4_proto = FRAME_IP_TCP, .sport = 5001, .dport = 40000,
+	    .tcp_flags = FRAME_TCP_ACK | FRAME_TCP_PSH, .payload_len = 4 * 600 },
+	  4,
+	  FRAME_ETH_LEN + FRAME_IPV4_LEN + FRAME_TCP_LEN,
+	  FRAME_ETH_LEN,
+	  .want = { .eth_type = 0x0800,
+		    .addr = A_V4,
+		    .sport = 5001,
+		    .dport = 40000,
+		    .proto = 6,
+		    .tcp_flags = FRAME_TCP_ACK | FRAME_TCP_PSH } },
+	{ "TSO IPv6 TCP, 3 segments",
+	  { IP6, .l4_proto = FRAME_IP_TCP, .sport = 443, .dport = 50000, .tcp_flags = FRAME_TCP_ACK,
+	    .payload_len = 3 * 800 },
+	  3,
+	  FRAME_ETH_LEN + FRAME_IPV6_LEN + FRAME_TCP_LEN,
+	  FRAME_ETH_LEN,
+	  .want = { .eth_type = 0x86dd,
+		    .addr = A_V6,
+		    .sport = 443,
+		    .dport = 50000,
+		    .proto = 6,
+		    .tcp_flags = FRAME_TCP_ACK } },
+	{ "TSO in VLAN 5: the tag is part of every segment's header",
+	  { IP4, .nr_vlans = 1, .vlan = { TAG(FRAME_ETH_8021Q, 5) }, .l4_proto = FRAME_IP_TCP,
+	    .sport = 1, .dport = 2, .tcp_flags = FRAME_TCP_ACK, .payload_len = 2 * 1000 },
+	  2,
+	  FRAME_ETH_LEN + FRAME_VLAN_LEN + FRAME_IPV4_LEN + FRAME_TCP_LEN,
+	  FRAME_ETH_LEN + FRAME_VLAN_LEN,
+	  .want = { .eth_type = 0x0800,
+		    .vlan_id = 5,
+		    .addr = A_V4,
+		    .sport = 1,
+		    .dport = 2,
+		    .proto = 6,
+		    .flags = FM_KF_VLAN,
+		    .tcp_flags = FRAME_TCP_ACK } },
+	{ "UDP GSO (UDP_SEGMENT) IPv4, 5 datagrams",
+	  { IP4, .l4_proto = FRAME_IP_UDP, .sport = 7000, .dport = 7001, .payload_len = 5 * 200 },
+	  5,
+	  FRAME_ETH_LEN + FRAME_IPV4_LEN + FRAME_UDP_LEN,
+	  FRAME_ETH_LEN,
+	  .want = { .eth_type = 0x0800, .addr = A_V4, .sport = 7000, .dport = 7001, .proto = 17 } },
+	{ "gso_segs 1: one packet",
+	  { IP4, .l4_proto = FRAME_IP_TCP, .sport = 9, .dport = 10, .payload_len = 100 },
+	  1,
+	  0,
+	  FRAME_ETH_LEN,
+	  .want = { .eth_type = 0x0800, .addr = A_V4, .sport = 9, .dport = 10, .proto = 6 } },
+};
+
+TEST(egress_gso)
+{
+	struct loader_opts o = default_opts();
+	struct loader l;
+
+	NEED_ROOT();
+	if (bpftest_open(&l, &o))
+		return;
+	g_dir = FM_DIR_EGRESS;
+	for (size_t i = 0; i < sizeof(gso_cases) / sizeof(gso_cases[0]); i++) {
+		const struct gso_case *c = &gso_cases[i];
+		uint8_t frame[FRAME_MAX_LEN * 4];
+		struct fm_counters before, after, want = { 0 };
+		size_t len = frame_build(&c->f, frame, sizeof(frame));
+		uint64_t bytes = len + (c->segs - 1) * c->hdr;
+		struct flow flows[2];
+		int n;
+
+		if (!len) {
+			TL_FAIL("%s: frame_build failed", c->desc);
+			continue;
+		}
+		g_segs = c->segs;
+		if (!read_counters(&l, 0, &before) || !run_pass(&l, frame, len, c->desc) ||
+		    !read_counters(&l, 0, &after))
+			break;
+		want.packets = want.map_packets = c->segs;
+		want.bytes = bytes;
+		want.inserts = 1;
+		want.gso_skbs = c->segs > 1;
+		check_deltas(c->desc, &before, &after, &want);
+		n = read_gen(&l, l.gen_fd[l.active], flows, 2);
+		CHECK(c->desc, n, 1);
+		if (n == 1) {
+			check_key(c->desc, &flows[0], &c->f, &c->want);
+			CHECK(c->desc, flows[0].v.packets, c->segs);
+			CHECK(c->desc, flows[0].v.bytes, bytes);
+			CHECK(c->desc, flows[0].v.ip_bytes, bytes - c->segs * c->l3);
+			CHECK(c->desc, flows[0].v.tcp_flags, c->want.tcp_flags);
+		}
+		clear_gen(l.gen_fd[l.active]);
+	}
+	g_segs = 0;
+	g_dir = FM_DIR_INGRESS;
 	loader_close(&l);
 }
 
@@ -736,14 +930,15 @@ struct layer {
  * holds what the earlier layers gave. Every run is XDP_PASS, and in the end
  * packets seen == frames run == packets in the map.
  */
-static void sweep(const char *name, const struct frame_spec *s, const struct layer *layers,
-		  int nr_layers, const struct want_key *whole)
+static void sweep1(const char *name, const struct frame_spec *s, const struct layer *layers,
+		   int nr_layers, const struct want_key *whole)
 {
 	uint8_t frame[FRAME_MAX_LEN];
-	size_t full = frame_build(s, frame, sizeof(frame));
+	struct frame_offsets off;
+	size_t full = frame_build_off(s, frame, sizeof(frame), &off);
 	struct loader_opts o = default_opts();
 	struct fm_counters start, end;
-	__u64 bytes = 0;
+	__u64 bytes = 0, runs = 0;
 	struct loader l;
 	char what[160];
 
@@ -754,7 +949,7 @@ static void sweep(const char *name, const struct frame_spec *s, const struct lay
 	if (bpftest_open(&l, &o))
 		return;
 	read_counters(&l, 0, &start);
-	for (size_t len = 0; len <= full; len++) {
+	for (size_t len = min_frame(s); len <= full; len++) {
 		const struct want_key *w = whole;
 		enum reason r = R_NONE;
 
@@ -765,15 +960,27 @@ static void sweep(const char *name, const struct frame_spec *s, const struct lay
 				break;
 			}
 		}
-		snprintf(what, sizeof(what), "%s cut at %zu of %zu bytes", name, len, full);
-		check_one_frame(&l, what, frame, len, s, w, r);
+		snprintf(what, sizeof(what), "%s (%s) cut at %zu of %zu bytes", name,
+			 g_dir ? "egress" : "ingress", len, full);
+		check_one_frame(&l, what, frame, len, off.l3, s, w, r);
 		bytes += len;
+		runs++;
 	}
 	read_counters(&l, 0, &end);
-	EXPECT_EQ(end.packets - start.packets, full + 1, "packets seen == frames run");
-	EXPECT_EQ(end.map_packets - start.map_packets, full + 1, "map packets == frames run");
+	EXPECT_EQ(end.packets - start.packets, runs, "packets seen == frames run");
+	EXPECT_EQ(end.map_packets - start.map_packets, runs, "map packets == frames run");
 	EXPECT_EQ(end.bytes - start.bytes, bytes, "bytes seen == sum of lengths run");
 	loader_close(&l);
+}
+
+/* The sweep through both programs (TC from 14 bytes: an skb needs a header). */
+static void sweep(const char *name, const struct frame_spec *s, const struct layer *layers,
+		  int nr_layers, const struct want_key *whole)
+{
+	sweep1(name, s, layers, nr_layers, whole);
+	g_dir = FM_DIR_EGRESS;
+	sweep1(name, s, layers, nr_layers, whole);
+	g_dir = FM_DIR_INGRESS;
 }
 
 /*
@@ -1074,7 +1281,8 @@ static int on_record(void *ctx, void *data, size_t size)
 	rs->packets++;
 	if (e->len != rs->len || e->key.src_port != rs->next_sport || e->key.dst_port != 9 ||
 	    e->key.ifindex != LO_IFINDEX || e->key.protocol != 17 || e->key.eth_type != 0x0800 ||
-	    !e->ts || e->tcp_flags || e->key.src_addr[11] != 0xff) {
+	    !e->ts || e->tcp_flags || e->key.src_addr[11] != 0xff || e->segs != 1 ||
+	    e->ip_len != rs->len - FRAME_ETH_LEN || e->reserved) {
 		TL_FAIL("ring packet record %d: len %u (want %zu), sport %u (want %u), dport %u, "
 			"ifindex %u, protocol %u, eth_type 0x%04x, ts %llu",
 			rs->packets, e->len, rs->len, e->key.src_port, rs->next_sport,
@@ -1156,6 +1364,93 @@ TEST(map_full_ring_then_overflow)
 			  (c.overflow_packets - c0.overflow_packets),
 		  "packets seen == map packets + ring records + overflow, after refill");
 out:
+	ring_buffer__free(rb);
+	loader_close(&l);
+}
+
+/* What the ring returned for egress_map_full_gso. */
+struct gso_record {
+	int n;
+	struct fm_event e;
+};
+
+static int on_gso_record(void *ctx, void *data, size_t size)
+{
+	struct gso_record *g = ctx;
+
+	if (size >= sizeof(g->e) && ((struct fm_event *)data)->type == FM_EV_PACKET) {
+		memcpy(&g->e, data, sizeof(g->e));
+		g->n++;
+	}
+	return 0;
+}
+
+/*
+ * A GSO skb that finds the map full becomes one ring record carrying its
+ * segments (segs) and wire bytes; with the ring full too, the egress
+ * slot's overflow counters take all its segments.
+ */
+TEST(egress_map_full_gso)
+{
+	struct loader_opts o = { .max_flows = TINY_FLOWS, .ringbuf_bytes = TINY_RING };
+	struct frame_spec s = { IP4,
+				.l4_proto = FRAME_IP_TCP,
+				.sport = 5001,
+				.dport = 40000,
+				.tcp_flags = FRAME_TCP_ACK,
+				.payload_len = 3 * 500 };
+	const size_t hdr = FRAME_ETH_LEN + FRAME_IPV4_LEN + FRAME_TCP_LEN;
+	struct fm_counters c0, c;
+	struct gso_record g = { 0 };
+	struct ring_buffer *rb = NULL;
+	uint8_t frame[FRAME_MAX_LEN];
+	size_t len = frame_build(&s, frame, sizeof(frame)), wire = len + 2 * hdr;
+	struct loader l;
+
+	NEED_ROOT();
+	if (bpftest_open(&l, &o))
+		return;
+	for (int i = 0; i < TINY_FLOWS; i++) /* fill the map through XDP */
+		if (!bpftest_send_udp(&l, (uint16_t)(30000 + i), NULL))
+			goto out;
+	g_dir = FM_DIR_EGRESS;
+	g_segs = 3;
+	if (!read_counters(&l, 0, &c0) || !run_pass(&l, frame, len, "GSO skb, map full"))
+		goto out;
+	read_counters(&l, 0, &c);
+	EXPECT_EQ(c.map_full - c0.map_full, 1, "one insert refused");
+	EXPECT_EQ(c.ringbuf_packets - c0.ringbuf_packets, 3, "ring packets: the skb's segments");
+	EXPECT_EQ(c.ringbuf_bytes - c0.ringbuf_bytes, wire, "ring bytes: every segment's");
+	EXPECT_EQ(c.packets - c0.packets, 3, "egress packets seen");
+	rb = ring_buffer__new(loader_events_fd(&l), on_gso_record, &g, NULL);
+	ASSERT_TRUE(rb, "ring_buffer__new");
+	ring_buffer__consume(rb);
+	ASSERT_EQ(g.n, 1, "one ring record for the skb");
+	EXPECT_EQ(g.e.segs, 3, "record segs");
+	EXPECT_EQ(g.e.len, wire, "record len");
+	EXPECT_EQ(g.e.ip_len, wire - 3 * FRAME_ETH_LEN, "record ip_len");
+	EXPECT_EQ(g.e.key.direction, FM_DIR_EGRESS, "record direction");
+	EXPECT_EQ(g.e.key.src_port, 5001, "record key");
+
+	/* Fill the ring, then one more GSO skb: overflow takes its segments. */
+	for (int i = 0; i < RING_RECORDS + 1; i++) {
+		g_segs = 1;
+		s.sport = (uint16_t)(20000 + i);
+		len = frame_build(&s, frame, sizeof(frame));
+		run_pass(&l, frame, len, "filling the ring");
+	}
+	read_counters(&l, 0, &c0);
+	g_segs = 4;
+	s.sport = 7;
+	len = frame_build(&s, frame, sizeof(frame));
+	run_pass(&l, frame, len, "GSO skb, map and ring full");
+	read_counters(&l, 0, &c);
+	EXPECT_EQ(c.overflow_packets - c0.overflow_packets, 4, "overflow packets: 4 segments");
+	EXPECT_EQ(c.overflow_bytes - c0.overflow_bytes, len + 3 * hdr, "overflow bytes");
+	EXPECT_EQ(c.ringbuf_drops - c0.ringbuf_drops, 1, "one ring reservation failed");
+out:
+	g_segs = 0;
+	g_dir = FM_DIR_INGRESS;
 	ring_buffer__free(rb);
 	loader_close(&l);
 }

@@ -126,21 +126,32 @@ metric()
 
 # fm_start HOST ARGS...: start `flowmaster run ARGS` in HOST's namespace
 # (nsenter, so its pins are visible here), adding --pin-path of the lab's
-# own unless ARGS has one, and wait (20 s at most) until XDP is attached to
-# every -i interface. Sets FM_PID and FM_LOG (stdout+stderr). Fails the
-# test if the daemon exits first.
+# own unless ARGS has one (and --config none unless ARGS has --config), and
+# wait (20 s at most) until XDP is attached to every -i interface (egress:
+# until the log says so). Without --direction in ARGS it adds --direction
+# ingress: the tests written before egress count what arrives only. Sets
+# FM_PID and FM_LOG (stdout+stderr). Fails the test if the daemon exits
+# first.
 FM_N=0
 fm_start()
 {
-	local host=$1 a ifaces=() prev="" pin=1
+	local host=$1 a ifaces=() prev="" pin=1 conf=1 dir="" egress_only=0 need_egress=0
 	shift
 	for a in "$@"; do
 		[[ $prev == -i || $prev == --interface ]] && ifaces+=("$a")
 		[[ $a == --pin-path || $a == --pin-path=* ]] && pin=0
+		[[ $a == --config || $a == --config=* ]] && conf=0
+		[[ $prev == --direction ]] && dir=$a
+		[[ $a == --direction=* ]] && dir=${a#--direction=}
 		prev=$a
 	done
+	[[ $dir == egress ]] && egress_only=1
+	[[ $dir == egress || $dir == both ]] && need_egress=1
 	local args=("$@")
 	((pin)) && args+=(--pin-path "$(lab_pin_dir)")
+	# Not the host's /etc/flowmaster/flowmaster.conf, should it be installed.
+	((conf)) && args+=(--config none)
+	[[ -n $dir ]] || args+=(--direction ingress)
 	FM_N=$((FM_N + 1))
 	FM_LOG=$LAB_TMP/flowmaster-$FM_N.log
 	info "start: flowmaster run ${args[*]} (in $host)"
@@ -156,7 +167,8 @@ fm_start()
 		fi
 		ok=1
 		for a in "${ifaces[@]}"; do
-			lab_xdp_attached "$host" "$a" || ok=0
+			((egress_only)) || lab_xdp_attached "$host" "$a" || ok=0
+			((need_egress)) && { grep -q "$a: egress attached" "$FM_LOG" 2>/dev/null || ok=0; }
 		done
 		((ok)) && return 0
 		sleep 0.1
@@ -165,15 +177,16 @@ fm_start()
 }
 
 # fm_stop [SIGNAL] [PID]: send SIGNAL (TERM) to the daemon and wait for it
-# (15 s at most); sets FM_RC to its exit status (128+n if killed by n).
+# (FM_STOP_WAIT s, 15 by default, at most); sets FM_RC to its exit status
+# (128+n if killed by n).
 fm_stop()
 {
 	local sig=${1:-TERM} pid=${2:-$FM_PID}
 	kill -"$sig" "$pid" 2>/dev/null || fail "flowmaster (pid $pid) is not running before SIG$sig"
-	lab_wait_exit "$pid" 15
+	lab_wait_exit "$pid" "${FM_STOP_WAIT:-15}"
 	FM_RC=$?
 	((FM_RC == 124)) && kill -0 "$pid" 2>/dev/null &&
-		fail "flowmaster did not exit within 15 s of SIG$sig"
+		fail "flowmaster did not exit within ${FM_STOP_WAIT:-15} s of SIG$sig"
 	info "flowmaster exited with status $FM_RC after SIG$sig"
 	return 0
 }

@@ -61,8 +61,8 @@ test_demo()
 		"1,6,17,58"
 	check_eq "a TCP flow with SYN, ACK and FIN seen, ended by tcp_end" \
 		"$(sql "$db" "select count(*) > 0 from flows where protocol = 6 and tcp_flags & 19 = 19 and end_reason = 'tcp_end';")" 1
-	check_eq "ping's flows expired idle while the daemon ran" \
-		"$(sql "$db" "select count(*) from flows where protocol in (1, 58) and end_reason = 'idle';")" 2
+	check_eq "ping's flows (requests in, replies out) expired idle while the daemon ran" \
+		"$(sql "$db" "select count(*) from flows where protocol in (1, 58) and icmp_type in (0, 8, 128, 129) and end_reason = 'idle';")" 4
 	check_eq "ICMPv6 echo requests from 2001:2::1" \
 		"$(sql "$db" "select sum(packets) from flows where protocol = 58 and src_ip = '2001:2::1' and icmp_type = 128;")" 20
 	check_eq "UDP frames from trafgen" \
@@ -72,10 +72,19 @@ test_demo()
 		fail "reconciliation line does not say they match: $line"
 	rx=${BASH_REMATCH[1]} stored=${BASH_REMATCH[2]}
 	check_eq "printed frames received == printed packets stored" "$rx" "$stored"
-	check_eq "printed packets stored == sum(packets) for b-a in demo.db" "$stored" "$(iface_sum "$db" b-a packets)"
-	check_eq "all packets in demo.db are b-a's" "$(sql "$db" "select sum(packets) from flows;")" "$stored"
+	check_eq "printed packets stored == sum(packets) arriving on b-a in demo.db" "$stored" \
+		"$(sql "$db" "select sum(packets) from flows where $(on_iface b-a) and direction = 'ingress';")"
+	line=$(grep -E '^reconciliation, replies: ' "$DEMO_OUT") || fail "no reconciliation line for the replies"
+	[[ $line =~ sent\ ([0-9]+)\ frames.*holds\ ([0-9]+)\ egress\ packets.*:\ they\ match$ ]] ||
+		fail "reconciliation line for the replies does not say they match: $line"
+	check_eq "printed frames sent == printed egress packets stored" "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
+	check_eq "echo replies from b stored (egress)" \
+		"$(sql "$db" "select sum(packets) from flows where direction = 'egress' and protocol = 1 and icmp_type = 0;")" \
+		"$(sql "$db" "select sum(packets) from flows where direction = 'ingress' and protocol = 1 and icmp_type = 8;")"
+	check_eq "all packets in demo.db are b-a's" "$(sql "$db" "select sum(packets) from flows;")" \
+		"$((stored + BASH_REMATCH[2]))"
 	check "demo printed flowmaster top" grep -q '^top talkers by bytes' "$DEMO_OUT"
-	check "demo printed the sample query's header" grep -qE '^protocol +src_ip' "$DEMO_OUT"
+	check "demo printed the sample query's header" grep -qE '^direction +protocol +src_ip' "$DEMO_OUT"
 	check "demo says how to open demo.db" grep -qF "sqlite3 $db 'select * from top_talkers'" "$DEMO_OUT"
 	left_nothing "$db"
 }

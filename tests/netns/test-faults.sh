@@ -486,7 +486,7 @@ test_sigkill_loop()
 			ms=$((RANDOM % 800))
 			log=$LAB_TMP/kill-$i.log
 			lab_bg b "$log" "$FM" run -i b-a --db "$db" --pin-path "$pin" \
-				"${SMALL_MAPS[@]}" --idle-timeout 1 --poll-interval 100
+				"${SMALL_MAPS[@]}" --idle-timeout 1 --poll-interval 100 --direction ingress
 			FM_PID=$LAB_PID
 		else
 			# Attached and counting, writing rows.
@@ -575,7 +575,7 @@ test_sigpipe()
 	LAB_PIDS+=("$reader")
 	rx0=$(lab_rx_packets b b-a)
 	lab_bg b "$fifo" "$FM" run -i b-a --db "$db" "${SMALL_MAPS[@]}" --metrics-interval 1 \
-		--pin-path "$(lab_pin_dir)"
+		--pin-path "$(lab_pin_dir)" --direction ingress
 	FM_PID=$LAB_PID
 	lab_wait_exit "$reader" 20 || fail "head did not get a line"
 	check "the reader got the first line" test -s "$first"

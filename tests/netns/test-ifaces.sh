@@ -92,7 +92,8 @@ test_wait_interface()
 	check_eq "without --wait-interface: runtime error" "$FM_RC" 1
 	check "message says what to do" grep -q "b-c: no such interface (--wait-interface starts without it" <<<"$FM_OUT"
 	FM_LOG=$LAB_TMP/wait.log
-	lab_bg b "$FM_LOG" "$FM" run -i b-c --wait-interface --db "$db" --pin-path "$pin" \
+	lab_bg b "$FM_LOG" "$FM" run -i b-c --wait-interface --direction ingress --config none \
+		--db "$db" --pin-path "$pin" \
 		--idle-timeout 1 --poll-interval 200
 	FM_PID=$LAB_PID
 	wait_for 10 "waiting line" log_has "b-c: no such interface yet; waiting for it"

@@ -411,6 +411,56 @@ TEST(top_shares_include_non_ip_sources)
 	rm_db(path);
 }
 
+TEST(top_in_and_out)
+{
+	/* With egress rows, talkers split what was seen arriving (IN) and
+	 * leaving (OUT), and flows say their direction. */
+	static char path[128];
+	struct store_opts o = { .path = path };
+	struct store *st;
+	sqlite3 *db;
+	char sql[1024], *out = NULL;
+	int64_t now = now_ms();
+
+	ASSERT_TRUE(tmp_path("flows.db"), "temp dir");
+	snprintf(path, sizeof(path), "%s", tmp_path("flows.db"));
+	rm_db(path);
+	ASSERT_EQ(store_open(&st, &o), 0, "create");
+	store_interface_attach(st, "a-b", 7, "02:00:00:00:00:01", "native", now - 5000);
+	store_close(st, NULL);
+	ASSERT_EQ(sqlite3_open(path, &db), SQLITE_OK, "open");
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO flows(interface_id, direction, first_seen_ms, last_seen_ms, eth_type,"
+		 " src_ip, dst_ip, src_port, dst_port, protocol, packets, bytes, end_reason) VALUES"
+		 " (1, 'egress', %lld, %lld, 2048, '198.18.0.1', '198.18.0.2', 5001, 40000, 6,"
+		 "  100, 150000, 'idle'),"
+		 " (1, 'ingress', %lld, %lld, 2048, '198.18.0.1', '198.18.0.9', 5001, 40000, 6,"
+		 "  10, 2048, 'idle'),"
+		 " (1, 'ingress', %lld, %lld, 2048, '198.18.0.2', '198.18.0.1', 40000, 5001, 6,"
+		 "  50, 3300, 'idle');",
+		 (long long)(now - 3000), (long long)(now - 1000), (long long)(now - 3000),
+		 (long long)(now - 1000), (long long)(now - 3000), (long long)(now - 1000));
+	EXPECT_EQ(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK, "rows");
+	sqlite3_close(db);
+
+	const char *argv[] = { "top", "--db", path };
+	EXPECT_EQ(run_top(&out, 3, argv), 0, "exit status");
+	ASSERT_TRUE(out, "output");
+	EXPECT_TRUE(strstr(out, "SOURCE") && strstr(out, " IN ") && strstr(out, " OUT "),
+		    "IN and OUT columns");
+	EXPECT_STREQ(squash(line_with(out, "  198.18.0.1 ")),
+		     "198.18.0.1 110 148.5 KiB 2.0 KiB 146.5 KiB 2 97.9%",
+		     "a talker: bytes in and out");
+	EXPECT_STREQ(squash(line_with(out, " out ")),
+		     "a-b out 198.18.0.1:5001 198.18.0.2:40000 tcp 100 146.5 KiB 50.0 2.0s",
+		     "an egress flow");
+	EXPECT_STREQ(squash(line_with(out, " 25.0 ")),
+		     "a-b in 198.18.0.2:40000 198.18.0.1:5001 tcp 50 3.2 KiB 25.0 2.0s",
+		     "an ingress flow");
+	free(out);
+	rm_db(path);
+}
+
 TEST(top_usage_and_missing_db)
 {
 	char *out;

@@ -9,11 +9,17 @@
 struct opts_cmd;
 /* Each command's options (lib/opts.h); run's are in cli/run.h. */
 extern const struct opts_cmd top_opts, status_opts, detach_opts, version_opts;
+extern const struct opts_cmd replay_opts;
+extern const struct opts_cmd collect_opts;
+extern const struct opts_cmd web_opts;
 
 int cmd_run(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_collect(int argc, char **argv);
+int cmd_web(int argc, char **argv);
 
 #endif

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * flowmaster detach: take flowmaster's XDP program off interfaces of this
- * network namespace and, with --all, remove a crashed daemon's pins.
+ * flowmaster detach: take flowmaster's XDP program and its egress program
+ * (fm_tc: a tcx link, or the clsact filter at flowmaster's own priority
+ * and handle, never another filter) off interfaces of this network
+ * namespace and, with --all, remove a crashed daemon's pins.
  *
  * Only a program the kernel names fm_xdp is touched, and only that program:
  * a bpf_link is detached through the link (the netlink path refuses while a
@@ -30,6 +32,7 @@
 #include "kernel/loader.h"
 #include "kernel/attach.h"
 #include "kernel/pins.h"
+#include "kernel/tc.h"
 #include "lib/opts.h"
 
 #define DETACH_MAX_IFACES 64
@@ -244,6 +247,27 @@ static const char *perm_hint(int err)
 	return err == -EPERM || err == -EACCES ? ": needs root" : "";
 }
 
+/* flowmaster's egress programs (tcx links, our clsact filter) on every
+ * interface of this namespace; how many were removed, or -errno. */
+static int detach_egress_all(void)
+{
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	int total = 0, err = 0;
+
+	if (!ifs)
+		return -errno;
+	for (i = ifs; i->if_index; i++) {
+		int n = tc_remove((int)i->if_index, true);
+
+		if (n < 0 && n != -ENODEV)
+			err = n;
+		else if (n > 0)
+			total += n;
+	}
+	if_freenameindex(ifs);
+	return err ? err : total;
+}
+
 int cmd_detach(int argc, char **argv)
 {
 	struct detach_cfg c;
@@ -261,6 +285,11 @@ int cmd_detach(int argc, char **argv)
 		}
 		err = detach_list(all, n, true);
 		free(all);
+		if (err < 0)
+			ret = 1;
+		else
+			total += err;
+		err = detach_egress_all();
 		if (err < 0)
 			ret = 1;
 		else
@@ -286,9 +315,10 @@ int cmd_detach(int argc, char **argv)
 			continue;
 		}
 		err = detach_list(a, n, false);
-		if (err < 0)
+		n = tc_remove(ifindex, true);
+		if (err < 0 || n < 0)
 			ret = 1;
-		else if (!err)
+		else if (!err && !n)
 			printf("%s: no flowmaster XDP program attached\n", c.ifname[i]);
 	}
 	return ret;

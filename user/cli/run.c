@@ -39,6 +39,7 @@
 #include "kernel/loader.h"
 #include "lib/log.h"
 #include "daemon/metrics.h"
+#include "daemon/notify.h"
 #include "daemon/prom.h"
 #include "daemon/sizing.h"
 #include "store/store.h"
@@ -87,6 +88,20 @@ static void write_metrics(struct run_state *s, int64_t now_ms)
 	};
 
 	metrics_write(&s->metrics, &src, now_ms);
+	run_ipfix_metrics(s->st, now_ms);
+}
+
+/* systemd's STATUS= (Type=notify): what is attached, the last interval's
+ * rate (since prev_packets at prev_ms) and the flows. */
+static void notify_status(struct run_state *s, uint64_t prev_packets, int64_t prev_ms)
+{
+	double dt = (double)(s->metrics.last_ms - prev_ms) / 1000.0;
+
+	fm_notifyf("STATUS=%d of %d interfaces attached; %.0f pps; %zu flows active; %" PRIu64
+		   " records exported",
+		   s->l.nr_links, s->cfg->nr_ifaces,
+		   dt > 0 ? (double)(s->metrics.last_packets - prev_packets) / dt : 0.0,
+		   flowtab_count(s->dm.ft), s->dm.records_exported);
 }
 
 /*
@@ -109,7 +124,7 @@ static void check_rss(struct run_state *s, int64_t now_mono)
 		long out = daemon_shed(&s->dm, flowtab_count(s->dm.ft) / 4);
 
 		want = s->cache_capacity / 2;
-		if (!store_set_cache_capacity(s->st, want))
+		if (s->st && !store_set_cache_capacity(s->st, want))
 			s->cache_capacity = want;
 		s->rss_events++;
 		s->rss_hold_until = now_mono + (int64_t)s->cfg->metrics_s * 1000;
@@ -121,7 +136,7 @@ static void check_rss(struct run_state *s, int64_t now_mono)
 		want = s->cache_capacity * 2;
 		if (want > s->cfg->cache_size)
 			want = s->cfg->cache_size;
-		if (!store_set_cache_capacity(s->st, want)) {
+		if (s->st && !store_set_cache_capacity(s->st, want)) {
 			s->cache_capacity = want;
 			pr_info("memory pressure eased (RSS %.0f MiB): device cache back to %zu entries\n",
 				rss, want);
@@ -166,11 +181,22 @@ static void check_links(struct run_state *s)
 		else
 			pr_warn("%s: interface gone (deleted or moved to another network namespace) while attached; no longer monitored, its %llu packets counted so far are kept\n",
 				ifname, (unsigned long long)c.packets);
-		store_interface_detach(s->st, ifindex, now_ms());
+		if (s->st)
+			store_interface_detach(s->st, ifindex, now_ms());
 		loader_detach(&s->l, ifindex);
 		daemon_publish(&s->dm);
 	}
-	if (!s->l.nr_links && !s->warned_no_links) {
+	/* The egress hook, taken away from outside: say so once, keep its counts. */
+	for (int i = s->l.nr_tc - 1; i >= 0; i--) {
+		int ifindex = s->l.tc[i].ifindex, slot = loader_slot_of(&s->l, (__u32)ifindex);
+
+		if (!tc_detached(&s->l.tc[i]))
+			continue;
+		pr_warn("%s: flowmaster's egress program was detached from outside (flowmaster detach, tc filter del, or the interface went away); what leaves it is no longer counted\n",
+			slot ? s->cfg->ifname[slot - 1] : "?");
+		loader_detach_egress(&s->l, ifindex);
+	}
+	if (!s->l.nr_links && !s->l.nr_tc && !s->warned_no_links) {
 		pr_warn("no interface left to monitor; still running until stopped\n");
 		s->warned_no_links = true;
 	}
@@ -196,6 +222,41 @@ static int read_mac(const char *ifname, char *out, size_t len)
 }
 
 /*
+ * Attach the hooks --direction asks for on interface i; *mode names the
+ * XDP mode (ingress) or, egress only, the TC attachment. Egress first,
+ * so that once a request is counted arriving, its reply is counted leaving.
+ */
+static int attach_iface(struct run_state *s, int i, int ifindex, const char **mode)
+{
+	struct run_cfg *c = s->cfg;
+	int err;
+
+	if (RUN_EGRESS(c)) {
+		struct tc_att *t;
+
+		err = loader_attach_egress(&s->l, ifindex, c->tc_mode);
+		if (err)
+			return err;
+		t = &s->l.tc[s->l.nr_tc - 1];
+		*mode = fm_tc_mode_str(t->mode);
+		pr_info("%s: egress attached (%s, ifindex %d, prog id %u)\n", c->ifname[i],
+			fm_tc_mode_str(t->mode), ifindex, t->prog_id);
+	}
+	if (RUN_INGRESS(c)) {
+		struct loader_link *lk;
+
+		err = loader_attach(&s->l, ifindex, c->mode);
+		if (err)
+			return err;
+		lk = &s->l.links[s->l.nr_links - 1];
+		*mode = fm_xdp_mode_str(lk->mode);
+		pr_info("%s: attached (%s XDP, ifindex %d, prog id %u)\n", c->ifname[i], *mode,
+			ifindex, lk->prog_id);
+	}
+	return 0;
+}
+
+/*
  * An interface that went away (deleted, or moved to another network
  * namespace) and is back under its name, or one --wait-interface waited
  * for: point its slot at the new ifindex and attach. Checked every cycle
@@ -209,7 +270,7 @@ static void check_returns(struct run_state *s)
 		struct fm_daemon_iface *f = &s->dm.state.iface[slot];
 		const char *name = s->cfg->ifname[slot - 1];
 		bool waited = f->state == FM_IFS_WAITING;
-		struct loader_link *lk;
+		const char *mode = "?";
 		char mac[32];
 		int ifindex, err;
 		LIBBPF_OPTS(bpf_xdp_query_opts, q);
@@ -219,16 +280,20 @@ static void check_returns(struct run_state *s)
 		ifindex = (int)if_nametoindex(name);
 		if (!ifindex)
 			continue;
-		if (!bpf_xdp_query(ifindex, 0, &q) && q.prog_id) {
+		if (RUN_INGRESS(s->cfg) && !bpf_xdp_query(ifindex, 0, &q) && q.prog_id) {
 			if (!s->warned_back[slot])
 				pr_warn("%s: %s, but another XDP program is attached (id %u); not attaching until it is removed (ip link set dev %s xdp off)\n",
 					name, waited ? "appeared" : "is back", q.prog_id, name);
 			s->warned_back[slot] = true;
 			continue;
 		}
+		/* The egress attachment died with the old interface: forget it. */
+		if (f->ifindex)
+			loader_detach_egress(&s->l, (int)f->ifindex);
 		loader_set_slot(&s->l, slot, ifindex);
-		err = loader_attach(&s->l, ifindex, s->cfg->mode);
+		err = attach_iface(s, slot - 1, ifindex, &mode);
 		if (err) {
+			loader_detach_egress(&s->l, ifindex); /* all or nothing, next cycle */
 			if (!s->warned_back[slot])
 				pr_warn("%s: %s but attaching failed: %s; trying again every cycle\n",
 					name, waited ? "appeared" : "is back", strerror(-err));
@@ -236,19 +301,20 @@ static void check_returns(struct run_state *s)
 			continue;
 		}
 		s->warned_back[slot] = false;
-		lk = &s->l.links[s->l.nr_links - 1];
 		if (read_mac(name, mac, sizeof(mac)))
 			snprintf(mac, sizeof(mac), "?");
-		if (store_interface_attach(s->st, name, ifindex, mac, fm_xdp_mode_str(lk->mode),
-					   now_ms()))
+		if (s->st && store_interface_attach(s->st, name, ifindex, mac, mode, now_ms()))
 			pr_warn("%s: its interfaces row could not be queued; its flows are stored without it\n",
 				name);
-		daemon_set_iface(&s->dm, slot, name, ifindex, FM_IFS_ATTACHED,
-				 fm_xdp_mode_str(lk->mode));
+		daemon_set_iface(&s->dm, slot, name, ifindex, FM_IFS_ATTACHED, mode);
 		s->warned_no_links = false;
-		pr_info("%s: %s: attached (%s XDP, ifindex %d, prog id %u)\n", name,
-			waited ? "appeared" : "back", fm_xdp_mode_str(lk->mode), ifindex,
-			lk->prog_id);
+		if (RUN_INGRESS(s->cfg))
+			pr_info("%s: %s: attached (%s XDP, ifindex %d, prog id %u)\n", name,
+				waited ? "appeared" : "back", mode, ifindex,
+				s->l.links[s->l.nr_links - 1].prog_id);
+		else
+			pr_info("%s: %s: attached (%s egress, ifindex %d)\n", name,
+				waited ? "appeared" : "back", mode, ifindex);
 		daemon_publish(&s->dm);
 	}
 }
@@ -261,6 +327,8 @@ static void wait_for_writer(struct run_state *s, int64_t until)
 {
 	struct store_stats st;
 
+	if (!s->st)
+		return;
 	store_flush(s->st);
 	store_get_stats(s->st, &st);
 	for (uint64_t written = st.rows_written, stall = 0;
@@ -274,6 +342,29 @@ static void wait_for_writer(struct run_state *s, int64_t until)
 	}
 }
 
+/* --direction both: one reconciliation line per direction; 1 on a mismatch. */
+static int reconcile_directions(struct run_state *s, int i)
+{
+	static const char *const dir_name[] = { "in", "out" };
+	uint64_t seen, exported;
+	int ret = 0;
+
+	for (int dir = 0; dir < 2; dir++) {
+		if (daemon_slot_totals_dir(&s->dm, i + 1, dir, &seen, &exported))
+			continue;
+		if (seen == exported) {
+			pr_info("%s %s: kernel saw %" PRIu64 " packets, %" PRIu64 " exported\n",
+				s->cfg->ifname[i], dir_name[dir], seen, exported);
+		} else {
+			pr_err("%s %s: kernel saw %" PRIu64 " packets but %" PRIu64
+			       " were exported\n",
+			       s->cfg->ifname[i], dir_name[dir], seen, exported);
+			ret = 1;
+		}
+	}
+	return ret;
+}
+
 /* Detach, drain both generations and the ring, export everything, reconcile. */
 static int shutdown_run(struct run_state *s)
 {
@@ -284,7 +375,10 @@ static int shutdown_run(struct run_state *s)
 	for (int i = 0; i < s->cfg->nr_ifaces; i++) {
 		int ifindex = s->l.ifindex[i];
 
-		if (loader_detach(&s->l, ifindex) == 0)
+		bool was = loader_detach(&s->l, ifindex) == 0;
+
+		was |= loader_detach_egress(&s->l, ifindex) == 0;
+		if (was && s->st)
 			store_interface_detach(s->st, ifindex, now);
 	}
 	undelivered = daemon_finish(&s->dm, SHUTDOWN_WAIT_MS);
@@ -297,17 +391,24 @@ static int shutdown_run(struct run_state *s)
 	write_metrics(s, now_ms());
 
 	for (int i = 0; i < s->l.nr_ifaces; i++) {
-		if (daemon_slot_totals(&s->dm, i + 1, &seen, &exported))
+		if (s->cfg->direction != RUN_DIR_BOTH) {
+			if (daemon_slot_totals(&s->dm, i + 1, &seen, &exported))
+				continue;
+			if (seen == exported) {
+				pr_info("%s: kernel saw %" PRIu64 " packets, %" PRIu64
+					" exported\n",
+					s->cfg->ifname[i], seen, exported);
+			} else {
+				pr_err("%s: kernel saw %" PRIu64 " packets but %" PRIu64
+				       " were exported\n",
+				       s->cfg->ifname[i], seen, exported);
+				ret = 1;
+			}
 			continue;
-		if (seen == exported) {
-			pr_info("%s: kernel saw %" PRIu64 " packets, %" PRIu64 " exported\n",
-				s->cfg->ifname[i], seen, exported);
-		} else {
-			pr_err("%s: kernel saw %" PRIu64 " packets but %" PRIu64 " were exported\n",
-			       s->cfg->ifname[i], seen, exported);
-			ret = 1;
 		}
+		ret |= reconcile_directions(s, i);
 	}
+	run_ipfix_close();
 	err = store_close(s->st, &unwritten);
 	s->st = NULL;
 	unwritten += undelivered;
@@ -316,8 +417,8 @@ static int shutdown_run(struct run_state *s)
 		       s->cfg->db);
 		ret = 1;
 	} else {
-		pr_info("%" PRIu64 " flow records written to %s\n", s->dm.records_exported,
-			s->cfg->db);
+		pr_info("%" PRIu64 " flow records %s %s\n", s->dm.records_exported,
+			strcmp(s->cfg->db, "none") ? "written to" : "exported, --db", s->cfg->db);
 	}
 	pr_info("peak memory %.0f MiB (VmHWM) of the %" PRIu64 " MiB limit\n", sizing_peak_rss_mb(),
 		s->cfg->memory_limit_mb);
@@ -481,7 +582,11 @@ static int main_loop(struct run_state *s, int sfd)
 			last_swap = now;
 			next_drain = now + c->poll_ms;
 			if (now >= next_metrics) {
+				uint64_t prev_packets = s->metrics.last_packets;
+				int64_t prev_ms = s->metrics.last_ms;
+
 				write_metrics(s, s->dm.now_ms(&s->dm));
+				notify_status(s, prev_packets, prev_ms);
 				next_metrics = now + (int64_t)c->metrics_s * 1000;
 			}
 		}
@@ -546,6 +651,7 @@ int cmd_run(int argc, char **argv)
 			return 1;
 		}
 	}
+	run_log_config(&cfg);
 	if (check_privileges())
 		return 1;
 	/* Before the slow start-up, so a stop request then is not lost: it
@@ -575,7 +681,7 @@ int cmd_run(int argc, char **argv)
 	}
 	/* Fail before the slow part (preallocating the maps) when an
 	 * interface is taken; the attach would be refused anyway. */
-	for (int i = 0; i < cfg.nr_ifaces; i++) {
+	for (int i = 0; i < cfg.nr_ifaces && RUN_INGRESS(&cfg); i++) {
 		LIBBPF_OPTS(bpf_xdp_query_opts, q);
 
 		if (lo.ifindex[i] && !bpf_xdp_query(lo.ifindex[i], 0, &q) && q.prog_id) {
@@ -606,44 +712,47 @@ int cmd_run(int argc, char **argv)
 	err = pins_lock(&s.pins, cfg.pin_path);
 	if (err)
 		goto cleanup_sfd;
-	err = store_open(&s.st, &so);
-	if (err)
-		goto cleanup_pins;
-	store_sink_init(&s.store_sink, s.st);
+	if (strcmp(cfg.db, "none")) {
+		err = store_open(&s.st, &so);
+		if (err)
+			goto cleanup_pins;
+		store_sink_init(&s.store_sink, s.st);
+	}
 	err = loader_open(&s.l, &lo);
 	if (err)
 		goto cleanup_store;
 	err = daemon_init(&s.dm, &s.l, &dopts);
 	if (err)
 		goto cleanup_loader;
-	daemon_add_sink(&s.dm, &s.store_sink);
+	if (s.st)
+		daemon_add_sink(&s.dm, &s.store_sink);
+	err = run_ipfix_open(&cfg, &s.dm);
+	if (err)
+		goto cleanup_daemon;
 	err = pins_pin(&s.pins, &s.l);
 	if (err)
 		goto cleanup_daemon;
 	s.start_ms = s.metrics.last_ms = now_ms();
 	for (int i = 0; i < cfg.nr_ifaces; i++) {
-		struct loader_link *lk;
+		const char *mode = "?";
 
 		if (!lo.ifindex[i]) { /* --wait-interface: check_returns attaches it */
 			daemon_set_iface(&s.dm, i + 1, cfg.ifname[i], 0, FM_IFS_WAITING, NULL);
 			continue;
 		}
-		err = loader_attach(&s.l, lo.ifindex[i], cfg.mode);
+		err = attach_iface(&s, i, lo.ifindex[i], &mode);
 		if (err)
 			goto cleanup_links;
-		lk = &s.l.links[s.l.nr_links - 1];
 		if (read_mac(cfg.ifname[i], mac, sizeof(mac)))
 			snprintf(mac, sizeof(mac), "?");
-		err = store_interface_attach(s.st, cfg.ifname[i], lo.ifindex[i], mac,
-					     fm_xdp_mode_str(lk->mode), now_ms());
+		err = !s.st ? 0 :
+			      store_interface_attach(s.st, cfg.ifname[i], lo.ifindex[i], mac, mode,
+						     now_ms());
 		if (err)
 			goto cleanup_links;
-		daemon_set_iface(&s.dm, i + 1, cfg.ifname[i], lo.ifindex[i], FM_IFS_ATTACHED,
-				 fm_xdp_mode_str(lk->mode));
-		pr_info("%s: attached (%s XDP, ifindex %d, prog id %u)\n", cfg.ifname[i],
-			fm_xdp_mode_str(lk->mode), lo.ifindex[i], lk->prog_id);
+		daemon_set_iface(&s.dm, i + 1, cfg.ifname[i], lo.ifindex[i], FM_IFS_ATTACHED, mode);
 	}
-	err = store_start(s.st);
+	err = s.st ? store_start(s.st) : 0;
 	if (err)
 		goto cleanup_links;
 	if (cfg.metrics_listen) {
@@ -669,9 +778,13 @@ int cmd_run(int argc, char **argv)
 			cfg.retention_s);
 
 	daemon_publish(&s.dm);
+	if (fm_notifyf("READY=1\nMAINPID=%d\nSTATUS=%d of %d interfaces attached; starting",
+		       (int)getpid(), s.l.nr_links, cfg.nr_ifaces) < 0)
+		pr_warn("NOTIFY_SOCKET %s: cannot notify systemd\n", getenv("NOTIFY_SOCKET"));
 	err = main_loop(&s, sfd);
 	if (err)
 		pr_err("main loop: %s\n", strerror(-err));
+	fm_notify("STOPPING=1\nSTATUS=stopping: exporting the open flows");
 	ret = shutdown_run(&s) || err ? 1 : 0;
 
 cleanup_links:
@@ -679,7 +792,10 @@ cleanup_links:
 	s.prom = NULL;
 	while (s.l.nr_links)
 		loader_detach(&s.l, s.l.links[0].ifindex);
+	while (s.l.nr_tc)
+		loader_detach_egress(&s.l, s.l.tc[0].ifindex);
 cleanup_daemon:
+	run_ipfix_close();
 	daemon_free(&s.dm);
 cleanup_loader:
 	loader_close(&s.l);

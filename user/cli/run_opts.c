@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* flowmaster run's options: one table for getopt, --help and the defaults. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 #include "cli/cli.h"
 #include "cli/run.h"
+#include "lib/config.h"
 #include "lib/hostport.h"
 #include "lib/log.h"
+#include "version.h" /* generated: FM_CONFIG_DEFAULT */
 
 /* ~80k fallback records between two drains: 8 MiB */
 #define RINGBUF_DEFAULT 8388608
@@ -18,6 +22,16 @@ static const char *const xdp_modes[] = { "auto", "native", "generic", NULL };
 _Static_assert(FM_XDP_AUTO == 0 && FM_XDP_NATIVE == 1 && FM_XDP_GENERIC == 2,
 	       "xdp_modes[] follows enum fm_xdp_mode");
 _Static_assert(sizeof(enum fm_xdp_mode) == sizeof(int), "--xdp-mode stores an int");
+
+/* --direction: index = FM_DIR_INGRESS, FM_DIR_EGRESS, RUN_DIR_BOTH. */
+static const char *const directions[] = { "ingress", "egress", "both", NULL };
+_Static_assert(FM_DIR_INGRESS == 0 && FM_DIR_EGRESS == 1 && RUN_DIR_BOTH == 2,
+	       "directions[] follows enum fm_direction");
+/* --tc-attach: the names in enum fm_tc_mode order. */
+static const char *const tc_modes[] = { "auto", "tcx", "clsact", NULL };
+_Static_assert(FM_TC_AUTO == 0 && FM_TC_TCX == 1 && FM_TC_CLSACT == 2,
+	       "tc_modes[] follows enum fm_tc_mode");
+_Static_assert(sizeof(enum fm_tc_mode) == sizeof(int), "--tc-attach stores an int");
 
 static void run_init(void *cfg)
 {
@@ -72,8 +86,8 @@ static const struct opt run_table[] = {
 	{ "interface", 'i', OPT_LIST, "IFACE", "interface to monitor (repeat, up to {max})",
 	  OPT_AT(struct run_cfg, ifname), OPT_COUNT_AT(struct run_cfg, nr_ifaces),
 	  .max = FM_MAX_IFACES },
-	{ "db", 0, OPT_STRING, "PATH", "SQLite database", .def = FM_DEFAULT_DB,
-	  OPT_AT(struct run_cfg, db) },
+	{ "db", 0, OPT_STRING, "PATH", "SQLite database; none: export only (with --ipfix)",
+	  .def = FM_DEFAULT_DB, OPT_AT(struct run_cfg, db) },
 	{ "duration", 0, OPT_DURATION, "SECONDS",
 	  "stop after this long (30, 5m, 2h); 0: run until stopped by a signal", .def = "0",
 	  OPT_AT(struct run_cfg, duration_s), .max = DURATION_MAX_S },
@@ -108,6 +122,28 @@ static const struct opt run_table[] = {
 	  "page size",
 	  .def = OPT_STR(RINGBUF_DEFAULT), OPT_AT(struct run_cfg, ringbuf_bytes), .min = 4096,
 	  .max = RINGBUF_MAX, .check = check_ringbuf },
+	{ "direction", 0, OPT_ENUM, "DIR",
+	  "count what arrives (ingress: XDP), what leaves (egress: TC) or both", .def = "both",
+	  OPT_AT(struct run_cfg, direction), .names = directions },
+	{ "tc-attach", 0, OPT_ENUM, "MODE",
+	  "advanced: attach the egress program by tcx link (kernel 6.6+), clsact filter, or auto "
+	  "(tcx, else clsact)",
+	  .def = "auto", OPT_AT(struct run_cfg, tc_mode), .names = tc_modes },
+	{ "ipfix", 0, OPT_LIST, "HOST:PORT",
+	  "also export every flow record over IPFIX (UDP) to this collector; [IPV6]:PORT for IPv6 "
+	  "(repeat, up to {max})",
+	  OPT_AT(struct run_cfg, ipfix), OPT_COUNT_AT(struct run_cfg, nr_ipfix),
+	  .max = RUN_IPFIX_MAX },
+	{ "ipfix-domain", 0, OPT_U64, "N", "IPFIX observation domain id", .def = "0",
+	  OPT_AT(struct run_cfg, ipfix_domain), .max = UINT32_MAX },
+	{ "ipfix-mtu", 0, OPT_U64, "BYTES",
+	  "largest IPFIX message (UDP payload); raise it only when the path MTU to every "
+	  "collector allows",
+	  .def = "512", OPT_AT(struct run_cfg, ipfix_msg_size), .min = 512, .max = 65000 },
+	{ "ipfix-stats", 0, OPT_FLAG, NULL,
+	  "with the templates, send exporter statistics (an options record); nfcapd then counts "
+	  "a sequence failure for each, as it counts flow records only",
+	  OPT_AT(struct run_cfg, ipfix_stats) },
 	{ "retention", 0, OPT_DURATION, "DURATION",
 	  "delete flows and metrics older than this (30m, 7d), in small chunks, keeping their "
 	  "totals in the retired table; 0: keep everything",
@@ -124,6 +160,10 @@ static const struct opt run_table[] = {
 	  OPT_AT(struct run_cfg, quiet) },
 	{ "verbose", 'v', OPT_COUNT, NULL, "debug output; -vv adds libbpf's",
 	  OPT_AT(struct run_cfg, verbose), .max = 2 },
+	{ "config", 0, OPT_STRING, "FILE",
+	  "read options from FILE, 'key = value' lines with the long option names as keys; the "
+	  "command line wins; the default file is read only when it exists; none: no file",
+	  .def = FM_CONFIG_DEFAULT, OPT_AT(struct run_cfg, config) },
 	{ 0 },
 };
 
@@ -134,6 +174,12 @@ static int run_finish(void *cfg)
 
 	if (!c->nr_ifaces) {
 		fprintf(stderr, "flowmaster: run: give at least one interface with -i IFACE\n");
+		return -EINVAL;
+	}
+	if (!strcmp(c->db, "none") && !c->nr_ipfix) {
+		fprintf(stderr,
+			"flowmaster: run: --db none needs --ipfix HOST:PORT (the records must "
+			"go somewhere)\n");
 		return -EINVAL;
 	}
 	if (c->quiet && c->verbose) {
@@ -159,7 +205,50 @@ const struct opts_cmd run_opts = {
 	.finish = run_finish,
 };
 
+/* The config file read: its text backs the strings of the run_cfg. */
+static struct config run_config;
+
 int run_parse_args(int argc, char **argv, struct run_cfg *c)
 {
-	return opts_parse(&run_opts, argc, argv, c);
+	int ci = opts_find(&run_opts, "config"), r, err;
+	uint64_t given;
+
+	opts_defaults(&run_opts, c);
+	r = opts_argv(&run_opts, argc, argv, c, &given);
+	if (r != OPTS_RUN)
+		return r;
+	config_free(&run_config);
+	memset(&run_config, 0, sizeof(run_config));
+	run_config.given = given;
+	if (strcmp(c->config, "none")) {
+		err = config_load(&run_config, &run_opts, c, c->config, given);
+		if (err == -ENOENT && (given & (1ULL << ci))) {
+			fprintf(stderr, "flowmaster: --config %s: no such file\n", c->config);
+			return 2;
+		}
+		if (err == -EINVAL)
+			return 2;
+		if (err && err != -ENOENT)
+			return 1;
+	}
+	return opts_finish(&run_opts, c);
+}
+
+void run_log_config(const struct run_cfg *c)
+{
+	char value[1024], origin[512];
+	int n = 0;
+
+	for (int i = 0; run_opts.opts[i].name; i++)
+		n += !!(run_config.from_file & (1ULL << i));
+	if (run_config.path)
+		pr_info("config %s: %d option%s set from it\n", run_config.path, n,
+			n == 1 ? "" : "s");
+	else
+		pr_debug("config: no file read (%s)\n",
+			 strcmp(c->config, "none") ? c->config : "--config none");
+	for (int i = 0; run_opts.opts[i].name; i++)
+		pr_debug("config: %s = %s (%s)\n", run_opts.opts[i].name,
+			 config_value(&run_opts, c, i, value, sizeof(value)),
+			 config_origin(&run_config, i, origin, sizeof(origin)));
 }

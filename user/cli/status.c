@@ -38,6 +38,7 @@
 #include "kernel/loader.h"
 #include "kernel/attach.h"
 #include "kernel/pins.h"
+#include "kernel/tc.h"
 #include "lib/clock.h"
 #include "lib/fmt.h"
 #include "lib/json.h"
@@ -435,6 +436,7 @@ static const struct {
 	CNT(overflow_bytes, "their bytes"),
 	CNT(doorbells, "early-drain signals sent"),
 	CNT(inserts, "flows inserted"),
+	CNT(gso_skbs, "egress GSO skbs (counted as their segments)"),
 };
 #undef CNT
 _Static_assert(sizeof(counter_rows) / sizeof(counter_rows[0]) ==
@@ -442,40 +444,53 @@ _Static_assert(sizeof(counter_rows) / sizeof(counter_rows[0]) ==
 	       "a row for every counter");
 
 /* Per-slot counters summed over CPUs; columns for the program's slots (or,
- * with the program gone, every slot that counted anything). */
+ * with the program gone, every slot that counted anything), and a column
+ * "IFACE out" for each slot whose egress hook counted anything. */
 static int print_counters(int fd, const struct daemon_prog *d)
 {
-	struct fm_counters sum[FM_MAX_IFACES + 1] = { 0 };
+	struct fm_counters sum[2][FM_MAX_IFACES + 1] = { { { 0 } } };
 	const char *hdr[TABLE_MAX_COLS + 1] = { "COUNTER" };
-	char names[FM_MAX_IFACES + 1][IF_NAMESIZE + 8];
-	int col_slot[TABLE_MAX_COLS], ncols = 1, err = 0;
+	char names[2][FM_MAX_IFACES + 1][IF_NAMESIZE + 8];
+	int col_slot[TABLE_MAX_COLS], col_dir[TABLE_MAX_COLS], ncols = 1, err = 0;
 	struct table *t;
 
-	for (__u32 slot = 0; slot <= FM_MAX_IFACES; slot++) {
-		err = fm_counters_read(fd, slot, &sum[slot]);
-		if (err) {
-			pr_err("reading counters slot %u: %s\n", slot, strerror(-err));
-			return err;
+	for (int dir = 0; dir < 2; dir++)
+		for (__u32 slot = 0; slot <= FM_MAX_IFACES; slot++) {
+			err = fm_counters_read(fd, slot + dir * FM_IFACE_SLOTS, &sum[dir][slot]);
+			if (err) {
+				pr_err("reading counters slot %u: %s\n", slot, strerror(-err));
+				return err;
+			}
+		}
+
+	for (int slot = 1; slot <= FM_MAX_IFACES && ncols < TABLE_MAX_COLS - 2; slot++) {
+		const char *name = d->id && d->ifname[slot - 1][0] ? d->ifname[slot - 1] : NULL;
+
+		for (int dir = 0; dir < 2; dir++) {
+			if (dir	  ? !sum[1][slot].packets :
+			    d->id ? slot > d->nr_ifaces :
+				    !sum[0][slot].packets)
+				continue;
+			if (name)
+				snprintf(names[dir][slot], sizeof(names[dir][slot]), "%s%s", name,
+					 dir ? " out" : "");
+			else
+				snprintf(names[dir][slot], sizeof(names[dir][slot]), "slot %d%s",
+					 slot, dir ? " out" : "");
+			col_slot[ncols] = slot;
+			col_dir[ncols] = dir;
+			hdr[ncols++] = names[dir][slot];
 		}
 	}
-
-	for (int slot = 1; slot <= FM_MAX_IFACES && ncols < TABLE_MAX_COLS - 1; slot++) {
-		if (d->id ? slot > d->nr_ifaces : !sum[slot].packets)
-			continue;
-		if (d->id && d->ifname[slot - 1][0])
-			snprintf(names[slot], sizeof(names[slot]), "%s", d->ifname[slot - 1]);
-		else
-			snprintf(names[slot], sizeof(names[slot]), "slot %d", slot);
-		col_slot[ncols] = slot;
-		hdr[ncols++] = names[slot];
-	}
 	if (ncols == 1 && !d->id) { /* nothing counted yet: show the first slot */
-		snprintf(names[1], sizeof(names[1]), "slot 1");
+		snprintf(names[0][1], sizeof(names[0][1]), "slot 1");
 		col_slot[ncols] = 1;
-		hdr[ncols++] = names[1];
+		col_dir[ncols] = 0;
+		hdr[ncols++] = names[0][1];
 	}
-	if (sum[0].packets) { /* frames on an interface not in the list */
+	if (sum[0][0].packets || sum[1][0].packets) { /* frames on an interface not in the list */
 		col_slot[ncols] = 0;
+		col_dir[ncols] = sum[0][0].packets ? 0 : 1;
 		hdr[ncols++] = "other";
 	}
 	hdr[ncols] = "MEANING";
@@ -488,7 +503,7 @@ static int print_counters(int fd, const struct daemon_prog *d)
 
 		for (int c = 1; c < ncols; c++) {
 			snprintf(val[c], sizeof(val[c]), "%llu",
-				 *(unsigned long long *)((char *)&sum[col_slot[c]] +
+				 *(unsigned long long *)((char *)&sum[col_dir[c]][col_slot[c]] +
 							 counter_rows[r].off));
 			row[c] = val[c];
 		}
@@ -573,19 +588,30 @@ static void print_reconciliation(int counters_fd, const struct daemon_prog *d, b
 		return;
 	for (__u32 slot = 1; slot <= d->state.nr_ifaces && slot <= FM_MAX_IFACES; slot++) {
 		const struct fm_daemon_iface *f = &d->state.iface[slot];
-		unsigned long long exp = f->exported[0] + f->exported[1];
-		unsigned long long un = f->unattributed[0] + f->unattributed[1];
-		struct fm_counters c;
-		char a[24], b[24], u[24], n[24];
+		struct fm_counters c[2];
+		bool both;
 
-		if (fm_counters_read(counters_fd, slot, &c))
+		if (fm_counters_read(counters_fd, slot, &c[0]) ||
+		    fm_counters_read(counters_fd, slot + FM_IFACE_SLOTS, &c[1]))
 			continue;
-		snprintf(a, sizeof(a), "%llu", (unsigned long long)c.packets);
-		snprintf(b, sizeof(b), "%llu", exp);
-		snprintf(u, sizeof(u), "%llu", un);
-		snprintf(n, sizeof(n), "%llu", c.packets >= exp ? c.packets - exp : 0);
-		const char *row[] = { f->name, a, b, u, n };
-		table_add(t, row);
+		/* One row per direction once egress counted anything. */
+		both = c[1].packets || f->exported[1];
+		for (int dir = 0; dir < (both ? 2 : 1); dir++) {
+			unsigned long long exp = f->exported[dir] + (both ? 0 : f->exported[1]);
+			unsigned long long un =
+				f->unattributed[dir] + (both ? 0 : f->unattributed[1]);
+			unsigned long long seen = c[dir].packets;
+			char nm[IF_NAMESIZE + 8], a[24], b[24], u[24], n[24];
+
+			snprintf(nm, sizeof(nm), "%s%s", f->name,
+				 both ? (dir ? " out" : " in") : "");
+			snprintf(a, sizeof(a), "%llu", seen);
+			snprintf(b, sizeof(b), "%llu", exp);
+			snprintf(u, sizeof(u), "%llu", un);
+			snprintf(n, sizeof(n), "%llu", seen >= exp ? seen - exp : 0);
+			const char *row[] = { nm, a, b, u, n };
+			table_add(t, row);
+		}
 	}
 	printf("reconciliation, packets (the daemon's view at %s UTC):\n",
 	       fmt_utc((char[32]){ 0 }, 32, (int64_t)d->state.updated_ms));
@@ -598,6 +624,19 @@ static void print_reconciliation(int counters_fd, const struct daemon_prog *d, b
 	       (unsigned long long)d->state.flows, (unsigned long long)d->state.table_limit,
 	       (unsigned long long)d->state.staged);
 	table_free(t);
+}
+
+/* The egress programs (fm_tc) on the daemon's interfaces of this namespace. */
+static void print_egress(const struct daemon_prog *d)
+{
+	for (int i = 0; i < d->nr_ifaces; i++) {
+		struct tc_seen s[4];
+		int n = tc_list(d->ifindex[i], s, 4);
+
+		for (int k = 0; k < n; k++)
+			printf("  egress: %s %s prog id %u (%s)\n", s[k].ifname, s[k].prog_name,
+			       s[k].prog_id, fm_tc_mode_str(s[k].mode));
+	}
 }
 
 /* Nothing pinned here: say so, and point at flowmaster programs that are
@@ -653,8 +692,7 @@ int cmd_status(int argc, char **argv)
 		return 1;
 	}
 	if (map_info(fd, &info) || info.type != BPF_MAP_TYPE_PERCPU_ARRAY ||
-	    info.value_size != sizeof(struct fm_counters) ||
-	    info.max_entries != FM_MAX_IFACES + 1) {
+	    info.value_size != sizeof(struct fm_counters) || info.max_entries != FM_COUNTER_SLOTS) {
 		pr_err("%s/counters is not the counters map of this flowmaster version\n",
 		       c.pin_path);
 		close(fd);
@@ -675,6 +713,7 @@ int cmd_status(int argc, char **argv)
 		printf("program %s, id %u, on %d interface%s:\n", FM_XDP_PROG_NAME, d.id,
 		       d.nr_ifaces, d.nr_ifaces == 1 ? "" : "s");
 		print_interfaces(&d);
+		print_egress(&d);
 	} else {
 		printf("program: gone (unloaded with its daemon); counters are the last it counted\n");
 	}
@@ -783,7 +822,9 @@ static void json_maps(const char *dir)
 
 /* One interface slot: names, state, the kernel's counters, and what the
  * daemon exported of them. Returns whether it is attached. */
-static bool json_iface(int slot, const struct daemon_prog *d, const struct fm_counters *c)
+/* c: the ingress hook's counters of the slot, o: the egress hook's. */
+static bool json_iface(int slot, const struct daemon_prog *d, const struct fm_counters *c,
+		       const struct fm_counters *o)
 {
 	const struct fm_daemon_iface *f = &d->state.iface[slot];
 	bool in_prog = d->id && slot <= d->nr_ifaces, attached;
@@ -818,6 +859,10 @@ static bool json_iface(int slot, const struct daemon_prog *d, const struct fm_co
 	for (size_t r = 0; r < sizeof(counter_rows) / sizeof(counter_rows[0]); r++)
 		printf("%s\"%s\":%llu", r ? "," : "", counter_rows[r].name,
 		       *(const unsigned long long *)((const char *)c + counter_rows[r].off));
+	printf("},\"egress_counters\":{");
+	for (size_t r = 0; r < sizeof(counter_rows) / sizeof(counter_rows[0]); r++)
+		printf("%s\"%s\":%llu", r ? "," : "", counter_rows[r].name,
+		       *(const unsigned long long *)((const char *)o + counter_rows[r].off));
 	printf("}");
 	if (d->have_state) {
 		unsigned long long exp = f->exported[0] + f->exported[1];
@@ -828,7 +873,9 @@ static bool json_iface(int slot, const struct daemon_prog *d, const struct fm_co
 		       (unsigned long long)f->exported[0], (unsigned long long)f->exported[1],
 		       (unsigned long long)f->unattributed[0],
 		       (unsigned long long)f->unattributed[1],
-		       c->packets >= exp ? (unsigned long long)c->packets - exp : 0);
+		       c->packets + o->packets >= exp ?
+			       (unsigned long long)(c->packets + o->packets - exp) :
+			       0);
 	}
 	printf("}");
 	return attached;
@@ -843,7 +890,7 @@ static bool json_iface(int slot, const struct daemon_prog *d, const struct fm_co
  */
 static int status_json(const struct status_cfg *c)
 {
-	struct fm_counters sum[FM_MAX_IFACES + 1] = { 0 };
+	struct fm_counters sum[FM_MAX_IFACES + 1] = { 0 }, out[FM_MAX_IFACES + 1] = { 0 };
 	struct bpf_map_info info;
 	struct daemon_prog d;
 	int fd, held, nslots = 0, attached = 0, n = 0, err = 0;
@@ -858,7 +905,7 @@ static int status_json(const struct status_cfg *c)
 	}
 	if (fd >= 0 && (map_info(fd, &info) || info.type != BPF_MAP_TYPE_PERCPU_ARRAY ||
 			info.value_size != sizeof(struct fm_counters) ||
-			info.max_entries != FM_MAX_IFACES + 1)) {
+			info.max_entries != FM_COUNTER_SLOTS)) {
 		pr_err("%s/counters is not the counters map of this flowmaster version\n",
 		       c->pin_path);
 		close(fd);
@@ -877,8 +924,11 @@ static int status_json(const struct status_cfg *c)
 	else
 		printf("null");
 	if (fd >= 0) {
-		for (__u32 slot = 0; slot <= FM_MAX_IFACES && !err; slot++)
+		for (__u32 slot = 0; slot <= FM_MAX_IFACES && !err; slot++) {
 			err = fm_counters_read(fd, slot, &sum[slot]);
+			if (!err)
+				err = fm_counters_read(fd, slot + FM_IFACE_SLOTS, &out[slot]);
+		}
 		close(fd);
 		if (err) {
 			printf("}\n");
@@ -902,7 +952,7 @@ static int status_json(const struct status_cfg *c)
 		for (int slot = 1; slot <= nslots; slot++) {
 			if (n++)
 				putchar(',');
-			attached += json_iface(slot, &d, &sum[slot]);
+			attached += json_iface(slot, &d, &sum[slot], &out[slot]);
 		}
 		printf("],\"interfaces_attached\":%d,\"other_packets\":%llu", attached,
 		       (unsigned long long)sum[0].packets);

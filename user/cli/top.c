@@ -90,7 +90,7 @@ const struct opts_cmd top_opts = {
 /* Flow records in the window (?1: oldest last_seen_ms) summed by flow key.
  * GROUP BY treats NULLs as equal, so untagged or non-IP keys group too. */
 #define KEYED_CTE                                                                                  \
-	"WITH k AS (SELECT interface_id, src_mac, dst_mac, eth_type, src_ip, dst_ip,"              \
+	"WITH k AS (SELECT interface_id, direction, src_mac, dst_mac, eth_type, src_ip, dst_ip,"   \
 	" protocol, src_port, dst_port, icmp_type, icmp_code,"                                     \
 	" sum(packets) AS packets, sum(bytes) AS bytes,"                                           \
 	" min(first_seen_ms) AS first_ms, max(last_seen_ms) AS last_ms"                            \
@@ -108,12 +108,22 @@ static const char totals_sql[] =
  * that the shares of all sources add up to the attributed traffic. */
 static const char talkers_sql[] =
 	KEYED_CTE "SELECT coalesce(src_ip, src_mac) AS source, sum(packets) AS p, sum(bytes) AS b,"
-		  " count(*) FROM k GROUP BY source ORDER BY %s DESC, source LIMIT ?2";
+		  " count(*),"
+		  " coalesce(sum(packets) FILTER (WHERE direction = 'ingress'), 0),"
+		  " coalesce(sum(bytes) FILTER (WHERE direction = 'ingress'), 0),"
+		  " coalesce(sum(packets) FILTER (WHERE direction = 'egress'), 0),"
+		  " coalesce(sum(bytes) FILTER (WHERE direction = 'egress'), 0)"
+		  " FROM k GROUP BY source ORDER BY %s DESC, source LIMIT ?2";
+
+/* Whether the window has egress rows: then talkers show IN and OUT and
+ * flows their direction (a database of ingress only looks as it did). */
+static const char egress_sql[] =
+	"SELECT EXISTS (SELECT 1 FROM flows WHERE last_seen_ms >= ?1 AND direction = 'egress')";
 
 static const char flows_sql[] =
 	KEYED_CTE "SELECT i.name, k.src_ip, k.src_port, k.dst_ip, k.dst_port, k.protocol,"
 		  " k.icmp_type, k.icmp_code, k.eth_type, k.src_mac, k.dst_mac,"
-		  " k.packets, k.bytes, k.first_ms, k.last_ms"
+		  " k.packets, k.bytes, k.first_ms, k.last_ms, k.direction"
 		  " FROM k LEFT JOIN interfaces i ON i.id = k.interface_id"
 		  " ORDER BY %s DESC, k.first_ms LIMIT ?2";
 
@@ -142,8 +152,9 @@ static const char *text(sqlite3_stmt *st, int col)
 	return s ? (const char *)s : "";
 }
 
-/* One top-flows row: IP flows by address and port, others by MAC. */
-static int add_flow_row(struct table *t, sqlite3_stmt *st)
+/* One top-flows row: IP flows by address and port, others by MAC; with
+ * dir, a DIR column ("in", "out") after IFACE. */
+static int add_flow_row(struct table *t, sqlite3_stmt *st, bool dir)
 {
 	char src[64], dst[64], proto[32], pk[16], by[16], pps[16], dur[16];
 	int64_t first = sqlite3_column_int64(st, 13), last = sqlite3_column_int64(st, 14);
@@ -179,6 +190,7 @@ static int add_flow_row(struct table *t, sqlite3_stmt *st)
 		snprintf(pps, sizeof(pps), "-");
 	const char *row[] = {
 		text(st, 0),
+		!strcmp(text(st, 15), "egress") ? "out" : "in",
 		src,
 		dst,
 		proto,
@@ -187,6 +199,9 @@ static int add_flow_row(struct table *t, sqlite3_stmt *st)
 		pps,
 		fmt_duration(dur, sizeof(dur), last - first),
 	};
+
+	if (!dir) /* no DIR column: drop it */
+		memmove(&row[1], &row[2], sizeof(row) - 2 * sizeof(row[0]));
 	return table_add(t, row);
 }
 
@@ -201,6 +216,7 @@ static int print_top(sqlite3 *db, const struct top_cfg *c, int64_t now_ms)
 	struct table *t = NULL;
 	uint64_t records, packets, bytes, overflow, total;
 	int64_t first_ms, last_ms;
+	bool dir = false;
 	int rc, err;
 
 	if (c->json || c->csv)
@@ -238,23 +254,46 @@ static int print_top(sqlite3 *db, const struct top_cfg *c, int64_t now_ms)
 		       fmt_count(d, sizeof(d), overflow));
 	printf("\n");
 	total = c->by_packets ? packets : bytes;
+	err = prepare(db, egress_sql, "", since_ms, 0, &st);
+	if (err)
+		return err;
+	dir = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
 
-	/* Talkers: share of the window's total, attributed or not. */
+	/* Talkers: share of the window's total, attributed or not; with
+	 * egress rows, what of it was seen arriving (IN) and leaving (OUT). */
 	static const char *const th[] = { "SOURCE", "PACKETS", "BYTES", "FLOWS", "SHARE" };
-	t = table_new(5, th, 0x1e);
+	static const char *const thd[] = { "SOURCE", "PACKETS", "BYTES", "IN",
+					   "OUT",    "FLOWS",	"SHARE" };
+	t = dir ? table_new(7, thd, 0x7e) : table_new(5, th, 0x1e);
 	if (!t)
 		return -ENOMEM;
 	err = prepare(db, talkers_sql, c->by_packets ? "p" : "b", since_ms, c->limit, &st);
 	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		uint64_t p = sqlite3_column_int64(st, 1), bb = sqlite3_column_int64(st, 2);
-		char pk[16], bs[16], fl[24], share[16];
+		char pk[16], bs[16], fl[24], share[16], in[16], out[16];
+		int col = c->by_packets ? 4 : 5; /* IN; OUT is col + 2 */
 
 		snprintf(fl, sizeof(fl), "%lld", sqlite3_column_int64(st, 3));
 		snprintf(share, sizeof(share), "%.1f%%",
 			 total ? 100.0 * (c->by_packets ? p : bb) / total : 0.0);
+		if (c->by_packets) {
+			fmt_count(in, sizeof(in), sqlite3_column_int64(st, col));
+			fmt_count(out, sizeof(out), sqlite3_column_int64(st, col + 2));
+		} else {
+			fmt_bytes(in, sizeof(in), sqlite3_column_int64(st, col));
+			fmt_bytes(out, sizeof(out), sqlite3_column_int64(st, col + 2));
+		}
 		const char *row[] = { text(st, 0), fmt_count(pk, sizeof(pk), p),
 				      fmt_bytes(bs, sizeof(bs), bb), fl, share };
-		err = table_add(t, row);
+		const char *rowd[] = { text(st, 0),
+				       fmt_count(pk, sizeof(pk), p),
+				       fmt_bytes(bs, sizeof(bs), bb),
+				       in,
+				       out,
+				       fl,
+				       share };
+		err = table_add(t, dir ? rowd : row);
 	}
 	if (!err && rc != SQLITE_DONE) {
 		pr_err("reading flows: %s\n", sqlite3_errmsg(db));
@@ -270,13 +309,15 @@ static int print_top(sqlite3 *db, const struct top_cfg *c, int64_t now_ms)
 
 	static const char *const fh[] = { "IFACE",   "SOURCE", "DESTINATION", "PROTO",
 					  "PACKETS", "BYTES",  "AVG PPS",     "DURATION" };
-	t = table_new(8, fh, 0xf0);
+	static const char *const fhd[] = { "IFACE",   "DIR",   "SOURCE",  "DESTINATION", "PROTO",
+					   "PACKETS", "BYTES", "AVG PPS", "DURATION" };
+	t = dir ? table_new(9, fhd, 0x1e0) : table_new(8, fh, 0xf0);
 	if (!t)
 		return -ENOMEM;
 	err = prepare(db, flows_sql, c->by_packets ? "k.packets" : "k.bytes", since_ms, c->limit,
 		      &st);
 	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		err = add_flow_row(t, st);
+		err = add_flow_row(t, st, dir);
 	if (!err && rc != SQLITE_DONE) {
 		pr_err("reading flows: %s\n", sqlite3_errmsg(db));
 		err = -EIO;

@@ -5,6 +5,7 @@
 #include <bpf/libbpf.h>
 #include "cli/cli.h"
 #include "lib/opts.h"
+#include "version.h" /* generated: FM_VERSION */
 
 struct version_cfg {
 	char unused; /* no options but --help */

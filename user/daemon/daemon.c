@@ -250,12 +250,25 @@ void daemon_publish(struct daemon *dm)
 
 int daemon_slot_totals(struct daemon *dm, int slot, uint64_t *seen, uint64_t *exported)
 {
-	struct fm_counters c;
+	struct fm_counters c, e;
 	int err = loader_read_counters(dm->l, (__u32)slot, &c);
+
+	err = err ?: loader_read_counters_dir(dm->l, (__u32)slot, FM_DIR_EGRESS, &e);
+	if (err)
+		return err;
+	*seen = c.packets + e.packets;
+	*exported = dm->exported[slot][0] + dm->exported[slot][1];
+	return 0;
+}
+
+int daemon_slot_totals_dir(struct daemon *dm, int slot, int dir, uint64_t *seen, uint64_t *exported)
+{
+	struct fm_counters c;
+	int err = loader_read_counters_dir(dm->l, (__u32)slot, dir, &c);
 
 	if (err)
 		return err;
 	*seen = c.packets;
-	*exported = dm->exported[slot][0] + dm->exported[slot][1];
+	*exported = dm->exported[slot][dir == FM_DIR_EGRESS];
 	return 0;
 }

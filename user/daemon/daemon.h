@@ -82,5 +82,8 @@ void daemon_set_iface(struct daemon *dm, int slot, const char *name, int ifindex
 void daemon_publish(struct daemon *dm);
 /* Packets seen by the kernel on a slot, and exported (both directions). */
 int daemon_slot_totals(struct daemon *dm, int slot, uint64_t *seen, uint64_t *exported);
+/* The same for one direction (enum fm_direction). */
+int daemon_slot_totals_dir(struct daemon *dm, int slot, int dir, uint64_t *seen,
+			   uint64_t *exported);
 
 #endif

@@ -12,11 +12,12 @@ static void sum_counters(struct loader *l, struct fm_counters *tot)
 	struct fm_counters c;
 
 	memset(tot, 0, sizeof(*tot));
-	for (__u32 slot = 0; slot <= FM_MAX_IFACES; slot++) {
-		if (loader_read_counters(l, slot, &c))
-			continue;
-		fm_counters_add(tot, &c);
-	}
+	for (__u32 slot = 0; slot <= FM_MAX_IFACES; slot++)
+		for (int dir = 0; dir < 2; dir++) {
+			if (loader_read_counters_dir(l, slot, dir, &c))
+				continue;
+			fm_counters_add(tot, &c);
+		}
 }
 
 static double cpu_seconds(void)
@@ -39,7 +40,10 @@ void metrics_write(struct metrics *m, const struct metrics_src *s, int64_t now_m
 	uint64_t errors, held = dm->fan.staged;
 
 	sum_counters(s->l, &c);
-	store_get_stats(s->st, &st);
+	if (s->st)
+		store_get_stats(s->st, &st);
+	else
+		memset(&st, 0, sizeof(st)); /* --db none */
 	if (dt <= 0)
 		dt = 1e-3;
 	errors = c.err_eth + c.err_vlan + c.err_ipv4 + c.err_ipv4_opts + c.err_ipv6 +
@@ -139,7 +143,8 @@ void metrics_write(struct metrics *m, const struct metrics_src *s, int64_t now_m
 		       "one value per metric");
 
 	prom_set_metrics(s->prom, now_ms, names, values, sizeof(values) / sizeof(values[0]));
-	if (store_submit_metrics(s->st, now_ms, names, values, sizeof(values) / sizeof(values[0])))
+	if (s->st &&
+	    store_submit_metrics(s->st, now_ms, names, values, sizeof(values) / sizeof(values[0])))
 		pr_warn("metrics: writer queue full, this interval's metrics skipped\n");
 	pr_info("%.0f pps, %.1f MB/s, %zu flows active, %" PRIu64 " records exported, %" PRIu64
 		" rows written, fallbacks: %llu ring %llu overflow, %" PRIu64 " queued\n",

@@ -85,8 +85,9 @@ int drain_event(void *ctx, void *data, size_t size)
 		d->doorbell = true;
 		return 0;
 	}
-	dl.packets = 1;
+	dl.packets = e->segs ? e->segs : 1;
 	dl.bytes = e->len;
+	dl.ip_bytes = e->ip_len;
 	dl.first_ms = dl.last_ms = drain_ms(d, e->ts);
 	dl.tcp_flags = e->tcp_flags;
 	/* libbpf has consumed the record before calling us (its consumer
@@ -134,6 +135,11 @@ void drain_free(struct drain *d)
 
 void drain_clock(struct drain *d)
 {
+	/* Replay: the program's times are the capture's, epoch ns already. */
+	if (d->l->clock == FM_CLOCK_REPLAY) {
+		d->offset_ns = 0;
+		return;
+	}
 	/* Jiffies and CLOCK_MONOTONIC both stop in suspend; one anchor and
 	 * one offset per cycle keep conversions cheap and right to within a
 	 * tick, except for packets counted before a suspend and drained
@@ -188,6 +194,7 @@ static void merge_percpu(struct drain *d, const struct fm_flow_key *k,
 			continue;
 		dl.packets += v[cpu].packets;
 		dl.bytes += v[cpu].bytes;
+		dl.ip_bytes += v[cpu].ip_bytes;
 		if (v[cpu].first_seen && (!first || v[cpu].first_seen < first))
 			first = v[cpu].first_seen;
 		if (v[cpu].last_seen > last)
@@ -246,15 +253,16 @@ long drain_unattributed(struct drain *d, int64_t now_ms, flowtab_emit_fn emit, v
 	int err;
 
 	for (__u32 slot = 0; slot <= FM_MAX_IFACES; slot++) {
-		err = loader_read_counters(l, slot, &c);
-		if (err)
-			return err;
 		for (int dir = 0; dir < 2; dir++) {
 			struct drain_lost *lost = &d->lost[slot][dir];
 			struct fm_record r = { 0 };
-			/* The kernel's overflow counters are the XDP hook's. */
-			uint64_t kp = dir ? 0 : c.overflow_packets - d->overflow_seen[slot];
-			uint64_t kb = dir ? 0 : c.overflow_bytes - d->overflow_bytes_seen[slot];
+			uint64_t kp, kb;
+
+			err = loader_read_counters_dir(l, slot, dir, &c);
+			if (err)
+				return err;
+			kp = c.overflow_packets - d->overflow_seen[slot][dir];
+			kb = c.overflow_bytes - d->overflow_bytes_seen[slot][dir];
 
 			if (!kp && !lost->packets)
 				continue;
@@ -272,10 +280,8 @@ long drain_unattributed(struct drain *d, int64_t now_ms, flowtab_emit_fn emit, v
 			d->unattributed[slot][dir] += r.packets;
 			d->unattributed_packets += r.packets;
 			d->unattributed_bytes += r.bytes;
-			if (!dir) {
-				d->overflow_seen[slot] = c.overflow_packets;
-				d->overflow_bytes_seen[slot] = c.overflow_bytes;
-			}
+			d->overflow_seen[slot][dir] = c.overflow_packets;
+			d->overflow_bytes_seen[slot][dir] = c.overflow_bytes;
 			memset(lost, 0, sizeof(*lost));
 			n++;
 		}

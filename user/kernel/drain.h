@@ -59,8 +59,9 @@ struct drain {
 	uint64_t unattributed[FM_MAX_IFACES + 1][2];
 	/* Folded and not yet exported. */
 	struct drain_lost lost[FM_MAX_IFACES + 1][2];
-	uint64_t overflow_seen[FM_MAX_IFACES + 1]; /* kernel overflow packets exported */
-	uint64_t overflow_bytes_seen[FM_MAX_IFACES + 1];
+	/* Kernel overflow packets exported, per slot and direction. */
+	uint64_t overflow_seen[FM_MAX_IFACES + 1][2];
+	uint64_t overflow_bytes_seen[FM_MAX_IFACES + 1][2];
 };
 
 int drain_init(struct drain *d, struct loader *l, struct flowtab *ft);

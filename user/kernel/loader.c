@@ -271,6 +271,12 @@ int loader_read_counters(struct loader *l, __u32 slot, struct fm_counters *out)
 	return fm_counters_read(bpf_map__fd(l->skel->maps.counters), slot, out);
 }
 
+int loader_read_counters_dir(struct loader *l, __u32 slot, int dir, struct fm_counters *out)
+{
+	return fm_counters_read(bpf_map__fd(l->skel->maps.counters),
+				slot + (dir == FM_DIR_EGRESS ? FM_IFACE_SLOTS : 0), out);
+}
+
 unsigned long long loader_map_memory(struct loader *l)
 {
 	unsigned long long sum = 0, v;
@@ -302,10 +308,17 @@ int loader_prog_fd(struct loader *l)
 	return bpf_program__fd(l->skel->progs.fm_xdp);
 }
 
+int loader_tc_prog_fd(struct loader *l)
+{
+	return bpf_program__fd(l->skel->progs.fm_tc);
+}
+
 void loader_close(struct loader *l)
 {
 	while (l->nr_links)
 		loader_detach(l, l->links[0].ifindex);
+	while (l->nr_tc)
+		loader_detach_egress(l, l->tc[0].ifindex);
 	if (l->ctl)
 		munmap((void *)l->ctl, sizeof(struct fm_ctl));
 	l->ctl = NULL;

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <linux/types.h>
 #include "bpf/flowmaster.h"
+#include "kernel/tc.h"
 
 enum fm_xdp_mode {
 	FM_XDP_AUTO = 0, /* native, else generic */
@@ -50,6 +51,8 @@ struct loader {
 	struct fm_clock_anchor anchor; /* taken at load */
 	int nr_links;
 	struct loader_link links[FM_MAX_IFACES];
+	int nr_tc; /* egress attachments (kernel/tc.h) */
+	struct tc_att tc[FM_MAX_IFACES];
 	/* Ifindexes a slot had before loader_set_slot moved it on. */
 	struct {
 		int ifindex, slot;
@@ -67,6 +70,12 @@ int loader_rearm_doorbell(struct loader *l);
 /* Attach to an interface by bpf_link; mode AUTO tries native then generic. */
 int loader_attach(struct loader *l, int ifindex, enum fm_xdp_mode mode);
 int loader_detach(struct loader *l, int ifindex);
+/* The TC program on ifindex's egress (tc.c); mode: enum fm_tc_mode. */
+int loader_attach_egress(struct loader *l, int ifindex, enum fm_tc_mode mode);
+int loader_detach_egress(struct loader *l, int ifindex);
+/* The program's counter slot of ifindex: 1..nr_ifaces, or 0 (not ours). */
+int loader_slot_of(const struct loader *l, __u32 ifindex);
+/* Sum the per-CPU ingress counters of one interface slot (0..FM_MAX_IFACES). */
 /* The program's counter slot of ifindex: 1..nr_ifaces, or 0 (not ours);
  * also for an ifindex the slot had before loader_set_slot. */
 int loader_slot_of(const struct loader *l, __u32 ifindex);
@@ -78,7 +87,10 @@ int loader_slot_of(const struct loader *l, __u32 ifindex);
 int loader_set_slot(struct loader *l, int slot, int ifindex);
 /* Sum the per-CPU counters of one interface slot (0..FM_MAX_IFACES). */
 int loader_read_counters(struct loader *l, __u32 slot, struct fm_counters *out);
-/* The same for any counters map (a pinned one): slot summed over CPUs. */
+/* The same for one direction (enum fm_direction). */
+int loader_read_counters_dir(struct loader *l, __u32 slot, int dir, struct fm_counters *out);
+/* The same for any counters map (a pinned one): index summed over CPUs
+ * (slot, or FM_IFACE_SLOTS + slot for egress). */
 int fm_counters_read(int map_fd, __u32 slot, struct fm_counters *out);
 /* sum += c, field by field (every field is a __u64 counter). */
 void fm_counters_add(struct fm_counters *sum, const struct fm_counters *c);
@@ -97,6 +109,7 @@ unsigned long long loader_map_memory(struct loader *l);
 /* Events ring buffer fd, program fd. */
 int loader_events_fd(struct loader *l);
 int loader_prog_fd(struct loader *l);
+int loader_tc_prog_fd(struct loader *l); /* the egress (TC) program */
 void loader_close(struct loader *l);
 
 const char *fm_xdp_mode_str(enum fm_xdp_mode m);

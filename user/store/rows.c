@@ -29,10 +29,7 @@
 #include "lib/clock.h"
 #include "lib/proto.h"
 #include "store/internal.h"
-
-#ifndef FM_VERSION
-#define FM_VERSION "unknown"
-#endif
+#include "version.h" /* generated: FM_VERSION */
 
 /* Parameter numbers of the flow INSERT; the key columns are contiguous. */
 enum {

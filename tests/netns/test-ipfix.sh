@@ -1,0 +1,350 @@
+#!/usr/bin/env bash
+# IPFIX both ways: flowmaster run exporting to nfcapd (nfdump's totals ==
+# SQLite's == the kernel's), tshark's dissector on the export datagrams,
+# flowmaster run -> flowmaster collect row for row, NetFlow v9 and v5 from
+# nfreplay into flowmaster collect, malformed datagrams counted. Every
+# collector listens on the loopback of the test host it runs in.
+# shellcheck source=tests/netns/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+FRAMES=${IPFIX_FRAMES:-200000}
+FLOWS=${IPFIX_FLOWS:-1000}
+
+# nfcapd_start HOST DIR PORT: nfcapd on HOST's loopback, files in DIR.
+nfcapd_start()
+{
+	lab_bg "$1" "$LAB_TMP/nfcapd.log" nfcapd -w "$2" -p "$3" -b 127.0.0.1 -t 3600 -B 8388608
+	NFCAPD_PID=$LAB_PID
+	wait_for 5 "nfcapd listening" udp_listening "$1" "$3"
+}
+
+# udp_listening HOST PORT: a UDP socket is bound to PORT in HOST.
+udp_listening()
+{
+	lab_nsexec "$1" ss -Hlun "sport = :$2" | grep -q .
+}
+
+# nfdump_totals DIR: "flows|packets|bytes" of every file nfcapd wrote.
+nfdump_totals()
+{
+	nfdump -R "$1" -q -N -o 'fmt:%pkt %byt' 2>/dev/null |
+		awk '{ f++; p += $1; b += $2 } END { printf "%d|%d|%d\n", f, p, b }'
+}
+
+# Two hosts, a sends FRAMES UDP frames over FLOWS flows to b, where
+# flowmaster counts them on b-a and exports to nfcapd on b's loopback
+# (and stores them): nfdump's flows, packets and bytes == SQLite's ==
+# the kernel's count of frames received; per flow too.
+test_export_nfcapd()
+{
+	need_fm
+	need_cmd trafgen sqlite3 nfcapd nfdump ss
+	lab_host a --no-ipv6
+	lab_host b --no-ipv6
+	lab_link a b
+	local db=$LAB_TMP/flows.db dir=$LAB_TMP/nfcapd port=4739 rx0 by0
+	mkdir -p "$dir"
+	nfcapd_start b "$dir" $port
+	local pcap=$LAB_TMP/export.pcap tshark_pid=""
+	if command -v tshark >/dev/null; then
+		lab_bg b "$LAB_TMP/tshark.log" tshark -q -i lo -f "udp port $port" -w "$pcap"
+		tshark_pid=$LAB_PID
+		wait_for 10 "tshark capturing" grep -q Capturing "$LAB_TMP/tshark.log"
+	fi
+	rx0=$(lab_rx_packets b b-a) by0=$(lab_rx_bytes b b-a)
+	fm_start b -i b-a --db "$db" --ipfix 127.0.0.1:$port --ipfix-domain 7 --poll-interval 200
+	check "trafgen: $FRAMES frames, $FLOWS flows" lab_trafgen a a-b "$FRAMES" "$FLOWS" 100000
+	wait_for 10 "$FRAMES frames at b-a" rx_at_least b b-a $((rx0 + FRAMES))
+	fm_stop TERM
+	check_eq "exit status" "$FM_RC" 0
+	lab_stop "$NFCAPD_PID" 5
+	check_eq "frames received" "$(($(lab_rx_packets b b-a) - rx0))" "$FRAMES"
+	check_eq "SQLite: flows | packets" \
+		"$(sql "$db" "select count(*), sum(packets) from flows where $(on_iface b-a);")" \
+		"$FLOWS|$FRAMES"
+	check_eq "SQLite: bytes == bytes of the frames received" "$(iface_sum "$db" b-a bytes)" \
+		"$(frame_bytes "$db" b-a "$FRAMES" $(($(lab_rx_bytes b b-a) - by0)))"
+	local ipb
+	ipb=$(sql "$db" "select coalesce(sum(ip_bytes), 0) from flows where $(on_iface b-a);")
+	check_eq "nfdump: flows | packets | bytes (octetDeltaCount = flows.ip_bytes)" \
+		"$(nfdump_totals "$dir")" "$FLOWS|$FRAMES|$ipb"
+	check_eq "nfdump per flow == SQLite per flow (port, packets, bytes)" \
+		"$(nfdump -R "$dir" -q -N -o 'fmt:%sp %pkt %byt' | awk '{ print $1 "|" $2 "|" $3 }' | sort | md5sum)" \
+		"$(sql "$db" "select src_port, packets, coalesce(ip_bytes, 0) from flows where $(on_iface b-a);" | sort | md5sum)"
+	check_eq "records sent (metric) | not sent" \
+		"$(metric "$db" ipfix_records_sent)|$(metric "$db" ipfix_records_unsent)" "$FLOWS|0"
+	check_log "exporter's totals" "ipfix 127.0.0.1:$port: $FLOWS records sent"
+	check_eq "nfcapd's sequence failures" \
+		"$(nfdump -R "$dir" -I | awk '/^Sequence failures:/ { s += $3 } END { print s + 0 }')" 0
+	[[ -n $tshark_pid ]] || skip "tshark is not installed: its checks not run"
+	sleep 0.5 # the capture's last packets
+	lab_stop "$tshark_pid" 5
+	local dis=(-r "$pcap" -d "udp.port==$port,cflow")
+	check_eq "tshark: datagrams malformed, without template or out of sequence" \
+		"$(tshark "${dis[@]}" -Y '_ws.malformed || cflow.no_template_found || cflow.sequence_analysis.expected_sn' 2>/dev/null | wc -l)" 0
+	check_eq "tshark: records | packets | layer2OctetDeltaCount | octetDeltaCount" \
+		"$(tshark "${dis[@]}" -T fields -E aggregator=' ' -e cflow.packets \
+			-e cflow.layer2_octet_delta_count -e cflow.octets 2>/dev/null | awk '
+			NF { n = split($0, c, "\t"); k = split(c[1], p, " "); r += k
+			     for (i = 1; i <= k; i++) pk += p[i]
+			     split(c[2], l, " "); for (i in l) l2 += l[i]
+			     split(c[3], o, " "); for (i in o) oc += o[i] }
+			END { printf "%d|%d|%d|%d\n", r, pk, l2, oc }')" \
+		"$FLOWS|$FRAMES|$(iface_sum "$db" b-a bytes)|$ipb"
+}
+
+# collect_start HOST LOG ARGS...: flowmaster collect ARGS in HOST; waits
+# until its socket is bound to the port of --listen. Sets COLLECT_PID.
+collect_start()
+{
+	local host=$1 log=$2 port
+	shift 2
+	port=$(sed -n 's/.*--listen [^ ]*:\([0-9]*\).*/\1/p' <<<"$*")
+	lab_bg "$host" "$log" "$FM" collect "$@"
+	COLLECT_PID=$LAB_PID
+	wait_for 10 "flowmaster collect listening on $port" udp_listening "$host" "$port"
+}
+
+# collect_stop: SIGTERM; the collector must exit 0.
+collect_stop()
+{
+	kill -TERM "$COLLECT_PID"
+	lab_wait_exit "$COLLECT_PID" 15
+	local rc=$?
+	check_eq "collect's exit status" "$rc" 0
+}
+
+# The columns a collected row shares with the exporter's.
+COLS="direction, first_seen_ms, last_seen_ms, src_mac, dst_mac, vlan_id, eth_type,
+      src_ip, dst_ip, src_port, dst_port, protocol, icmp_type, icmp_code, tcp_flags, tos,
+      packets, bytes, ip_bytes, end_reason"
+
+# flowmaster run exporting to flowmaster collect on [::1] (IPv6): the
+# collector's flows equal the exporter's row for row (IPv4 UDP from
+# trafgen, ICMP and ICMPv6 from ping), with exporter_id set and an
+# exporters row whose counts match the exporter's. With --ipfix-stats:
+# the statistics records count in the sequence numbers as RFC 7011 says,
+# and the collector, counting them too, sees no loss.
+test_run_to_collect()
+{
+	need_fm
+	need_cmd trafgen sqlite3 ss ping
+	lab_host a
+	lab_host b
+	lab_link a b
+	local db=$LAB_TMP/run.db cdb=$LAB_TMP/collect.db port=4740
+	collect_start b "$LAB_TMP/collect.log" --listen "[::1]:$port" --db "$cdb"
+	fm_start b -i b-a --db "$db" --ipfix "[::1]:$port" --ipfix-domain 42 --ipfix-stats \
+		--poll-interval 200
+	check "trafgen: 20000 frames, 500 flows" lab_trafgen a a-b 20000 500 100000
+	lab_nsexec a ping -q -c 3 -i 0.2 "$(lab_ip4 b b-a)" >/dev/null || fail "ping"
+	lab_nsexec a ping -6 -q -c 3 -i 0.2 "$(lab_ip6 b b-a)" >/dev/null || fail "ping -6"
+	fm_stop TERM
+	check_eq "exit status" "$FM_RC" 0
+	sleep 0.3
+	collect_stop
+	local rows
+	rows=$(sql "$db" "select count(*) from flows;")
+	info "exporter's rows: $rows; collector's log: $(grep -m1 'datagrams' "$LAB_TMP/collect.log")"
+	check_eq "rows: exporter | collector" "$rows|$(sql "$cdb" "select count(*) from flows;")" "$rows|$rows"
+	check_eq "IPv6 rows collected" "$(sql "$cdb" "select count(*) > 0 from flows where eth_type = 34525;")" 1
+	check_eq "collector's rows == exporter's rows" \
+		"$(sql "$cdb" "select $COLS from flows order by first_seen_ms, src_ip, src_port, dst_ip, protocol, direction;" | md5sum)" \
+		"$(sql "$db" "select $COLS from flows order by first_seen_ms, src_ip, src_port, dst_ip, protocol, direction;" | md5sum)"
+	check_eq "every collected row has its exporter" \
+		"$(sql "$cdb" "select count(*) from flows f join exporters e on e.id = f.exporter_id;")" "$rows"
+	check_eq "exporters row: address | domain | protocol | records | lost | malformed" \
+		"$(sql "$cdb" "select address, domain_id, protocol, records, lost_records, malformed from exporters;")" \
+		"::1|42|ipfix|$rows|0|0"
+	check_eq "exporters.datagrams == messages the exporter sent" \
+		"$(sql "$cdb" "select datagrams from exporters;")" "$(metric "$db" ipfix_messages_sent)"
+	check_eq "runs row of the collector" "$(sql "$cdb" "select command from runs;")" collect
+}
+
+# The destination port as nfdump prints it: ICMP type.code.
+ICMP_AS_NFDUMP="case when protocol in (1, 58) then icmp_type || '.' || icmp_code else dst_port end"
+
+# NetFlow v9 and v5 from nfreplay, replaying an nfcapd file (written from
+# flowmaster's own export of trafgen's flows and a ping), into flowmaster
+# collect: the collector's flows, packets and bytes, and each flow's, equal
+# what nfdump reads from the file; no datagram malformed or lost.
+test_nfreplay_to_collect()
+{
+	need_fm
+	need_cmd trafgen sqlite3 nfcapd nfdump nfreplay ss ping
+	lab_host a --no-ipv6
+	lab_host b --no-ipv6
+	lab_link a b
+	local db=$LAB_TMP/run.db dir=$LAB_TMP/nfcapd file v cdb want
+	mkdir -p "$dir"
+	nfcapd_start b "$dir" 4739
+	fm_start b -i b-a --db "$db" --ipfix 127.0.0.1:4739 --ipfix-stats --poll-interval 200
+	check "trafgen: 20000 frames, 1000 flows" lab_trafgen a a-b 20000 1000 100000
+	lab_nsexec a ping -q -c 2 -i 0.2 "$(lab_ip4 b b-a)" >/dev/null || fail "ping"
+	fm_stop TERM
+	lab_stop "$NFCAPD_PID" 5
+	file=$(ls "$dir"/nfcapd.2*) || fail "nfcapd wrote no file"
+	want=$(nfdump_totals "$dir")
+	check_eq "the file's flows | packets | bytes == SQLite's" "$want" \
+		"$(sql "$db" "select count(*), sum(packets), coalesce(sum(ip_bytes), 0) from flows;")"
+	# --ipfix-stats: nfcapd counts flow records only in its sequence
+	# check, so each statistics record (one per template message) after
+	# the first message shows as one failure; the flows are all there
+	# regardless (above). test_export_nfcapd, without it, has none.
+	local tmsgs fails
+	tmsgs=$(metric "$db" ipfix_template_messages)
+	fails=$(nfdump -r "$file" -I | awk '/^Sequence failures:/ { print $3 }')
+	info "nfcapd: $fails sequence failures, $tmsgs template messages with a statistics record"
+	check_eq "nfcapd's sequence failures == statistics records after the first" \
+		"$fails" $((tmsgs - 1))
+	for v in 9 5; do
+		cdb=$LAB_TMP/collect-v$v.db
+		collect_start b "$LAB_TMP/collect-v$v.log" --listen 127.0.0.1:2055 --db "$cdb"
+		lab_nsexec b timeout 20 nfreplay -r "$file" -H 127.0.0.1 -p 2055 -v $v -d 200 >/dev/null 2>&1 ||
+			fail "nfreplay -v $v"
+		sleep 0.3
+		collect_stop
+		info "$(grep -m1 'datagrams' "$LAB_TMP/collect-v$v.log")"
+		check_eq "v$v: collector's flows | packets | bytes == nfdump's" \
+			"$(sql "$cdb" "select count(*), sum(packets), coalesce(sum(ip_bytes), 0) from flows;")" "$want"
+		check_eq "v$v: per flow (addresses, ports, protocol, packets, bytes)" \
+			"$(sql "$cdb" "select src_ip, dst_ip, src_port, $ICMP_AS_NFDUMP, protocol, packets, coalesce(ip_bytes, 0) from flows;" | sort | md5sum)" \
+			"$(nfdump -r "$file" -q -N -o 'fmt:%sa|%da|%sp|%dp|%pr|%pkt|%byt' | tr -d ' ' |
+				sed 's/|UDP|/|17|/; s/|ICMP|/|1|/; s/|TCP|/|6|/' | sort | md5sum)"
+		check_eq "v$v: exporters row: protocol | records | lost | malformed" \
+			"$(sql "$cdb" "select protocol, records, lost_records, malformed from exporters;")" \
+			"netflow$v|${want%%|*}|0|0"
+	done
+}
+
+# --db none: export only. The collector's packets == the kernel's count.
+test_export_only()
+{
+	need_fm
+	need_cmd trafgen sqlite3 ss
+	lab_host a --no-ipv6
+	lab_host b --no-ipv6
+	lab_link a b
+	local cdb=$LAB_TMP/collect.db rx0
+	collect_start b "$LAB_TMP/collect.log" --listen 127.0.0.1:4739 --db "$cdb"
+	rx0=$(lab_rx_packets b b-a)
+	fm_start b -i b-a --db none --ipfix 127.0.0.1:4739 --poll-interval 200
+	check "trafgen: 10000 frames, 100 flows" lab_trafgen a a-b 10000 100 100000
+	wait_for 10 "10000 frames at b-a" rx_at_least b b-a $((rx0 + 10000))
+	fm_stop TERM
+	check_eq "exit status" "$FM_RC" 0
+	sleep 0.3
+	collect_stop
+	check_log "no database" "100 flow records exported, --db none"
+	check_eq "collected flows | packets == frames received" \
+		"$(sql "$cdb" "select count(*), sum(packets) from flows;")" \
+		"100|$(($(lab_rx_packets b b-a) - rx0))"
+}
+
+# A collector with no route to it: every message fails at once
+# (ENETUNREACH), the daemon neither blocks nor stops, stores every flow,
+# and counts every record as not sent.
+test_export_unreachable()
+{
+	need_fm
+	need_cmd trafgen sqlite3
+	lab_host a --no-ipv6
+	lab_host b --no-ipv6
+	lab_link a b
+	local db=$LAB_TMP/run.db
+	# b has no default route: 198.19.255.1 is unreachable from it.
+	fm_start b -i b-a --db "$db" --ipfix 198.19.255.1:4739 --poll-interval 200
+	check "trafgen: 10000 frames, 100 flows" lab_trafgen a a-b 10000 100 100000
+	fm_stop TERM
+	check_eq "exit status" "$FM_RC" 0
+	check_eq "rows | packets" "$(sql "$db" "select count(*), sum(packets) from flows;")" "100|10000"
+	check_eq "records sent | not sent (metrics)" \
+		"$(metric "$db" ipfix_records_sent)|$(metric "$db" ipfix_records_unsent)" "0|100"
+	check_log "the cause, once" "ipfix 198.19.255.1:4739: Network is unreachable; messages that cannot be sent are dropped and counted"
+	check_eq "warned once" "$(grep -c 'Network is unreachable' "$FM_LOG")" 1
+}
+
+# A collector that restarts mid-run decodes records again once the
+# templates come round (every 100 messages at most): data sets before
+# that are counted as without their template, never misparsed, and the
+# next sequence number shows their records as lost: decoded + lost == sent.
+# 1200 flows first (240 messages of 5 records: templates 40 messages ago),
+# so the restarted collector first sees about 60 messages without them.
+test_collector_restart()
+{
+	need_fm
+	need_cmd trafgen sqlite3 ss
+	lab_host a --no-ipv6
+	lab_host b --no-ipv6
+	lab_link a b
+	local db=$LAB_TMP/run.db c1=$LAB_TMP/c1.db c2=$LAB_TMP/c2.db n1 n2 unknown sent
+	collect_start b "$LAB_TMP/c1.log" --listen 127.0.0.1:4739 --db "$c1"
+	fm_start b -i b-a --db "$db" --ipfix 127.0.0.1:4739 --idle-timeout 1 --poll-interval 200
+	check "trafgen: 6000 frames, 1200 flows" lab_trafgen a a-b 6000 1200 100000
+	wait_for 15 "1200 idle rows" sql_at_least "$db" "select count(*) from flows;" 1200
+	collect_stop
+	collect_start b "$LAB_TMP/c2.log" --listen 127.0.0.1:4739 --db "$c2"
+	check "trafgen: 5000 frames, 1000 flows again" lab_trafgen a a-b 5000 1000 100000
+	wait_for 15 "2200 idle rows" sql_at_least "$db" "select count(*) from flows;" 2200
+	fm_stop TERM
+	check_eq "exit status" "$FM_RC" 0
+	sleep 0.3
+	collect_stop
+	n1=$(sql "$c1" "select count(*) from flows;")
+	n2=$(sql "$c2" "select count(*) from flows;")
+	unknown=$(sed -n 's/.* \([0-9]*\) data sets without their template.*/\1/p' "$LAB_TMP/c2.log")
+	sent=$(sql "$db" "select count(*) from flows;")
+	info "exporter sent $sent records; first collector $n1, restarted one $n2 with $unknown data sets before the templates"
+	check_eq "first collector got the first 1200" "$n1" 1200
+	check "restarted collector: records decoded (>= 500 of 1000)" test "$n2" -ge 500
+	check "restarted collector: data sets without template: 1 to 100 (the refresh)" \
+		test "${unknown:-0}" -ge 1 -a "${unknown:-999}" -le 100
+	check_eq "restarted collector: decoded + lost | malformed" \
+		"$(sql "$c2" "select $n2 + lost_records, malformed from exporters;")" "1000|0"
+}
+
+# send_udp HOST PORT BYTES: one datagram of BYTES (printf escapes) to
+# 127.0.0.1:PORT from HOST (socat reads the file in one go: one datagram).
+send_udp()
+{
+	local f=$LAB_TMP/dgram
+	# shellcheck disable=SC2059 # BYTES is the format: escapes wanted
+	printf "$3" >"$f"
+	lab_nsexec "$1" socat -u "OPEN:$f" "UDP-SENDTO:127.0.0.1:$2" || fail "sending to port $2"
+}
+
+# Garbage, truncated, wrong-version, set-length and template-less
+# datagrams: each counted under its reason, none stored, the collector
+# keeps running, and the next good datagram (NetFlow v5) is stored.
+test_collect_malformed()
+{
+	need_fm
+	need_cmd sqlite3 ss socat
+	lab_host b --no-ipv6
+	local cdb=$LAB_TMP/collect.db z4='\x00\x00\x00\x00' p=2055
+	collect_start b "$LAB_TMP/collect.log" --listen 127.0.0.1:$p --db "$cdb"
+	send_udp b $p 'hello, collector'
+	send_udp b $p '\x0a'
+	send_udp b $p "\x00\x0a\x00\x64$z4$z4$z4"
+	send_udp b $p "\x00\x0a\x00\x14$z4$z4$z4\x00\x02\x00\x02"
+	send_udp b $p "\x00\x05\x00\x05$z4$z4$z4$z4$z4"
+	send_udp b $p "\x00\x0a\x00\x18$z4$z4$z4\x01\x00\x00\x08$z4"
+	send_udp b $p "\x00\x05\x00\x01$z4\x69\x30\x00\x00$z4$z4$z4\xc6\x12\x00\x01\xc6\x12\x00\x02$z4\x00\x01\x00\x00\x00\x00\x00\x0a\x00\x00\x03\xe8$z4$z4\x04\xd2\x00\x35\x00\x00\x11\x00$z4$z4"
+	sleep 0.3
+	check "collector still running" kill -0 "$COLLECT_PID"
+	collect_stop
+		check_log "totals in the log" \
+		"7 datagrams .* 1 records, 5 malformed \(short 1, version 1, length 2, set_length 1\), 1 data sets without their template" \
+		"$LAB_TMP/collect.log"
+	check_eq "the good datagram's row" \
+		"$(sql "$cdb" "select src_ip, dst_ip, src_port, dst_port, protocol, packets, ip_bytes from flows;")" \
+		"198.18.0.1|198.18.0.2|1234|53|17|10|1000"
+	check_eq "metrics: malformed | short | version | length | set_length" \
+		"$(metric "$cdb" collector_malformed)|$(metric "$cdb" collector_malformed_short)|$(metric "$cdb" collector_malformed_version)|$(metric "$cdb" collector_malformed_length)|$(metric "$cdb" collector_malformed_set_length)" \
+		"5|1|1|2|1"
+	check_eq "exporters rows: protocol | datagrams | records" \
+		"$(sql "$cdb" "select protocol, datagrams, records from exporters order by protocol;" | tr '\n' ' ')" \
+		"ipfix|1|0 netflow5|1|1 "
+}
+
+run_tests "$@"

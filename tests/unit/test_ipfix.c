@@ -1,0 +1,395 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* IPFIX encoder and the collector's decoder: what one writes the other
+ * reads back exactly; NetFlow v9 and v5 datagrams; malformed datagrams
+ * counted by reason; sequence gaps; data before its template. */
+#include <arpa/inet.h>
+#include <string.h>
+#include "ipfix/decode.h"
+#include "ipfix/encode.h"
+#include "ipfix/ipfix.h"
+#include "../testlib.h"
+
+#define MAXREC 256
+
+struct got {
+	struct fm_record r[MAXREC];
+	size_t n;
+};
+
+static int collect(const struct fm_record *r, void *ctx)
+{
+	struct got *g = ctx;
+
+	if (g->n < MAXREC)
+		g->r[g->n++] = *r;
+	return 0;
+}
+
+static int new_exporter(void *ctx, struct dec_exporter *e)
+{
+	(*(uint32_t *)ctx)++;
+	e->id = *(uint32_t *)ctx;
+	return 0;
+}
+
+static struct sockaddr_in from4(void)
+{
+	struct sockaddr_in s = { .sin_family = AF_INET, .sin_port = htons(40000) };
+
+	inet_pton(AF_INET, "198.18.0.1", &s.sin_addr);
+	return s;
+}
+
+static struct fm_record rec_ipv4(int i)
+{
+	struct fm_record r;
+
+	memset(&r, 0, sizeof(r));
+	r.key.ifindex = 7;
+	r.key.eth_type = FM_ETH_P_IP;
+	r.key.src_addr[10] = r.key.src_addr[11] = r.key.dst_addr[10] = r.key.dst_addr[11] = 0xff;
+	r.key.src_addr[12] = 198, r.key.src_addr[13] = 18, r.key.src_addr[15] = 1;
+	r.key.dst_addr[12] = 198, r.key.dst_addr[13] = 18, r.key.dst_addr[15] = 2;
+	r.key.src_port = (uint16_t)(10000 + i);
+	r.key.dst_port = 9;
+	r.key.protocol = 17;
+	r.key.tos = 0x28;
+	memcpy(r.key.src_mac, "\x02\x00\x00\x00\x00\x01", 6);
+	memcpy(r.key.dst_mac, "\x02\x00\x00\x00\x00\x02", 6);
+	r.packets = 100 + (uint64_t)i;
+	r.bytes = r.packets * 60;
+	r.ip_bytes = r.packets * 46;
+	r.first_seen_ms = 1764745000123 + i;
+	r.last_seen_ms = 1764745009456 + i;
+	r.end_reason = FM_END_IDLE;
+	return r;
+}
+
+static struct fm_record rec_ipv6(void)
+{
+	struct fm_record r = rec_ipv4(0);
+
+	r.key.eth_type = FM_ETH_P_IPV6;
+	memset(r.key.src_addr, 0, 16);
+	memset(r.key.dst_addr, 0, 16);
+	r.key.src_addr[0] = 0x20, r.key.src_addr[1] = 0x01, r.key.src_addr[3] = 2;
+	r.key.src_addr[15] = 1;
+	memcpy(r.key.dst_addr, r.key.src_addr, 16);
+	r.key.dst_addr[15] = 2;
+	r.key.protocol = 58;
+	r.key.src_port = r.key.dst_port = 0;
+	r.key.icmp_type = 128;
+	r.key.icmp_code = 0;
+	r.key.direction = FM_DIR_EGRESS;
+	r.key.flags = FM_KF_VLAN;
+	r.key.vlan_id = 42;
+	r.tcp_flags = 0;
+	r.end_reason = FM_END_SHUTDOWN;
+	return r;
+}
+
+static struct fm_record rec_nonip(void)
+{
+	struct fm_record r = rec_ipv4(0);
+
+	r.key.eth_type = FM_ETH_P_ARP;
+	memset(r.key.src_addr, 0, 16);
+	memset(r.key.dst_addr, 0, 16);
+	r.key.src_port = r.key.dst_port = 0;
+	r.key.protocol = 0;
+	r.key.tos = 0;
+	r.ip_bytes = 0;
+	r.end_reason = FM_END_ACTIVE;
+	return r;
+}
+
+static struct fm_record rec_unattr(void)
+{
+	struct fm_record r;
+
+	memset(&r, 0, sizeof(r));
+	r.key.ifindex = 7;
+	r.packets = 5;
+	r.bytes = 300;
+	r.first_seen_ms = 1764745000000;
+	r.last_seen_ms = 1764745001000;
+	r.end_reason = FM_END_OVERFLOW;
+	return r;
+}
+
+static bool same(const struct fm_record *a, const struct fm_record *b, uint32_t exporter)
+{
+	struct fm_record x = *a;
+
+	x.exporter_id = exporter;
+	return !memcmp(&x, b, sizeof(x));
+}
+
+/* Encode recs (templates first) into messages of size cap; decode each. */
+static size_t roundtrip(struct dec *d, const struct fm_record *recs, size_t n, size_t cap,
+			struct got *g)
+{
+	uint8_t buf[IPFIX_MSG_MAX];
+	struct ipfix_enc e;
+	struct sockaddr_in s = from4();
+	size_t msgs = 0, i = 0;
+
+	ipfix_enc_init(&e, buf, cap, 3);
+	ipfix_msg_begin(&e, 1764745010);
+	ipfix_put_templates(&e, true);
+	ipfix_put_stats(&e, &(struct ipfix_stats_rec){ 1, 2, 3, 4 });
+	dec_datagram(d, (struct sockaddr *)&s, buf, ipfix_msg_end(&e), 0, collect, g);
+	msgs++;
+	while (i < n) {
+		ipfix_msg_begin(&e, 1764745010);
+		while (i < n && !ipfix_put_record(&e, &recs[i]))
+			i++;
+		dec_datagram(d, (struct sockaddr *)&s, buf, ipfix_msg_end(&e), 0, collect, g);
+		msgs++;
+	}
+	return msgs;
+}
+
+TEST(ipfix_roundtrip_every_template)
+{
+	struct fm_record recs[40];
+	struct got g = { .n = 0 };
+	struct dec *d;
+	uint32_t ids = 0;
+	size_t msgs;
+
+	for (int i = 0; i < 36; i++)
+		recs[i] = rec_ipv4(i);
+	recs[5].tcp_flags = 0x1b;
+	recs[6].end_reason = FM_END_TCP_END;
+	recs[7].key.direction = FM_DIR_EGRESS;
+	recs[8].end_reason = FM_END_PRESSURE;
+	recs[9].key.protocol = 1, recs[9].key.src_port = recs[9].key.dst_port = 0;
+	recs[9].key.icmp_type = 8, recs[9].key.icmp_code = 0;
+	recs[36] = rec_ipv6();
+	recs[37] = rec_nonip();
+	recs[38] = rec_unattr();
+	recs[39] = rec_ipv4(99);
+	ASSERT_TRUE(!dec_new(&d, &(struct dec_opts){ .exporter_new = new_exporter, .ctx = &ids }),
+		    "dec_new");
+	msgs = roundtrip(d, recs, 40, IPFIX_MSG_DEFAULT, &g);
+	EXPECT_TRUE(msgs > 8, "512-byte messages: several");
+	EXPECT_EQ(g.n, 40, "records decoded");
+	for (size_t i = 0; i < g.n && i < 40; i++)
+		if (!same(&recs[i], &g.r[i], 1))
+			TL_FAIL("record %zu differs after the round trip", i);
+	EXPECT_EQ(dec_get_stats(d)->option_records, 1, "the statistics record");
+	EXPECT_EQ(dec_get_stats(d)->lost, 0, "nothing lost");
+	EXPECT_EQ(dec_get_stats(d)->templates, 5, "templates");
+	EXPECT_EQ(ids, 1, "one exporter");
+	dec_free(d);
+}
+
+TEST(ipfix_message_sizes)
+{
+	uint8_t buf[IPFIX_MSG_MAX];
+	struct ipfix_enc e;
+	struct fm_record r = rec_ipv4(0), r6 = rec_ipv6();
+	size_t n = 0, len;
+
+	ipfix_enc_init(&e, buf, IPFIX_MSG_DEFAULT, 0);
+	ipfix_msg_begin(&e, 0);
+	EXPECT_EQ(ipfix_put_templates(&e, true), 0, "templates fit 512 bytes");
+	len = ipfix_msg_end(&e);
+	EXPECT_TRUE(len <= 512, "template message within 512");
+	ipfix_msg_begin(&e, 0);
+	while (!ipfix_put_record(&e, n % 2 ? &r6 : &r))
+		n++;
+	len = ipfix_msg_end(&e);
+	EXPECT_TRUE(len <= 512 && len > 400, "a full data message is just under 512");
+	EXPECT_EQ(ipfix_get16(buf + 2), len, "header length");
+	EXPECT_EQ(e.seq, n, "sequence counts data records");
+	EXPECT_EQ(ipfix_tpl_reclen(IPFIX_TPL_IPV4), 83, "IPv4 record bytes");
+}
+
+TEST(ipfix_sequence_gap_and_unknown_template)
+{
+	uint8_t buf[IPFIX_MSG_MAX];
+	struct ipfix_enc e;
+	struct fm_record r = rec_ipv4(1);
+	struct sockaddr_in s = from4();
+	struct got g = { .n = 0 };
+	struct dec *d;
+	size_t len;
+
+	ASSERT_TRUE(!dec_new(&d, NULL), "dec_new");
+	ipfix_enc_init(&e, buf, 1400, 0);
+	/* Data before its template: counted, skipped. */
+	ipfix_msg_begin(&e, 1);
+	ipfix_put_record(&e, &r);
+	ipfix_put_record(&e, &r);
+	len = ipfix_msg_end(&e);
+	EXPECT_EQ(dec_datagram(d, (struct sockaddr *)&s, buf, len, 0, collect, &g), DEC_OK,
+		  "template-less data is not malformed");
+	EXPECT_EQ(g.n, 0, "nothing decoded without the template");
+	EXPECT_EQ(dec_get_stats(d)->unknown_sets, 1, "unknown set counted");
+	ipfix_msg_begin(&e, 1);
+	ipfix_put_templates(&e, false);
+	dec_datagram(d, (struct sockaddr *)&s, buf, ipfix_msg_end(&e), 0, collect, &g);
+	/* The two records above went unseen; now a message, then one lost. */
+	ipfix_msg_begin(&e, 1);
+	ipfix_put_record(&e, &r);
+	dec_datagram(d, (struct sockaddr *)&s, buf, ipfix_msg_end(&e), 0, collect, &g);
+	ipfix_msg_begin(&e, 1);
+	ipfix_put_record(&e, &r);
+	ipfix_put_record(&e, &r);
+	ipfix_put_record(&e, &r);
+	ipfix_msg_end(&e); /* never sent: 3 records lost */
+	ipfix_msg_begin(&e, 1);
+	ipfix_put_record(&e, &r);
+	dec_datagram(d, (struct sockaddr *)&s, buf, ipfix_msg_end(&e), 0, collect, &g);
+	EXPECT_EQ(g.n, 2, "records decoded");
+	/* The 2 records of the first message were never decoded: lost too. */
+	EXPECT_EQ(dec_get_stats(d)->lost, 2 + 3, "lost records by sequence");
+	dec_free(d);
+}
+
+TEST(ipfix_malformed_counted)
+{
+	uint8_t buf[IPFIX_MSG_MAX], bad[IPFIX_MSG_MAX];
+	struct ipfix_enc e;
+	struct fm_record r = rec_ipv4(1);
+	struct sockaddr_in s = from4();
+	struct got g = { .n = 0 };
+	struct dec *d;
+	size_t len;
+
+	ASSERT_TRUE(!dec_new(&d, NULL), "dec_new");
+	ipfix_enc_init(&e, buf, 1400, 0);
+	ipfix_msg_begin(&e, 1);
+	ipfix_put_templates(&e, false);
+	ipfix_put_record(&e, &r);
+	len = ipfix_msg_end(&e);
+	EXPECT_EQ(dec_datagram(d, (struct sockaddr *)&s, buf, 10, 0, collect, &g), DEC_ERR_SHORT,
+		  "short");
+	EXPECT_EQ(dec_datagram(d, (struct sockaddr *)&s, buf, len - 1, 0, collect, &g),
+		  DEC_ERR_LENGTH, "truncated");
+	memcpy(bad, buf, len);
+	bad[1] = 11;
+	EXPECT_EQ(dec_datagram(d, (struct sockaddr *)&s, bad, len, 0, collect, &g), DEC_ERR_VERSION,
+		  "version");
+	memcpy(bad, buf, len);
+	ipfix_put16(bad + 18, 3); /* the template set's length */
+	EXPECT_EQ(dec_datagram(d, (struct sockaddr *)&s, bad, len, 0, collect, &g), DEC_ERR_SET,
+		  "set length");
+	memcpy(bad, buf, len);
+	ipfix_put16(bad + 20, 17); /* a template id below 256 */
+	EXPECT_EQ(dec_datagram(d, (struct sockaddr *)&s, bad, len, 0, collect, &g),
+		  DEC_ERR_TEMPLATE, "template id");
+	EXPECT_EQ(g.n, 0, "nothing decoded from malformed datagrams");
+	EXPECT_EQ(dec_datagram(d, (struct sockaddr *)&s, buf, len, 0, collect, &g), DEC_OK,
+		  "the next good datagram");
+	EXPECT_EQ(g.n, 1, "and its record");
+	EXPECT_EQ(dec_get_stats(d)->malformed[DEC_ERR_SHORT], 1, "short counted");
+	EXPECT_EQ(dec_get_stats(d)->malformed[DEC_ERR_LENGTH], 1, "length counted");
+	EXPECT_EQ(dec_get_stats(d)->malformed[DEC_ERR_VERSION], 1, "version counted");
+	dec_free(d);
+}
+
+TEST(netflow_v5)
+{
+	uint8_t b[NF5_HDR_LEN + 2 * NF5_REC_LEN] = { 0 };
+	struct sockaddr_in s = from4();
+	struct got g = { .n = 0 };
+	struct dec *d;
+	uint8_t *p = b + NF5_HDR_LEN;
+
+	ipfix_put16(b, 5);
+	ipfix_put16(b + 2, 2);
+	ipfix_put32(b + 4, 100000);	/* uptime ms */
+	ipfix_put32(b + 8, 1764745000); /* unix secs */
+	ipfix_put32(b + 16, 50);	/* sequence */
+	for (int i = 0; i < 2; i++, p += NF5_REC_LEN) {
+		p[0] = 198, p[1] = 18, p[3] = 1;
+		p[4] = 198, p[5] = 18, p[7] = 2;
+		ipfix_put16(p + 12, 3);
+		ipfix_put32(p + 16, 10);
+		ipfix_put32(p + 20, 1000);
+		ipfix_put32(p + 24, 90000);
+		ipfix_put32(p + 28, 99000);
+		ipfix_put16(p + 32, (uint16_t)(1000 + i));
+		ipfix_put16(p + 34, 80);
+		p[37] = 0x12;
+		p[38] = 6;
+	}
+	ASSERT_TRUE(!dec_new(&d, NULL), "dec_new");
+	EXPECT_EQ(dec_datagram(d, (struct sockaddr *)&s, b, sizeof(b), 0, collect, &g), DEC_OK,
+		  "v5");
+	ASSERT_TRUE(g.n == 2, "two records");
+	EXPECT_EQ(g.r[1].key.src_port, 1001, "port");
+	EXPECT_EQ(g.r[0].packets, 10, "packets");
+	EXPECT_EQ(g.r[0].ip_bytes, 1000, "bytes");
+	EXPECT_EQ(g.r[0].first_seen_ms, 1764745000000 - 10000, "first from uptime");
+	EXPECT_EQ(g.r[0].last_seen_ms, 1764745000000 - 1000, "last from uptime");
+	EXPECT_EQ(g.r[0].tcp_flags, 0x12, "flags");
+	/* The next one skips 5 records. */
+	ipfix_put32(b + 16, 57);
+	dec_datagram(d, (struct sockaddr *)&s, b, sizeof(b), 0, collect, &g);
+	EXPECT_EQ(dec_get_stats(d)->lost, 5, "v5 gap in records");
+	EXPECT_EQ(dec_datagram(d, (struct sockaddr *)&s, b, sizeof(b) - 1, 0, collect, &g),
+		  DEC_ERR_LENGTH, "truncated v5");
+	dec_free(d);
+}
+
+TEST(netflow_v9)
+{
+	uint8_t b[256] = { 0 };
+	struct sockaddr_in s = from4();
+	struct got g = { .n = 0 };
+	struct dec *d;
+	size_t off = NF9_HDR_LEN;
+	static const uint16_t f[][2] = { { 8, 4 }, { 12, 4 }, { 7, 2 },	 { 11, 2 }, { 4, 1 },
+					 { 2, 4 }, { 1, 4 },  { 22, 4 }, { 21, 4 } };
+
+	ipfix_put16(b, 9);
+	ipfix_put32(b + 4, 100000);
+	ipfix_put32(b + 8, 1764745000);
+	ipfix_put32(b + 12, 7);
+	ipfix_put32(b + 16, 1);
+	/* Template set 0: template 300. */
+	ipfix_put16(b + off, 0);
+	ipfix_put16(b + off + 2, (uint16_t)(8 + 4 * 9));
+	ipfix_put16(b + off + 4, 300);
+	ipfix_put16(b + off + 6, 9);
+	for (int i = 0; i < 9; i++) {
+		ipfix_put16(b + off + 8 + 4 * i, f[i][0]);
+		ipfix_put16(b + off + 10 + 4 * i, f[i][1]);
+	}
+	off += 8 + 4 * 9;
+	/* Data set 300: one record of 29 bytes, 3 bytes of padding. */
+	ipfix_put16(b + off, 300);
+	ipfix_put16(b + off + 2, 4 + 29 + 3);
+	{
+		uint8_t *p = b + off + 4;
+
+		p[0] = 198, p[1] = 18, p[3] = 1, p[4] = 198, p[5] = 18, p[7] = 2;
+		ipfix_put16(p + 8, 5000);
+		ipfix_put16(p + 10, 53);
+		p[12] = 17;
+		ipfix_put32(p + 13, 4);
+		ipfix_put32(p + 17, 400);
+		ipfix_put32(p + 21, 95000);
+		ipfix_put32(p + 25, 99500);
+	}
+	off += 36;
+	ASSERT_TRUE(!dec_new(&d, NULL), "dec_new");
+	EXPECT_EQ(dec_datagram(d, (struct sockaddr *)&s, b, off, 0, collect, &g), DEC_OK, "v9");
+	ASSERT_TRUE(g.n == 1, "one record");
+	EXPECT_EQ(g.r[0].key.eth_type, FM_ETH_P_IP, "IPv4 from the addresses");
+	EXPECT_EQ(g.r[0].key.dst_port, 53, "port");
+	EXPECT_EQ(g.r[0].packets, 4, "packets");
+	EXPECT_EQ(g.r[0].bytes, 400, "bytes from IN_BYTES");
+	EXPECT_EQ(g.r[0].first_seen_ms, 1764745000000 - 5000, "first");
+	EXPECT_EQ(g.r[0].last_seen_ms, 1764745000000 - 500, "last");
+	/* v9 counts datagrams: 7, then 9 is one datagram lost. */
+	ipfix_put32(b + 12, 9);
+	dec_datagram(d, (struct sockaddr *)&s, b, off, 0, collect, &g);
+	EXPECT_EQ(dec_get_stats(d)->lost, 1, "v9 gap in datagrams");
+	dec_free(d);
+}
+TESTLIB_MAIN("ipfix")

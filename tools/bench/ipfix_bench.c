@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * IPFIX benchmark, in one process, no privileges:
+ *   encode    records/s into 512-byte messages (ipfix/encode.c)
+ *   export    records/s through the exporter sink: encode and sendto() a
+ *             UDP socket on 127.0.0.1 that nobody reads (what the daemon
+ *             pays per record), and CPU seconds per million records
+ *   decode    records/s the collector's decoder reads from those messages
+ *   collect   rows/s from datagrams to committed rows: decode, then the
+ *             store's writer (exporter_id set, no devices: what
+ *             `flowmaster collect` does after recvmmsg)
+ *   raw       rows/s of a raw prepared-insert loop of the same rows into
+ *             the same schema (10,000 per transaction), the SQLite ceiling
+ * and the ratios decode cost / collect cost and collect / raw.
+ *
+ * Usage: build/bench/ipfix_bench [RECORDS] [DIR]   (1000000, /tmp)
+ *        build/bench/ipfix_bench --send HOST:PORT RECORDS RATE
+ * The second form sends RECORDS records as IPFIX messages of 512 bytes
+ * to HOST:PORT at RATE records/s (0: as fast as it can), paced per
+ * millisecond, and prints what it sent: the load for `flowmaster collect`
+ * end to end (tools/bench/ipfix.sh).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sqlite3.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include "ipfix/decode.h"
+#include "ipfix/encode.h"
+#include "ipfix/export.h"
+#include "store/store.h"
+
+#define SRC_ADDRS 15625
+#define RAW_BATCH 10000
+#define RUNS 3
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+	       ru.ru_stime.tv_usec / 1e6;
+}
+
+static void make_record(struct fm_record *r, size_t i, int64_t t0)
+{
+	uint32_t a = 0xc6128000u + (uint32_t)(i % SRC_ADDRS);
+
+	memset(r, 0, sizeof(*r));
+	r->key.ifindex = 2;
+	r->key.eth_type = 0x0800;
+	memcpy(r->key.src_mac, "\x02\x00\x00\x00\x00\x01", 6);
+	memcpy(r->key.dst_mac, "\x02\x00\x00\x00\x00\x02", 6);
+	r->key.src_addr[10] = r->key.src_addr[11] = 0xff;
+	r->key.dst_addr[10] = r->key.dst_addr[11] = 0xff;
+	r->key.src_addr[12] = (uint8_t)(a >> 24);
+	r->key.src_addr[13] = (uint8_t)(a >> 16);
+	r->key.src_addr[14] = (uint8_t)(a >> 8);
+	r->key.src_addr[15] = (uint8_t)a;
+	r->key.dst_addr[12] = 198, r->key.dst_addr[13] = 18, r->key.dst_addr[15] = 2;
+	r->key.src_port = (uint16_t)(10000 + i % 64);
+	r->key.dst_port = 9;
+	r->key.protocol = 17;
+	r->packets = 10;
+	r->bytes = 600;
+	r->ip_bytes = 460;
+	r->first_seen_ms = t0 + (int64_t)(i % 1000000) / 100;
+	r->last_seen_ms = r->first_seen_ms + 9000;
+	r->end_reason = FM_END_IDLE;
+}
+
+struct msgs {
+	uint8_t *buf; /* n messages, IPFIX_MSG_DEFAULT bytes apart */
+	size_t *len;
+	size_t n;
+};
+
+/* Encode recs into messages (templates first); returns seconds. */
+static double encode_all(const struct fm_record *recs, size_t n, struct msgs *m)
+{
+	struct ipfix_enc e;
+	size_t cap = n / 4 + 16, i = 0;
+	double t0;
+
+	m->buf = malloc(cap * IPFIX_MSG_DEFAULT);
+	m->len = malloc(cap * sizeof(size_t));
+	m->n = 0;
+	t0 = now_s();
+	ipfix_enc_init(&e, m->buf, IPFIX_MSG_DEFAULT, 1);
+	ipfix_msg_begin(&e, 1764745000);
+	ipfix_put_templates(&e, false);
+	m->len[m->n++] = ipfix_msg_end(&e);
+	while (i < n && m->n < cap) {
+		e.buf = m->buf + m->n * IPFIX_MSG_DEFAULT;
+		ipfix_msg_begin(&e, 1764745000);
+		while (i < n && !ipfix_put_record(&e, &recs[i]))
+			i++;
+		m->len[m->n++] = ipfix_msg_end(&e);
+	}
+	return now_s() - t0;
+}
+
+static int count(const struct fm_record *r, void *ctx)
+{
+	(void)r;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+struct to_store {
+	struct store *st;
+	struct fm_record buf[4096];
+	size_t n;
+};
+
+static void submit(struct to_store *t)
+{
+	while (t->n && store_submit(t->st, t->buf, t->n) == -EAGAIN)
+		usleep(500);
+	t->n = 0;
+}
+
+static int to_store(const struct fm_record *r, void *ctx)
+{
+	struct to_store *t = ctx;
+
+	t->buf[t->n++] = *r;
+	if (t->n == 4096)
+		submit(t);
+	return 0;
+}
+
+static int new_exporter(void *ctx, struct dec_exporter *e)
+{
+	(void)ctx;
+	e->id = 1;
+	return 0;
+}
+
+static void rm_db(const char *p)
+{
+	char b[4200];
+
+	unlink(p);
+	snprintf(b, sizeof(b), "%s-wal", p);
+	unlink(b);
+	snprintf(b, sizeof(b), "%s-shm", p);
+	unlink(b);
+}
+
+/* The raw loop: the collector's columns, as rows.c binds them. */
+static double raw_loop(const char *path, const struct fm_record *recs, size_t n)
+{
+	struct store *s;
+	struct store_opts o = { .path = path };
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char src[64], dst[64], smac[18], dmac[18];
+	double t0, t;
+
+	rm_db(path);
+	if (store_open(&s, &o))
+		return 0;
+	store_close(s, NULL);
+	sqlite3_open(path, &db);
+	sqlite3_exec(
+		db,
+		"PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536",
+		NULL, NULL, NULL);
+	sqlite3_prepare_v2(
+		db,
+		"INSERT INTO flows(interface_id, direction, first_seen_ms, last_seen_ms,"
+		" src_mac, dst_mac, vlan_id, eth_type, src_ip, dst_ip, src_port, dst_port, protocol,"
+		" icmp_type, icmp_code, tcp_flags, tos, packets, bytes, ip_bytes, end_reason,"
+		" src_device_id, dst_device_id, exporter_id) VALUES(NULL, ?1, ?2, ?3, ?4, ?5, NULL,"
+		" ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, ?12, ?13, ?14, ?15, ?16, ?17, NULL, NULL, 1)",
+		-1, &st, NULL);
+	t0 = now_s();
+	for (size_t i = 0; i < n; i++) {
+		const struct fm_record *r = &recs[i];
+
+		if (i % RAW_BATCH == 0)
+			sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+		store_fmt_mac(smac, r->key.src_mac);
+		store_fmt_mac(dmac, r->key.dst_mac);
+		inet_ntop(AF_INET, r->key.src_addr + 12, src, sizeof(src));
+		inet_ntop(AF_INET, r->key.dst_addr + 12, dst, sizeof(dst));
+		sqlite3_bind_text(st, 1, "ingress", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, r->first_seen_ms);
+		sqlite3_bind_int64(st, 3, r->last_seen_ms);
+		sqlite3_bind_text(st, 4, smac, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, dmac, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 6, r->key.eth_type);
+		sqlite3_bind_text(st, 7, src, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 8, dst, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 9, r->key.src_port);
+		sqlite3_bind_int(st, 10, r->key.dst_port);
+		sqlite3_bind_int(st, 11, r->key.protocol);
+		sqlite3_bind_int(st, 12, r->tcp_flags);
+		sqlite3_bind_int(st, 13, r->key.tos);
+		sqlite3_bind_int64(st, 14, (sqlite3_int64)r->packets);
+		sqlite3_bind_int64(st, 15, (sqlite3_int64)r->bytes);
+		sqlite3_bind_int64(st, 16, (sqlite3_int64)r->ip_bytes);
+		sqlite3_bind_text(st, 17, "idle", -1, SQLITE_STATIC);
+		sqlite3_step(st);
+		sqlite3_reset(st);
+		if (i % RAW_BATCH == RAW_BATCH - 1 || i == n - 1)
+			sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	t = now_s() - t0;
+	rm_db(path);
+	return t;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int send_mode(const char *dest, size_t n, double rate)
+{
+	struct fm_record *recs = malloc(n * sizeof(*recs));
+	struct sockaddr_storage to;
+	socklen_t tl;
+	const char *why;
+	struct msgs m;
+	size_t sent = 0, failed = 0;
+	double t0, t;
+	int fd;
+
+	if (!recs || ipfix_parse_addr(dest, &to, &tl, &why)) {
+		fprintf(stderr, "ipfix_bench: --send %s: %s\n", dest, recs ? why : "no memory");
+		return 2;
+	}
+	for (size_t i = 0; i < n; i++)
+		make_record(&recs[i], i, 1764745000000);
+	encode_all(recs, n, &m);
+	fd = socket(to.ss_family, SOCK_DGRAM, 0);
+	t0 = now_s();
+	for (size_t i = 0; i < m.n; i++) {
+		/* Records due by now at RATE: wait for the next millisecond. */
+		while (rate > 0 && i * (n / (double)m.n) > (now_s() - t0) * rate)
+			usleep(1000);
+		if (sendto(fd, m.buf + i * IPFIX_MSG_DEFAULT, m.len[i], 0, (struct sockaddr *)&to,
+			   tl) < 0)
+			failed++;
+		else
+			sent++;
+	}
+	t = now_s() - t0;
+	printf("sent %zu messages (%zu records) in %.3f s: %.0f records/s; %zu sends failed\n",
+	       sent, n, t, n / t, failed);
+	close(fd);
+	return failed ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000, got = 0;
+	const char *dir = argc > 2 ? argv[2] : "/tmp";
+	struct fm_record *recs = malloc(n * sizeof(*recs));
+	struct msgs m;
+	struct ipfix_exporter *x;
+	struct ipfix_export_stats xs;
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sin);
+	struct sink *k;
+	struct dec *d;
+	char dest[64], path[4096];
+	double t, c0, enc_s, exp_s, exp_cpu, dec_s, col_s, raw_s, col[RUNS], raw[RUNS];
+	int sink_fd;
+
+	if (argc == 5 && !strcmp(argv[1], "--send"))
+		return send_mode(argv[2], strtoul(argv[3], NULL, 10), strtod(argv[4], NULL));
+	if (!recs || !n)
+		return 1;
+	for (size_t i = 0; i < n; i++)
+		make_record(&recs[i], i, 1764745000000);
+
+	enc_s = encode_all(recs, n, &m);
+
+	/* A socket that receives (and drops, once full) what is sent. */
+	sink_fd = socket(AF_INET, SOCK_DGRAM, 0);
+	bind(sink_fd, (struct sockaddr *)&sin, sizeof(sin));
+	getsockname(sink_fd, (struct sockaddr *)&sin, &sl);
+	snprintf(dest, sizeof(dest), "127.0.0.1:%u", ntohs(sin.sin_port));
+	if (ipfix_export_open(&x, &(struct ipfix_export_opts){ .dest = dest }))
+		return 1;
+	k = ipfix_export_sink(x);
+	c0 = cpu_s();
+	t = now_s();
+	for (size_t i = 0; i < n; i += 4096)
+		k->take(k, recs + i, n - i < 4096 ? n - i : 4096);
+	exp_s = now_s() - t;
+	exp_cpu = cpu_s() - c0;
+	ipfix_export_get_stats(x, &xs);
+	ipfix_export_close(x);
+	close(sink_fd);
+
+	dec_new(&d, &(struct dec_opts){ .exporter_new = new_exporter });
+	{
+		struct sockaddr_in from = sin;
+
+		t = now_s();
+		for (size_t i = 0; i < m.n; i++)
+			dec_datagram(d, (struct sockaddr *)&from, m.buf + i * IPFIX_MSG_DEFAULT,
+				     m.len[i], 0, count, &got);
+		dec_s = now_s() - t;
+	}
+	dec_free(d);
+
+	snprintf(path, sizeof(path), "%s/ipfix_bench-%d.db", dir, (int)getpid());
+	/* The two SQLite sides alternate, RUNS times each: medians, since
+	 * other work on the machine moves single runs by tens of percent. */
+	for (int run = 0; run < RUNS; run++) {
+		struct to_store *ts = calloc(1, sizeof(*ts));
+		struct store_opts o = { .path = path, .command = "collect" };
+		struct sockaddr_in from = sin;
+		uint64_t unwritten = 0;
+
+		rm_db(path);
+		if (!ts || store_open(&ts->st, &o) || store_start(ts->st))
+			return 1;
+		dec_new(&d, &(struct dec_opts){ .exporter_new = new_exporter });
+		t = now_s();
+		for (size_t i = 0; i < m.n; i++)
+			dec_datagram(d, (struct sockaddr *)&from, m.buf + i * IPFIX_MSG_DEFAULT,
+				     m.len[i], 0, to_store, ts);
+		submit(ts);
+		store_close(ts->st, &unwritten);
+		col[run] = now_s() - t;
+		dec_free(d);
+		free(ts);
+		rm_db(path);
+		if (unwritten)
+			fprintf(stderr, "ipfix_bench: %llu rows not written\n",
+				(unsigned long long)unwritten);
+		raw[run] = raw_loop(path, recs, n);
+	}
+	qsort(col, RUNS, sizeof(double), cmp);
+	qsort(raw, RUNS, sizeof(double), cmp);
+	col_s = col[RUNS / 2];
+	raw_s = raw[RUNS / 2];
+
+	printf("ipfix_bench: %zu records (IPv4, %zu messages of <= %d bytes)\n", n, m.n,
+	       IPFIX_MSG_DEFAULT);
+	printf("  encode            %12.0f records/s\n", n / enc_s);
+	printf("  export (sendto)   %12.0f records/s, %.2f CPU s per million records, %llu "
+	       "messages, %llu records not sent\n",
+	       n / exp_s, exp_cpu / (n / 1e6), (unsigned long long)xs.messages,
+	       (unsigned long long)xs.records_unsent);
+	printf("  decode            %12.0f records/s (%zu decoded)\n", got / dec_s, got);
+	printf("  collect (decode + store) %5.0f rows/s (median of %d)\n", n / col_s, RUNS);
+	printf("  raw insert loop   %12.0f rows/s (median of %d)\n", n / raw_s, RUNS);
+	printf("  decode share of the collector's per-record cost %.1f %%; collect / raw %.3f\n",
+	       100 * dec_s / col_s, raw_s / col_s);
+	return 0;
+}
