@@ -126,6 +126,23 @@ test_listen_errors()
 	check "nothing left attached" bash -c "! ip -n $(lab_ns b) link show dev b-a | grep -q prog/xdp"
 }
 
+# An IPv6 address in brackets; HEAD is answered like GET, without a body.
+test_ipv6_and_head()
+{
+	need_fm
+	need_cmd curl
+	lab_host a
+	lab_host b
+	lab_link a b
+	fm_start b -i b-a --db "$LAB_TMP/flows.db" --metrics-listen "[::1]:$PORT"
+	check_log "listening line" "Prometheus text at http://\[::1\]:$PORT/metrics"
+	check_eq "GET over IPv6" "$(lab_nsexec b curl -s -m 5 -g -o /dev/null -w '%{http_code}' "http://[::1]:$PORT/metrics")" 200
+	check_eq "HEAD" "$(lab_nsexec b curl -s -m 5 -g -I -o /dev/null -w '%{http_code} %{size_download}' "http://[::1]:$PORT/metrics")" "200 0"
+	check_eq "nothing on 127.0.0.1" "$(lab_nsexec b curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/metrics")" 000
+	fm_stop TERM
+	check_eq "exit status" "$FM_RC" 0
+}
+
 # Debian's prometheus, in the test namespace, scrapes the daemon every
 # second; its HTTP API returns the kernel's packet count, which is exactly
 # what SQLite holds for the interface.
