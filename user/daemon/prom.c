@@ -25,8 +25,8 @@
 
 struct prom_iface {
 	char name[16];
-	uint32_t state; /* enum fm_iface_state */
-	struct fm_counters c;
+	uint32_t state;		 /* enum fm_iface_state */
+	struct fm_counters c[2]; /* the hooks' counters: ingress (XDP), egress (TC) */
 	uint64_t exported[2];
 	uint64_t unattributed[2];
 };
@@ -211,7 +211,8 @@ void prom_publish_daemon(struct prom *p, struct daemon *dm)
 
 		snprintf(ifs[slot].name, sizeof(ifs[slot].name), "%s", f->name);
 		ifs[slot].state = f->state;
-		loader_read_counters(dm->l, slot, &ifs[slot].c);
+		for (int dir = 0; dir < 2; dir++)
+			loader_read_counters_dir(dm->l, slot, dir, &ifs[slot].c[dir]);
 		for (int dir = 0; dir < 2; dir++) {
 			ifs[slot].exported[dir] = dm->exported[slot][dir];
 			ifs[slot].unattributed[dir] = dm->d.unattributed[slot][dir];
@@ -296,6 +297,12 @@ static void put_if_line(FILE *f, const char *name, const char *ifname, const cha
 	fprintf(f, "\",direction=\"%s\"%s} %" PRIu64 "\n", dir, extra ? extra : "", v);
 }
 
+/* Each interface slot i and direction d (egress only once its hook counted). */
+#define FOR_IFACE_DIR(s, i, d)                                                                     \
+	for (uint32_t i = 1; i <= (s)->nr_ifaces; i++)                                             \
+		for (int d = 0; d < 2; d++)                                                        \
+			if (!d || (s)->iface[i].c[1].packets)
+
 static void put_kernel(FILE *f, const struct prom_snap *s)
 {
 	static const char *const dirs[2] = { "ingress", "egress" };
@@ -305,52 +312,54 @@ static void put_kernel(FILE *f, const struct prom_snap *s)
 
 	if (!s->have_daemon)
 		return;
-	/* The kernel counts per interface slot; XDP sees ingress only. */
+	/* Per interface slot and hook; egress lines once the TC hook counted. */
 	put_head(f, "kernel_packets_total", "counter", "Frames the kernel hook saw");
-	for (uint32_t i = 1; i <= s->nr_ifaces; i++)
-		put_if_line(f, "kernel_packets_total", s->iface[i].name, "ingress", NULL,
-			    s->iface[i].c.packets);
+	FOR_IFACE_DIR(s, i, d)
+	put_if_line(f, "kernel_packets_total", s->iface[i].name, dirs[d], NULL,
+		    s->iface[i].c[d].packets);
 	put_head(
 		f, "kernel_bytes_total", "counter",
 		"Bytes of the frames the kernel hook saw (Ethernet header included, FCS excluded)");
-	for (uint32_t i = 1; i <= s->nr_ifaces; i++)
-		put_if_line(f, "kernel_bytes_total", s->iface[i].name, "ingress", NULL,
-			    s->iface[i].c.bytes);
+	FOR_IFACE_DIR(s, i, d)
+	put_if_line(f, "kernel_bytes_total", s->iface[i].name, dirs[d], NULL,
+		    s->iface[i].c[d].bytes);
 	put_head(f, "kernel_parse_errors_total", "counter",
 		 "Malformed or truncated frames by reason (counted, never dropped)");
-	for (uint32_t i = 1; i <= s->nr_ifaces; i++)
-		for (size_t r = 0; r < sizeof(parse_errors) / sizeof(parse_errors[0]); r++) {
-			snprintf(extra, sizeof(extra), ",reason=\"%s\"", parse_errors[r].reason);
-			put_if_line(f, "kernel_parse_errors_total", s->iface[i].name, "ingress",
-				    extra, counter_at(&s->iface[i].c, parse_errors[r].off));
-		}
+	FOR_IFACE_DIR(s, i, d)
+	for (size_t r = 0; r < sizeof(parse_errors) / sizeof(parse_errors[0]); r++) {
+		snprintf(extra, sizeof(extra), ",reason=\"%s\"", parse_errors[r].reason);
+		put_if_line(f, "kernel_parse_errors_total", s->iface[i].name, dirs[d], extra,
+			    counter_at(&s->iface[i].c[d], parse_errors[r].off));
+	}
 	put_head(f, "kernel_map_full_total", "counter",
 		 "Flow inserts refused because the generation map was full");
-	for (uint32_t i = 1; i <= s->nr_ifaces; i++)
-		put_if_line(f, "kernel_map_full_total", s->iface[i].name, "ingress", NULL,
-			    s->iface[i].c.map_full);
+	FOR_IFACE_DIR(s, i, d)
+	put_if_line(f, "kernel_map_full_total", s->iface[i].name, dirs[d], NULL,
+		    s->iface[i].c[d].map_full);
 	put_head(f, "kernel_fallback_packets_total", "counter",
 		 "Packets that missed the flow map: sent as ring buffer records (path=ringbuf) or "
 		 "only counted (path=overflow)");
-	for (uint32_t i = 1; i <= s->nr_ifaces; i++) {
-		put_if_line(f, "kernel_fallback_packets_total", s->iface[i].name, "ingress",
-			    ",path=\"ringbuf\"", s->iface[i].c.ringbuf_packets);
-		put_if_line(f, "kernel_fallback_packets_total", s->iface[i].name, "ingress",
-			    ",path=\"overflow\"", s->iface[i].c.overflow_packets);
+	FOR_IFACE_DIR(s, i, d)
+	{
+		put_if_line(f, "kernel_fallback_packets_total", s->iface[i].name, dirs[d],
+			    ",path=\"ringbuf\"", s->iface[i].c[d].ringbuf_packets);
+		put_if_line(f, "kernel_fallback_packets_total", s->iface[i].name, dirs[d],
+			    ",path=\"overflow\"", s->iface[i].c[d].overflow_packets);
 	}
 	put_head(f, "kernel_fallback_bytes_total", "counter",
 		 "Bytes of the packets that missed the flow map, by path");
-	for (uint32_t i = 1; i <= s->nr_ifaces; i++) {
-		put_if_line(f, "kernel_fallback_bytes_total", s->iface[i].name, "ingress",
-			    ",path=\"ringbuf\"", s->iface[i].c.ringbuf_bytes);
-		put_if_line(f, "kernel_fallback_bytes_total", s->iface[i].name, "ingress",
-			    ",path=\"overflow\"", s->iface[i].c.overflow_bytes);
+	FOR_IFACE_DIR(s, i, d)
+	{
+		put_if_line(f, "kernel_fallback_bytes_total", s->iface[i].name, dirs[d],
+			    ",path=\"ringbuf\"", s->iface[i].c[d].ringbuf_bytes);
+		put_if_line(f, "kernel_fallback_bytes_total", s->iface[i].name, dirs[d],
+			    ",path=\"overflow\"", s->iface[i].c[d].overflow_bytes);
 	}
 	put_head(f, "kernel_ringbuf_drops_total", "counter",
 		 "Ring buffer reservations that failed (the packet went to the overflow counters)");
-	for (uint32_t i = 1; i <= s->nr_ifaces; i++)
-		put_if_line(f, "kernel_ringbuf_drops_total", s->iface[i].name, "ingress", NULL,
-			    s->iface[i].c.ringbuf_drops);
+	FOR_IFACE_DIR(s, i, d)
+	put_if_line(f, "kernel_ringbuf_drops_total", s->iface[i].name, dirs[d], NULL,
+		    s->iface[i].c[d].ringbuf_drops);
 	put_head(f, "exported_packets_total", "counter",
 		 "Packets handed to the sinks in flow records; equals kernel_packets_total once "
 		 "every flow is exported");
