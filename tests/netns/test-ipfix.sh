@@ -72,6 +72,10 @@ test_export_nfcapd()
 		"$(frame_bytes "$db" b-a "$FRAMES" $(($(lab_rx_bytes b b-a) - by0)))"
 	local ipb
 	ipb=$(sql "$db" "select coalesce(sum(ip_bytes), 0) from flows where $(on_iface b-a);")
+	# Untagged IPv4 frames: each one's IP length is its length less the
+	# 14-byte Ethernet header, so the kernel's ip_bytes is known exactly.
+	check_eq "SQLite: ip_bytes == frame bytes - 14 per frame" "$ipb" \
+		$(($(iface_sum "$db" b-a bytes) - 14 * FRAMES))
 	check_eq "nfdump: flows | packets | bytes (octetDeltaCount = flows.ip_bytes)" \
 		"$(nfdump_totals "$dir")" "$FLOWS|$FRAMES|$ipb"
 	check_eq "nfdump per flow == SQLite per flow (port, packets, bytes)" \
