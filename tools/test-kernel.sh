@@ -13,8 +13,9 @@
 # own namespaces, as on the host. Its serial console is the only output;
 # the suites' result lines are read from it.
 #
-# Usage: tools/test-kernel.sh [FILTER]
-#   FILTER as for tools/run-tests.sh (a suite path's substring). Environment:
+# Usage: tools/test-kernel.sh [FILTER...]
+#   FILTER as for tools/run-tests.sh (a suite path's substring); each one is
+#   a run of run-tests.sh, one after the other, in one boot. Environment:
 #   BUILD (build), KERNEL_PKG (linux-image-amd64), KERNEL_TIMEOUT (seconds
 #   for the whole boot, 1500), KERNEL_MEM (MiB, 2048), KERNEL_SUITES
 #   (run-tests.sh's SUITES, "bpf netns").
@@ -53,9 +54,13 @@ guest()
 	echo "test-kernel: guest $(uname -r) up; suites: $suites ${filter:-(all)}"
 	# A hook for looking around in the guest: runs before the suites.
 	[[ -f $build/kernel/debug.sh ]] && bash "$build/kernel/debug.sh"
-	rc=0
-	BUILD=$build SUITES=$suites tools/run-tests.sh "$filter" </dev/null || rc=$?
-	echo "test-kernel: guest done, run-tests.sh exited $rc"
+	local f
+	for f in ${filter:-""}; do
+		rc=0
+		BUILD=$build SUITES=$suites tools/run-tests.sh "$f" </dev/null || rc=$?
+		echo "test-kernel: run-tests.sh ${f:-(all)} exited $rc"
+	done
+	echo "test-kernel: guest done"
 	sync
 	echo o >/proc/sysrq-trigger
 	sleep 10
@@ -70,7 +75,7 @@ fi
 # ---- on the host ----
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-filter=${1:-}
+filter="$*"
 pkg=${KERNEL_PKG:-linux-image-amd64}
 limit=${KERNEL_TIMEOUT:-1500}
 mem=${KERNEL_MEM:-2048}
@@ -162,7 +167,7 @@ mount -t devtmpfs devtmpfs /dev
 for m in $(cat /modules); do insmod /mod/$m || echo "init: insmod $m failed"; done
 for a in $(cat /proc/cmdline); do
 	case $a in fm.dir=*) dir=${a#fm.dir=} ;; fm.build=*) build=${a#fm.build=} ;;
-	fm.suites=*) suites=$(echo "${a#fm.suites=}" | tr , ' ') ;; fm.filter=*) filter=${a#fm.filter=} ;;
+	fm.suites=*) suites=$(echo "${a#fm.suites=}" | tr , ' ') ;; fm.filter=*) filter=$(echo "${a#fm.filter=}" | tr , ' ') ;;
 	esac
 done
 if ! mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 root /lower; then
@@ -202,7 +207,7 @@ timeout --foreground -k 10 "$limit" qemu-system-x86_64 \
 	-serial stdio -monitor none \
 	-kernel "$vmlinuz" -initrd "$initrd" \
 	-virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap \
-	-append "console=ttyS0 panic=-1 quiet loglevel=4 fm.dir=$dir fm.build=$BUILD fm.suites=${suites// /,} fm.filter=$filter" \
+	-append "console=ttyS0 panic=-1 quiet loglevel=4 fm.dir=$dir fm.build=$BUILD fm.suites=${suites// /,} fm.filter=${filter// /,}" \
 	</dev/null >"$log" 2>&1 &
 qpid=$!
 tail -n +1 -f --pid="$qpid" "$log" 2>/dev/null | tr -d '\r' || true
@@ -214,7 +219,8 @@ took=$((SECONDS - start))
 # The verdict, from the console: the suites' own lines and run-tests.sh's
 # closing one.
 tr -d '\r' <"$log" >"$log.txt"
-summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log.txt" | tail -n 1) || true
+summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log.txt" |
+	awk '{p += $1; f += $3; s += $5} END {if (NR) printf "%d passed, %d failed, %d skipped", p, f, s}') || true
 echo "---- test-kernel: $kver, ${took}s"
 grep -E '^[A-Za-z0-9_./-]+: [0-9]+ passed, [0-9]+ failed|^FAIL - |^failed suites:' "$log.txt" | sed 's/^/  /' || true
 if ((qrc == 124 || qrc == 137)); then
@@ -226,7 +232,8 @@ if [[ -z $summary ]]; then
 	exit 1
 fi
 echo "test-kernel: $kver: $summary"
-if ! grep -q 'run-tests.sh exited 0' "$log.txt"; then
+if ! grep -q '^test-kernel: guest done' "$log.txt" ||
+	grep -qE '^test-kernel: run-tests.sh .* exited [1-9]' "$log.txt"; then
 	exit 1
 fi
 exit 0
