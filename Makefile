@@ -73,6 +73,7 @@ help:
 	@echo 'make test       build and run every test suite (root: installs what is missing, runs BPF and netns suites)'
 	@echo 'make test-browser the web view'"'"'s pages in headless Chromium (root, ~45 s)'
 	@echo 'make test-c     only the C suites (unit, BPF); with SAN=1 under ASan/UBSan'
+	@echo 'make test-kernel the BPF and netns suites in qemu on Debian 12'"'"'s kernel 6.1 (root, ~5-10 min)'
 	@echo 'make bench      all benchmarks, writes BENCHMARKS.md (root, ~15 min)'
 	@echo 'make bench-quick the same, reduced (about 2 min)'
 	@echo 'make demo       test hosts in namespaces, real traffic, flows in demo.db (root)'
@@ -94,7 +95,7 @@ help:
 # and, when something is missing, print the apt-get line and stop: building
 # needs no root. make test, demo and bench (which need root anyway) install
 # the missing packages of their sets when run as root.
-DEPS_INSTALL_GOALS := test demo bench bench-quick deb
+DEPS_INSTALL_GOALS := test demo bench bench-quick deb test-kernel
 DEPS_MODE := $(if $(filter $(DEPS_INSTALL_GOALS),$(MAKECMDGOALS)),,--check)
 $(DEPS_BUILD): tools/install-deps.sh
 	$(Q)tools/install-deps.sh $(DEPS_MODE) build
@@ -161,6 +162,15 @@ test: $(BUILD)/.deps-test $(BUILD)/flowmaster $(TEST_BINS)
 # WEB_SCREENSHOT_DIR=docs keeps the screenshots.
 test-browser: $(BUILD)/.deps-test $(BUILD)/flowmaster
 	$(Q)BUILD=$(BUILD) bash tests/netns/test-web.sh browser_pages
+
+# The BPF and netns suites inside qemu on Debian 12's own kernel (6.1,
+# linux-image-amd64, downloaded into $(BUILD)/kernel, not installed); not
+# part of make test. KERNEL_TESTS: run-tests.sh filters; KERNEL_TESTS= runs
+# every BPF and netns suite (slow: the guest is emulated, see the script).
+KERNEL_TESTS ?= build/tests/bpf test-daemon.sh test-egress.sh
+.PHONY: test-kernel
+test-kernel: $(BUILD)/.deps-test $(BUILD)/.deps-kernel $(BUILD)/flowmaster $(TEST_BINS)
+	$(Q)BUILD=$(BUILD) tools/test-kernel.sh $(KERNEL_TESTS)
 
 # The C suites only (CI runs these again with SAN=1).
 test-c: $(BUILD)/flowmaster $(TEST_BINS)

@@ -10,6 +10,7 @@
 #   lint      `make shellcheck`, `make format-check` (part of test)
 #   bench     `make bench`: the tools it compares with, and plotting
 #   deb       `make deb`: the Debian package tools
+#   kernel    `make test-kernel`: qemu, busybox for its initramfs, kmod
 #
 # Usage: tools/install-deps.sh [--check] SET...
 #   As root: install what the sets lack. With --check, or not as root:
@@ -65,6 +66,10 @@ lintian			lintian					deb
 libpcap-dev		/usr/include/pcap/pcap.h		build
 tcpdump			tcpdump					test
 ethtool			ethtool					test
+qemu-system-x86		qemu-system-x86_64			kernel
+busybox-static		/bin/busybox				kernel
+kmod			depmod					kernel
+cpio			cpio					kernel
 EOF
 }
 
@@ -90,7 +95,7 @@ sets=()
 for arg in "$@"; do
 	case $arg in
 	--check) check=1 ;;
-	build | test | demo | fuzz | valgrind | lint | bench | deb) sets+=("$arg") ;;
+	build | test | demo | fuzz | valgrind | lint | bench | deb | kernel) sets+=("$arg") ;;
 	*) usage ;;
 	esac
 done

@@ -55,14 +55,10 @@ int loader_open(struct loader *l, const struct loader_opts *o)
 	err = bpf_map__set_max_entries(skel->maps.flows_a, o->max_flows);
 	err = err ?: bpf_map__set_max_entries(skel->maps.flows_b, o->max_flows);
 	err = err ?: bpf_map__set_max_entries(skel->maps.events, o->ringbuf_bytes);
-	/* The kernel compares an inner map's type, key and value sizes and
-	 * flags with the slot's template, not max_entries (for hashes), so a
-	 * one-entry template serves and costs no preallocation. */
-	tmpl_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "fm_gen_tmpl",
-				 sizeof(struct fm_flow_key), sizeof(struct fm_flow_value), 1, NULL);
-	if (!err && tmpl_fd < 0)
-		err = -errno;
-	err = err ?: bpf_map__set_inner_map_fd(skel->maps.flow_gens, tmpl_fd);
+	/* flow_gens' inner-map template is libbpf's, made from struct
+	 * flow_gen with its BTF: 6.1 also compares the template's BTF-derived
+	 * fields (timer_off: -EINVAL without BTF, -ENOENT with) and refused a
+	 * BTF-less template made here with EINVAL (make test-kernel). */
 	if (err) {
 		pr_err("sizing BPF maps: %s\n", strerror(-err));
 		goto cleanup;
