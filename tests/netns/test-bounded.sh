@@ -78,7 +78,13 @@ test_locked_database_bounded_memory()
 	peak=$(sed -nE 's/.*peak memory ([0-9]+) MiB \(VmHWM\).*/\1/p' "$FM_LOG" | tail -n 1)
 	[[ -n $peak ]] || fail "no peak memory line in the log"
 	info "peak RSS $peak MiB, limit $limit MiB (+$MARGIN_MB margin)"
-	((peak <= limit + MARGIN_MB)) || fail "peak RSS $peak MiB over the $limit MiB limit + $MARGIN_MB"
+	# ASan's shadow memory and quarantine are not the daemon's: under
+	# SAN=1 the memory bound is reported, the exact counts still checked.
+	if ldd "$FM" | grep -q libasan; then
+		info "built with ASan: the memory bound is not checked"
+	else
+		((peak <= limit + MARGIN_MB)) || fail "peak RSS $peak MiB over the $limit MiB limit + $MARGIN_MB"
+	fi
 	local attributed unattributed deferred
 	attributed=$(sql "$db" "select sum(packets) from flows where end_reason != 'overflow';")
 	unattributed=$(sql "$db" "select coalesce(sum(packets), 0) from flows where end_reason = 'overflow';")
