@@ -116,25 +116,39 @@ static int map_info(int fd, struct bpf_map_info *info)
 	return bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
 }
 
+/*
+ * Copy the program's global data section map_id (one array element) into
+ * out (size bytes, zero-filled past what the map holds). Returns 0, or -1
+ * when the map cannot be read or holds fewer than need bytes.
+ */
+static int read_section(__u32 map_id, void *out, size_t size, size_t need)
+{
+	struct bpf_map_info info;
+	char buf[RODATA_MAX];
+	__u32 zero = 0;
+	int fd = bpf_map_get_fd_by_id(map_id), err = -1;
+
+	if (fd < 0)
+		return -1;
+	if (!map_info(fd, &info) && info.value_size <= sizeof(buf) && info.value_size >= need &&
+	    !bpf_map_lookup_elem(fd, &zero, buf)) {
+		memset(out, 0, size);
+		memcpy(out, buf, info.value_size < size ? info.value_size : size);
+		err = 0;
+	}
+	close(fd);
+	return err;
+}
+
 /* Read the number of slots from the program's .rodata. */
 static void read_rodata(__u32 map_id, struct daemon_prog *d)
 {
 	struct flowmaster_bpf__rodata ro;
-	struct bpf_map_info info;
-	char buf[RODATA_MAX];
-	__u32 zero = 0;
-	int fd = bpf_map_get_fd_by_id(map_id);
 
-	if (fd < 0)
-		return;
-	if (!map_info(fd, &info) && info.value_size <= sizeof(buf) &&
-	    info.value_size >= offsetof(struct flowmaster_bpf__rodata, cfg_nr_ifaces) +
-				       sizeof(ro.cfg_nr_ifaces) &&
-	    !bpf_map_lookup_elem(fd, &zero, buf)) {
-		memcpy(&ro, buf, info.value_size < sizeof(ro) ? info.value_size : sizeof(ro));
+	if (!read_section(map_id, &ro, sizeof(ro),
+			  offsetof(struct flowmaster_bpf__rodata, cfg_nr_ifaces) +
+				  sizeof(ro.cfg_nr_ifaces)))
 		d->nr_ifaces = ro.cfg_nr_ifaces < FM_MAX_IFACES ? ro.cfg_nr_ifaces : FM_MAX_IFACES;
-	}
-	close(fd);
 }
 
 /* Read the slot -> ifindex table from the program's .bss (the daemon
@@ -142,21 +156,11 @@ static void read_rodata(__u32 map_id, struct daemon_prog *d)
 static void read_bss(__u32 map_id, struct daemon_prog *d)
 {
 	struct flowmaster_bpf__bss bss;
-	struct bpf_map_info info;
-	char buf[RODATA_MAX];
-	__u32 zero = 0;
-	int fd = bpf_map_get_fd_by_id(map_id);
 
-	if (fd < 0)
-		return;
-	if (!map_info(fd, &info) && info.value_size <= sizeof(buf) &&
-	    info.value_size >=
-		    offsetof(struct flowmaster_bpf__bss, cfg_ifindex) + sizeof(bss.cfg_ifindex) &&
-	    !bpf_map_lookup_elem(fd, &zero, buf)) {
-		memcpy(&bss, buf, info.value_size < sizeof(bss) ? info.value_size : sizeof(bss));
+	if (!read_section(map_id, &bss, sizeof(bss),
+			  offsetof(struct flowmaster_bpf__bss, cfg_ifindex) +
+				  sizeof(bss.cfg_ifindex)))
 		memcpy(d->ifindex, (const void *)bss.cfg_ifindex, sizeof(d->ifindex));
-	}
-	close(fd);
 }
 
 /* Whether map_id is the program's global data section ".rodata", ".bss". */
