@@ -10,7 +10,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # What --memory-limit may be exceeded by: the allocator's slack and SQLite's
 # own memory beyond its page cache, which the budget does not count.
-MARGIN_MB=12
+MARGIN_MB=${MARGIN_MB:-12}
 
 two_hosts()
 {
