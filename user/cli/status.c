@@ -520,6 +520,29 @@ static int print_counters(int fd, const struct daemon_prog *d)
 	return 0;
 }
 
+/*
+ * Open path read-only and prepare the query of the last interval's metrics
+ * rows (ts_ms, name, value). Returns 0, or -EIO (said) with *db NULL when
+ * the file cannot be opened, or with *db open when the query fails.
+ */
+static int last_metrics(const char *path, sqlite3 **db, sqlite3_stmt **st)
+{
+	*db = NULL;
+	*st = NULL;
+	if (store_open_readonly(path, db)) {
+		*db = NULL;
+		return -EIO;
+	}
+	if (sqlite3_prepare_v2(*db,
+			       "SELECT ts_ms, name, value FROM metrics"
+			       " WHERE ts_ms = (SELECT max(ts_ms) FROM metrics) ORDER BY rowid",
+			       -1, st, NULL) != SQLITE_OK) {
+		pr_err("%s: reading metrics: %s\n", path, sqlite3_errmsg(*db));
+		return -EIO;
+	}
+	return 0;
+}
+
 /* The metrics the daemon wrote last (the rows with the latest ts_ms). */
 static int print_metrics(const char *path)
 {
@@ -531,17 +554,11 @@ static int print_metrics(const char *path)
 	int rc, err = 0;
 	char when[32];
 
-	if (store_open_readonly(path, &db))
-		return -EIO;
-	rc = sqlite3_prepare_v2(db,
-				"SELECT ts_ms, name, value FROM metrics"
-				" WHERE ts_ms = (SELECT max(ts_ms) FROM metrics) ORDER BY rowid",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		pr_err("%s: reading metrics: %s\n", path, sqlite3_errmsg(db));
-		err = -EIO;
+	err = last_metrics(path, &db, &st);
+	if (err == -EIO && !db)
+		return err;
+	if (err)
 		goto out;
-	}
 	t = table_new(2, hdr, 0x2);
 	if (!t) {
 		err = -ENOMEM;
@@ -744,17 +761,11 @@ static int json_metrics(const char *path)
 	sqlite3 *db;
 	int rc, n = 0, err = 0;
 
-	if (store_open_readonly(path, &db))
-		return -EIO;
-	rc = sqlite3_prepare_v2(db,
-				"SELECT ts_ms, name, value FROM metrics"
-				" WHERE ts_ms = (SELECT max(ts_ms) FROM metrics) ORDER BY rowid",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		pr_err("%s: reading metrics: %s\n", path, sqlite3_errmsg(db));
-		err = -EIO;
+	err = last_metrics(path, &db, &st);
+	if (err == -EIO && !db)
+		return err;
+	if (err)
 		goto out;
-	}
 	printf(",\"metrics\":");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (!n++)
