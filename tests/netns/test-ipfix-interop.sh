@@ -178,4 +178,68 @@ softflowd_run()
 test_softflowd_ipfix() { softflowd_run 10; }
 test_softflowd_v9() { softflowd_run 9; }
 
+# pmacctd capturing on b-a with two nfprobe plugins (IPFIX,
+# nfprobe_version 10), one exporting to flowmaster collect, one to nfcapd,
+# and a print plugin counting what pmacctd saw: SIGINT ends it, every
+# plugin exports or writes what it holds. Collector == nfcapd per flow ==
+# pmacctd's print totals; the test's flows == frames sent.
+test_pmacctd_nfprobe()
+{
+	local frames=10000 flows=500
+	need_fm
+	need_cmd trafgen sqlite3 nfcapd nfdump pmacctd ss
+	lab_host a --no-ipv6
+	lab_host b --no-ipv6
+	lab_link a b
+	local cdb=$LAB_TMP/collect.db dir=$LAB_TMP/nfcapd conf=$LAB_TMP/pmacctd.conf out=$LAB_TMP/print.csv
+	mkdir -p "$dir"
+	nfcapd_start b "$dir" 9995
+	collect_start b "$LAB_TMP/collect.log" --listen 127.0.0.1:4739 --db "$cdb"
+	cat >"$conf" <<-EOC
+		daemonize: false
+		pcap_interface: b-a
+		plugins: nfprobe[c], nfprobe[n], print[p]
+		nfprobe_receiver[c]: 127.0.0.1:4739
+		nfprobe_receiver[n]: 127.0.0.1:9995
+		nfprobe_version: 10
+		aggregate[p]: src_host, dst_host, src_port, dst_port, proto
+		print_output[p]: csv
+		print_output_file[p]: $out
+		print_refresh_time[p]: 60
+	EOC
+	lab_bg b "$LAB_TMP/pmacctd.log" pmacctd -f "$conf"
+	local pm=$LAB_PID
+	wait_for 5 "pmacctd capturing on b-a" promisc b b-a
+	sleep 0.5
+	check "trafgen: $frames frames, $flows flows" lab_trafgen a a-b $frames $flows 10000
+	flush a a-b
+	sleep 2
+	kill -INT "$pm"
+	lab_wait_exit "$pm" 10
+	(($? != 124)) || fail "pmacctd did not exit"
+	wait_for 5 "the collector read every datagram" udp_drained b 4739
+	wait_for 5 "nfcapd read every datagram" udp_drained b 9995
+	collect_stop
+	lab_stop "$NFCAPD_PID" 5
+	local got a rx
+	a=$(lab_ip4 a a-b)
+	rx=$(sed -n 's/.*received_packets=\([0-9]*\) dropped_packets=0.*/\1/p' "$LAB_TMP/pmacctd.log")
+	got=$(sql "$cdb" "select count(*), sum(packets), coalesce(sum(ip_bytes), 0) from flows;")
+	info "pmacctd: received_packets=$rx; collector: $(grep -m1 datagrams "$LAB_TMP/collect.log" | sed 's/.*collect: //')"
+	diff <(collect_flows "$cdb") <(nfdump_flows "$dir") | head -5
+	check_eq "collector's flows | packets | bytes == nfdump's (nfcapd, the other nfprobe)" \
+		"$got" "$(nfdump_totals "$dir")"
+	check_eq "per flow (addresses, ports, protocol, packets, bytes) == nfdump's" \
+		"$(collect_flows "$cdb" | md5sum)" "$(nfdump_flows "$dir" | md5sum)"
+	check_eq "== pmacctd's print plugin (flows | packets | bytes)" "$got" \
+		"$(awk -F, '$1 != "SRC_IP" { f++; p += $(NF - 1); b += $NF } END { printf "%d|%d|%d\n", f, p, b }' "$out")"
+	check_eq "collector's packets == pmacctd's received_packets (none dropped)" "$(cut -d'|' -f2 <<<"$got")" "$rx"
+	check_eq "the test's flows: flows | packets | IP bytes == trafgen's" \
+		"$(sql "$cdb" "select count(*), sum(packets), sum(ip_bytes) from flows where src_ip = '$a' and dst_port = 9;")" \
+		"$flows|$frames|$((46 * frames))"
+	check_eq "exporters: protocol | lost | malformed | data sets without template" \
+		"$(sql "$cdb" "select protocol, lost_records, malformed from exporters;")|$(sed -n 's/.* \([0-9]*\) data sets without their template.*/\1/p' "$LAB_TMP/collect.log")" \
+		"ipfix|0|0|0"
+}
+
 run_tests "$@"

@@ -335,7 +335,7 @@ static enum dec_err template_set(struct dec *d, struct dec_exporter *e, const ui
 /* What one record says, gathered field by field. */
 struct acc {
 	struct fm_record r;
-	bool v4, v6, mac, eth, l2, start_ms, end_ms, egress_if;
+	bool v4, v6, mac, eth, l2, start_ms, end_ms, egress_if, icmp;
 	uint32_t ingress, egress;
 	uint64_t start_up, end_up; /* v9 sysUptime ms */
 	bool start_up_set, end_up_set;
@@ -407,15 +407,18 @@ static void field(struct acc *a, const struct dec_field *f, const uint8_t *p, un
 	case IE_ICMP_V4:
 	case IE_ICMP_V6:
 		k->icmp_type = (uint8_t)(v >> 8);
+		a->icmp = true;
 		k->icmp_code = (uint8_t)v;
 		break;
 	case IE_ICMP_TYPE_V4:
 	case IE_ICMP_TYPE_V6:
 		k->icmp_type = (uint8_t)v;
+		a->icmp = true;
 		break;
 	case IE_ICMP_CODE_V4:
 	case IE_ICMP_CODE_V6:
 		k->icmp_code = (uint8_t)v;
+		a->icmp = true;
 		break;
 	case IE_SRC_MAC:
 	case IE_DST_MAC:
@@ -488,6 +491,13 @@ static void finish(struct acc *a, uint32_t exporter_id, int64_t export_ms, bool 
 		k->eth_type = a->v6 ? FM_ETH_P_IPV6 : FM_ETH_P_IP;
 	if (!a->l2)
 		r->bytes = r->ip_bytes;
+	/* No ICMP type/code element: exporters that follow NetFlow v5 (pmacct's
+	 * nfprobe) put type * 256 + code in the destination port. */
+	if (!a->icmp && (k->protocol == FM_IPPROTO_ICMP || k->protocol == FM_IPPROTO_ICMPV6) &&
+	    k->dst_port) {
+		k->icmp_type = (uint8_t)(k->dst_port >> 8);
+		k->icmp_code = (uint8_t)k->dst_port;
+	}
 	if (k->eth_type != FM_ETH_P_IP && k->eth_type != FM_ETH_P_IPV6)
 		r->ip_bytes = 0;
 	if (v9 && a->start_up_set && !a->start_ms)
