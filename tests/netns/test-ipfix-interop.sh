@@ -111,7 +111,8 @@ flush()
 # statistics == frames sent, per flow too.
 softflowd_run()
 {
-	local v=$1 frames=10000 flows=500
+	local v=$1 rate=${2:-1} frames=10000 flows=500 sfargs=()
+	((rate > 1)) && sfargs=(-s "$rate")
 	need_fm
 	need_cmd trafgen sqlite3 nfcapd nfdump softflowd softflowctl ss
 	lab_host a --no-ipv6
@@ -121,7 +122,7 @@ softflowd_run()
 	mkdir -p "$dir"
 	nfcapd_start b "$dir" 9995
 	collect_start b "$LAB_TMP/collect.log" --listen 127.0.0.1:4739 --db "$cdb"
-	lab_bg b "$LAB_TMP/softflowd.log" softflowd -d -i b-a -v "$v" -T full \
+	lab_bg b "$LAB_TMP/softflowd.log" softflowd -d -i b-a -v "$v" -T full "${sfargs[@]}" \
 		-n 127.0.0.1:4739,127.0.0.1:9995 -p "$LAB_TMP/softflowd.pid" -c "$ctl"
 	sf=$LAB_PID
 	local tsh=""
@@ -134,7 +135,7 @@ softflowd_run()
 	sleep 0.3
 	check "trafgen: $frames frames, $flows flows" lab_trafgen a a-b $frames $flows 10000
 	flush a a-b
-	wait_for 10 "softflowd processed every test frame" sf_processed b "$ctl" $((frames + 1))
+	wait_for 10 "softflowd processed every test frame" sf_processed b "$ctl" $((frames / rate + 1))
 	lab_nsexec b softflowctl -c "$ctl" shutdown >/dev/null 2>&1 || fail "softflowctl shutdown"
 	lab_wait_exit "$sf" 10; local rc=$?
 	((rc != 124)) || fail "softflowd did not exit"
@@ -151,13 +152,36 @@ softflowd_run()
 	sfp=$(awk '/^Packets processed:/ { print $3 }' "$LAB_TMP/sfstat")
 	info "softflowd -v $v: $(grep -E '^(Packets|Flows exported)' "$LAB_TMP/sfstat" | tr '\n' ';')"
 	info "collector: $(grep -m1 datagrams "$LAB_TMP/collect.log" | sed 's/.*collect: //')"
-	check_eq "collector's flows | packets | bytes == nfdump's (nfcapd, the same export)" "$got" "$want"
-	check_eq "per flow (addresses, ports, protocol, packets, bytes) == nfdump's" \
-		"$(collect_flows "$cdb" | md5sum)" "$(nfdump_flows "$dir" | md5sum)"
-	check_eq "collector's packets == softflowd's packets processed" "$(cut -d'|' -f2 <<<"$got")" "$sfp"
-	check_eq "the test's flows: flows | packets | IP bytes == trafgen's (46 per 60-byte frame)" \
-		"$(sql "$cdb" "select count(*), sum(packets), sum(ip_bytes) from flows where src_ip = '$a' and dst_port = 9;")" \
-		"$flows|$frames|$((46 * frames))"
+	if ((rate == 1)); then
+		check_eq "collector's flows | packets | bytes == nfdump's (nfcapd, the same export)" "$got" "$want"
+		check_eq "per flow (addresses, ports, protocol, packets, bytes) == nfdump's" \
+			"$(collect_flows "$cdb" | md5sum)" "$(nfdump_flows "$dir" | md5sum)"
+		check_eq "collector's packets == softflowd's packets processed" "$(cut -d'|' -f2 <<<"$got")" "$sfp"
+		check_eq "the test's flows: flows | packets | IP bytes == trafgen's (46 per 60-byte frame)" \
+			"$(sql "$cdb" "select count(*), sum(packets), sum(ip_bytes) from flows where src_ip = '$a' and dst_port = 9;")" \
+			"$flows|$frames|$((46 * frames))"
+	else
+		# softflowd -s N announces samplingPacketInterval 1 and
+		# samplingPacketSpace N - 1; the collector multiplies packets and
+		# bytes by N, nfcapd stores them as sent.
+		check_log "the rate, logged" "exporter 127.0.0.1 \(ipfix, domain 0\) samples 1 in $rate packets" \
+			"$LAB_TMP/collect.log"
+		check_eq "collector's flows | packets | bytes == nfdump's x $rate" "$got" \
+			"$(awk -F'|' -v n="$rate" '{ printf "%d|%d|%d\n", $1, $2 * n, $3 * n }' <<<"$want")"
+		check_eq "per flow: collector's == nfdump's x $rate" "$(collect_flows "$cdb" | md5sum)" \
+			"$(nfdump_flows "$dir" | awk -F'|' -v n="$rate" -v OFS='|' '{ $6 *= n; $7 *= n; print }' | md5sum)"
+		check_eq "collector's packets == softflowd's packets processed + not sampled" \
+			"$(cut -d'|' -f2 <<<"$got")" \
+			"$(($(awk '/^Packets processed:/ { print $3 }' "$LAB_TMP/sfstat") + $(awk '/^Packets non-sampled:/ { print $3 }' "$LAB_TMP/sfstat")))"
+		check_eq "records renormalized (metric)" "$(metric "$cdb" collector_sampled_records)" "${got%%|*}"
+	fi
+	# softflowd names its capture interface (interfaceName, no ifindex:
+	# 0, as its flow records carry): an interfaces row, every flow's.
+	check_eq "interfaces row from softflowd's interfaceName: name | ifindex" \
+		"$(sql "$cdb" "select name, ifindex from interfaces;")" "b-a|0"
+	check_eq "flows with that interface" \
+		"$(sql "$cdb" "select count(*) from flows f join interfaces i on i.id = f.interface_id where i.name = 'b-a';")" \
+		"${got%%|*}"
 	check_eq "collector: malformed | data sets without template" \
 		"$(sql "$cdb" "select malformed, (select count(*) from exporters) from exporters;")" "0|1"
 	# softflowd 1.1.0's IPFIX sequence number counts the message's own
@@ -177,6 +201,7 @@ softflowd_run()
 }
 test_softflowd_ipfix() { softflowd_run 10; }
 test_softflowd_v9() { softflowd_run 9; }
+test_softflowd_sampling() { softflowd_run 10 4; }
 
 # pmacctd capturing on b-a with two nfprobe plugins (IPFIX,
 # nfprobe_version 10), one exporting to flowmaster collect, one to nfcapd,

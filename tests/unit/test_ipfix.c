@@ -138,7 +138,7 @@ static size_t roundtrip(struct dec *d, const struct fm_record *recs, size_t n, s
 
 	ipfix_enc_init(&e, buf, cap, 3);
 	ipfix_msg_begin(&e, 1764745010);
-	ipfix_put_templates(&e, true);
+	ipfix_put_templates(&e, true, false);
 	ipfix_put_stats(&e, &(struct ipfix_stats_rec){ 1, 2, 3, 4 });
 	dec_datagram(d, (struct sockaddr *)&s, buf, ipfix_msg_end(&e), 0, collect, g);
 	msgs++;
@@ -196,7 +196,7 @@ TEST(ipfix_message_sizes)
 
 	ipfix_enc_init(&e, buf, IPFIX_MSG_DEFAULT, 0);
 	ipfix_msg_begin(&e, 0);
-	EXPECT_EQ(ipfix_put_templates(&e, true), 0, "templates fit 512 bytes");
+	EXPECT_EQ(ipfix_put_templates(&e, true, false), 0, "templates fit 512 bytes");
 	len = ipfix_msg_end(&e);
 	EXPECT_TRUE(len <= 512, "template message within 512");
 	ipfix_msg_begin(&e, 0);
@@ -231,7 +231,7 @@ TEST(ipfix_sequence_gap_and_unknown_template)
 	EXPECT_EQ(g.n, 0, "nothing decoded without the template");
 	EXPECT_EQ(dec_get_stats(d)->unknown_sets, 1, "unknown set counted");
 	ipfix_msg_begin(&e, 1);
-	ipfix_put_templates(&e, false);
+	ipfix_put_templates(&e, false, false);
 	dec_datagram(d, (struct sockaddr *)&s, buf, ipfix_msg_end(&e), 0, collect, &g);
 	/* The two records above went unseen; now a message, then one lost. */
 	ipfix_msg_begin(&e, 1);
@@ -264,7 +264,7 @@ TEST(ipfix_malformed_counted)
 	ASSERT_TRUE(!dec_new(&d, NULL), "dec_new");
 	ipfix_enc_init(&e, buf, 1400, 0);
 	ipfix_msg_begin(&e, 1);
-	ipfix_put_templates(&e, false);
+	ipfix_put_templates(&e, false, false);
 	ipfix_put_record(&e, &r);
 	len = ipfix_msg_end(&e);
 	EXPECT_EQ(dec_datagram(d, (struct sockaddr *)&s, buf, 10, 0, collect, &g), DEC_ERR_SHORT,

@@ -102,7 +102,7 @@ static double encode_all(const struct fm_record *recs, size_t n, struct msgs *m)
 	t0 = now_s();
 	ipfix_enc_init(&e, m->buf, IPFIX_MSG_DEFAULT, 1);
 	ipfix_msg_begin(&e, 1764745000);
-	ipfix_put_templates(&e, false);
+	ipfix_put_templates(&e, false, false);
 	m->len[m->n++] = ipfix_msg_end(&e);
 	while (i < n && m->n < cap) {
 		e.buf = m->buf + m->n * IPFIX_MSG_DEFAULT;

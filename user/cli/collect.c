@@ -44,6 +44,7 @@
 #define PENDING_MAX 4096	/* records decoded, not yet queued to the writer */
 #define RCVBUF_DEFAULT 33554432 /* 32 MiB: ~60,000 datagrams of 512 bytes */
 #define STUCK_MS 30000		/* a writer without room this long is stuck */
+#define IFNAMES_MAX 4096	/* interface names remembered (exporter, ifindex) */
 
 #ifndef SO_RXQ_OVFL
 #define SO_RXQ_OVFL 40
@@ -118,6 +119,11 @@ struct collector {
 	size_t npending;
 	uint64_t submitted, unstored;
 	uint32_t drops; /* the socket's drop count, as last read */
+	struct ifname {
+		uint32_t exporter, ifindex;
+		char name[65];
+	} * ifnames;
+	size_t nifnames;
 	bool stop;
 	int sfd;
 };
@@ -146,6 +152,41 @@ static int new_exporter(void *ctx, struct dec_exporter *e)
 		" (exporters.id %" PRIu32 ")\n",
 		e->addr_text, e->port, dec_proto_str(e->proto), e->domain, e->id);
 	return 0;
+}
+
+/*
+ * An interface name an exporter sent: an interfaces row (name, ifindex;
+ * xdp_mode NULL), the interface_id of the flows with that ifindex from
+ * then on. Only a new or changed name makes a row; the schema keeps no
+ * exporter on interfaces, so exporters that number interfaces alike share
+ * the latest name.
+ */
+static void on_ifname(void *ctx, struct dec_exporter *e, uint32_t ifindex, const char *name)
+{
+	struct collector *c = ctx;
+	struct ifname *f = NULL;
+
+	if (!*name)
+		return;
+	for (size_t i = 0; i < c->nifnames; i++)
+		if (c->ifnames[i].exporter == e->id && c->ifnames[i].ifindex == ifindex)
+			f = &c->ifnames[i];
+	if (f && !strcmp(f->name, name))
+		return;
+	if (!f) {
+		if (c->nifnames == IFNAMES_MAX)
+			return;
+		f = &c->ifnames[c->nifnames++];
+		f->exporter = e->id;
+		f->ifindex = ifindex;
+	}
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	if (store_interface_attach(c->st, name, (int)ifindex, NULL, NULL, now_ms()))
+		pr_warn("collect: exporter %s: interface %" PRIu32 " (%s) not recorded\n",
+			e->addr_text, ifindex, name);
+	else
+		pr_info("collect: exporter %s: interface %" PRIu32 " is %s\n", e->addr_text,
+			ifindex, name);
 }
 
 /* The exporters' counts since the last call, added to their rows. */
@@ -352,8 +393,8 @@ static void write_metrics(struct collector *c, int64_t now)
 	const struct dec_stats *d = dec_get_stats(c->dec);
 	struct store_stats ss;
 	uint64_t malformed = 0;
-	const char *names[8 + DEC_ERR__MAX - 1];
-	double v[8 + DEC_ERR__MAX - 1];
+	const char *names[9 + DEC_ERR__MAX - 1];
+	double v[9 + DEC_ERR__MAX - 1];
 	char reason[DEC_ERR__MAX][STORE_METRIC_NAME_MAX];
 	size_t n = 0;
 
@@ -368,6 +409,7 @@ static void write_metrics(struct collector *c, int64_t now)
 	M("collector_unknown_sets", d->unknown_sets);
 	M("collector_socket_drops", c->drops);
 	M("collector_templates", d->templates);
+	M("collector_sampled_records", d->sampled_records);
 	M("flows_stored", ss.rows_written);
 	for (int i = 1; i < DEC_ERR__MAX; i++) {
 		snprintf(reason[i], sizeof(reason[i]), "collector_malformed_%s", dec_err_str(i));
@@ -398,6 +440,20 @@ static void log_totals(struct collector *c)
 		" lost by sequence numbers, %" PRIu32 " dropped by the socket\n",
 		d->datagrams, d->by_proto[DEC_IPFIX], d->by_proto[DEC_NF9], d->by_proto[DEC_NF5],
 		d->records, malformed, why, d->unknown_sets, d->lost, c->drops);
+	if (d->sampled_records) {
+		struct dec_exporter *const *list;
+		size_t n = dec_exporters(c->dec, &list);
+
+		pr_info("collect: %" PRIu64 " records renormalized by their exporter's sampling "
+			"rate (packets and bytes multiplied by it)\n",
+			d->sampled_records);
+		for (size_t i = 0; i < n; i++)
+			if (list[i]->sampling > 1)
+				pr_info("collect: exporter %s (%s, domain %" PRIu32
+					") samples 1 in %" PRIu32 " packets\n",
+					list[i]->addr_text, dec_proto_str(list[i]->proto),
+					list[i]->domain, list[i]->sampling);
+	}
 }
 
 static int make_signalfd(void)
@@ -448,6 +504,10 @@ int cmd_collect(int argc, char **argv)
 	if (open_exporters_db(c))
 		goto out;
 	dopts.exporter_new = new_exporter;
+	dopts.ifname = on_ifname;
+	c->ifnames = calloc(IFNAMES_MAX, sizeof(*c->ifnames));
+	if (!c->ifnames)
+		goto out;
 	dopts.ctx = c;
 	if (dec_new(&c->dec, &dopts) || store_start(c->st))
 		goto out;
@@ -510,6 +570,7 @@ out:
 	if (c->db)
 		sqlite3_close(c->db);
 	dec_free(c->dec);
+	free(c->ifnames);
 	if (c->sfd >= 0)
 		close(c->sfd);
 	free(c);

@@ -37,6 +37,8 @@ struct run_cfg {
 	int nr_ipfix;
 	uint64_t ipfix_domain, ipfix_msg_size;
 	bool ipfix_stats;
+	bool ipfix_ifnames;
+	uint64_t ipfix_refresh_s;
 	bool wait_iface; /* --wait-interface: start before an interface exists */
 	bool quiet;	 /* -q: sets fm_log_level */
 	int verbose;	 /* -v, -vv: sets fm_log_level */

@@ -21,6 +21,8 @@ int run_ipfix_open(const struct run_cfg *c)
 			.domain = (uint32_t)c->ipfix_domain,
 			.msg_size = c->ipfix_msg_size,
 			.stats = c->ipfix_stats,
+			.ifnames = c->ipfix_ifnames,
+			.refresh_s = (unsigned)c->ipfix_refresh_s,
 		};
 		int err = ipfix_export_open(&exporters[nr_exporters], &o);
 

@@ -144,6 +144,14 @@ static const struct opt run_table[] = {
 	  "with the templates, send exporter statistics (an options record); nfcapd then counts "
 	  "a sequence failure for each, as it counts flow records only",
 	  OPT_AT(struct run_cfg, ipfix_stats) },
+	{ "ipfix-ifnames", 0, OPT_FLAG, NULL,
+	  "with the templates, send each interface's name (interfaceName by ingressInterface, "
+	  "options records); nfcapd counts a sequence failure for each",
+	  OPT_AT(struct run_cfg, ipfix_ifnames) },
+	{ "ipfix-template-refresh", 0, OPT_DURATION, "SECONDS",
+	  "send the templates again at least this often (and every 100 messages), so that a "
+	  "collector that restarts decodes again within it",
+	  .def = "20", OPT_AT(struct run_cfg, ipfix_refresh_s), .min = 1, .max = 3600 },
 	{ "retention", 0, OPT_DURATION, "DURATION",
 	  "delete flows and metrics older than this (30m, 7d), in small chunks, keeping their "
 	  "totals in the retired table; 0: keep everything",

@@ -19,6 +19,7 @@ struct dec_field {
 struct dec_tpl {
 	uint16_t id;
 	uint16_t nfields;
+	uint16_t scope; /* options: the scope fields, first */
 	bool options;
 	size_t minlen; /* bytes of a record, variable fields at their least (1) */
 	bool varlen;
@@ -257,6 +258,7 @@ static enum dec_err tpl_parse(const uint8_t *p, size_t left, bool ipfix, bool op
 		if (sl % 4 || ol % 4)
 			return DEC_ERR_TEMPLATE;
 		n = (uint16_t)((sl + ol) / 4);
+		scope = (uint16_t)(sl / 4);
 	}
 	if (id < IPFIX_SET_DATA_MIN)
 		return DEC_ERR_TEMPLATE;
@@ -271,6 +273,7 @@ static enum dec_err tpl_parse(const uint8_t *p, size_t left, bool ipfix, bool op
 		return DEC_ERR_TEMPLATES;
 	t->id = id;
 	t->nfields = n;
+	t->scope = scope;
 	t->options = options;
 	for (uint16_t i = 0; i < n; i++) {
 		if (left - off < 4)
@@ -532,6 +535,77 @@ static void finish(struct acc *a, uint32_t exporter_id, int64_t export_ms, bool 
 	r->exporter_id = exporter_id;
 }
 
+/* What one options record says. */
+struct optacc {
+	uint64_t ifindex, sint, srand, ppi, pps;
+	bool have_if, have_name;
+	char name[65];
+};
+
+static void opt_field(struct optacc *o, const struct dec_field *f, bool scope, bool v9,
+		      const uint8_t *p, unsigned len)
+{
+	uint64_t v = len <= 8 ? ipfix_getn(p, len) : 0;
+
+	if (f->pen || !len)
+		return;
+	if (v9 && scope) {
+		if (f->id == NF9_SCOPE_INTERFACE) {
+			o->ifindex = v;
+			o->have_if = true;
+		}
+		return;
+	}
+	switch (f->id) {
+	case IE_INGRESS_IF:
+	case IE_EGRESS_IF:
+		if (!o->have_if) {
+			o->ifindex = v;
+			o->have_if = true;
+		}
+		break;
+	case IE_IF_NAME: {
+		unsigned n = len < sizeof(o->name) - 1 ? len : (unsigned)sizeof(o->name) - 1;
+
+		memcpy(o->name, p, n);
+		o->name[n] = '\0';
+		/* Only printable ASCII kept: it is shown and stored as text. */
+		for (unsigned i = 0; o->name[i]; i++)
+			if ((unsigned char)o->name[i] < 0x20 || (unsigned char)o->name[i] > 0x7e)
+				o->name[i] = '?';
+		o->have_name = true;
+		break;
+	}
+	case IE_SAMPLING_INTERVAL:
+		o->sint = v;
+		break;
+	case IE_SAMPLER_RANDOM_INTERVAL:
+		o->srand = v;
+		break;
+	case IE_SAMPLING_PKT_INTERVAL:
+		o->ppi = v;
+		break;
+	case IE_SAMPLING_PKT_SPACE:
+		o->pps = v;
+		break;
+	default:
+		break;
+	}
+}
+
+/* An options record read: the exporter's sampling rate, an interface name. */
+static void opt_record(struct dec *d, struct dec_exporter *e, const struct optacc *o)
+{
+	uint64_t rate = o->sint ? o->sint : o->srand ? o->srand : 0;
+
+	if (!rate && o->ppi)
+		rate = (o->ppi + o->pps) / o->ppi;
+	if (rate && rate <= UINT32_MAX)
+		e->sampling = (uint32_t)rate;
+	if (o->have_name && d->o.ifname)
+		d->o.ifname(d->o.ctx, e, o->have_if ? (uint32_t)o->ifindex : 0, o->name);
+}
+
 /*
  * One data set body with template t; counts its records in *nrec.
  * DEC_ERR_RECORD when a variable-length field runs past the set.
@@ -545,8 +619,10 @@ static enum dec_err data_set(struct dec *d, struct dec_exporter *e, const struct
 	/* Fewer bytes left than the least record: padding. */
 	while (len - off >= t->minlen) {
 		struct acc a;
+		struct optacc o;
 
 		memset(&a, 0, sizeof(a));
+		memset(&o, 0, sizeof(o));
 		for (uint16_t i = 0; i < t->nfields; i++) {
 			size_t flen = t->f[i].len;
 
@@ -565,14 +641,23 @@ static enum dec_err data_set(struct dec *d, struct dec_exporter *e, const struct
 				return DEC_ERR_RECORD;
 			if (!t->options)
 				field(&a, &t->f[i], p + off, (unsigned)flen);
+			else
+				opt_field(&o, &t->f[i], i < t->scope, v9, p + off, (unsigned)flen);
 			off += flen;
 		}
 		(*nrec)++;
 		if (t->options) {
 			d->st.option_records++;
+			opt_record(d, e, &o);
 			continue;
 		}
 		finish(&a, e->id, export_ms, v9, uptime);
+		if (e->sampling > 1) {
+			a.r.packets *= e->sampling;
+			a.r.bytes *= e->sampling;
+			a.r.ip_bytes *= e->sampling;
+			d->st.sampled_records++;
+		}
 		d->st.records++;
 		e->records++;
 		if (emit)

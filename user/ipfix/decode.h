@@ -24,7 +24,15 @@
  * it, otherwise octetDeltaCount (the IP bytes) does; octetDeltaCount gives
  * ip_bytes. A record without flowEndReason is stored as 'idle'. A record
  * with no address, MAC or EtherType is an unattributed count ('overflow').
- * Options data (sampling, interface names) is counted, not applied.
+ * Options data records are read for two things. Sampling: an exporter
+ * that announces a sampling rate N (samplingInterval, samplerRandomInterval,
+ * or samplingPacketInterval P with samplingPacketSpace S: N = (P + S) / P;
+ * N = 1 means none) has the packets and bytes of its later records
+ * multiplied by N (renormalized, as nfcapd does), counted in
+ * sampled_records. Interface names: interfaceName with the ifindex
+ * (ingressInterface or egressInterface, scope or not; a v9 interface
+ * scope) it names, or with none (softflowd: its one capture interface),
+ * ifindex 0, goes to dec_opts.ifname.
  */
 #ifndef FM_IPFIX_DECODE_H
 #define FM_IPFIX_DECODE_H
@@ -69,6 +77,7 @@ struct dec_exporter {
 	/* Cumulative counts; dirty when changed since the caller cleared it. */
 	uint64_t datagrams, records, lost, malformed, templates, unknown_sets;
 	int64_t first_ms, last_ms;
+	uint32_t sampling; /* the sampling rate announced; 0: none said */
 	bool dirty;
 	uint64_t saved[6]; /* the caller's: counts it has written already */
 	/* Sequence state. */
@@ -80,13 +89,14 @@ struct dec_exporter {
 };
 
 struct dec_stats {
-	uint64_t datagrams;	 /* every datagram offered */
-	uint64_t records;	 /* flow records emitted */
-	uint64_t option_records; /* options data records read (not stored) */
-	uint64_t unknown_sets;	 /* data sets without their template */
-	uint64_t templates;	 /* template records accepted (refreshes included) */
-	uint64_t lost;		 /* by sequence numbers: records (IPFIX, v5) or datagrams (v9) */
-	uint64_t seq_resets;	 /* sequence numbers that went backwards */
+	uint64_t datagrams;	  /* every datagram offered */
+	uint64_t records;	  /* flow records emitted */
+	uint64_t option_records;  /* options data records read (not stored) */
+	uint64_t sampled_records; /* records renormalized by a sampling rate > 1 */
+	uint64_t unknown_sets;	  /* data sets without their template */
+	uint64_t templates;	  /* template records accepted (refreshes included) */
+	uint64_t lost;		  /* by sequence numbers: records (IPFIX, v5) or datagrams (v9) */
+	uint64_t seq_resets;	  /* sequence numbers that went backwards */
 	uint64_t malformed[DEC_ERR__MAX];  /* datagrams refused, by reason */
 	uint64_t by_proto[DEC_PROTO__MAX]; /* datagrams decoded, by protocol */
 };
@@ -95,6 +105,8 @@ struct dec_opts {
 	/* A new exporter: set e->id (e.g. its exporters row) and return 0, or
 	 * return -errno to refuse it (the datagram is dropped). May be NULL. */
 	int (*exporter_new)(void *ctx, struct dec_exporter *e);
+	/* An interface name an exporter sent (ifindex 0: not said). May be NULL. */
+	void (*ifname)(void *ctx, struct dec_exporter *e, uint32_t ifindex, const char *name);
 	void *ctx;
 	size_t max_exporters; /* 0: 4096 */
 	size_t max_templates; /* per exporter; 0: 1024 */

@@ -45,6 +45,10 @@ static const struct ie_spec tpl_stats[] = {
 	{ IE_DOMAIN_ID, 4 },	   { IE_EXPORTED_MSGS, 8 },  { IE_EXPORTED_FLOWS, 8 },
 	{ IE_EXPORTED_OCTETS, 8 }, { IE_NOT_SENT_FLOWS, 8 },
 };
+static const struct ie_spec tpl_ifname[] = {
+	{ IE_INGRESS_IF, 4 },
+	{ IE_IF_NAME, IPFIX_IFNAME_LEN },
+};
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -53,7 +57,7 @@ static const struct {
 	size_t n;
 } tpls[] = {
 	{ tpl_ipv4, N(tpl_ipv4) },     { tpl_ipv6, N(tpl_ipv6) },   { tpl_nonip, N(tpl_nonip) },
-	{ tpl_unattr, N(tpl_unattr) }, { tpl_stats, N(tpl_stats) },
+	{ tpl_unattr, N(tpl_unattr) }, { tpl_stats, N(tpl_stats) }, { tpl_ifname, N(tpl_ifname) },
 };
 /* Record lengths, set by ipfix_enc_init (the same values every time). */
 static size_t reclens[N(tpls)];
@@ -151,26 +155,31 @@ static void put_tpl(struct ipfix_enc *e, size_t i, bool options)
 	e->len = (size_t)(p - e->buf);
 }
 
-int ipfix_put_templates(struct ipfix_enc *e, bool stats)
+int ipfix_put_templates(struct ipfix_enc *e, bool stats, bool ifnames)
 {
-	size_t flows = 0, need;
+	size_t flows = 0, opts = 0, need;
 
 	for (size_t i = 0; i < 4; i++)
 		flows += tpl_bytes(i, false);
 	need = IPFIX_SET_HDR_LEN + flows;
 	if (stats)
-		need += IPFIX_SET_HDR_LEN + tpl_bytes(4, true);
+		opts += tpl_bytes(4, true);
+	if (ifnames)
+		opts += tpl_bytes(5, true);
+	if (opts)
+		need += IPFIX_SET_HDR_LEN + opts;
 	if ((!e->set_off || e->set_id != IPFIX_SET_TEMPLATE) && e->len + need > e->cap)
 		return -ENOSPC;
 	if (want_set(e, IPFIX_SET_TEMPLATE, flows))
 		return -ENOSPC;
 	for (size_t i = 0; i < 4; i++)
 		put_tpl(e, i, false);
-	if (stats) {
-		if (want_set(e, IPFIX_SET_OPTIONS, tpl_bytes(4, true)))
-			return -ENOSPC; /* not reached: need counted it */
+	if (opts && want_set(e, IPFIX_SET_OPTIONS, opts))
+		return -ENOSPC; /* not reached: need counted it */
+	if (stats)
 		put_tpl(e, 4, true);
-	}
+	if (ifnames)
+		put_tpl(e, 5, true);
 	close_set(e);
 	return 0;
 }
@@ -305,6 +314,22 @@ int ipfix_put_stats(struct ipfix_enc *e, const struct ipfix_stats_rec *s)
 	ipfix_put64(p + 20, s->octets);
 	ipfix_put64(p + 28, s->not_sent);
 	e->len += 36;
+	e->msg_records++;
+	return 0;
+}
+
+int ipfix_put_ifname(struct ipfix_enc *e, uint32_t ifindex, const char *name)
+{
+	uint8_t *p;
+	size_t n = strnlen(name, IPFIX_IFNAME_LEN);
+
+	if (want_set(e, IPFIX_TPL_IFNAME, 4 + IPFIX_IFNAME_LEN))
+		return -ENOSPC;
+	p = e->buf + e->len;
+	ipfix_put32(p, ifindex);
+	memset(p + 4, 0, IPFIX_IFNAME_LEN);
+	memcpy(p + 4, name, n);
+	e->len += 4 + IPFIX_IFNAME_LEN;
 	e->msg_records++;
 	return 0;
 }

@@ -9,7 +9,9 @@
  *   259 unattributed counts (end_reason 'overflow': no key, only the
  *       interface, direction and counts),
  *   260 options template: exporting process statistics, scoped by
- *       observationDomainId.
+ *       observationDomainId,
+ *   261 options template: interfaceName (16 octets, NUL-padded) scoped by
+ *       ingressInterface (the ifindex flow records carry).
  * Every flow template carries flowStartMilliseconds, flowEndMilliseconds,
  * packetDeltaCount, layer2OctetDeltaCount (frame bytes, flows.bytes),
  * ingressInterface and egressInterface (the ifindex on the record's side,
@@ -43,6 +45,7 @@ enum ipfix_tpl {
 	IPFIX_TPL_NONIP = 258,
 	IPFIX_TPL_UNATTR = 259,
 	IPFIX_TPL_STATS = 260,
+	IPFIX_TPL_IFNAME = 261,
 };
 
 #define IPFIX_MSG_DEFAULT 512 /* octets: safe when the path MTU is unknown */
@@ -72,12 +75,15 @@ struct ipfix_enc {
 void ipfix_enc_init(struct ipfix_enc *e, uint8_t *buf, size_t cap, uint32_t domain);
 /* Start a message stamped with export time export_s (Unix seconds). */
 void ipfix_msg_begin(struct ipfix_enc *e, uint32_t export_s);
-/* The template set and (with stats) the options template set; 0 or -ENOSPC. */
-int ipfix_put_templates(struct ipfix_enc *e, bool stats);
+/* The template set and (with stats, ifnames) the options template set; 0
+ * or -ENOSPC. */
+int ipfix_put_templates(struct ipfix_enc *e, bool stats, bool ifnames);
 /* One flow record in its template's data set; 0 or -ENOSPC. */
 int ipfix_put_record(struct ipfix_enc *e, const struct fm_record *r);
 /* One statistics options record; 0 or -ENOSPC. */
 int ipfix_put_stats(struct ipfix_enc *e, const struct ipfix_stats_rec *s);
+/* One interface name options record (template 261); 0 or -ENOSPC. */
+int ipfix_put_ifname(struct ipfix_enc *e, uint32_t ifindex, const char *name);
 /* Close the message: its length, and the stream's sequence moves past its
  * data records. Returns the message's length in bytes. */
 size_t ipfix_msg_end(struct ipfix_enc *e);

@@ -2,6 +2,7 @@
 /* The IPFIX exporter sink; see export.h. */
 #include <errno.h>
 #include <inttypes.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "lib/log.h"
 
 #define SNDBUF_BYTES (4 << 20) /* a whole fan-out stage's messages, and more */
+#define IFNAMES_MAX 64	       /* interfaces whose names are sent (ifnames) */
 
 struct ipfix_exporter {
 	struct sink sink;
@@ -23,10 +25,12 @@ struct ipfix_exporter {
 	struct ipfix_export_opts o;
 	struct ipfix_enc enc;
 	uint8_t *buf;
-	bool open_msg;		 /* enc holds a message begun */
-	int64_t next_tpl_mono;	 /* when templates are due again (0: now) */
-	unsigned msgs_since_tpl; /* data messages since the templates */
-	int last_err;		 /* the errno last reported, to say each kind once */
+	bool open_msg;		     /* enc holds a message begun */
+	int64_t next_tpl_mono;	     /* when templates are due again (0: now) */
+	unsigned msgs_since_tpl;     /* data messages since the templates */
+	int last_err;		     /* the errno last reported, to say each kind once */
+	uint32_t ifidx[IFNAMES_MAX]; /* ifnames: the ifindexes records carried */
+	unsigned nifidx;
 	struct ipfix_export_stats st;
 };
 
@@ -129,9 +133,21 @@ static void send_templates(struct ipfix_exporter *x)
 	};
 
 	begin(x);
-	ipfix_put_templates(&x->enc, x->o.stats);
+	ipfix_put_templates(&x->enc, x->o.stats, x->o.ifnames);
 	if (x->o.stats)
 		ipfix_put_stats(&x->enc, &r);
+	for (unsigned i = 0; i < x->nifidx; i++) {
+		char name[IF_NAMESIZE] = "";
+
+		/* Gone since: the name is not known any more, "" says so. */
+		if (!if_indextoname(x->ifidx[i], name))
+			name[0] = '\0';
+		if (!ipfix_put_ifname(&x->enc, x->ifidx[i], name))
+			continue;
+		send_msg(x);
+		begin(x);
+		ipfix_put_ifname(&x->enc, x->ifidx[i], name);
+	}
 	x->st.template_messages++;
 	send_msg(x);
 	x->msgs_since_tpl = 0;
@@ -167,11 +183,28 @@ static size_t ipfix_room(struct sink *k)
 	return SINK_ROOM_ANY;
 }
 
+/* ifnames: whether ifindex is new (then remembered, while there is room). */
+static bool new_ifindex(struct ipfix_exporter *x, uint32_t ifindex)
+{
+	for (unsigned i = 0; i < x->nifidx; i++)
+		if (x->ifidx[i] == ifindex)
+			return false;
+	if (x->nifidx == IFNAMES_MAX)
+		return false;
+	x->ifidx[x->nifidx++] = ifindex;
+	return true;
+}
+
 static int ipfix_take(struct sink *k, const struct fm_record *recs, size_t n)
 {
 	struct ipfix_exporter *x = k->priv;
 
 	for (size_t i = 0; i < n; i++) {
+		if (x->o.ifnames && recs[i].key.ifindex && new_ifindex(x, recs[i].key.ifindex)) {
+			/* Its name before its first record: templates again now. */
+			send_data(x);
+			x->next_tpl_mono = 0;
+		}
 		if (!x->open_msg)
 			begin_data(x);
 		if (!ipfix_put_record(&x->enc, &recs[i]))

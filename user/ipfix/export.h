@@ -33,6 +33,7 @@ struct ipfix_export_opts {
 	unsigned refresh_s;    /* 0: IPFIX_REFRESH_S_DEFAULT */
 	unsigned refresh_msgs; /* 0: IPFIX_REFRESH_MSGS_DEFAULT */
 	bool stats;	       /* send the statistics options record with the templates */
+	bool ifnames;	       /* send each interface's name (options records) with them */
 };
 
 struct ipfix_export_stats {
