@@ -387,6 +387,104 @@ test_collector_restart()
 		"$(sql "$c2" "select $n2 + lost_records, malformed from exporters;")" "1000|0"
 }
 
+# --ipfix-ifnames: options template 261 (interfaceName by ingressInterface)
+# with the templates; flowmaster collect records the name as an interfaces
+# row with the exporter's ifindex, and every collected flow points at it.
+# tshark decodes the name, ipfixDump reads the stream without a warning.
+test_run_ifnames()
+{
+	need_fm
+	need_cmd trafgen sqlite3 ss
+	lab_host a --no-ipv6
+	lab_host b --no-ipv6
+	lab_link a b
+	local db=$LAB_TMP/run.db cdb=$LAB_TMP/collect.db port=4741 idx
+	idx=$(lab_ifindex b b-a)
+	collect_start b "$LAB_TMP/collect.log" --listen 127.0.0.1:$port --db "$cdb"
+	local pcap=$LAB_TMP/export.pcap tshark_pid=""
+	if command -v tshark >/dev/null; then
+		lab_bg b "$LAB_TMP/tshark.log" tshark -q -i lo -f "udp port $port" -w "$pcap"
+		tshark_pid=$LAB_PID
+		wait_for 10 "tshark capturing" grep -q Capturing "$LAB_TMP/tshark.log"
+	fi
+	fm_start b -i b-a --db "$db" --ipfix 127.0.0.1:$port --ipfix-ifnames --poll-interval 200
+	check "trafgen: 5000 frames, 200 flows" lab_trafgen a a-b 5000 200 100000
+	fm_stop TERM
+	check_eq "exit status" "$FM_RC" 0
+	sleep 0.3
+	collect_stop
+	check_log "the collector's log" "exporter 127.0.0.1: interface $idx is b-a" "$LAB_TMP/collect.log"
+	check_eq "collector's interfaces row: name | ifindex | xdp_mode" \
+		"$(sql "$cdb" "select name, ifindex, ifnull(xdp_mode, 'NULL') from interfaces;")" "b-a|$idx|NULL"
+	check_eq "collected flows | packets on b-a" \
+		"$(sql "$cdb" "select count(*), sum(packets) from flows where $(on_iface b-a);")" "200|5000"
+	check_eq "exporter's and collector's rows per interface name" \
+		"$(sql "$cdb" "select i.name, count(*), sum(packets) from flows f join interfaces i on i.id = f.interface_id group by 1;")" \
+		"$(sql "$db" "select i.name, count(*), sum(packets) from flows f join interfaces i on i.id = f.interface_id group by 1;")"
+	check_eq "lost (the names count in the sequence) | malformed" \
+		"$(sql "$cdb" "select lost_records, malformed from exporters;")" "0|0"
+	[[ -n $tshark_pid ]] || skip "tshark is not installed: its checks not run"
+	sleep 0.5
+	lab_stop "$tshark_pid" 5
+	local dis=(-r "$pcap" -d "udp.port==$port,cflow")
+	check_eq "tshark: malformed, without template, out of sequence" \
+		"$(tshark "${dis[@]}" -Y '_ws.malformed || cflow.no_template_found || cflow.sequence_analysis.expected_sn' 2>/dev/null | wc -l)" 0
+	check_eq "tshark: interfaceName records (ifindex name)" \
+		"$(tshark "${dis[@]}" -T fields -e cflow.inputint -e cflow.if_name -Y 'cflow.if_name' 2>/dev/null | sort -u | tr '\t' ' ')" \
+		"$idx b-a"
+	command -v ipfixDump >/dev/null || skip "ipfixDump (libfixbuf-tools) is not installed: its check not run"
+	tshark -r "$pcap" -T fields -e udp.payload 2>/dev/null | tr -d ':' |
+		perl -ne 'chomp; print pack("H*", $_)' >"$LAB_TMP/export.ipfix"
+	local dump
+	dump=$(ipfixDump --in "$LAB_TMP/export.ipfix" --stats 2>"$LAB_TMP/ipfixdump.err")
+	check_eq "ipfixDump: warnings on stderr" "$(cat "$LAB_TMP/ipfixdump.err")" ""
+	check "ipfixDump: interfaceName decoded" grep -q 'interfaceName.*b-a' <<<"$(ipfixDump --in "$LAB_TMP/export.ipfix" 2>/dev/null)"
+	check_eq "ipfixDump: data records of template 256" "$(awk '$1 == "256" { print $NF }' <<<"$dump")" 200
+}
+
+# Time-based template refresh (--ipfix-template-refresh 1): a collector
+# that restarts while the flows trickle (about 50 records/s, 10 messages/s
+# of 5 records, so the 100-message refresh would take 10 s) decodes again
+# within a second or so: few data sets before the templates, never
+# misparsed; first + restarted collector decoded + lost never above what
+# was sent (records sent between the two are not seen at all).
+test_template_refresh_time()
+{
+	need_fm
+	need_cmd trafgen sqlite3 ss
+	lab_host a --no-ipv6
+	lab_host b --no-ipv6
+	lab_link a b
+	local db=$LAB_TMP/run.db c1=$LAB_TMP/c1.db c2=$LAB_TMP/c2.db n1 n2 unknown lost tmsgs
+	collect_start b "$LAB_TMP/c1.log" --listen 127.0.0.1:4739 --db "$c1"
+	fm_start b -i b-a --db "$db" --ipfix 127.0.0.1:4739 --ipfix-template-refresh 1 \
+		--idle-timeout 1 --poll-interval 200
+	LAB_TRAFGEN_BG=1 lab_trafgen a a-b 300 300 55 || fail "trafgen"
+	local tg=$LAB_PID
+	sleep 2.5
+	collect_stop
+	collect_start b "$LAB_TMP/c2.log" --listen 127.0.0.1:4739 --db "$c2"
+	lab_wait_exit "$tg" 20 || fail "trafgen did not finish"
+	wait_for 10 "300 idle rows" sql_at_least "$db" "select count(*) from flows;" 300
+	fm_stop TERM
+	check_eq "exit status" "$FM_RC" 0
+	sleep 0.3
+	collect_stop
+	n1=$(sql "$c1" "select count(*) from flows;")
+	n2=$(sql "$c2" "select count(*) from flows;")
+	lost=$(sql "$c2" "select lost_records from exporters;")
+	unknown=$(sed -n 's/.* \([0-9]*\) data sets without their template.*/\1/p' "$LAB_TMP/c2.log")
+	tmsgs=$(metric "$db" ipfix_template_messages)
+	info "first collector $n1 records; restarted one $n2 decoded, $lost lost, $unknown data sets before the templates; $tmsgs template messages"
+	check "restarted collector decoded records" test "$n2" -gt 0
+	check "data sets before the templates: 1 to 20 (1 s at ~10 messages/s)" \
+		test "${unknown:-0}" -ge 1 -a "${unknown:-99}" -le 20
+	check "templates sent by time: more than one per 100 messages" \
+		test "$tmsgs" -gt $(($(metric "$db" ipfix_messages_sent) / 100 + 1))
+	check "first + restarted collector: decoded + lost <= sent" test $((n1 + n2 + lost)) -le 300
+	check_eq "restarted collector: malformed" "$(sql "$c2" "select malformed from exporters;")" 0
+}
+
 # Usage errors exit 2 before anything is made: --db none without --ipfix,
 # a collector address without a port, collect without --listen.
 test_usage_errors()
