@@ -485,6 +485,51 @@ test_template_refresh_time()
 	check_eq "restarted collector: malformed" "$(sql "$c2" "select malformed from exporters;")" 0
 }
 
+# flowmaster replay --ipfix: a capture of trafgen's frames (and a ping)
+# replayed twice, once into SQLite, once with --db none exporting to
+# flowmaster collect: the collector's rows equal the stored replay's, row
+# for row, and the frames of the capture.
+test_replay_ipfix()
+{
+	need_fm
+	need_cmd trafgen sqlite3 ss tcpdump ping
+	lab_host a --no-ipv6
+	lab_host b --no-ipv6
+	lab_link a b
+	local cap=$LAB_TMP/cap.pcap db=$LAB_TMP/replay.db cdb=$LAB_TMP/collect.db out rc
+	lab_bg a "$LAB_TMP/tcpdump.log" tcpdump -i a-b -Q out -U -B 32768 -w "$cap"
+	local td=$LAB_PID
+	wait_for 10 "tcpdump listening" grep -q "listening on" "$LAB_TMP/tcpdump.log"
+	LAB_TRAFGEN_QDISC=1 check "trafgen: 5000 frames, 300 flows" lab_trafgen a a-b 5000 300 0
+	lab_nsexec a ping -q -c 3 -i 0.2 -w 5 "$(lab_ip4 b b-a)" >/dev/null || true
+	wait_for 20 "tcpdump wrote 5003 frames" captured_at_least "$cap" 5003
+	kill -INT "$td"
+	lab_wait_exit "$td" 5
+	out=$("$FM" replay -r "$cap" --db "$db" 2>&1) || fail "replay into SQLite: $out"
+	collect_start b "$LAB_TMP/collect.log" --listen 127.0.0.1:4742 --db "$cdb"
+	out=$(lab_nsexec b timeout -k 2 60 "$FM" replay -r "$cap" --db none --ipfix 127.0.0.1:4742 --ipfix-domain 9 2>&1)
+	rc=$?
+	info "$(grep 'ipfix 127' <<<"$out")"
+	check_eq "replay --db none --ipfix: exit status" "$rc" 0
+	sleep 0.3
+	collect_stop
+	local rows
+	rows=$(sql "$db" "select count(*) from flows;")
+	check_eq "replay's log: records sent, none unsent" "$(grep -c "ipfix 127.0.0.1:4742: $rows records sent in [0-9]* messages, 0 not sent" <<<"$out")" 1
+	check_eq "packets stored by the replay == frames of the capture" \
+		"$(sql "$db" "select sum(packets) from flows;")" "$(tcpdump -r "$cap" 2>/dev/null | wc -l)"
+	check_eq "collected rows == replayed rows, row for row" \
+		"$(sql "$cdb" "select $COLS from flows order by first_seen_ms, src_ip, src_port, dst_ip, protocol, direction;" | md5sum)" \
+		"$(sql "$db" "select $COLS from flows order by first_seen_ms, src_ip, src_port, dst_ip, protocol, direction;" | md5sum)"
+	check_eq "exporters row: domain | records | lost" \
+		"$(sql "$cdb" "select domain_id, records, lost_records from exporters;")" "9|$rows|0"
+	fm_run b replay -r "$cap" --db none
+	check_eq "replay --db none without --ipfix: status" "$FM_RC" 2
+}
+
+# captured_at_least FILE N: the capture being written holds N frames.
+captured_at_least() { (($(tcpdump -r "$1" 2>/dev/null | wc -l) >= $2)); }
+
 # Usage errors exit 2 before anything is made: --db none without --ipfix,
 # a collector address without a port, collect without --listen.
 test_usage_errors()

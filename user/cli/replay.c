@@ -7,6 +7,10 @@
  * timeouts expire on capture time. Only the wiring is here; the frames
  * come from source/pcap.c.
  *
+ * --ipfix sends the records to collectors as they are made (as fast as
+ * the replay goes; what the socket cannot take is counted as not sent and
+ * makes the exit status 1); --db none stores nothing.
+ *
  * Nothing else writes the program's maps meanwhile, so a cycle drains the
  * active generation in place (no swap, no RCU grace period to wait for).
  */
@@ -21,6 +25,8 @@
 #include "bpf/flowmaster.h"
 #include "cli/cli.h"
 #include "daemon/daemon.h"
+#include "ipfix/encode.h"
+#include "ipfix/export.h"
 #include "kernel/drain.h"
 #include "kernel/loader.h"
 #include "lib/clock.h"
@@ -33,11 +39,15 @@
 #define REPLAY_CYCLE_MS 1000	  /* ...and every second of capture time */
 #define REPLAY_RINGBUF (1U << 20)
 #define REPLAY_WAIT_MS 30000 /* how long the end waits for a stuck writer */
+#define REPLAY_IPFIX_MAX 4   /* --ipfix collectors */
 
 struct replay_cfg {
 	const char *file;
 	const char *db;
 	uint64_t idle_s, active_s, max_flows;
+	const char *ipfix[REPLAY_IPFIX_MAX];
+	int nr_ipfix;
+	uint64_t ipfix_domain, ipfix_msg_size;
 	bool quiet;
 	int verbose;
 };
@@ -45,8 +55,17 @@ struct replay_cfg {
 static const struct opt replay_table[] = {
 	{ "read", 'r', OPT_STRING, "FILE", "the capture to replay (pcap or pcapng, Ethernet)",
 	  OPT_AT(struct replay_cfg, file) },
-	{ "db", 0, OPT_STRING, "PATH", "SQLite database", .def = FM_DEFAULT_DB,
-	  OPT_AT(struct replay_cfg, db) },
+	{ "db", 0, OPT_STRING, "PATH", "SQLite database; none: export only (with --ipfix)",
+	  .def = FM_DEFAULT_DB, OPT_AT(struct replay_cfg, db) },
+	{ "ipfix", 0, OPT_LIST, "HOST:PORT",
+	  "also export every flow record over IPFIX (UDP) to this collector, as fast as the "
+	  "replay goes (repeat, up to {max})",
+	  OPT_AT(struct replay_cfg, ipfix), OPT_COUNT_AT(struct replay_cfg, nr_ipfix),
+	  .max = REPLAY_IPFIX_MAX },
+	{ "ipfix-domain", 0, OPT_U64, "N", "IPFIX observation domain id", .def = "0",
+	  OPT_AT(struct replay_cfg, ipfix_domain), .max = UINT32_MAX },
+	{ "ipfix-mtu", 0, OPT_U64, "BYTES", "largest IPFIX message (UDP payload)", .def = "512",
+	  OPT_AT(struct replay_cfg, ipfix_msg_size), .min = 512, .max = 65000 },
 	{ "idle-timeout", 0, OPT_DURATION, "S", "export a flow idle this long (capture time)",
 	  .def = "15", OPT_AT(struct replay_cfg, idle_s), .min = 1, .max = 86400 },
 	{ "active-timeout", 0, OPT_DURATION, "S",
@@ -67,6 +86,12 @@ static int replay_finish(void *cfg)
 
 	if (!c->file) {
 		fprintf(stderr, "flowmaster: replay: give the capture with -r FILE\n");
+		return -EINVAL;
+	}
+	if (!strcmp(c->db, "none") && !c->nr_ipfix) {
+		fprintf(stderr,
+			"flowmaster: replay: --db none stores nothing: give --ipfix HOST:PORT "
+			"too\n");
 		return -EINVAL;
 	}
 	return fm_log_set_verbosity("replay", c->quiet, c->verbose);
@@ -94,6 +119,8 @@ struct replay {
 	struct sink store_sink;
 	struct pcap_src src;
 	int64_t now_ms; /* capture time of the last frame */
+	struct ipfix_exporter *ipfix[REPLAY_IPFIX_MAX];
+	int nr_ipfix;
 };
 
 static int64_t capture_now(struct daemon *dm)
@@ -213,10 +240,24 @@ static int open_pipeline(struct replay *r, const char *name, int64_t first_ms)
 	struct store_opts so = { .path = c->db, .command = "replay", .args = c->file };
 	int err;
 
-	err = store_open(&r->st, &so);
-	if (err)
-		return err;
-	store_sink_init(&r->store_sink, r->st);
+	for (int i = 0; i < c->nr_ipfix; i++) {
+		struct ipfix_export_opts xo = {
+			.dest = c->ipfix[i],
+			.domain = (uint32_t)c->ipfix_domain,
+			.msg_size = c->ipfix_msg_size,
+		};
+
+		err = ipfix_export_open(&r->ipfix[r->nr_ipfix], &xo);
+		if (err)
+			return err;
+		r->nr_ipfix++;
+	}
+	if (strcmp(c->db, "none")) {
+		err = store_open(&r->st, &so);
+		if (err)
+			return err;
+		store_sink_init(&r->store_sink, r->st);
+	}
 	err = loader_open(&r->l, &lo);
 	if (err)
 		return err;
@@ -224,6 +265,12 @@ static int open_pipeline(struct replay *r, const char *name, int64_t first_ms)
 	if (err)
 		return err;
 	r->dm.now_ms = capture_now;
+	for (int i = 0; i < r->nr_ipfix; i++)
+		daemon_add_sink(&r->dm, ipfix_export_sink(r->ipfix[i]));
+	if (!r->st) {
+		daemon_set_iface(&r->dm, 1, name, PCAP_SRC_IFINDEX, FM_IFS_ATTACHED, "replay");
+		return 0;
+	}
 	daemon_add_sink(&r->dm, &r->store_sink);
 	err = store_interface_attach(r->st, name, PCAP_SRC_IFINDEX, NULL, "replay", first_ms);
 	err = err ?: store_start(r->st);
@@ -269,9 +316,22 @@ int cmd_replay(int argc, char **argv)
 	undelivered = daemon_finish(&r.dm, REPLAY_WAIT_MS);
 	ret = err || undelivered ? 1 : 0;
 	ret |= reconcile(&r, &counted, &unparseable);
-	store_flush(r.st);
-	err = store_close(r.st, &unwritten);
-	r.st = NULL;
+	for (int i = 0; i < r.nr_ipfix; i++) {
+		struct ipfix_export_stats xs;
+
+		ipfix_export_get_stats(r.ipfix[i], &xs);
+		pr_info("replay: ipfix %s: %" PRIu64 " records sent in %" PRIu64
+			" messages, %" PRIu64 " not sent\n",
+			cfg.ipfix[i], xs.records, xs.messages, xs.records_unsent);
+		if (xs.records_unsent)
+			ret = 1;
+	}
+	err = 0;
+	if (r.st) {
+		store_flush(r.st);
+		err = store_close(r.st, &unwritten);
+		r.st = NULL;
+	}
 	if (err || unwritten + undelivered) {
 		pr_err("%" PRIu64 " flow records could not be written to %s\n",
 		       unwritten + undelivered, cfg.db);
@@ -294,6 +354,8 @@ out:
 		store_close(r.st, NULL);
 	if (r.dm.ft)
 		daemon_free(&r.dm);
+	for (int i = 0; i < r.nr_ipfix; i++)
+		ipfix_export_close(r.ipfix[i]);
 	if (r.l.skel)
 		loader_close(&r.l);
 	pcap_src_close(&r.src);
