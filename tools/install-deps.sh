@@ -60,6 +60,7 @@ tshark			tshark					test
 libfixbuf-tools		ipfixDump				test
 pmacct			pmacctd					test bench
 gnuplot-nox		gnuplot					bench
+tcpreplay		tcpreplay				bench
 dpkg-dev		dpkg-buildpackage			deb
 debhelper		dh					deb
 lintian			lintian					deb
