@@ -394,6 +394,176 @@ TEST(netflow_v9)
 	EXPECT_EQ(dec_get_stats(d)->lost, 1, "v9 gap in datagrams");
 	dec_free(d);
 }
+struct names {
+	uint32_t ifindex[4];
+	char name[4][65];
+	int n;
+};
+
+static void on_ifname(void *ctx, struct dec_exporter *e, uint32_t ifindex, const char *name)
+{
+	struct names *nm = ctx;
+
+	(void)e;
+	if (nm->n < 4) {
+		nm->ifindex[nm->n] = ifindex;
+		snprintf(nm->name[nm->n++], 65, "%s", name);
+	}
+}
+
+/* --ipfix-ifnames: template 261 and its records decode to (ifindex, name);
+ * they count in the sequence numbers; 512-byte template messages hold
+ * the statistics and the names' templates too. */
+TEST(ipfix_ifnames_roundtrip)
+{
+	uint8_t buf[IPFIX_MSG_DEFAULT];
+	struct ipfix_enc e;
+	struct sockaddr_in s = from4();
+	struct names nm = { .n = 0 };
+	struct got g = { .n = 0 };
+	struct fm_record r = rec_ipv4(0);
+	struct dec *d;
+	size_t len;
+
+	ipfix_enc_init(&e, buf, sizeof(buf), 3);
+	ipfix_msg_begin(&e, 1764745000);
+	EXPECT_EQ(ipfix_put_templates(&e, true, true), 0, "both options templates fit");
+	EXPECT_EQ(ipfix_put_ifname(&e, 7, "veth-0123456789abcdef"), 0, "a name");
+	EXPECT_EQ(ipfix_put_ifname(&e, 9, "lo"), 0, "another");
+	EXPECT_EQ(ipfix_put_record(&e, &r), 0, "a record");
+	len = ipfix_msg_end(&e);
+	EXPECT_TRUE(len <= 512, "within 512");
+	EXPECT_EQ(e.seq, 3, "the names count as data records");
+	ASSERT_TRUE(!dec_new(&d, &(struct dec_opts){ .ifname = on_ifname, .ctx = &nm }), "dec");
+	EXPECT_EQ(dec_datagram(d, (struct sockaddr *)&s, buf, len, 0, collect, &g), DEC_OK, "ok");
+	ASSERT_TRUE(nm.n == 2, "two names");
+	EXPECT_EQ(nm.ifindex[0], 7, "ifindex");
+	EXPECT_TRUE(!strcmp(nm.name[0], "veth-0123456789a"), "cut at 16 octets");
+	EXPECT_EQ(nm.ifindex[1], 9, "ifindex 2");
+	EXPECT_TRUE(!strcmp(nm.name[1], "lo"), "NUL padding dropped");
+	EXPECT_EQ(g.n, 1, "the flow record");
+	EXPECT_EQ(dec_get_stats(d)->option_records, 2, "options records");
+	dec_free(d);
+}
+
+/* An IPFIX options template with samplingPacketInterval 1 and
+ * samplingPacketSpace 3 (softflowd -s 4), then a record by an ICMP
+ * template without an ICMP element (type.code in the destination port):
+ * packets and bytes x 4, ICMP 3.3 from port 771. */
+TEST(ipfix_sampling_and_icmp_port)
+{
+	uint8_t b[256] = { 0 };
+	struct sockaddr_in s = from4();
+	struct got g = { .n = 0 };
+	struct dec *d;
+	size_t off = IPFIX_MSG_HDR_LEN;
+	static const uint16_t of[][2] = { { 143, 4 }, { 305, 4 }, { 306, 4 } };
+	static const uint16_t ff[][2] = { { 8, 4 }, { 12, 4 }, { 7, 2 }, { 11, 2 },
+					  { 4, 1 }, { 2, 4 },  { 1, 4 } };
+
+	ipfix_put16(b, 10);
+	ipfix_put32(b + 4, 1764745000);
+	/* Options template 400: scope meteringProcessId, interval, space. */
+	ipfix_put16(b + off, 3);
+	ipfix_put16(b + off + 2, (uint16_t)(4 + 6 + 4 * 3));
+	ipfix_put16(b + off + 4, 400);
+	ipfix_put16(b + off + 6, 3);
+	ipfix_put16(b + off + 8, 1);
+	for (int i = 0; i < 3; i++) {
+		ipfix_put16(b + off + 10 + 4 * i, of[i][0]);
+		ipfix_put16(b + off + 12 + 4 * i, of[i][1]);
+	}
+	off += 22;
+	/* Template 401. */
+	ipfix_put16(b + off, 2);
+	ipfix_put16(b + off + 2, (uint16_t)(8 + 4 * 7));
+	ipfix_put16(b + off + 4, 401);
+	ipfix_put16(b + off + 6, 7);
+	for (int i = 0; i < 7; i++) {
+		ipfix_put16(b + off + 8 + 4 * i, ff[i][0]);
+		ipfix_put16(b + off + 10 + 4 * i, ff[i][1]);
+	}
+	off += 36;
+	/* Options data: process 1, interval 1, space 3. */
+	ipfix_put16(b + off, 400);
+	ipfix_put16(b + off + 2, 4 + 12);
+	ipfix_put32(b + off + 4, 1);
+	ipfix_put32(b + off + 8, 1);
+	ipfix_put32(b + off + 12, 3);
+	off += 16;
+	/* Data: ICMP 198.18.0.1 -> 198.18.0.2, port 771, 5 packets, 420 bytes. */
+	ipfix_put16(b + off, 401);
+	ipfix_put16(b + off + 2, 4 + 21);
+	{
+		uint8_t *p = b + off + 4;
+
+		p[0] = 198, p[1] = 18, p[3] = 1, p[4] = 198, p[5] = 18, p[7] = 2;
+		ipfix_put16(p + 10, 771);
+		p[12] = 1;
+		ipfix_put32(p + 13, 5);
+		ipfix_put32(p + 17, 420);
+	}
+	off += 25;
+	ipfix_put16(b + 2, (uint16_t)off);
+	ASSERT_TRUE(!dec_new(&d, NULL), "dec_new");
+	EXPECT_EQ(dec_datagram(d, (struct sockaddr *)&s, b, off, 0, collect, &g), DEC_OK, "ok");
+	ASSERT_TRUE(g.n == 1, "one record");
+	EXPECT_EQ(g.r[0].packets, 20, "packets x 4");
+	EXPECT_EQ(g.r[0].ip_bytes, 1680, "bytes x 4");
+	EXPECT_EQ(g.r[0].key.icmp_type, 3, "ICMP type from the port");
+	EXPECT_EQ(g.r[0].key.icmp_code, 3, "ICMP code from the port");
+	EXPECT_EQ(dec_get_stats(d)->sampled_records, 1, "counted");
+	{
+		struct dec_exporter *const *list;
+
+		ASSERT_TRUE(dec_exporters(d, &list) == 1, "one exporter");
+		EXPECT_EQ(list[0]->sampling, 4, "rate 1 in 4");
+	}
+	dec_free(d);
+}
+
+/* NetFlow v9 options: scope type 2 (interface) = 5, IF_NAME "ge-0/0/1",
+ * SAMPLING_INTERVAL 100. */
+TEST(netflow_v9_options)
+{
+	uint8_t b[128] = { 0 };
+	struct sockaddr_in s = from4();
+	struct names nm = { .n = 0 };
+	struct dec *d;
+	size_t off = NF9_HDR_LEN;
+
+	ipfix_put16(b, 9);
+	ipfix_put32(b + 8, 1764745000);
+	/* Options template set 1: id 260, scope 4 bytes, options 8 bytes. */
+	ipfix_put16(b + off, 1);
+	ipfix_put16(b + off + 2, 6 + 4 + 12);
+	ipfix_put16(b + off + 4, 260);
+	ipfix_put16(b + off + 6, 4);
+	ipfix_put16(b + off + 8, 8);
+	ipfix_put16(b + off + 10, 2), ipfix_put16(b + off + 12, 4);
+	ipfix_put16(b + off + 14, 82), ipfix_put16(b + off + 16, 16);
+	ipfix_put16(b + off + 18, 34), ipfix_put16(b + off + 20, 4);
+	off += 22;
+	ipfix_put16(b + off, 260);
+	ipfix_put16(b + off + 2, 4 + 24);
+	ipfix_put32(b + off + 4, 5);
+	memcpy(b + off + 8, "ge-0/0/1", 8);
+	ipfix_put32(b + off + 24, 100);
+	off += 28;
+	ASSERT_TRUE(!dec_new(&d, &(struct dec_opts){ .ifname = on_ifname, .ctx = &nm }), "dec");
+	EXPECT_EQ(dec_datagram(d, (struct sockaddr *)&s, b, off, 0, NULL, NULL), DEC_OK, "ok");
+	ASSERT_TRUE(nm.n == 1, "a name");
+	EXPECT_EQ(nm.ifindex[0], 5, "ifindex from the interface scope");
+	EXPECT_TRUE(!strcmp(nm.name[0], "ge-0/0/1"), "name");
+	{
+		struct dec_exporter *const *list;
+
+		ASSERT_TRUE(dec_exporters(d, &list) == 1, "one exporter");
+		EXPECT_EQ(list[0]->sampling, 100, "SAMPLING_INTERVAL");
+	}
+	dec_free(d);
+}
+
 /* The exporter sink over a real UDP socket on 127.0.0.1: every record
  * arrives, templates come first and again every refresh_msgs messages,
  * sequence numbers run without a gap. (Sends that fail: test-ipfix.sh's
