@@ -4,8 +4,9 @@
  * datagrams from a few exporters, so templates learned from one datagram
  * meet data sets of the next. It must never read past a datagram, never
  * crash, count every datagram once (decoded or malformed by one reason),
- * emit only records with a valid end reason and the exporter's id, and
- * count no more flow records than it emitted.
+ * emit only records with a valid end reason and the exporter's id, hand
+ * on only printable interface names, and count no more flow records than
+ * it emitted.
  *
  * Input: a sequence of datagrams, each a header of three bytes (the
  * sender: one of four addresses, IPv4 or IPv6; then the length, big
@@ -44,6 +45,20 @@ static int new_exporter(void *ctx, struct dec_exporter *e)
 	return 0;
 }
 
+/* An interface name: printable ASCII, at most 64 characters. */
+static void on_ifname(void *ctx, struct dec_exporter *e, uint32_t ifindex, const char *name)
+{
+	size_t n = strnlen(name, 65);
+
+	(void)ctx;
+	(void)ifindex;
+	FUZZ_CHECK(n <= 64, "interface name of %zu characters", n);
+	for (size_t i = 0; i < n; i++)
+		FUZZ_CHECK(name[i] >= 0x20 && name[i] <= 0x7e, "byte %#x in a name",
+			   (unsigned char)name[i]);
+	FUZZ_CHECK(e->id >= 1 && e->id <= 8, "exporter id %u", e->id);
+}
+
 static void sender(uint8_t b, struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));
@@ -68,6 +83,7 @@ static void sender(uint8_t b, struct sockaddr_storage *ss)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dec_opts o = { .exporter_new = new_exporter,
+			      .ifname = on_ifname,
 			      .max_exporters = 8,
 			      .max_templates = 8 };
 	struct ctx c = { 0 };
