@@ -258,7 +258,7 @@ share=$(sed -n 's/.*per-record cost \([0-9.]*\) %.*/\1/p' <<<"$out")
 ratio=$(sed -n 's/.*collect \/ raw \([0-9.]*\).*/\1/p' <<<"$out")
 raw=$(sed -n 's/.*raw insert loop *\([0-9]*\) rows.*/\1/p' <<<"$out")
 fm_best=$(awk '$1 == "collect" { split($0, a, "/"); print a[2] + 0 }' "$summary")
-e2e=$(echo "scale=3; ${fm_best:-0} / ${raw:-1}" | bc -l)
+e2e=$(printf "%.3f" "$(echo "scale=3; ${fm_best:-0} / ${raw:-1}" | bc -l)")
 verdict() { (($(echo "$1" | bc -l))) && echo '**PASS**' || echo '**MISS**'; }
 {
 	echo "### IPFIX collectors side by side"
@@ -293,5 +293,5 @@ verdict() { (($(echo "$1" | bc -l))) && echo '**PASS**' || echo '**MISS**'; }
 	echo
 	echo "**Target** flowmaster collect end to end, records/s stored without loss (median of runs) >= 0.85 x the raw insert loop's rows/s: ${fm_best:-0} / ${raw:-0} = ${e2e}: $(verdict "$e2e >= 0.85")"
 	echo
-	echo "Against the seed's collector (2,152 datagrams/s): flowmaster collect took $(echo "${fm_best:-0} * $DGRAMS / $N" | bc) datagrams/s without loss, $(echo "scale=1; ${fm_best:-0} * $DGRAMS / $N / 2152" | bc -l)x."
+	echo "Against the seed's collector (2,152 datagrams/s): flowmaster collect took $(echo "${fm_best:-0} * $DGRAMS / $N" | bc) datagrams/s without loss, $(printf "%.1f" "$(echo "${fm_best:-0} * $DGRAMS / $N / 2152" | bc -l)")x."
 } >"$md"
