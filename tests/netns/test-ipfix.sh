@@ -442,7 +442,7 @@ test_run_ifnames()
 	check_eq "ipfixDump: data records of template 256" "$(awk '$1 == "256" { print $NF }' <<<"$dump")" 200
 }
 
-# Time-based template refresh (--ipfix-template-refresh 1): a collector
+# Time-based template refresh (--ipfix-refresh 1): a collector
 # that restarts while the flows trickle (about 50 records/s, 10 messages/s
 # of 5 records, so the 100-message refresh would take 10 s) decodes again
 # within a second or so: few data sets before the templates, never
@@ -457,7 +457,7 @@ test_template_refresh_time()
 	lab_link a b
 	local db=$LAB_TMP/run.db c1=$LAB_TMP/c1.db c2=$LAB_TMP/c2.db n1 n2 unknown lost tmsgs
 	collect_start b "$LAB_TMP/c1.log" --listen 127.0.0.1:4739 --db "$c1"
-	fm_start b -i b-a --db "$db" --ipfix 127.0.0.1:4739 --ipfix-template-refresh 1 \
+	fm_start b -i b-a --db "$db" --ipfix 127.0.0.1:4739 --ipfix-refresh 1 \
 		--idle-timeout 1 --poll-interval 200
 	LAB_TRAFGEN_BG=1 lab_trafgen a a-b 300 300 55 || fail "trafgen"
 	local tg=$LAB_PID

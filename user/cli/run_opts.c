@@ -148,7 +148,7 @@ static const struct opt run_table[] = {
 	  "with the templates, send each interface's name (interfaceName by ingressInterface, "
 	  "options records); nfcapd counts a sequence failure for each",
 	  OPT_AT(struct run_cfg, ipfix_ifnames) },
-	{ "ipfix-template-refresh", 0, OPT_DURATION, "SECONDS",
+	{ "ipfix-refresh", 0, OPT_DURATION, "SECONDS",
 	  "send the templates again at least this often (and every 100 messages), so that a "
 	  "collector that restarts decodes again within it",
 	  .def = "20", OPT_AT(struct run_cfg, ipfix_refresh_s), .min = 1, .max = 3600 },
