@@ -111,7 +111,7 @@ flush()
 # statistics == frames sent, per flow too.
 softflowd_run()
 {
-	local v=$1 rate=${2:-1} frames=10000 flows=500 sfargs=()
+	local v=$1 rate=${2:-1} frames=5000 flows=500 sfargs=()
 	((rate > 1)) && sfargs=(-s "$rate")
 	need_fm
 	need_cmd trafgen sqlite3 nfcapd nfdump softflowd softflowctl ss
@@ -213,7 +213,7 @@ test_softflowd_sampling() { softflowd_run 10 4; }
 # pmacctd's print totals; the test's flows == frames sent.
 test_pmacctd_nfprobe()
 {
-	local frames=10000 flows=500
+	local frames=5000 flows=500
 	need_fm
 	need_cmd trafgen sqlite3 nfcapd nfdump pmacctd ss
 	lab_host a --no-ipv6
