@@ -54,7 +54,7 @@ valgrind		valgrind				test valgrind
 shellcheck		shellcheck				test lint
 clang-format-14		clang-format-14				test lint
 time			/usr/bin/time				bench
-softflowd		softflowd				bench
+softflowd		softflowd				test bench
 nfdump			nfcapd					test bench
 tshark			tshark					test
 libfixbuf-tools		ipfixDump				test
