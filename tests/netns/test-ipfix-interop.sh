@@ -270,4 +270,56 @@ test_pmacctd_nfprobe()
 		"ipfix|0|0|0"
 }
 
+# pmacctd with sampling_rate 4: its nfprobe (IPFIX) announces the rate in
+# an options record and sends sampled counts; the collector multiplies
+# them by 4. Exact: the collector's packets and bytes == 4 x those of the
+# records in the datagrams it received (tshark), its rows == those records.
+test_pmacctd_sampling()
+{
+	local frames=5000 flows=500
+	need_fm
+	need_cmd trafgen sqlite3 pmacctd ss tshark
+	lab_host a --no-ipv6
+	lab_host b --no-ipv6
+	lab_link a b
+	local cdb=$LAB_TMP/collect.db conf=$LAB_TMP/pmacctd.conf pcap=$LAB_TMP/pm.pcap
+	collect_start b "$LAB_TMP/collect.log" --listen 127.0.0.1:4739 --db "$cdb"
+	lab_bg b "$LAB_TMP/tshark.log" tshark -q -i lo -f "udp port 4739" -w "$pcap"
+	local tsh=$LAB_PID
+	wait_for 10 "tshark capturing" grep -q Capturing "$LAB_TMP/tshark.log"
+	cat >"$conf" <<-EOC
+		daemonize: false
+		pcap_interface: b-a
+		plugins: nfprobe[c]
+		nfprobe_receiver[c]: 127.0.0.1:4739
+		nfprobe_version: 10
+		sampling_rate: 4
+	EOC
+	lab_bg b "$LAB_TMP/pmacctd.log" pmacctd -f "$conf"
+	local pm=$LAB_PID
+	wait_for 5 "pmacctd capturing on b-a" promisc b b-a
+	sleep 0.5
+	check "trafgen: $frames frames, $flows flows" lab_trafgen a a-b $frames $flows 10000
+	sleep 1
+	kill -INT "$pm"
+	lab_wait_exit "$pm" 10
+	(($? != 124)) || fail "pmacctd did not exit"
+	wait_for 5 "the collector read every datagram" udp_drained b 4739
+	sleep 0.5
+	lab_stop "$tsh" 5
+	collect_stop
+	local got sent
+	got=$(sql "$cdb" "select count(*), sum(packets), sum(ip_bytes) from flows;")
+	sent=$(tshark -r "$pcap" -d udp.port==4739,cflow -T fields -E aggregator=' ' -e cflow.packets -e cflow.octets 2>/dev/null |
+		awk 'NF { n = split($0, c, "\t"); k = split(c[1], p, " "); r += k
+			for (i = 1; i <= k; i++) pk += p[i]
+			split(c[2], o, " "); for (i in o) oc += o[i] }
+			END { printf "%d|%d|%d\n", r, pk, oc }')
+	info "pmacctd: $(grep -o 'received_packets=[0-9]*' "$LAB_TMP/pmacctd.log"); sent (sampled) $sent; collector $got"
+	check_log "the rate, logged" "exporter 127.0.0.1 \(ipfix, domain 0\) samples 1 in 4 packets" "$LAB_TMP/collect.log"
+	check_eq "collector: rows | packets | bytes == the records sent, counts x 4" "$got" \
+		"$(awk -F'|' '{ printf "%d|%d|%d\n", $1, $2 * 4, $3 * 4 }' <<<"$sent")"
+	check_eq "records renormalized (metric)" "$(metric "$cdb" collector_sampled_records)" "${got%%|*}"
+}
+
 run_tests "$@"
