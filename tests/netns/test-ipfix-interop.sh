@@ -3,8 +3,11 @@
 # NetFlow v9, capturing on a lab veth) and pmacctd's nfprobe plugin
 # (IPFIX), each exporting to flowmaster collect and to nfcapd at once; the
 # collector's flows, packets and bytes (and per flow) equal what nfdump
-# reads from nfcapd's file and what the exporter counted. Every collector
-# listens on the loopback of the test host it runs in.
+# reads from nfcapd's file and what the exporter counted. With sampling
+# (softflowd -s 4, pmacctd sampling_rate 4) the collector applies the rate
+# the exporter announces in an options record, exactly x4; softflowd's
+# interfaceName becomes an interfaces row. Every collector listens on the
+# loopback of the test host it runs in.
 # shellcheck source=tests/netns/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
