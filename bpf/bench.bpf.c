@@ -21,12 +21,14 @@
  * per step (each step keeps the ones before), so that what each costs is
  * measured (bench_prog, tools/bench/insitu.sh --ladder):
  *
- *   xdp_lad_key     min_parse into flowmaster's flow key (struct
- *                   fm_flow_key: MACs, ifindex, direction, IPv4-mapped
- *                   addresses) instead of the 40-byte 5-tuple: the
- *                   hash, the compare and the element of a bigger key
+ *   xdp_lad_key     min_parse into flowmaster's flow map key (struct
+ *                   fm_map_key: ifindex, EtherType, IPv4-mapped
+ *                   addresses; 48 bytes, 64 before the MACs left it)
+ *                   instead of the 40-byte 5-tuple: the hash, the
+ *                   compare and the element of a bigger key
  *   xdp_lad_val     + flowmaster's value (struct fm_flow_value: ip_bytes,
- *                   first/last seen on the jiffies clock, TCP flags)
+ *                   first/last seen on the jiffies clock, TCP flags,
+ *                   the MACs written on insert)
  *   xdp_lad_cnt     + the per-CPU counters array (struct fm_counters,
  *                   one fixed slot): packets, bytes, map_packets
  *   xdp_lad_slot    + the counters slot found from the ingress ifindex
@@ -99,14 +101,14 @@ __u64 min_update_fail;
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 1024);
-	__type(key, struct fm_flow_key);
+	__type(key, struct fm_map_key);
 	__type(value, struct min_value);
 } lad_key_flows SEC(".maps");
 
 struct lad_gen {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 1024);
-	__type(key, struct fm_flow_key);
+	__type(key, struct fm_map_key);
 	__type(value, struct fm_flow_value);
 } lad_flows SEC(".maps");
 
@@ -243,19 +245,12 @@ int xdp_min_shared(struct xdp_md *ctx)
 #define LAD_OUTER 0x08
 
 /* The 5-tuple min_parse reads, in flowmaster's key as fm_parse lays it out. */
-static __always_inline int lad_parse(struct xdp_md *ctx, struct fm_flow_key *key)
+static __always_inline int lad_parse(struct xdp_md *ctx, struct fm_map_key *key)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
 	struct min_key mk = {};
 
 	if (min_parse(ctx, &mk))
 		return -1;
-	if ((void *)(eth + 1) > end)
-		return -1;
-	__builtin_memcpy(key->src_mac, eth->h_source, 6);
-	__builtin_memcpy(key->dst_mac, eth->h_dest, 6);
 	key->ifindex = ctx->ingress_ifindex;
 	key->eth_type = FM_ETH_P_IP;
 	*(__u32 *)&key->src_addr[8] = bpf_htonl(0x0000ffff);
@@ -280,7 +275,7 @@ static __always_inline __u32 lad_slot(__u32 ifindex)
 static __always_inline int lad(struct xdp_md *ctx, const int steps)
 {
 	__u64 len = ctx->data_end - ctx->data;
-	struct fm_flow_key key = {};
+	struct fm_map_key key = {};
 	struct fm_counters *cnt = NULL;
 	__u32 slot = 1, zero = 0;
 	void *flows = &lad_flows;
@@ -333,6 +328,13 @@ static __always_inline int lad(struct xdp_md *ctx, const int steps)
 						    .ip_bytes = len - 14,
 						    .first_seen = now,
 						    .last_seen = now };
+			void *data = (void *)(long)ctx->data;
+			struct ethhdr *eth = data;
+
+			if ((void *)(eth + 1) <= (void *)(long)ctx->data_end) {
+				__builtin_memcpy(nv.src_mac, eth->h_source, 6);
+				__builtin_memcpy(nv.dst_mac, eth->h_dest, 6);
+			}
 
 			if (bpf_map_update_elem(flows, &key, &nv, BPF_NOEXIST))
 				__sync_fetch_and_add(&min_update_fail, 1);

@@ -146,8 +146,8 @@ static const char *const lad_name[NR_LAD] = {
 static const char *const lad_what[NR_LAD] = {
 	"XDP_PASS only",
 	"40-byte 5-tuple key, 16-byte value",
-	"+ flowmaster's 64-byte key (MACs, ifindex, mapped addresses)",
-	"+ flowmaster's 48-byte value (ip_bytes, first/last seen, TCP flags)",
+	"+ flowmaster's map key (48 bytes: ifindex, EtherType, mapped addresses)",
+	"+ flowmaster's value (56 bytes: ip_bytes, first/last seen, TCP flags, MACs)",
 	"+ per-CPU counters (packets, bytes, map_packets)",
 	"+ counters slot from the ifindex (.bss array)",
 	"+ flow map through the generation ARRAY_OF_MAPS",
@@ -424,7 +424,7 @@ static int fm_fresh_gen(struct progs *p)
 	__u32 zero = 0;
 	int fd, err;
 
-	fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "fm_bench_gen", sizeof(struct fm_flow_key),
+	fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "fm_bench_gen", sizeof(struct fm_map_key),
 			    sizeof(struct fm_flow_value), p->cap, NULL);
 	if (fd < 0)
 		return -errno;

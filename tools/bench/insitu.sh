@@ -91,7 +91,7 @@ PROGS=(fm empty min)
 ((ladder)) && PROGS=(fm empty min key val cnt slot outer)
 declare -A PNAME=([empty]=xdp_empty [min]=xdp_min_percpu [key]=xdp_lad_key [val]=xdp_lad_val
 	[cnt]=xdp_lad_cnt [slot]=xdp_lad_slot [outer]=xdp_lad_outer [fm]=fm_xdp)
-declare -A LABEL=([empty]=empty [min]=min_percpu [key]="+ 64-byte key" [val]="+ 48-byte value"
+declare -A LABEL=([empty]=empty [min]=min_percpu [key]="+ flowmaster's key" [val]="+ flowmaster's value"
 	[cnt]="+ counters" [slot]="+ slot from .bss" [outer]="+ ARRAY_OF_MAPS" [fm]=fm_xdp)
 
 # measure NAME ID: run the load with the statistics on; sets NS and PPS
