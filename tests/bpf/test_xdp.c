@@ -916,6 +916,67 @@ out:
 	loader_close(&l);
 }
 
+/*
+ * MACs are keyed only where there are no IP addresses (FM_KF_L2): an IP
+ * flow whose MACs change keeps its first packet's (written on insert); two
+ * ARP senders stay two flows, each with its MACs.
+ */
+TEST(macs_ip_flow_first_l2_keyed)
+{
+	static const uint8_t mac_c[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x0c };
+	struct frame_spec s = { IP4, .l4_proto = FRAME_IP_UDP, .sport = 40002, .dport = 53 };
+	struct frame_spec arp = { MACS, .eth_type = FRAME_ETH_ARP, .src4 = FRAME_IP4(0, 1),
+				  .dst4 = FRAME_IP4(0, 2) };
+	struct loader_opts o = default_opts();
+	uint8_t frame[FRAME_MAX_LEN], first_src[6];
+	struct flow flows[4];
+	struct loader l;
+	size_t len;
+	int n;
+
+	NEED_ROOT();
+	if (bpftest_open(&l, &o))
+		return;
+	memcpy(first_src, s.src_mac, 6);
+	len = frame_build(&s, frame, sizeof(frame));
+	if (!bpftest_pass(&l, frame, len, "UDP from MAC A"))
+		goto out;
+	memcpy(s.src_mac, mac_c, 6);
+	len = frame_build(&s, frame, sizeof(frame));
+	if (!bpftest_pass(&l, frame, len, "UDP, same 5-tuple, from MAC C"))
+		goto out;
+	n = read_gen(&l, l.gen_fd[0], flows, 4);
+	ASSERT_EQ(n, 1, "one IP flow for both MACs");
+	EXPECT_EQ(flows[0].v.packets, 2, "both packets in it");
+	EXPECT_TRUE(!memcmp(flows[0].key.src_mac, first_src, 6), "the first packet's source MAC");
+	EXPECT_TRUE(!memcmp(flows[0].key.dst_mac, s.dst_mac, 6), "destination MAC");
+	EXPECT_EQ(flows[0].key.src_port, 40002, "ports");
+	clear_gen(l.gen_fd[0]);
+
+	len = frame_build(&arp, frame, sizeof(frame));
+	if (!bpftest_pass(&l, frame, len, "ARP from MAC A"))
+		goto out;
+	memcpy(arp.src_mac, mac_c, 6);
+	len = frame_build(&arp, frame, sizeof(frame));
+	if (!bpftest_pass(&l, frame, len, "ARP from MAC C"))
+		goto out;
+	n = read_gen(&l, l.gen_fd[0], flows, 4);
+	ASSERT_EQ(n, 2, "two ARP flows, one per source MAC");
+	EXPECT_TRUE(!memcmp(flows[0].key.src_mac, mac_c, 6) ||
+			    !memcmp(flows[1].key.src_mac, mac_c, 6),
+		    "MAC C keyed");
+	EXPECT_TRUE(!memcmp(flows[0].key.src_mac, first_src, 6) ||
+			    !memcmp(flows[1].key.src_mac, first_src, 6),
+		    "MAC A keyed");
+	for (int i = 0; i < 2; i++) {
+		EXPECT_EQ(flows[i].key.eth_type, 0x0806, "ARP EtherType");
+		EXPECT_EQ(flows[i].key.flags, 0, "no kernel-only flags");
+		EXPECT_TRUE(!memcmp(flows[i].key.src_addr, (uint8_t[16]){ 0 }, 16), "no addresses");
+	}
+out:
+	loader_close(&l);
+}
+
 /* ------------------------------------------------------- truncation sweeps */
 
 /*
