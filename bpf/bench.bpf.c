@@ -137,11 +137,10 @@ int xdp_empty(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
-/* Fill key from the frame; returns 0, or -1 for anything but IPv4/IPv6. */
-static __always_inline int min_parse(struct xdp_md *ctx, struct min_key *key)
+/* Fill key from the frame in [data, end); returns 0, or -1 for anything
+ * but IPv4/IPv6. */
+static __always_inline int min_parse_frame(void *data, void *end, struct min_key *key)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
 	void *pos = eth + 1;
 	__u16 proto;
@@ -192,6 +191,38 @@ static __always_inline int min_parse(struct xdp_md *ctx, struct min_key *key)
 		key->dst_port = uh->dest;
 	}
 	return 0;
+}
+
+static __always_inline int min_parse(struct xdp_md *ctx, struct min_key *key)
+{
+	return min_parse_frame((void *)(long)ctx->data, (void *)(long)ctx->data_end, key);
+}
+
+/* min_percpu's count: one lookup, an insert on a miss. */
+static __always_inline void min_count(struct min_key *key, __u64 len)
+{
+	struct min_value *v = bpf_map_lookup_elem(&min_percpu_flows, key);
+
+	if (v) {
+		v->packets++;
+		v->bytes += len;
+	} else {
+		struct min_value nv = { .packets = 1, .bytes = len };
+
+		if (bpf_map_update_elem(&min_percpu_flows, key, &nv, BPF_NOEXIST))
+			__sync_fetch_and_add(&min_update_fail, 1);
+	}
+}
+
+/* xdp_min_percpu at the TC hook (egress), for fm_tc to compare with. */
+SEC("tc")
+int tc_min_percpu(struct __sk_buff *skb)
+{
+	struct min_key key = {};
+
+	if (!min_parse_frame((void *)(long)skb->data, (void *)(long)skb->data_end, &key))
+		min_count(&key, skb->len);
+	return -1; /* TC_ACT_UNSPEC, as fm_tc */
 }
 
 SEC("xdp")
