@@ -214,13 +214,22 @@ static __always_inline void min_count(struct min_key *key, __u64 len)
 	}
 }
 
-/* xdp_min_percpu at the TC hook (egress), for fm_tc to compare with. */
+/* xdp_min_percpu at the TC hook (egress), for fm_tc to compare with. It
+ * pulls the headers into the linear part as fm_tc does (packet sockets
+ * leave them in page fragments): any counter there must. */
 SEC("tc")
 int tc_min_percpu(struct __sk_buff *skb)
 {
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	__u32 lin = end - data;
 	struct min_key key = {};
 
-	if (!min_parse_frame((void *)(long)skb->data, (void *)(long)skb->data_end, &key))
+	if (lin < 128 && skb->len > lin) {
+		bpf_skb_pull_data(skb, skb->len < 128 ? skb->len : 128);
+		data = (void *)(long)skb->data;
+		end = (void *)(long)skb->data_end;
+	}
+	if (!min_parse_frame(data, end, &key))
 		min_count(&key, skb->len);
 	return -1; /* TC_ACT_UNSPEC, as fm_tc */
 }

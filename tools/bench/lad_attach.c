@@ -5,7 +5,8 @@
  * native XDP mode, its flow map as large as flowmaster's generation, for
  * tools/bench/insitu.sh to measure on the live link.
  *
- * Usage: lad_attach PROG IFNAME MAX_FLOWS
+ * Usage: lad_attach PROG IFNAME MAX_FLOWS [tc]
+ * With tc, PROG (tc_min_percpu) goes on IFNAME's egress (clsact).
  * Prints "attached ID" (the program's id) once attached, then waits for
  * SIGINT or SIGTERM (also sent when its parent dies), detaches and exits
  * 0; 1 on an error, 2 on a usage error.
@@ -39,12 +40,14 @@ int main(int argc, char **argv)
 	struct bpf_prog_info info = {};
 	__u32 info_len = sizeof(info);
 	sigset_t block, none;
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, tc_opts, .handle = 1, .priority = 1);
 	unsigned long max;
 	int ifindex, fd, err;
 	char *end;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: lad_attach PROG IFNAME MAX_FLOWS\n");
+	if (argc != 4 && !(argc == 5 && !strcmp(argv[4], "tc"))) {
+		fprintf(stderr, "usage: lad_attach PROG IFNAME MAX_FLOWS [tc]\n");
 		return 2;
 	}
 	ifindex = if_nametoindex(argv[2]);
@@ -74,7 +77,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	err = bpf_map__set_max_entries(b->maps.min_percpu_flows,
-				       !strcmp(argv[1], "xdp_min_percpu") ? max : 1);
+				       strstr(argv[1], "_min_percpu") ? max : 1);
 	err = err ?: bpf_map__set_max_entries(b->maps.min_shared_flows, 1);
 	err = err   ?:
 		      bpf_map__set_max_entries(b->maps.lad_key_flows,
@@ -93,7 +96,17 @@ int main(int argc, char **argv)
 	}
 	b->bss->lad_ifindex[0] = ifindex;
 	fd = bpf_program__fd(prog);
-	err = bpf_xdp_attach(ifindex, fd, XDP_FLAGS_DRV_MODE, NULL);
+	if (argc == 5) {
+		hook.ifindex = ifindex;
+		hook.attach_point = BPF_TC_EGRESS;
+		err = bpf_tc_hook_create(&hook);
+		if (err == -EEXIST)
+			err = 0;
+		tc_opts.prog_fd = fd;
+		err = err ?: bpf_tc_attach(&hook, &tc_opts);
+	} else {
+		err = bpf_xdp_attach(ifindex, fd, XDP_FLAGS_DRV_MODE, NULL);
+	}
 	if (err || bpf_obj_get_info_by_fd(fd, &info, &info_len)) {
 		fprintf(stderr, "lad_attach: attaching %s to %s: %s\n", argv[1], argv[2],
 			strerror(err ? -err : errno));
@@ -104,7 +117,14 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	while (!stop)
 		sigsuspend(&none);
-	bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL);
+	if (argc == 5) {
+		tc_opts.prog_fd = tc_opts.prog_id = tc_opts.flags = 0;
+		bpf_tc_detach(&hook, &tc_opts);
+		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+		bpf_tc_hook_destroy(&hook);
+	} else {
+		bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL);
+	}
 	bench_bpf__destroy(b);
 	return 0;
 }
