@@ -108,6 +108,7 @@ run_fm()
 run_min()
 {
 	local log=$LAB_TMP/lad.log pid i id=""
+	rm -f "$log"	# lab_bg truncates it in the background: no stale id
 	lab_bg a "$log" "$LAD" tc_min_percpu a-b "${MAXFLOWS:-262144}" tc
 	pid=$LAB_PID
 	for ((i = 0; i < 400; i++)); do

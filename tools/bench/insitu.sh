@@ -134,6 +134,7 @@ xdp_id() { ip -n "$RXNS" -d link show dev $RXIF | sed -n 's/.*prog\/xdp id \([0-
 run_bench()
 {
 	local log=$LAB_TMP/lad.log i pid id=""
+	rm -f "$log"	# lab_bg truncates it in the background: no stale id
 	lab_bg $RX "$log" "$LAD" "${PNAME[$1]}" $RXIF "${MAXFLOWS:-262144}"
 	pid=$LAB_PID
 	for ((i = 0; i < 400; i++)); do
