@@ -86,7 +86,7 @@ run_fm()
 	local log=$LAB_TMP/fm.log pid i
 	lab_bg a "$log" "$FM" run -i a-b --db "$LAB_TMP/fm.db" --pin-path "$PIN" --direction both
 	pid=$LAB_PID
-	for ((i = 0; i < 400; i++)); do
+	for ((i = 0; i < 1200; i++)); do
 		grep -q "a-b: egress attached" "$log" && break
 		kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "flowmaster exited"; }
 		sleep 0.05
@@ -111,7 +111,7 @@ run_min()
 	rm -f "$log"	# lab_bg truncates it in the background: no stale id
 	lab_bg a "$log" "$LAD" tc_min_percpu a-b "${MAXFLOWS:-262144}" tc
 	pid=$LAB_PID
-	for ((i = 0; i < 400; i++)); do
+	for ((i = 0; i < 1200; i++)); do
 		id=$(sed -n 's/^attached \([0-9]*\)$/\1/p' "$log")
 		[[ -n $id ]] && break
 		kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "lad_attach exited"; }

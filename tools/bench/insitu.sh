@@ -137,7 +137,7 @@ run_bench()
 	rm -f "$log"	# lab_bg truncates it in the background: no stale id
 	lab_bg $RX "$log" "$LAD" "${PNAME[$1]}" $RXIF "${MAXFLOWS:-262144}"
 	pid=$LAB_PID
-	for ((i = 0; i < 400; i++)); do
+	for ((i = 0; i < 1200; i++)); do
 		id=$(sed -n 's/^attached \([0-9]*\)$/\1/p' "$log")
 		[[ -n $id ]] && break
 		kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "lad_attach ${PNAME[$1]} exited"; }
@@ -155,7 +155,7 @@ run_fm()
 	# shellcheck disable=SC2086 # FM_ARGS is a list of options
 	lab_bg $RX "$log" "$FM" run -i $RXIF --db "$LAB_TMP/fm.db" --pin-path "$PIN" ${FM_ARGS:-}
 	pid=$LAB_PID
-	for ((i = 0; i < 400; i++)); do
+	for ((i = 0; i < 1200; i++)); do
 		lab_xdp_attached $RX $RXIF && break
 		kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "flowmaster exited"; }
 		sleep 0.05
