@@ -112,7 +112,7 @@ run_min()
 	lab_bg a "$log" "$LAD" tc_min_percpu a-b "${MAXFLOWS:-262144}" tc
 	pid=$LAB_PID
 	for ((i = 0; i < 1200; i++)); do
-		id=$(sed -n 's/^attached \([0-9]*\)$/\1/p' "$log")
+		id=$(sed -n 's/^attached \([0-9]*\)$/\1/p' "$log" 2>/dev/null)
 		[[ -n $id ]] && break
 		kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "lad_attach exited"; }
 		sleep 0.05

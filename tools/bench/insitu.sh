@@ -138,7 +138,7 @@ run_bench()
 	lab_bg $RX "$log" "$LAD" "${PNAME[$1]}" $RXIF "${MAXFLOWS:-262144}"
 	pid=$LAB_PID
 	for ((i = 0; i < 1200; i++)); do
-		id=$(sed -n 's/^attached \([0-9]*\)$/\1/p' "$log")
+		id=$(sed -n 's/^attached \([0-9]*\)$/\1/p' "$log" 2>/dev/null)
 		[[ -n $id ]] && break
 		kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "lad_attach ${PNAME[$1]} exited"; }
 		sleep 0.05
