@@ -16,6 +16,30 @@
  *   xdp_rr          the round-robin driver: writes a flow number into the
  *                   frame and tail-calls the program under test, so that
  *                   one test run with a large repeat walks many flows.
+ *
+ * The ladder from xdp_min_percpu to fm_xdp, one of fm_xdp's extras added
+ * per step (each step keeps the ones before), so that what each costs is
+ * measured (bench_prog, tools/bench/insitu.sh --ladder):
+ *
+ *   xdp_lad_key     min_parse into flowmaster's flow map key (struct
+ *                   fm_map_key: ifindex, EtherType, IPv4-mapped
+ *                   addresses; 48 bytes, 64 before the MACs left it)
+ *                   instead of the 40-byte 5-tuple: the hash, the
+ *                   compare and the element of a bigger key
+ *   xdp_lad_val     + flowmaster's value (struct fm_flow_value: ip_bytes,
+ *                   first/last seen on the jiffies clock, TCP flags,
+ *                   the MACs written on insert)
+ *   xdp_lad_cnt     + the per-CPU counters array (struct fm_counters,
+ *                   one fixed slot): packets, bytes, map_packets
+ *   xdp_lad_slot    + the counters slot found from the ingress ifindex
+ *                   in a .bss array, as fm_xdp's iface_slot does
+ *   xdp_lad_outer   + the flow map found through an ARRAY_OF_MAPS (the
+ *                   generation slot): fm_xdp but for its parser (VLAN
+ *                   ids, IPv6 extension headers, ICMP, fragments, error
+ *                   counters) and its full and doorbell paths
+ *
+ * (fm_xdp reads its control map, ctl, only when it inserts a flow, not
+ * per packet, so the ladder has no step for it.)
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -71,17 +95,52 @@ __u32 rr_next;	 /* next flow number */
 /* Inserts the baselines could not make (map full): must stay 0. */
 __u64 min_update_fail;
 
+/* The ladder's maps, max_entries set by the loader, preallocated.
+ * xdp_lad_key has a map of its own (a 16-byte value); the later steps
+ * share lad_flows, which xdp_lad_outer finds through lad_gens. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct fm_map_key);
+	__type(value, struct min_value);
+} lad_key_flows SEC(".maps");
+
+struct lad_gen {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct fm_map_key);
+	__type(value, struct fm_flow_value);
+} lad_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct lad_gen);
+} lad_gens SEC(".maps") = {
+	.values = { [0] = &lad_flows },
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FM_COUNTER_SLOTS);
+	__type(key, __u32);
+	__type(value, struct fm_counters);
+} lad_counters SEC(".maps");
+
+/* As fm_xdp's cfg_ifindex: slot i + 1's interface; set by the loader. */
+volatile __u32 lad_ifindex[FM_MAX_IFACES];
+
 SEC("xdp")
 int xdp_empty(struct xdp_md *ctx)
 {
 	return XDP_PASS;
 }
 
-/* Fill key from the frame; returns 0, or -1 for anything but IPv4/IPv6. */
-static __always_inline int min_parse(struct xdp_md *ctx, struct min_key *key)
+/* Fill key from the frame in [data, end); returns 0, or -1 for anything
+ * but IPv4/IPv6. */
+static __always_inline int min_parse_frame(void *data, void *end, struct min_key *key)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
 	void *pos = eth + 1;
 	__u16 proto;
@@ -134,6 +193,47 @@ static __always_inline int min_parse(struct xdp_md *ctx, struct min_key *key)
 	return 0;
 }
 
+static __always_inline int min_parse(struct xdp_md *ctx, struct min_key *key)
+{
+	return min_parse_frame((void *)(long)ctx->data, (void *)(long)ctx->data_end, key);
+}
+
+/* min_percpu's count: one lookup, an insert on a miss. */
+static __always_inline void min_count(struct min_key *key, __u64 len)
+{
+	struct min_value *v = bpf_map_lookup_elem(&min_percpu_flows, key);
+
+	if (v) {
+		v->packets++;
+		v->bytes += len;
+	} else {
+		struct min_value nv = { .packets = 1, .bytes = len };
+
+		if (bpf_map_update_elem(&min_percpu_flows, key, &nv, BPF_NOEXIST))
+			__sync_fetch_and_add(&min_update_fail, 1);
+	}
+}
+
+/* xdp_min_percpu at the TC hook (egress), for fm_tc to compare with. It
+ * pulls the headers into the linear part as fm_tc does (packet sockets
+ * leave them in page fragments): any counter there must. */
+SEC("tc")
+int tc_min_percpu(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	__u32 lin = end - data;
+	struct min_key key = {};
+
+	if (lin < 128 && skb->len > lin) {
+		bpf_skb_pull_data(skb, skb->len < 128 ? skb->len : 128);
+		data = (void *)(long)skb->data;
+		end = (void *)(long)skb->data_end;
+	}
+	if (!min_parse_frame(data, end, &key))
+		min_count(&key, skb->len);
+	return -1; /* TC_ACT_UNSPEC, as fm_tc */
+}
+
 SEC("xdp")
 int xdp_min_percpu(struct xdp_md *ctx)
 {
@@ -176,6 +276,145 @@ int xdp_min_shared(struct xdp_md *ctx)
 			__sync_fetch_and_add(&min_update_fail, 1);
 	}
 	return XDP_PASS;
+}
+
+/* Ladder steps: what each adds to the step before (see the top). */
+#define LAD_VAL 0x01
+#define LAD_CNT 0x02
+#define LAD_SLOT 0x04
+#define LAD_OUTER 0x08
+
+/* The 5-tuple min_parse reads, in flowmaster's key as fm_parse lays it out. */
+static __always_inline int lad_parse(struct xdp_md *ctx, struct fm_map_key *key)
+{
+	struct min_key mk = {};
+
+	if (min_parse(ctx, &mk))
+		return -1;
+	key->ifindex = ctx->ingress_ifindex;
+	key->eth_type = FM_ETH_P_IP;
+	*(__u32 *)&key->src_addr[8] = bpf_htonl(0x0000ffff);
+	*(__u32 *)&key->dst_addr[8] = bpf_htonl(0x0000ffff);
+	*(__u32 *)&key->src_addr[12] = *(__u32 *)mk.src_addr;
+	*(__u32 *)&key->dst_addr[12] = *(__u32 *)mk.dst_addr;
+	key->src_port = mk.src_port;
+	key->dst_port = mk.dst_port;
+	key->protocol = mk.protocol;
+	return 0;
+}
+
+static __always_inline __u32 lad_slot(__u32 ifindex)
+{
+#pragma unroll
+	for (__u32 i = 0; i < 1; i++)
+		if (lad_ifindex[i] == ifindex)
+			return i + 1;
+	return 0;
+}
+
+static __always_inline int lad(struct xdp_md *ctx, const int steps)
+{
+	__u64 len = ctx->data_end - ctx->data;
+	struct fm_map_key key = {};
+	struct fm_counters *cnt = NULL;
+	__u32 slot = 1, zero = 0;
+	void *flows = &lad_flows;
+
+	if (steps & LAD_SLOT)
+		slot = lad_slot(ctx->ingress_ifindex);
+	if (steps & LAD_CNT) {
+		cnt = bpf_map_lookup_elem(&lad_counters, &slot);
+		if (!cnt)
+			return XDP_PASS;
+	}
+	if (lad_parse(ctx, &key))
+		return XDP_PASS;
+	if (cnt) {
+		cnt->packets++;
+		cnt->bytes += len;
+	}
+	if (!(steps & LAD_VAL)) {
+		struct min_value *v = bpf_map_lookup_elem(&lad_key_flows, &key);
+
+		if (v) {
+			v->packets++;
+			v->bytes += len;
+		} else {
+			struct min_value nv = { .packets = 1, .bytes = len };
+
+			if (bpf_map_update_elem(&lad_key_flows, &key, &nv, BPF_NOEXIST))
+				__sync_fetch_and_add(&min_update_fail, 1);
+		}
+		return XDP_PASS;
+	}
+	if (steps & LAD_OUTER) {
+		flows = bpf_map_lookup_elem(&lad_gens, &zero);
+		if (!flows)
+			return XDP_PASS;
+	}
+	{
+		__u64 now = bpf_jiffies64();
+		struct fm_flow_value *v = bpf_map_lookup_elem(flows, &key);
+
+		if (v) {
+			v->packets++;
+			v->bytes += len;
+			v->ip_bytes += len - 14;
+			v->last_seen = now;
+			v->tcp_flags |= (__u8)(len >> 24); /* 0, not known to the compiler */
+		} else {
+			struct fm_flow_value nv = { .packets = 1,
+						    .bytes = len,
+						    .ip_bytes = len - 14,
+						    .first_seen = now,
+						    .last_seen = now };
+			void *data = (void *)(long)ctx->data;
+			struct ethhdr *eth = data;
+
+			if ((void *)(eth + 1) <= (void *)(long)ctx->data_end) {
+				__builtin_memcpy(nv.src_mac, eth->h_source, 6);
+				__builtin_memcpy(nv.dst_mac, eth->h_dest, 6);
+			}
+
+			if (bpf_map_update_elem(flows, &key, &nv, BPF_NOEXIST))
+				__sync_fetch_and_add(&min_update_fail, 1);
+			else if (cnt)
+				cnt->inserts++;
+		}
+		if (cnt)
+			cnt->map_packets++;
+	}
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int xdp_lad_key(struct xdp_md *ctx)
+{
+	return lad(ctx, 0);
+}
+
+SEC("xdp")
+int xdp_lad_val(struct xdp_md *ctx)
+{
+	return lad(ctx, LAD_VAL);
+}
+
+SEC("xdp")
+int xdp_lad_cnt(struct xdp_md *ctx)
+{
+	return lad(ctx, LAD_VAL | LAD_CNT);
+}
+
+SEC("xdp")
+int xdp_lad_slot(struct xdp_md *ctx)
+{
+	return lad(ctx, LAD_VAL | LAD_CNT | LAD_SLOT);
+}
+
+SEC("xdp")
+int xdp_lad_outer(struct xdp_md *ctx)
+{
+	return lad(ctx, LAD_VAL | LAD_CNT | LAD_SLOT | LAD_OUTER);
 }
 
 /*

@@ -40,7 +40,7 @@ __u64 replay_now;
 struct flow_gen {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 1024);
-	__type(key, struct fm_flow_key);
+	__type(key, struct fm_map_key);
 	__type(value, struct fm_flow_value);
 } flows_a SEC(".maps"), flows_b SEC(".maps");
 
@@ -136,9 +136,21 @@ static __always_inline void ring_doorbell(struct fm_counters *cnt, __u64 now)
 	cnt->doorbells++;
 }
 
+/* The frame's MACs, if it has an Ethernet header. */
+static __always_inline void copy_macs(__u8 *src_mac, __u8 *dst_mac, void *data, void *end)
+{
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > end)
+		return;
+	__builtin_memcpy(src_mac, eth->h_source, 6);
+	__builtin_memcpy(dst_mac, eth->h_dest, 6);
+}
+
 /* No room in the flow map: one ring record per packet, else the overflow counters. */
-static __always_inline void fallback(struct fm_flow_key *key, __u32 segs, __u64 len, __u64 ip_len,
-				     __u8 tcp_flags, __u64 now, struct fm_counters *cnt)
+static __always_inline void fallback(struct fm_map_key *key, void *data, void *end, __u32 segs,
+				     __u64 len, __u64 ip_len, __u8 tcp_flags, __u64 now,
+				     struct fm_counters *cnt)
 {
 	struct fm_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
@@ -157,13 +169,17 @@ static __always_inline void fallback(struct fm_flow_key *key, __u32 segs, __u64 
 	e->segs = segs;
 	e->ip_len = ip_len;
 	__builtin_memcpy(&e->key, key, sizeof(*key));
+	__builtin_memset(e->src_mac, 0,
+			 sizeof(e->src_mac) + sizeof(e->dst_mac) + sizeof(e->reserved2));
+	copy_macs(e->src_mac, e->dst_mac, data, end);
 	bpf_ringbuf_submit(e, 0);
 	cnt->ringbuf_packets += segs;
 	cnt->ringbuf_bytes += len;
 }
 
-static __always_inline void count_flow(struct fm_flow_key *key, __u32 segs, __u64 len, __u64 ip_len,
-				       __u8 tcp_flags, struct fm_counters *cnt)
+static __always_inline void count_flow(struct fm_map_key *key, void *data, void *end, __u32 segs,
+				       __u64 len, __u64 ip_len, __u8 tcp_flags,
+				       struct fm_counters *cnt)
 {
 	struct fm_flow_value *v, nv = {};
 	__u64 now = now_ns();
@@ -184,6 +200,8 @@ static __always_inline void count_flow(struct fm_flow_key *key, __u32 segs, __u6
 	nv.first_seen = now;
 	nv.last_seen = now;
 	nv.tcp_flags = tcp_flags;
+	if (!(key->flags & FM_KF_L2))
+		copy_macs(nv.src_mac, nv.dst_mac, data, end);
 	err = bpf_map_update_elem(flows, key, &nv, BPF_NOEXIST);
 	if (!err) {
 		cnt->map_packets += segs;
@@ -208,7 +226,7 @@ hit:
 	return;
 full:
 	cnt->map_full++;
-	fallback(key, segs, len, ip_len, tcp_flags, now, cnt);
+	fallback(key, data, end, segs, len, ip_len, tcp_flags, now, cnt);
 }
 
 /*
@@ -219,7 +237,7 @@ full:
 static __always_inline void observe(void *data, void *end, __u32 ifindex, __u8 dir, __u64 len,
 				    __u32 segs)
 {
-	struct fm_flow_key key = {};
+	struct fm_map_key key = {};
 	struct fm_pkt p = {};
 	__u32 slot = iface_slot(ifindex) + dir * FM_IFACE_SLOTS;
 	struct fm_counters *cnt;
@@ -229,7 +247,7 @@ static __always_inline void observe(void *data, void *end, __u32 ifindex, __u8 d
 	if (!cnt)
 		return;
 	key.ifindex = ifindex;
-	key.direction = dir;
+	key.flags = dir == FM_DIR_EGRESS ? FM_KF_EGRESS : 0;
 	fm_parse(data, end, &key, &p, cnt);
 	ip_len = p.ip_len;
 	if (segs > 1) {
@@ -240,7 +258,7 @@ static __always_inline void observe(void *data, void *end, __u32 ifindex, __u8 d
 	}
 	cnt->packets += segs;
 	cnt->bytes += len;
-	count_flow(&key, segs, len, ip_len, p.tcp_flags, cnt);
+	count_flow(&key, data, end, segs, len, ip_len, p.tcp_flags, cnt);
 }
 
 SEC("xdp")

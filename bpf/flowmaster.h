@@ -61,6 +61,10 @@ enum fm_direction {
 #define FM_KF_VLAN 0x01	     /* vlan_id is valid (frame was tagged) */
 #define FM_KF_MALFORMED 0x02 /* parsing stopped early; key holds what was read */
 #define FM_KF_FRAG 0x04	     /* IP fragment (non-first ones carry no ports) */
+/* Only in struct fm_map_key's flags (user space sees direction and MACs): */
+#define FM_KF_L2 0x08	  /* no IP addresses read: the addresses hold the MACs */
+#define FM_KF_EGRESS 0x10 /* direction FM_DIR_EGRESS */
+#define FM_KF_KEY_MASK (FM_KF_VLAN | FM_KF_MALFORMED | FM_KF_FRAG) /* fm_flow_key's */
 
 /*
  * One flow. Addresses are 16 bytes: IPv6 as is, IPv4 as an IPv4-mapped IPv6
@@ -89,6 +93,35 @@ struct fm_flow_key {
 };
 
 /*
+ * The flow maps' key: fm_flow_key in 48 bytes, so that the part of the
+ * hash element a lookup reads (hash, key, per-CPU pointer) is 64 bytes,
+ * not 80, the key hashes in three jhash rounds, not five, and the parser
+ * stores less (measured: the ladder of bench_prog and insitu.sh,
+ * BENCHMARKS.md). What moved:
+ * - MACs: for IP flows (FM_KF_L2 clear) they are not keyed; the value
+ *   holds the first packet's, written on insert (fm_flow_value.src_mac).
+ *   Frames whose addresses were not read (non-IP, or cut short before
+ *   them) set FM_KF_L2 and key their MACs in the first 6 bytes of
+ *   src_addr and dst_addr, so they stay apart per MAC pair.
+ * - ICMP type and code: in src_port and dst_port (an ICMP key has no ports).
+ * - direction: FM_KF_EGRESS in flags.
+ * User space expands it into fm_flow_key (kernel/mapkey.h).
+ */
+struct fm_map_key {
+	__u32 ifindex;
+	__u16 eth_type;
+	__u16 vlan_id;
+	__u8 src_addr[16]; /* FM_KF_L2: the source MAC, then zeros */
+	__u8 dst_addr[16];
+	__u16 src_port; /* ICMP/ICMPv6: type */
+	__u16 dst_port; /* ICMP/ICMPv6: code */
+	__u8 protocol;
+	__u8 flags; /* FM_KF_* including FM_KF_L2, FM_KF_EGRESS */
+	__u8 tos;
+	__u8 reserved;
+};
+
+/*
  * Clock of first_seen, last_seen and fm_event.ts. The default, jiffies
  * (bpf_jiffies64), is inlined by the verifier into one load: it measured
  * ~24 ns cheaper per packet than bpf_ktime_get_coarse_ns, with the same
@@ -113,7 +146,13 @@ struct fm_flow_value {
 	__u64 first_seen; /* enum fm_clock units, jiffies by default */
 	__u64 last_seen;
 	__u8 tcp_flags; /* OR of all TCP flags seen */
-	__u8 reserved[7];
+	__u8 reserved;
+	/* MACs of the flow's first packet, written on insert by the CPU that
+	 * inserted it (the one whose first_seen is set); zero on the others.
+	 * Unused with FM_KF_L2 (the key has them). */
+	__u8 src_mac[6];
+	__u8 dst_mac[6];
+	__u8 reserved2[2];
 };
 
 enum fm_event_type {
@@ -129,9 +168,12 @@ struct fm_event {
 	__u64 inserts;	/* DOORBELL: fm_ctl.inserts when sent */
 	__u8 tcp_flags; /* PACKET: TCP flags of this packet */
 	__u8 reserved;
-	__u16 segs;		/* PACKET: wire packets (GSO segments; 0 read as 1) */
-	__u32 ip_len;		/* PACKET: IP bytes, as fm_flow_value.ip_bytes */
-	struct fm_flow_key key; /* PACKET only */
+	__u16 segs;	       /* PACKET: wire packets (GSO segments; 0 read as 1) */
+	__u32 ip_len;	       /* PACKET: IP bytes, as fm_flow_value.ip_bytes */
+	struct fm_map_key key; /* PACKET only */
+	__u8 src_mac[6];       /* PACKET: the frame's MACs (0 if it had no Ethernet header) */
+	__u8 dst_mac[6];
+	__u8 reserved2[4];
 };
 
 /*
@@ -210,7 +252,8 @@ struct fm_daemon_state {
 };
 
 _Static_assert(sizeof(struct fm_flow_key) == 64, "flow key layout");
-_Static_assert(sizeof(struct fm_flow_value) == 48, "flow value layout");
+_Static_assert(sizeof(struct fm_map_key) == 48, "map key layout");
+_Static_assert(sizeof(struct fm_flow_value) == 56, "flow value layout");
 _Static_assert(sizeof(struct fm_event) == 96, "event layout");
 
 #endif /* FLOWMASTER_H */

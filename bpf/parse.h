@@ -28,17 +28,19 @@ struct fm_pkt {
 	__u32 l3_off;  /* bytes before the IP header (Ethernet and tags) */
 	__u32 hdr_len; /* L2..L4 header bytes: what every GSO segment repeats */
 	__u8 tcp_flags;
+	__u8 l3; /* the IP addresses were read into the key */
 };
 
-static __always_inline int malformed(struct fm_flow_key *key, __u64 *reason)
+static __always_inline int malformed(struct fm_map_key *key, __u64 *reason)
 {
 	key->flags |= FM_KF_MALFORMED;
 	(*reason)++;
 	return PARSE_STOP;
 }
 
-/* Ethernet and up to FM_MAX_VLAN_TAGS tags; returns the EtherType (host order). */
-static __always_inline int parse_eth(struct cursor *c, struct fm_flow_key *key,
+/* Ethernet and up to FM_MAX_VLAN_TAGS tags; returns the EtherType (host
+ * order). The MACs are not read here: see fm_parse. */
+static __always_inline int parse_eth(struct cursor *c, struct fm_map_key *key,
 				     struct fm_counters *cnt)
 {
 	struct ethhdr *eth = c->pos;
@@ -46,8 +48,6 @@ static __always_inline int parse_eth(struct cursor *c, struct fm_flow_key *key,
 
 	if ((void *)(eth + 1) > c->end)
 		return malformed(key, &cnt->err_eth);
-	__builtin_memcpy(key->src_mac, eth->h_source, 6);
-	__builtin_memcpy(key->dst_mac, eth->h_dest, 6);
 	proto = bpf_ntohs(eth->h_proto);
 	c->pos = eth + 1;
 
@@ -72,7 +72,7 @@ static __always_inline int parse_eth(struct cursor *c, struct fm_flow_key *key,
 }
 
 /* IPv4 with options; returns the L4 protocol or PARSE_STOP. */
-static __always_inline int parse_ipv4(struct cursor *c, struct fm_flow_key *key, struct fm_pkt *p,
+static __always_inline int parse_ipv4(struct cursor *c, struct fm_map_key *key, struct fm_pkt *p,
 				      struct fm_counters *cnt)
 {
 	struct iphdr *ip = c->pos;
@@ -81,6 +81,7 @@ static __always_inline int parse_ipv4(struct cursor *c, struct fm_flow_key *key,
 	if ((void *)(ip + 1) > c->end || ip->version != 4 || ip->ihl < 5)
 		return malformed(key, &cnt->err_ipv4);
 	p->ip_len = bpf_ntohs(ip->tot_len);
+	p->l3 = 1;
 	/* IPv4-mapped IPv6 form, ::ffff:a.b.c.d, as whole words: byte
 	 * stores here measured a few ns per packet. */
 	*(__u32 *)&key->src_addr[8] = bpf_htonl(0x0000ffff);
@@ -102,7 +103,7 @@ static __always_inline int parse_ipv4(struct cursor *c, struct fm_flow_key *key,
 }
 
 /* IPv6 and its extension headers; returns the L4 protocol or PARSE_STOP. */
-static __always_inline int parse_ipv6(struct cursor *c, struct fm_flow_key *key, struct fm_pkt *p,
+static __always_inline int parse_ipv6(struct cursor *c, struct fm_map_key *key, struct fm_pkt *p,
 				      struct fm_counters *cnt)
 {
 	struct ipv6hdr *ip6 = c->pos;
@@ -111,6 +112,7 @@ static __always_inline int parse_ipv6(struct cursor *c, struct fm_flow_key *key,
 	if ((void *)(ip6 + 1) > c->end || ip6->version != 6)
 		return malformed(key, &cnt->err_ipv6);
 	p->ip_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+	p->l3 = 1;
 	__builtin_memcpy(key->src_addr, &ip6->saddr, 16);
 	__builtin_memcpy(key->dst_addr, &ip6->daddr, 16);
 	nexthdr = ip6->nexthdr;
@@ -168,8 +170,9 @@ static __always_inline int parse_ipv6(struct cursor *c, struct fm_flow_key *key,
 	return nexthdr;
 }
 
-/* Ports, ICMP type/code and TCP flags; moves c->pos past a TCP or UDP header. */
-static __always_inline void parse_l4(struct cursor *c, int proto, struct fm_flow_key *key,
+/* Ports (ICMP: type and code in their place) and TCP flags; moves c->pos
+ * past a TCP or UDP header. */
+static __always_inline void parse_l4(struct cursor *c, int proto, struct fm_map_key *key,
 				     __u8 *tcp_flags, struct fm_counters *cnt)
 {
 	struct tcphdr *th = c->pos;
@@ -205,8 +208,8 @@ static __always_inline void parse_l4(struct cursor *c, int proto, struct fm_flow
 		/* type, code, checksum: the fixed part of both ICMPs */
 		if (c->pos + 4 > c->end)
 			break;
-		key->icmp_type = ih->type;
-		key->icmp_code = ih->code;
+		key->src_port = ih->type;
+		key->dst_port = ih->code;
 		return;
 	default:
 		return;
@@ -217,9 +220,10 @@ static __always_inline void parse_l4(struct cursor *c, int proto, struct fm_flow
 /*
  * The one parser of both hooks: the frame in [data, end) into key and p.
  * XDP passes the whole frame, TC the skb's linear part (where the stack
- * keeps the headers).
+ * keeps the headers). A frame whose IP addresses were not read keys its
+ * MACs in their place (FM_KF_L2); an IP flow's go in its value on insert.
  */
-static __always_inline void fm_parse(void *data, void *end, struct fm_flow_key *key,
+static __always_inline void fm_parse(void *data, void *end, struct fm_map_key *key,
 				     struct fm_pkt *p, struct fm_counters *cnt)
 {
 	struct cursor c = { .pos = data, .end = end };
@@ -236,6 +240,15 @@ static __always_inline void fm_parse(void *data, void *end, struct fm_flow_key *
 	if (proto != PARSE_STOP)
 		parse_l4(&c, proto, key, &p->tcp_flags, cnt);
 	p->hdr_len = c.pos - data;
+	if (!p->l3) {
+		struct ethhdr *eth = data;
+
+		key->flags |= FM_KF_L2;
+		if ((void *)(eth + 1) <= end) {
+			__builtin_memcpy(key->src_addr, eth->h_source, 6);
+			__builtin_memcpy(key->dst_addr, eth->h_dest, 6);
+		}
+	}
 }
 
 #endif

@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 #include "../testlib.h"
 #include "kernel/loader.h"
+#include "kernel/mapkey.h"
 #include "lib/log.h"
 #include "bpftest.h"
 #include "frames.h"
@@ -105,8 +106,8 @@ struct flow {
 static int read_gen(struct loader *l, int fd, struct flow *out, int max)
 {
 	struct fm_flow_value percpu[l->nr_cpus];
-	struct fm_flow_key key, next;
-	struct fm_flow_key *prev = NULL;
+	struct fm_map_key key, next;
+	struct fm_map_key *prev = NULL;
 	int n = 0;
 
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
@@ -120,9 +121,12 @@ static int read_gen(struct loader *l, int fd, struct flow *out, int max)
 			return -E2BIG;
 		f = &out[n++];
 		memset(f, 0, sizeof(*f));
-		f->key = key;
 		for (int cpu = 0; cpu < l->nr_cpus; cpu++) {
 			const struct fm_flow_value *v = &percpu[cpu];
+
+			/* The MACs are the inserting CPU's, as drain takes them. */
+			if (v->first_seen && (!f->v.first_seen || v->first_seen < f->v.first_seen))
+				mapkey_expand(&key, v->src_mac, v->dst_mac, &f->key);
 
 			f->v.packets += v->packets;
 			f->v.bytes += v->bytes;
@@ -140,7 +144,7 @@ static int read_gen(struct loader *l, int fd, struct flow *out, int max)
 /* Delete every entry of a generation (fine for tests: see DESIGN item 1). */
 static void clear_gen(int fd)
 {
-	struct fm_flow_key key;
+	struct fm_map_key key;
 
 	while (!bpf_map_get_next_key(fd, NULL, &key))
 		bpf_map_delete_elem(fd, &key);
@@ -912,6 +916,67 @@ out:
 	loader_close(&l);
 }
 
+/*
+ * MACs are keyed only where there are no IP addresses (FM_KF_L2): an IP
+ * flow whose MACs change keeps its first packet's (written on insert); two
+ * ARP senders stay two flows, each with its MACs.
+ */
+TEST(macs_ip_flow_first_l2_keyed)
+{
+	static const uint8_t mac_c[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x0c };
+	struct frame_spec s = { IP4, .l4_proto = FRAME_IP_UDP, .sport = 40002, .dport = 53 };
+	struct frame_spec arp = { MACS, .eth_type = FRAME_ETH_ARP, .src4 = FRAME_IP4(0, 1),
+				  .dst4 = FRAME_IP4(0, 2) };
+	struct loader_opts o = default_opts();
+	uint8_t frame[FRAME_MAX_LEN], first_src[6];
+	struct flow flows[4];
+	struct loader l;
+	size_t len;
+	int n;
+
+	NEED_ROOT();
+	if (bpftest_open(&l, &o))
+		return;
+	memcpy(first_src, s.src_mac, 6);
+	len = frame_build(&s, frame, sizeof(frame));
+	if (!bpftest_pass(&l, frame, len, "UDP from MAC A"))
+		goto out;
+	memcpy(s.src_mac, mac_c, 6);
+	len = frame_build(&s, frame, sizeof(frame));
+	if (!bpftest_pass(&l, frame, len, "UDP, same 5-tuple, from MAC C"))
+		goto out;
+	n = read_gen(&l, l.gen_fd[0], flows, 4);
+	ASSERT_EQ(n, 1, "one IP flow for both MACs");
+	EXPECT_EQ(flows[0].v.packets, 2, "both packets in it");
+	EXPECT_TRUE(!memcmp(flows[0].key.src_mac, first_src, 6), "the first packet's source MAC");
+	EXPECT_TRUE(!memcmp(flows[0].key.dst_mac, s.dst_mac, 6), "destination MAC");
+	EXPECT_EQ(flows[0].key.src_port, 40002, "ports");
+	clear_gen(l.gen_fd[0]);
+
+	len = frame_build(&arp, frame, sizeof(frame));
+	if (!bpftest_pass(&l, frame, len, "ARP from MAC A"))
+		goto out;
+	memcpy(arp.src_mac, mac_c, 6);
+	len = frame_build(&arp, frame, sizeof(frame));
+	if (!bpftest_pass(&l, frame, len, "ARP from MAC C"))
+		goto out;
+	n = read_gen(&l, l.gen_fd[0], flows, 4);
+	ASSERT_EQ(n, 2, "two ARP flows, one per source MAC");
+	EXPECT_TRUE(!memcmp(flows[0].key.src_mac, mac_c, 6) ||
+			    !memcmp(flows[1].key.src_mac, mac_c, 6),
+		    "MAC C keyed");
+	EXPECT_TRUE(!memcmp(flows[0].key.src_mac, first_src, 6) ||
+			    !memcmp(flows[1].key.src_mac, first_src, 6),
+		    "MAC A keyed");
+	for (int i = 0; i < 2; i++) {
+		EXPECT_EQ(flows[i].key.eth_type, 0x0806, "ARP EtherType");
+		EXPECT_EQ(flows[i].key.flags, 0, "no kernel-only flags");
+		EXPECT_TRUE(!memcmp(flows[i].key.src_addr, (uint8_t[16]){ 0 }, 16), "no addresses");
+	}
+out:
+	loader_close(&l);
+}
+
 /* ------------------------------------------------------- truncation sweeps */
 
 /*
@@ -1429,8 +1494,14 @@ TEST(egress_map_full_gso)
 	EXPECT_EQ(g.e.segs, 3, "record segs");
 	EXPECT_EQ(g.e.len, wire, "record len");
 	EXPECT_EQ(g.e.ip_len, wire - 3 * FRAME_ETH_LEN, "record ip_len");
-	EXPECT_EQ(g.e.key.direction, FM_DIR_EGRESS, "record direction");
-	EXPECT_EQ(g.e.key.src_port, 5001, "record key");
+	{
+		struct fm_flow_key k;
+
+		mapkey_expand(&g.e.key, g.e.src_mac, g.e.dst_mac, &k);
+		EXPECT_EQ(k.direction, FM_DIR_EGRESS, "record direction");
+		EXPECT_EQ(k.src_port, 5001, "record key");
+		EXPECT_TRUE(!memcmp(k.src_mac, s.src_mac, 6), "record source MAC");
+	}
 
 	/* Fill the ring, then one more GSO skb: overflow takes its segments. */
 	for (int i = 0; i < RING_RECORDS + 1; i++) {

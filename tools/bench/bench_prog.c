@@ -109,6 +109,7 @@ struct progs {
 	__u64 fm_inserts; /* flows it inserted */
 	__u64 fm_flows;	  /* flows its current generation should hold */
 	__u64 min_flows;  /* ... and each baseline's map */
+	bool ladder;	  /* the ladder's maps get cap entries too */
 };
 
 /* One result row: median ns per packet of each program. */
@@ -131,6 +132,45 @@ struct clock_row {
 
 static struct clock_row clock_rows[4];
 static int nr_clock_rows;
+
+/*
+ * The ladder (bpf/bench.bpf.c): from min_percpu to fm_xdp one extra at a
+ * time, each step with the ones before it.
+ */
+enum { L_EMPTY, L_MIN, L_KEY, L_VAL, L_CNT, L_SLOT, L_OUTER, L_FM, NR_LAD };
+
+static const char *const lad_name[NR_LAD] = {
+	"empty", "min_percpu", "lad_key", "lad_val", "lad_cnt", "lad_slot", "lad_outer", "fm_xdp",
+};
+
+static const char *const lad_what[NR_LAD] = {
+	"XDP_PASS only",
+	"40-byte 5-tuple key, 16-byte value",
+	"+ flowmaster's map key (48 bytes: ifindex, EtherType, mapped addresses)",
+	"+ flowmaster's value (56 bytes: ip_bytes, first/last seen, TCP flags, MACs)",
+	"+ per-CPU counters (packets, bytes, map_packets)",
+	"+ counters slot from the ifindex (.bss array)",
+	"+ flow map through the generation ARRAY_OF_MAPS",
+	"+ the full parser, full and doorbell paths: fm_xdp",
+};
+
+struct lad_row {
+	char name[48];
+	double ns[NR_LAD]; /* medians */
+	double ratio;	   /* median over runs of fm_xdp / min_percpu */
+};
+
+static struct lad_row lad_rows[2];
+static int nr_lad_rows;
+
+/* Egress (TC): fm_tc against tc_min_percpu, hot flows. */
+struct eg_row {
+	char name[48];
+	double fm, min, ratio; /* medians; ratio: of the per-run ratios */
+};
+
+static struct eg_row eg_rows[2];
+static int nr_eg_rows;
 
 static struct timespec t_start;
 
@@ -210,6 +250,23 @@ static int test_run(int prog_fd, const struct frame *f, __u32 repeat, __u32 *ns)
 	if (bpf_prog_test_run_opts(prog_fd, &o))
 		return -errno;
 	if (o.retval != XDP_PASS_RET)
+		return -EPROTO;
+	*ns = o.duration;
+	return 0;
+}
+
+/* test_run for a TC program (an skb on loopback); its verdict must be
+ * TC_ACT_UNSPEC, as fm_tc returns. */
+static int test_run_skb(int prog_fd, const struct frame *f, __u32 repeat, __u32 *ns)
+{
+	__u8 frame[sizeof(f->buf)];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = f->len,
+		    .repeat = repeat);
+
+	memcpy(frame, f->buf, f->len);
+	if (bpf_prog_test_run_opts(prog_fd, &o))
+		return -errno;
+	if (o.retval != (__u32)-1)
 		return -EPROTO;
 	*ns = o.duration;
 	return 0;
@@ -323,6 +380,9 @@ static int bench_open(struct progs *p)
 	}
 	err = bpf_map__set_max_entries(p->b->maps.min_percpu_flows, p->cap);
 	err = err ?: bpf_map__set_max_entries(p->b->maps.min_shared_flows, p->cap);
+	/* The ladder's maps only where it runs: each is as big as the others. */
+	err = err ?: bpf_map__set_max_entries(p->b->maps.lad_key_flows, p->ladder ? p->cap : 1);
+	err = err ?: bpf_map__set_max_entries(p->b->maps.lad_flows, p->ladder ? p->cap : 1);
 	err = err ?: bench_bpf__load(p->b);
 	if (err) {
 		pr_err("loading the bench BPF object: %s\n", strerror(-err));
@@ -332,6 +392,7 @@ static int bench_open(struct progs *p)
 	p->fd[P_EMPTY] = bpf_program__fd(p->b->progs.xdp_empty);
 	p->fd[P_MIN_PERCPU] = bpf_program__fd(p->b->progs.xdp_min_percpu);
 	p->fd[P_MIN_SHARED] = bpf_program__fd(p->b->progs.xdp_min_shared);
+	p->b->bss->lad_ifindex[0] = lo_ifindex;
 	return 0;
 }
 
@@ -351,13 +412,14 @@ static void progs_close(struct progs *p)
 
 /* fm_xdp (and with_precise, a second one on the precise clock) and the
  * bench programs, every flow map with cap entries. */
-static int progs_open(struct progs *p, bool with_precise, __u32 cap)
+static int progs_open(struct progs *p, bool with_precise, bool ladder, __u32 cap)
 {
 	int err;
 
 	memset(p, 0, sizeof(*p));
 	p->gen_fd = -1;
 	p->cap = cap;
+	p->ladder = ladder;
 	err = fm_open(&p->fm, false, cap);
 	if (err)
 		return err;
@@ -388,7 +450,7 @@ static int fm_fresh_gen(struct progs *p)
 	__u32 zero = 0;
 	int fd, err;
 
-	fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "fm_bench_gen", sizeof(struct fm_flow_key),
+	fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "fm_bench_gen", sizeof(struct fm_map_key),
 			    sizeof(struct fm_flow_value), p->cap, NULL);
 	if (fd < 0)
 		return -errno;
@@ -432,6 +494,8 @@ static int progs_check(struct progs *p, const char *what)
 	n[0] = map_count(p->gen_fd >= 0 ? p->gen_fd : p->fm.gen_fd[p->fm.active], p->fm.nr_cpus);
 	n[1] = map_count(bpf_map__fd(p->b->maps.min_percpu_flows), p->fm.nr_cpus);
 	n[2] = map_count(bpf_map__fd(p->b->maps.min_shared_flows), p->fm.nr_cpus);
+	if (p->ladder) /* min_shared sits the ladder out */
+		n[2] = (long)p->min_flows;
 	if (n[0] != (long)p->fm_flows || n[1] != (long)p->min_flows || n[2] != (long)p->min_flows ||
 	    p->b->bss->min_update_fail) {
 		pr_err("%s: flow maps hold %ld (fm_xdp), %ld (min_percpu), %ld (min_shared) flows, "
@@ -498,7 +562,7 @@ static void rr_clear(struct progs *p)
 static int timed_runs(struct progs *p, const int *fds, int nr, const struct frame *f, __u32 nflows,
 		      double ns[][MAX_RUNS])
 {
-	__u32 slice = P.repeat / P.chunks, pos[NR_PROGS + 1] = {}, d;
+	__u32 slice = P.repeat / P.chunks, pos[16] = {}, d;
 	int rr_fd = bpf_program__fd(p->b->progs.xdp_rr), err;
 
 	for (__u32 run = 0; run < P.runs; run++) {
@@ -682,7 +746,7 @@ static int case_new(const char *name, const struct frame *f, __u32 nflows)
 	__u32 d;
 	int err;
 
-	err = progs_open(&p, false, P.new_max_flows);
+	err = progs_open(&p, false, false, P.new_max_flows);
 	if (err)
 		return err;
 	for (__u32 run = 0; run < P.runs; run++) {
@@ -722,7 +786,108 @@ out:
 	return err;
 }
 
-#define TARGET_RATIO 1.3
+/*
+ * The ladder on one frame: hot (nflows 0) or a round robin over nflows
+ * flows (inserted first, untimed). The programs take turns as in the
+ * other cases; fm_xdp runs too, so every step is measured in the same run.
+ */
+static int case_ladder(struct progs *p, const char *name, const struct frame *f, __u32 nflows)
+{
+	double ns[NR_LAD][MAX_RUNS], ratios[MAX_RUNS];
+	struct lad_row *r = &lad_rows[nr_lad_rows];
+	int fds[NR_LAD], err;
+	__u32 d;
+
+	phase(name);
+	fds[L_EMPTY] = p->fd[P_EMPTY];
+	fds[L_MIN] = p->fd[P_MIN_PERCPU];
+	fds[L_KEY] = bpf_program__fd(p->b->progs.xdp_lad_key);
+	fds[L_VAL] = bpf_program__fd(p->b->progs.xdp_lad_val);
+	fds[L_CNT] = bpf_program__fd(p->b->progs.xdp_lad_cnt);
+	fds[L_SLOT] = bpf_program__fd(p->b->progs.xdp_lad_slot);
+	fds[L_OUTER] = bpf_program__fd(p->b->progs.xdp_lad_outer);
+	fds[L_FM] = p->fd[P_FM];
+	/* Warm-up, or the round robin's inserts. */
+	for (int i = 0; i < NR_LAD; i++) {
+		if (nflows) {
+			err = rr_set(p, fds[i], f, nflows, 0);
+			err = err ?: test_run(bpf_program__fd(p->b->progs.xdp_rr), f, nflows, &d);
+		} else {
+			err = test_run(fds[i], f, P.repeat / 10, &d);
+		}
+		if (err)
+			goto fail;
+	}
+	err = timed_runs(p, fds, NR_LAD, f, nflows, ns);
+	if (nflows)
+		rr_clear(p);
+	if (err)
+		goto fail;
+	p->fm_packets += (nflows ?: P.repeat / 10) + (__u64)P.repeat / P.chunks * P.chunks * P.runs;
+	p->fm_inserts += nflows ?: 1;
+	p->fm_flows += nflows ?: 1;
+	p->min_flows += nflows ?: 1;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	for (__u32 run = 0; run < P.runs; run++)
+		ratios[run] = ns[L_FM][run] / ns[L_MIN][run];
+	r->ratio = median(ratios, P.runs);
+	for (int i = 0; i < NR_LAD; i++)
+		r->ns[i] = median(ns[i], P.runs);
+	nr_lad_rows++;
+	return 0;
+fail:
+	pr_err("%s: test run: %s\n", name, strerror(-err));
+	return err;
+}
+
+/*
+ * Egress hot flow: fm_tc and tc_min_percpu on one frame, taking turns
+ * slice by slice as the XDP cases do. Checks that fm_tc counted every
+ * packet into its flow map (egress counters of slot 1).
+ */
+static int case_egress(struct progs *p, const char *name, const struct frame *f)
+{
+	int fds[2] = { loader_tc_prog_fd(&p->fm), bpf_program__fd(p->b->progs.tc_min_percpu) };
+	double ns[2][MAX_RUNS], ratios[MAX_RUNS];
+	struct eg_row *r = &eg_rows[nr_eg_rows];
+	__u32 slice = P.repeat / P.chunks, d;
+	struct fm_counters c0, c;
+	int err;
+
+	phase(name);
+	err = loader_read_counters_dir(&p->fm, 1, FM_DIR_EGRESS, &c0);
+	for (int i = 0; i < 2 && !err; i++)
+		err = test_run_skb(fds[i], f, P.repeat / 10, &d);
+	for (__u32 run = 0; run < P.runs && !err; run++) {
+		ns[0][run] = ns[1][run] = 0;
+		for (__u32 ch = 0; ch < P.chunks && !err; ch++)
+			for (int i = 0; i < 2 && !err; i++) {
+				err = test_run_skb(fds[i], f, slice, &d);
+				ns[i][run] += (double)d / P.chunks;
+			}
+		ratios[run] = ns[0][run] / ns[1][run];
+	}
+	err = err ?: loader_read_counters_dir(&p->fm, 1, FM_DIR_EGRESS, &c);
+	if (err) {
+		pr_err("%s: %s\n", name, strerror(-err));
+		return err;
+	}
+	if (c.packets - c0.packets != P.repeat / 10 + (__u64)slice * P.chunks * P.runs ||
+	    c.map_packets - c0.map_packets != c.packets - c0.packets) {
+		pr_err("%s: fm_tc counted %llu packets, %llu into its map\n", name,
+		       (unsigned long long)(c.packets - c0.packets),
+		       (unsigned long long)(c.map_packets - c0.map_packets));
+		return -EPROTO;
+	}
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->ratio = median(ratios, P.runs);
+	r->fm = median(ns[0], P.runs);
+	r->min = median(ns[1], P.runs);
+	nr_eg_rows++;
+	return 0;
+}
+
+#define TARGET_RATIO 1.15
 
 static void machine(char *out, size_t n)
 {
@@ -757,6 +922,93 @@ static const struct row *worst_hot(void)
 	return w;
 }
 
+/* The ladder as a table: a row per step, per case its ns and the step's cost. */
+static void print_ladder(FILE *o, bool md)
+{
+	if (!nr_lad_rows)
+		return;
+	if (md) {
+		fprintf(o, "\n| step | adds |");
+		for (int c = 0; c < nr_lad_rows; c++)
+			fprintf(o, " %s | step |", lad_rows[c].name);
+		fprintf(o, "\n| --- | --- |");
+		for (int c = 0; c < nr_lad_rows; c++)
+			fprintf(o, " ---: | ---: |");
+		fprintf(o, "\n");
+	} else {
+		fprintf(o, "\nladder, ns/packet (step: over the row above)\n%-12s", "step");
+		for (int c = 0; c < nr_lad_rows; c++)
+			fprintf(o, " %28.28s %6s", lad_rows[c].name, "step");
+		fprintf(o, "\n");
+	}
+	for (int i = 0; i < NR_LAD; i++) {
+		if (md)
+			fprintf(o, "| %s | %s |", lad_name[i], lad_what[i]);
+		else
+			fprintf(o, "%-12s", lad_name[i]);
+		for (int c = 0; c < nr_lad_rows; c++) {
+			const struct lad_row *r = &lad_rows[c];
+			double step = i ? r->ns[i] - r->ns[i - 1] : 0;
+
+			if (md)
+				fprintf(o, " %.0f | %+.0f |", r->ns[i], step);
+			else
+				fprintf(o, " %28.0f %+6.0f", r->ns[i], step);
+		}
+		fprintf(o, "\n");
+	}
+	if (md) {
+		fprintf(o, "| fm_xdp / min_percpu | median of the per-run ratios |");
+		for (int c = 0; c < nr_lad_rows; c++)
+			fprintf(o, " %.2f | |", lad_rows[c].ratio);
+		fprintf(o, "\n");
+	} else {
+		fprintf(o, "%-12s", "fm/min");
+		for (int c = 0; c < nr_lad_rows; c++)
+			fprintf(o, " %27.2fx %6s", lad_rows[c].ratio, "");
+		fprintf(o, "\n");
+	}
+}
+
+/* Worst egress ratio. */
+static const struct eg_row *worst_eg(void)
+{
+	const struct eg_row *w = NULL;
+
+	for (int i = 0; i < nr_eg_rows; i++)
+		if (!w || eg_rows[i].ratio > w->ratio)
+			w = &eg_rows[i];
+	return w;
+}
+
+static void print_egress(FILE *o, bool md)
+{
+	const struct eg_row *w = worst_eg();
+
+	if (!w)
+		return;
+	if (md) {
+		fprintf(o, "\n| egress (TC) | fm_tc | tc_min_percpu | fm_tc / tc_min_percpu |\n");
+		fprintf(o, "| --- | ---: | ---: | ---: |\n");
+	} else {
+		fprintf(o, "\n%-34s %8s %13s %9s\n", "egress (TC)", "fm_tc", "tc_min_percpu",
+			"fm/min");
+	}
+	for (int i = 0; i < nr_eg_rows; i++) {
+		const struct eg_row *r = &eg_rows[i];
+
+		if (md)
+			fprintf(o, "| %s | %.0f | %.0f | %.2f |\n", r->name, r->fm, r->min,
+				r->ratio);
+		else
+			fprintf(o, "%-34s %8.0f %13.0f %8.2fx\n", r->name, r->fm, r->min, r->ratio);
+	}
+	fprintf(o,
+		"\n%sTarget%s: egress hot flow fm_tc <= %.2fx tc_min_percpu: worst %.2fx (%s): %s%s%s\n",
+		md ? "**" : "", md ? "**" : "", TARGET_RATIO, w->ratio, w->name, md ? "**" : "",
+		w->ratio <= TARGET_RATIO ? "PASS" : "MISS", md ? "**" : "");
+}
+
 static void print_text(FILE *o, int cpu)
 {
 	const struct row *w = worst_hot();
@@ -786,6 +1038,8 @@ static void print_text(FILE *o, int cpu)
 			fprintf(o, "%-34s %8.0f %8.0f %+11.0f\n", clock_rows[i].name,
 				clock_rows[i].coarse, clock_rows[i].precise, clock_rows[i].diff);
 	}
+	print_ladder(o, false);
+	print_egress(o, false);
 }
 
 static void print_markdown(FILE *o, int cpu)
@@ -827,6 +1081,21 @@ static void print_markdown(FILE *o, int cpu)
 			fprintf(o, "| %s | %.0f | %.0f | %+.0f |\n", clock_rows[i].name,
 				clock_rows[i].coarse, clock_rows[i].precise, clock_rows[i].diff);
 	}
+	if (nr_lad_rows)
+		fprintf(o,
+			"\nThe ladder from min_percpu to fm_xdp, one of fm_xdp's extras added per "
+			"step (`bpf/bench.bpf.c`, `xdp_lad_*`; each step keeps the ones above "
+			"it), in maps of %s entries, every program in the same runs; *step* is "
+			"the row's cost over the row above. (fm_xdp reads its control map only "
+			"when it inserts a flow, so no step adds it.)\n",
+			cap);
+	print_ladder(o, true);
+	print_egress(o, true);
+	if (nr_eg_rows)
+		fprintf(o,
+			"\n*tc_min_percpu* is min_percpu at the TC hook (`bpf/bench.bpf.c`); "
+			"both egress programs run on an skb of the hot-flow frame (test runs put "
+			"it on loopback, fm_tc's interface here).\n");
 	fprintf(o,
 		"\n- *empty* returns XDP_PASS: the cost of the test loop itself. *min_percpu* is "
 		"the least a flow counter does: Ethernet and VLAN tags, an IPv4/IPv6 5-tuple key "
@@ -930,7 +1199,7 @@ int main(int argc, char **argv)
 
 	/* Hot flows and the smaller round robin share one set of maps. */
 	phase("loading");
-	err = progs_open(&p, true, P.max_flows);
+	err = progs_open(&p, true, false, P.max_flows);
 	if (err)
 		return 1;
 	err = case_hot(&p, "hot flow, IPv4 UDP", &v4);
@@ -952,13 +1221,38 @@ int main(int argc, char **argv)
 
 	/* The big round robin gets maps of its own. */
 	phase("loading");
-	err = progs_open(&p, false, P.max_flows);
+	err = progs_open(&p, false, false, P.max_flows);
 	if (err)
 		return 1;
 	fmt_count(n, sizeof(n), P.rr_big);
 	snprintf(label, sizeof(label), "round robin, %s flows *", n);
 	err = case_rr(&p, label, &v4, P.rr_big);
 	err = err ?: progs_check(&p, label);
+	progs_close(&p);
+	if (err)
+		return 1;
+
+	/* The ladder gets maps of its own. */
+	phase("loading");
+	err = progs_open(&p, false, true, P.max_flows);
+	if (err)
+		return 1;
+	err = case_ladder(&p, "hot flow, IPv4 UDP", &v4, 0);
+	fmt_count(n, sizeof(n), P.rr_small);
+	snprintf(label, sizeof(label), "round robin, %s flows *", n);
+	err = err ?: case_ladder(&p, label, &v4, P.rr_small);
+	err = err ?: progs_check(&p, "ladder");
+	progs_close(&p);
+	if (err)
+		return 1;
+
+	/* Egress: fm_tc against the same minimal counter at the TC hook. */
+	phase("loading");
+	err = progs_open(&p, false, false, P.max_flows);
+	if (err)
+		return 1;
+	err = case_egress(&p, "egress hot flow, IPv4 UDP", &v4);
+	err = err ?: case_egress(&p, "egress hot flow, IPv6 TCP", &v6);
 	progs_close(&p);
 	if (err)
 		return 1;

@@ -269,7 +269,7 @@ static void find_daemon_prog(__u32 counters_id, const char *dir, struct daemon_p
  */
 static long count_keys(int fd, __u32 max_entries, bool *exact)
 {
-	char a[sizeof(struct fm_flow_key)], b[sizeof(struct fm_flow_key)];
+	char a[sizeof(struct fm_map_key)], b[sizeof(struct fm_map_key)];
 	void *prev = NULL, *next = a;
 	int64_t t0 = mono_ms();
 	long n = 0;
@@ -307,7 +307,7 @@ static void print_map_fill(const char *dir)
 		printf("map fill: unknown (map id %u: %s)\n", inner_id, strerror(errno));
 		goto out;
 	}
-	if (info.key_size != sizeof(struct fm_flow_key)) {
+	if (info.key_size != sizeof(struct fm_map_key)) {
 		printf("map fill: unknown (map id %u is not a flow map of this version)\n",
 		       inner_id);
 		goto out;
@@ -802,7 +802,7 @@ static void json_maps(const char *dir)
 	printf(",\"map_fill\":");
 	if (gens >= 0 && !bpf_map_lookup_elem(gens, &zero, &inner_id) &&
 	    (fd = bpf_map_get_fd_by_id(inner_id)) >= 0 && !map_info(fd, &info) &&
-	    info.key_size == sizeof(struct fm_flow_key)) {
+	    info.key_size == sizeof(struct fm_map_key)) {
 		n = count_keys(fd, info.max_entries, &exact);
 		printf("{\"flows\":%ld,\"max_flows\":%u,\"exact\":%s,\"map\":", n, info.max_entries,
 		       exact ? "true" : "false");

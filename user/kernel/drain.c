@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "kernel/drain.h"
+#include "kernel/mapkey.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "table/record.h"
@@ -74,6 +75,7 @@ int drain_event(void *ctx, void *data, size_t size)
 	struct drain *d = ctx;
 	const struct fm_event *e = data;
 	struct flowtab_delta dl = { 0 };
+	struct fm_flow_key k;
 
 	/* The kernel is trusted but the layout is a contract: check it. */
 	if (size < sizeof(*e) || (e->type != FM_EV_PACKET && e->type != FM_EV_DOORBELL)) {
@@ -92,7 +94,8 @@ int drain_event(void *ctx, void *data, size_t size)
 	dl.tcp_flags = e->tcp_flags;
 	/* libbpf has consumed the record before calling us (its consumer
 	 * position is already stored): whatever happens, it is counted here. */
-	merge(d, &e->key, &dl);
+	mapkey_expand(&e->key, e->src_mac, e->dst_mac, &k);
+	merge(d, &k, &dl);
 	d->ring_records++;
 	return 0;
 }
@@ -105,7 +108,7 @@ int drain_init(struct drain *d, struct loader *l, struct flowtab *ft)
 	d->l = l;
 	d->ft = ft;
 	d->batch = DRAIN_BATCH;
-	d->keys = calloc(d->batch, sizeof(struct fm_flow_key));
+	d->keys = calloc(d->batch, sizeof(struct fm_map_key));
 	d->vals = calloc(d->batch, vsz);
 	if (!d->keys || !d->vals)
 		goto nomem;
@@ -182,12 +185,15 @@ long drain_ring(struct drain *d)
 	return n < 0 ? n : (long)(d->ring_records - before);
 }
 
-/* Fold one flow's per-CPU values; a CPU that never saw it has zeros. */
-static void merge_percpu(struct drain *d, const struct fm_flow_key *k,
+/* Fold one flow's per-CPU values; a CPU that never saw it has zeros. The
+ * MACs are the inserting CPU's (the one whose first_seen is set). */
+static void merge_percpu(struct drain *d, const struct fm_map_key *mk,
 			 const struct fm_flow_value *v)
 {
 	struct flowtab_delta dl = { 0 };
 	uint64_t first = 0, last = 0;
+	const struct fm_flow_value *ins = &v[0];
+	struct fm_flow_key k;
 
 	for (int cpu = 0; cpu < d->l->nr_cpus; cpu++) {
 		if (!v[cpu].packets)
@@ -195,8 +201,10 @@ static void merge_percpu(struct drain *d, const struct fm_flow_key *k,
 		dl.packets += v[cpu].packets;
 		dl.bytes += v[cpu].bytes;
 		dl.ip_bytes += v[cpu].ip_bytes;
-		if (v[cpu].first_seen && (!first || v[cpu].first_seen < first))
+		if (v[cpu].first_seen && (!first || v[cpu].first_seen < first)) {
 			first = v[cpu].first_seen;
+			ins = &v[cpu];
+		}
 		if (v[cpu].last_seen > last)
 			last = v[cpu].last_seen;
 		dl.tcp_flags |= v[cpu].tcp_flags;
@@ -205,14 +213,15 @@ static void merge_percpu(struct drain *d, const struct fm_flow_key *k,
 		first = last;
 	dl.first_ms = drain_ms(d, first);
 	dl.last_ms = drain_ms(d, last);
-	merge(d, k, &dl);
+	mapkey_expand(mk, ins->src_mac, ins->dst_mac, &k);
+	merge(d, &k, &dl);
 }
 
 long drain_generation(struct drain *d, int map_fd)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	struct fm_flow_value *vals = d->vals;
-	struct fm_flow_key *keys = d->keys;
+	struct fm_map_key *keys = d->keys;
 	__u32 in = 0, out = 0, n;
 	bool first = true, done = false;
 	long merged = 0;
