@@ -51,8 +51,9 @@
 #          [--flows N,N,...] [--rates PPS,...,max] [--ipv6 N,...]
 #          [--ipv6-rates PPS,...,max] [--tools LIST]
 #          [--markdown FILE] [--plot FILE|none] [-v]
-#   --quick        a smoke test, a few minutes: 1 run of 2 s per case,
-#                  loads 100000,max, 1000 flows, TCP/IPv6 1000 flows at max
+#   --quick        a smoke test, a few minutes: 1 run of 2 s per case, no
+#                  headline cases, loads 100000,max, 1000 flows, TCP/IPv6
+#                  1000 flows at max
 #   --runs N       runs of each headline case (5)
 #   --seconds S    load per run of a headline case (10)
 #   --other-runs N runs of every other case (3)
@@ -122,7 +123,7 @@ say() { echo "  # $*" >&2; }
 
 while (($#)); do
 	case $1 in
-	--quick) quick=1 runs=1 secs=2 oruns=1 osecs=2 sruns=1 rates_list=100000,max flows_list=1000 ipv6_list=1000 ipv6_rates=max ;;
+	--quick) quick=1 runs=1 secs=2 oruns=1 osecs=2 sruns=1 headline_list="" rates_list=100000,max flows_list=1000 ipv6_list=1000 ipv6_rates=max ;;
 	--runs) runs=${2:-}; shift ;;
 	--runs=*) runs=${1#*=} ;;
 	--seconds) secs=${2:-}; shift ;;
