@@ -64,6 +64,9 @@
 #                  udp4:max:1000,tcp6:max:1000,udp4:100000:65536,
 #                  udp4:100000:1000000); none: every case is an other case
 #   --headline-only  run only the headline cases
+#                  (on the 2-CPU test machine at load average 4-7: 1713 s
+#                  for the four default headline cases, about 40 min with
+#                  the others; --quick about 100 s)
 #   --flows LIST   distinct UDP/IPv4 flow keys per case (1,1000,65536,1000000);
 #                  above 4096 the key count is a coprime product of source
 #                  ports (as many as possible, <= 4096) x source addresses,
