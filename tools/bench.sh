@@ -10,8 +10,11 @@
 #            link) and flowmaster replay's frames/s (egress_replay, egress_live.sh)
 #   ipfix    the IPFIX exporter and `flowmaster collect` (ipfix.sh)
 #   web      the web view's API answer times on 1,000,000 flows (web.sh)
+# After the parts, tools/bench/capacity.sh turns their figures into
+# capacities per core ($BUILD/bench/capacity.md).
 # A full run (every part, without --quick) also writes BENCHMARKS.md: the
-# machine, the targets (every **Target** line of the sections), the sections.
+# machine, the targets (every **Target** line of the sections), the
+# capacities, the sections.
 # Usage: tools/bench.sh [--quick] [PART...]   (root; every part by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -114,7 +117,7 @@ write_benchmarks() {
 				echo "- $part: no results (the part failed)"
 			fi
 		done
-		for part in kernel sqlite insitu compare egress ipfix web; do
+		for part in capacity kernel sqlite insitu compare egress ipfix web; do
 			[[ -f $BUILD/bench/$part.md ]] || continue
 			echo
 			# The plot is copied next to BENCHMARKS.md under its own name.
@@ -139,6 +142,8 @@ for part in "${parts[@]}"; do
 	echo "($part: $((SECONDS - t)) s)"
 	echo
 done
+rm -f "$BUILD/bench/capacity.md"
+env BUILD="$BUILD" tools/bench/capacity.sh --markdown "$BUILD/bench/capacity.md" || failed+=(capacity)
 echo "bench: ${#parts[@]} parts in $((SECONDS - start)) s; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 ((all && ${#quick[@]} == 0)) && write_benchmarks
 if ((${#failed[@]})); then

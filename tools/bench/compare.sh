@@ -5,17 +5,20 @@
 # the same load offered to each tool in the same run.
 #
 # A case is a traffic shape, an offered load and a flow count: 60-byte
-# UDP/IPv4 frames at every load x flow count, and one case of 74-byte
-# TCP/IPv6 frames (ACK set; source addresses and ports varied in the
-# link's 2001:2:0:N::/64) at max load. trafgen on host "tx" sends them to
-# host "rx" for SECONDS (one trafgen process, bounded by a packet count and
-# a timeout), once per tool, every tool on rx's veth end:
+# UDP/IPv4 frames at every load x flow count, and 74-byte TCP/IPv6 frames
+# (ACK set; source addresses and ports varied in the link's 2001:2:0:N::/64)
+# at the --ipv6-rates loads x --ipv6 flow counts. trafgen on host "tx"
+# sends them to host "rx" (one trafgen process, bounded by a packet count
+# and a timeout), once per tool, every tool on rx's veth end:
 #   none          nothing attached (the baseline of the CPU figures)
 #   empty         xdp_empty (XDP_PASS, bpf/bench.bpf.c) attached natively;
 #                 at max load only, the baseline of "/ empty" (packets/s)
 #   fm            build/flowmaster run -i IF --db DB --pin-path PIN (defaults)
 #   fm-generic    the same with --xdp-mode generic; with 1000 UDP/IPv4 flows
 #                 only: what veth's native XDP mode itself costs
+#   fm-export     build/flowmaster run -i IF --db none --ipfix
+#                 127.0.0.1:PORT: export only, IPFIX to the same nfcapd as
+#                 softflowd's; stored = nfdump's packet total (the fair race)
 #   softflowd     softflowd -i IF -n 127.0.0.1:PORT -v 9 -T full -d, exporting
 #                 NetFlow v9 to nfcapd on 127.0.0.1 in rx's namespace;
 #                 stored = nfdump's packet total over nfcapd's files
@@ -36,18 +39,34 @@
 # tool (and for softflowd the collector, after it has read every export
 # datagram) has exited with its data written, and only then are the stored
 # counts read. Flows sent by rx itself (its ICMP port unreachables, which
-# the capture tools see on the way out) are not counted as stored. Each
-# figure is the median of RUNS runs; differences and ratios to a baseline
-# are taken within a run before the median. The Markdown section starts
-# with the targets (**Target** lines), computed from the data.
+# the capture tools see on the way out) are not counted as stored. The
+# headline cases run RUNS runs of SECONDS each, the others ORUNS of
+# OSECONDS; the tables show min / median / max over the runs, differences
+# and ratios to a baseline taken within a run first. The Markdown section
+# starts with the targets (**Target** lines), computed from the data.
 #
 # Usage: tools/bench/compare.sh [--quick] [--runs N] [--seconds S]
-#          [--flows N,N,...] [--rates PPS,...,max] [--ipv6 N] [--tools LIST]
+#          [--other-runs N] [--other-seconds S] [--side-runs N]
+#          [--headline LIST|none] [--headline-only]
+#          [--flows N,N,...] [--rates PPS,...,max] [--ipv6 N,...]
+#          [--ipv6-rates PPS,...,max] [--tools LIST]
 #          [--markdown FILE] [--plot FILE|none] [-v]
-#   --quick        a smoke test: 1 run of 2 s per case, loads 100000,max,
-#                  1000 flows, the IPv6 case
-#   --runs N       median of N runs (3)
-#   --seconds S    load per run (2)
+#   --quick        a smoke test, a few minutes: 1 run of 2 s per case, no
+#                  headline cases, loads 100000,max, 1000 flows, TCP/IPv6
+#                  1000 flows at max
+#   --runs N       runs of each headline case (5)
+#   --seconds S    load per run of a headline case (10)
+#   --other-runs N runs of every other case (3)
+#   --other-seconds S  load per run of every other case (2)
+#   --side-runs N  in the headline cases, pmacct, pmacct-tuned and
+#                  fm-generic (beside the race) run only the first N runs (3)
+#   --headline L   the headline cases, SHAPE:LOAD:FLOWS (default
+#                  udp4:max:1000,tcp6:max:1000,udp4:100000:65536,
+#                  udp4:100000:1000000); none: every case is an other case
+#   --headline-only  run only the headline cases
+#                  (on the 2-CPU test machine at load average 4-7: 1713 s
+#                  for the four default headline cases, about 40 min with
+#                  the others; --quick about 100 s)
 #   --flows LIST   distinct UDP/IPv4 flow keys per case (1,1000,65536,1000000);
 #                  above 4096 the key count is a coprime product of source
 #                  ports (as many as possible, <= 4096) x source addresses,
@@ -55,14 +74,18 @@
 #                  run is a new flow
 #   --rates LIST   offered loads: packets/s (trafgen -b) or max (as fast as
 #                  the link takes them); default 100000,300000,max
-#   --ipv6 N       flows of the TCP/IPv6 case, 1..4096 (1000; 0: no such case)
-#   --tools LIST   subset and order of none,empty,fm,fm-generic,softflowd,
-#                  pmacct,pmacct-tuned (default all)
+#   --ipv6 LIST    flows of the TCP/IPv6 cases, 1..2000000 (1000; 0: none);
+#                  above 4096 source ports x source addresses, as for UDP
+#   --ipv6-rates L offered loads of the TCP/IPv6 cases (max)
+#   --tools LIST   subset and order of none,empty,fm,fm-generic,fm-export,
+#                  softflowd,pmacct,pmacct-tuned (default all)
 #   --markdown F   Markdown section ($BUILD/bench/compare.md)
 #   --plot F       gnuplot PNG ($BUILD/bench/compare.png; none: no plot)
 #   -v             show the tail of each tool's log after each run
 # Environment: SETTLE (most s between the load and a capture tool's stop, 3),
-# FM_ARGS (extra flowmaster run options), SOFTFLOWD_ARGS (extra softflowd
+# FM_EXPORT_MTU (fm-export's --ipfix-mtu, 65000),
+# FM_ARGS (extra flowmaster run options, every fm tool), FM_EXPORT_ARGS
+# (extra options of fm-export), SOFTFLOWD_ARGS (extra softflowd
 # options), PMACCT_TUNED (extra lines for the tuned config), BENCH_OBJ
 # (the empty program's object, $BUILD/bpf/bench.bpf.o).
 # Needs root, iproute2, trafgen, sqlite3, /usr/bin/time, and for the other
@@ -80,8 +103,10 @@ BUILD=${BUILD:-build}
 FM=${FM:-$BUILD/flowmaster}
 BENCH_OBJ=${BENCH_OBJ:-$BUILD/bpf/bench.bpf.o}
 
-runs=3 secs=2 flows_list=1,1000,65536,1000000 rates_list=100000,300000,max ipv6=1000
-tools_list=none,empty,fm,fm-generic,softflowd,pmacct,pmacct-tuned
+runs=5 secs=10 oruns=3 osecs=2 sruns=3 hl_only=0
+headline_list=udp4:max:1000,tcp6:max:1000,udp4:100000:65536,udp4:100000:1000000
+flows_list=1,1000,65536,1000000 rates_list=100000,300000,max ipv6_list=1000 ipv6_rates=max
+tools_list=none,empty,fm,fm-generic,fm-export,softflowd,pmacct,pmacct-tuned
 md=$BUILD/bench/compare.md plot=$BUILD/bench/compare.png verbose=0 quick=0
 # Upper bound on packets per run at max load: far above what the link
 # carries, so the timeout ends the run; both bound it.
@@ -101,17 +126,28 @@ say() { echo "  # $*" >&2; }
 
 while (($#)); do
 	case $1 in
-	--quick) quick=1 runs=1 secs=2 rates_list=100000,max flows_list=1000 ipv6=1000 ;;
+	--quick) quick=1 runs=1 secs=2 oruns=1 osecs=2 sruns=1 headline_list="" rates_list=100000,max flows_list=1000 ipv6_list=1000 ipv6_rates=max ;;
 	--runs) runs=${2:-}; shift ;;
 	--runs=*) runs=${1#*=} ;;
 	--seconds) secs=${2:-}; shift ;;
 	--seconds=*) secs=${1#*=} ;;
+	--other-runs) oruns=${2:-}; shift ;;
+	--other-runs=*) oruns=${1#*=} ;;
+	--other-seconds) osecs=${2:-}; shift ;;
+	--other-seconds=*) osecs=${1#*=} ;;
+	--side-runs) sruns=${2:-}; shift ;;
+	--side-runs=*) sruns=${1#*=} ;;
+	--headline) headline_list=${2:-}; shift ;;
+	--headline=*) headline_list=${1#*=} ;;
+	--headline-only) hl_only=1 ;;
+	--ipv6-rates) ipv6_rates=${2:-}; shift ;;
+	--ipv6-rates=*) ipv6_rates=${1#*=} ;;
 	--flows) flows_list=${2:-}; shift ;;
 	--flows=*) flows_list=${1#*=} ;;
 	--rates) rates_list=${2:-}; shift ;;
 	--rates=*) rates_list=${1#*=} ;;
-	--ipv6) ipv6=${2:-}; shift ;;
-	--ipv6=*) ipv6=${1#*=} ;;
+	--ipv6) ipv6_list=${2:-}; shift ;;
+	--ipv6=*) ipv6_list=${1#*=} ;;
 	--tools) tools_list=${2:-}; shift ;;
 	--tools=*) tools_list=${1#*=} ;;
 	--markdown) md=${2:-}; shift ;;
@@ -126,17 +162,30 @@ while (($#)); do
 done
 [[ $runs =~ ^[1-9][0-9]?$ ]] || uerr "--runs: '$runs' is not 1..99"
 [[ $secs =~ ^[1-9][0-9]{0,2}$ ]] || uerr "--seconds: '$secs' is not 1..999"
-if ! [[ $ipv6 =~ ^[0-9]+$ ]] || ((ipv6 > 4096)); then
-	uerr "--ipv6: '$ipv6' is not 0..4096"
-fi
+[[ $oruns =~ ^[1-9][0-9]?$ ]] || uerr "--other-runs: '$oruns' is not 1..99"
+[[ $osecs =~ ^[1-9][0-9]{0,2}$ ]] || uerr "--other-seconds: '$osecs' is not 1..999"
+[[ $sruns =~ ^[1-9][0-9]?$ ]] || uerr "--side-runs: '$sruns' is not 1..99"
+[[ $headline_list == none ]] && headline_list=""
+IFS=, read -ra HEADLINE <<<"$headline_list"
+for c in "${HEADLINE[@]}"; do
+	[[ $c =~ ^(udp4|tcp6):(max|[1-9][0-9]*):[1-9][0-9]*$ ]] || uerr "--headline: '$c' is not SHAPE:LOAD:FLOWS (udp4 or tcp6, packets/s or max, flows)"
+done
+[[ $ipv6_list == 0 ]] && ipv6_list=""
+IFS=, read -ra IPV6 <<<"$ipv6_list"
+for f in "${IPV6[@]}"; do
+	if ! [[ $f =~ ^[1-9][0-9]*$ ]] || ((f > 2000000)); then
+		uerr "--ipv6: '$f' is not 1..2000000"
+	fi
+done
+IFS=, read -ra RATES6 <<<"$ipv6_rates"
 [[ $SETTLE =~ ^[0-9]{1,2}$ ]] || uerr "SETTLE: '$SETTLE' is not 0..99 seconds"
 IFS=, read -ra FLOWS <<<"$flows_list"
 IFS=, read -ra TOOLS <<<"$tools_list"
 IFS=, read -ra RATES <<<"$rates_list"
 ((${#RATES[@]})) || uerr "--rates: no load given"
-for x in "${RATES[@]}"; do
+for x in "${RATES[@]}" "${RATES6[@]}"; do
 	[[ $x == max ]] || { [[ $x =~ ^[1-9][0-9]*$ ]] && ((x <= MAX_PPS)); } ||
-		uerr "--rates: '$x' is not max or 1..$MAX_PPS packets/s"
+		uerr "--rates/--ipv6-rates: '$x' is not max or 1..$MAX_PPS packets/s"
 done
 for f in "${FLOWS[@]}"; do
 	if ! [[ $f =~ ^[1-9][0-9]*$ ]] || ((f > 2000000)); then
@@ -146,8 +195,8 @@ done
 ((${#TOOLS[@]})) || uerr "--tools: no tool given"
 for t in "${TOOLS[@]}"; do
 	case $t in
-	none | empty | fm | fm-generic | softflowd | pmacct | pmacct-tuned) ;;
-	*) uerr "--tools: '$t' is not none, empty, fm, fm-generic, softflowd, pmacct or pmacct-tuned" ;;
+	none | empty | fm | fm-generic | fm-export | softflowd | pmacct | pmacct-tuned) ;;
+	*) uerr "--tools: '$t' is not none, empty, fm, fm-generic, fm-export, softflowd, pmacct or pmacct-tuned" ;;
 	esac
 done
 has_tool() { [[ ",$tools_list," == *",$1,"* ]]; }
@@ -156,12 +205,13 @@ has_rate() { [[ ",$rates_list," == *",$1,"* ]]; }
 ((EUID == 0)) || die "needs root (namespaces, XDP, packet capture); try: sudo $0"
 need=(ip trafgen sqlite3 nsenter timeout pgrep ss /usr/bin/time)
 has_tool softflowd && need+=(softflowd softflowctl nfcapd nfdump)
+has_tool fm-export && need+=(nfcapd nfdump)
 { has_tool pmacct || has_tool pmacct-tuned; } && need+=(pmacctd)
 for c in "${need[@]}"; do
 	command -v "$c" >/dev/null ||
 		die "$c is not installed (apt-get install softflowd nfdump pmacct netsniff-ng sqlite3 time)"
 done
-if has_tool fm || has_tool fm-generic; then
+if has_tool fm || has_tool fm-generic || has_tool fm-export; then
 	[[ -x $FM ]] || die "$FM not built (run make)"
 fi
 if has_tool empty; then
@@ -377,14 +427,19 @@ tool_empty_start()
 tool_empty_stop() { ip -n "$RXNS" link set dev $RXIF xdp off || die "cannot detach the empty program"; }
 
 # flowmaster, default settings (fm-generic: generic XDP).
+# fm_start [OPTION...]: flowmaster run with a database of its own, or with
+# FM_DB=none set before (export only, the OPTIONs say where to).
 FM_DB=""
 fm_start()
 {
-	local pin i
-	FM_DB=$LAB_TMP/fm-$((P_N + 1)).db
+	local pin i db
+	db=none
+	if [[ $FM_DB != none ]]; then
+		FM_DB=$LAB_TMP/fm-$((P_N + 1)).db db=$FM_DB
+	fi
 	pin=$(lab_pin_dir) || die "no bpffs for pins"
 	# shellcheck disable=SC2086 # FM_ARGS is a list of options
-	proc_start fm "$FM" run -i $RXIF --db "$FM_DB" --pin-path "$pin" "$@" ${FM_ARGS:-}
+	proc_start fm "$FM" run -i $RXIF --db "$db" --pin-path "$pin" "$@" ${FM_ARGS:-}
 	for ((i = 0; i < 1500; i++)); do
 		kill -0 "$P_WRAP" 2>/dev/null || { tail -n 20 "$P_LOG" >&2; die "flowmaster exited before attaching"; }
 		if lab_xdp_attached $RX $RXIF; then
@@ -402,12 +457,15 @@ fm_stop()
 	local k=$1 q
 	proc_stop "$k"
 	q=(sqlite3 -batch -noheader "$FM_DB")
-	R[$k,stored]=$("${q[@]}" "select coalesce(sum(packets), 0) from flows where interface_id in (select id from interfaces where name = '$RXIF');")
+	# Ingress only: the egress program (--direction both, the default)
+	# also counts rx's own ICMP port unreachables on their way out.
+	R[$k,stored]=$("${q[@]}" "select coalesce(sum(packets), 0) from flows where interface_id in (select id from interfaces where name = '$RXIF') and coalesce(direction, '') != 'egress';")
+	R[$k,out]=$("${q[@]}" "select coalesce(sum(packets), 0) from flows where direction = 'egress';")
 	R[$k,rows]=$("${q[@]}" "select count(*) from flows;")
 	R[$k,ring]=$("${q[@]}" "select cast(coalesce(max(value), 0) as integer) from metrics where name = 'ringbuf_events';")
 	R[$k,ovf]=$("${q[@]}" "select cast(coalesce(max(value), 0) as integer) from metrics where name = 'overflow_packets';")
-	R[$k,saw]=$(sed -n "s/.*$RXIF: kernel saw \([0-9]*\) packets.*/\1/p" "$P_LOG" | tail -n 1)
-	R[$k,note]="flow rows ${R[$k,rows]}, ring-buffer events ${R[$k,ring]:-?}, overflow packets ${R[$k,ovf]:-?}, kernel saw ${R[$k,saw]:-?}"
+	fm_saw "$k"
+	R[$k,note]="flow rows ${R[$k,rows]}, ring-buffer events ${R[$k,ring]:-?}, overflow packets ${R[$k,ovf]:-?}, kernel saw ${R[$k,saw]:-?} (ingress; egress ${R[$k,out]:-?} stored, rx's own ICMP)"
 	((R[$k,rc] == 0)) || { echo "compare: flowmaster exited with status ${R[$k,rc]} in $k" >&2; tail -n 10 "$P_LOG" >&2; }
 	if [[ ${R[$k,stored]} != "${R[$k,arrived]}" ]]; then
 		echo "compare: LOST COUNT in $k: arrived ${R[$k,arrived]}, stored ${R[$k,stored]} (kernel saw ${R[$k,saw]:-?}); flowmaster's log:" >&2
@@ -415,20 +473,25 @@ fm_stop()
 	fi
 	rm -f "$FM_DB" "$FM_DB-wal" "$FM_DB-shm"
 }
-tool_fm_start() { fm_start; }
+# fm_saw KEY: what the kernel program saw on rx's end, arriving (the
+# line "IF in: kernel saw N packets" with --direction both, "IF: ..."
+# otherwise).
+fm_saw() { R[$1,saw]=$(sed -n "s/.*$RXIF\( in\)\{0,1\}: kernel saw \([0-9]*\) packets.*/\2/p" "$P_LOG" | tail -n 1); }
+tool_fm_start() { FM_DB=""; fm_start; }
 tool_fm_stop() { fm_stop "$1"; }
-tool_fm-generic_start() { fm_start --xdp-mode generic; }
+tool_fm-generic_start() { FM_DB=""; fm_start --xdp-mode generic; }
 tool_fm-generic_stop() { fm_stop "$1"; }
 
-# softflowd exporting NetFlow v9 to nfcapd, both in rx's namespace.
+# nfcapd on 127.0.0.1:NF_PORT in rx's namespace: the collector of
+# softflowd's NetFlow v9 and of flowmaster's IPFIX (fm-export), the same
+# for both. Not measured as the tool, but its CPU is in the whole-machine
+# figure. A large socket buffer so that it keeps up.
 NF_DIR="" NF_WRAP="" NF_PID="" NF_LOG="" SF_ERR0=0
-tool_softflowd_start()
+nf_start()
 {
 	local i
 	NF_DIR=$(lab_tmpdir) || die "no temp dir"
 	NF_LOG=$LAB_TMP/nfcapd-$((P_N + 1)).log
-	# The collector: not measured as the tool, but its CPU is in the
-	# whole-machine figure. A large socket buffer so that it keeps up.
 	lab_bg $RX "$NF_LOG" nfcapd -b 127.0.0.1 -p $NF_PORT -w "$NF_DIR" -B 16777216 -P "$NF_DIR/nfcapd.pid"
 	NF_WRAP=$LAB_PID NF_PID=$LAB_PID
 	for ((i = 0; i < 250; i++)); do
@@ -437,23 +500,14 @@ tool_softflowd_start()
 		sleep 0.02
 	done
 	SF_ERR0=$(udp_rcvbuf_errors)
-	# shellcheck disable=SC2086 # SOFTFLOWD_ARGS is a list of options
-	proc_start softflowd softflowd -i $RXIF -n 127.0.0.1:$NF_PORT -v 9 -T full -d \
-		-p "$NF_DIR/softflowd.pid" -c "$NF_DIR/softflowd.ctl" ${SOFTFLOWD_ARGS:-}
-	wait_promisc softflowd
-	TOOL_PID=$P_PID TOOL_SETTLE=0
 }
-tool_softflowd_stop()
+# nf_stop KEY: after the exporter has exited: let the collector read what
+# is queued on its socket, stop it (it closes its file), then fill
+# R[KEY,stored] (nfdump's packet total), rows, rows6 and drops (export
+# datagrams the socket dropped); R[KEY,stop] runs from P_T0.
+nf_stop()
 {
-	local k=$1 i q t0
-	# softflowctl shutdown: softflowd exports every flow, then exits
-	# (SIGTERM would end it without exporting anything).
-	lab_nsexec $RX softflowctl -c "$NF_DIR/softflowd.ctl" statistics >"$LAB_TMP/sfstat" 2>&1
-	((verbose)) && sed "s/^/  #   softflowctl: /" "$LAB_TMP/sfstat" >&2
-	proc_stop "$k" "ctl:lab_nsexec $RX softflowctl -c $NF_DIR/softflowd.ctl shutdown"
-	t0=$P_T0
-	# The collector reads what is queued on its socket, then stops and
-	# closes its file.
+	local k=$1 i q
 	for ((i = 0; i < 500; i++)); do
 		q=$(lab_nsexec $RX ss -Hun "sport = :$NF_PORT" | awk '{s += $2} END {print s + 0}')
 		((q == 0)) && break
@@ -462,7 +516,7 @@ tool_softflowd_stop()
 	sleep 0.1
 	kill -TERM "$NF_PID" 2>/dev/null
 	lab_wait_exit "$NF_WRAP" 30 || { lab_stop "$NF_WRAP" 1; echo "compare: nfcapd did not stop in $k" >&2; }
-	R[$k,stop]=$(secs_between "$t0" "$(now_ns)")
+	R[$k,stop]=$(secs_between "$P_T0" "$(now_ns)")
 	# Flows from rx itself (its ICMP port unreachables, captured on the
 	# way out) are not among the packets that arrived. The filter keeps
 	# every IPv6 record (rx has no IPv6 address; the IPv6 case's sources
@@ -472,9 +526,63 @@ tool_softflowd_stop()
 	R[$k,stored]=$(awk '$1 ~ /^[0-9]+$/ {s += $1} END {printf "%.0f", s}' "$LAB_TMP/nfdump.out")
 	R[$k,rows]=$(awk '$1 ~ /^[0-9]+$/' "$LAB_TMP/nfdump.out" | wc -l)
 	R[$k,rows6]=$(awk '$1 ~ /^[0-9]+$/ && $3 ~ /:/' "$LAB_TMP/nfdump.out" | wc -l)
-	R[$k,note]="NetFlow records ${R[$k,rows]} (IPv6 ${R[$k,rows6]}); just before the stop: $(sed -n 's/^Packets dropped by libpcap: \([0-9]*\).*/\1 dropped by libpcap/p; s/^Flows expired: [0-9]* (\([0-9]*\) forced).*/\1 flows expired early (table full)/p; s/^Packets received by libpcap: \([0-9]*\).*/\1 received by libpcap/p; s/^Packets processed: \([0-9]*\).*/\1 processed/p' "$LAB_TMP/sfstat" | paste -sd, | sed 's/,/, /g'); export datagrams dropped $(($(udp_rcvbuf_errors) - SF_ERR0))"
+	R[$k,drops]=$(($(udp_rcvbuf_errors) - SF_ERR0))
 	((verbose)) && tail -n 3 "$NF_LOG" | sed 's/^/  #   nfcapd: /' >&2
 	rm -rf "$NF_DIR"
+}
+
+# softflowd exporting NetFlow v9 to nfcapd, both in rx's namespace.
+tool_softflowd_start()
+{
+	nf_start
+	# shellcheck disable=SC2086 # SOFTFLOWD_ARGS is a list of options
+	proc_start softflowd softflowd -i $RXIF -n 127.0.0.1:$NF_PORT -v 9 -T full -d \
+		-p "$NF_DIR/softflowd.pid" -c "$NF_DIR/softflowd.ctl" ${SOFTFLOWD_ARGS:-}
+	wait_promisc softflowd
+	TOOL_PID=$P_PID TOOL_SETTLE=0
+}
+tool_softflowd_stop()
+{
+	local k=$1
+	# softflowctl shutdown: softflowd exports every flow, then exits
+	# (SIGTERM would end it without exporting anything).
+	lab_nsexec $RX softflowctl -c "$NF_DIR/softflowd.ctl" statistics >"$LAB_TMP/sfstat" 2>&1
+	((verbose)) && sed "s/^/  #   softflowctl: /" "$LAB_TMP/sfstat" >&2
+	proc_stop "$k" "ctl:lab_nsexec $RX softflowctl -c $NF_DIR/softflowd.ctl shutdown"
+	nf_stop "$k"
+	R[$k,note]="NetFlow records ${R[$k,rows]} (IPv6 ${R[$k,rows6]}); just before the stop: $(sed -n 's/^Packets dropped by libpcap: \([0-9]*\).*/\1 dropped by libpcap/p; s/^Flows expired: [0-9]* (\([0-9]*\) forced).*/\1 flows expired early (table full)/p; s/^Packets received by libpcap: \([0-9]*\).*/\1 received by libpcap/p; s/^Packets processed: \([0-9]*\).*/\1 processed/p' "$LAB_TMP/sfstat" | paste -sd, | sed 's/,/, /g'); export datagrams dropped ${R[$k,drops]}"
+}
+
+# flowmaster export only: no database, IPFIX to the same nfcapd, which
+# stores what it receives; stored = nfdump's packet total, as for
+# softflowd. Stopped at once (it counts in the kernel, drains its maps and
+# exports every flow at exit); the window ends when nfcapd has read it all.
+# Messages up to FM_EXPORT_MTU bytes (65000: the loopback's MTU is 65536).
+# A run is shorter than the idle timeout, so every flow is exported in one
+# burst at the stop; in 512-byte messages (the default) that burst
+# overran nfcapd's socket from 64k flows on (152 of ~16000 datagrams
+# dropped at 65858 flows, 2880 at 200000), where softflowd, whose table
+# holds 8192 flows, exports all along.
+FM_EXPORT_MTU=${FM_EXPORT_MTU:-65000}
+tool_fm-export_start()
+{
+	nf_start
+	FM_DB=none
+	# shellcheck disable=SC2086 # FM_EXPORT_ARGS is a list of options
+	fm_start --ipfix 127.0.0.1:$NF_PORT --ipfix-mtu "$FM_EXPORT_MTU" ${FM_EXPORT_ARGS:-}
+}
+tool_fm-export_stop()
+{
+	local k=$1
+	proc_stop "$k"
+	nf_stop "$k"
+	fm_saw "$k"
+	R[$k,note]="IPFIX records ${R[$k,rows]} (IPv6 ${R[$k,rows6]}), export datagrams dropped by nfcapd's socket ${R[$k,drops]}, kernel saw ${R[$k,saw]:-?} (ingress)"
+	((R[$k,rc] == 0)) || { echo "compare: flowmaster (export) exited with status ${R[$k,rc]} in $k" >&2; tail -n 10 "$P_LOG" >&2; }
+	if [[ ${R[$k,stored]} != "${R[$k,arrived]}" ]]; then
+		echo "compare: fm-export: nfcapd stored ${R[$k,stored]} of ${R[$k,arrived]} arrived packets in $k (kernel saw ${R[$k,saw]:-?}, ${R[$k,drops]} export datagrams dropped); flowmaster's log:" >&2
+		tail -n 8 "$P_LOG" >&2
+	fi
 }
 
 # pmacctd with the sqlite3 plugin, default or tuned buffers.
@@ -554,8 +662,10 @@ case_flows() { echo "${1##*:}"; }
 run_case()
 {
 	local c=$1 tool=$2 r=$3 k="$1,$2,$3" rate n cfg
-	local tx0 rx0 tx1 rx1 c0 c1 f0 f1 t0 t1 ts rc limit count bargs=()
+	local tx0 rx0 tx1 rx1 c0 c1 f0 f1 t0 t1 ts rc limit count bargs=() dur
 	rate=$(case_load "$c") n=$(case_flows "$c") cfg=${CFG[$(case_shape "$c"):$n]}
+	# Run 0, the calibration, is a short one.
+	if ((r == 0)); then dur=$osecs; else dur=$(case_secs "$c"); fi
 	TOOL_PID="" TOOL_TICKS0=0 TOOL_SETTLE=
 	lab_xdp_attached $RX $RXIF && die "$RXIF has an XDP program attached before $k"
 	[[ -z $(rx_ns_pids) ]] || die "processes left in $RXNS before $k: $(rx_ns_pids | tr '\n' ' ')"
@@ -566,10 +676,10 @@ run_case()
 	[[ -n $TOOL_PID ]] && TOOL_TICKS0=$(proc_ticks "$TOOL_PID")
 	if [[ $rate == max ]]; then
 		# The timeout ends the load; the count only bounds it.
-		count=$((MAX_PPS * secs)) limit=$secs
+		count=$((MAX_PPS * dur)) limit=$dur
 	else
 		# The count ends the load; the timeout only bounds it.
-		count=$((rate * secs)) limit=$((secs + 5)) bargs=(-b "${rate}pps")
+		count=$((rate * dur)) limit=$((dur + 5)) bargs=(-b "${rate}pps")
 	fi
 	tx0=$(stat_of $TX $TXIF tx_packets) rx0=$(stat_of $RX $RXIF rx_packets)
 	sampler >"$LAB_TMP/samples" &
@@ -625,7 +735,7 @@ cfg_for()
 	[[ -n ${CFG[$s:$n]:-} ]] && return 0
 	CFG[$s:$n]=$LAB_TMP/$s-$n.cfg
 	if [[ $s == tcp6 ]]; then
-		make_cfg6 "${CFG[$s:$n]}" "$n" && KEYS[$s:$n]=$n
+		make_cfg6 "${CFG[$s:$n]}" "$n" && KEYS[$s:$n]=$(keys_of "$n")
 	else
 		make_cfg "${CFG[$s:$n]}" "$n" && KEYS[$s:$n]=$(keys_of "$n")
 	fi || die "cannot write the trafgen config for $n $s flows"
@@ -654,11 +764,28 @@ ran_in()
 	return 1
 }
 
+# Headline cases: RUNS runs of SECONDS; in them the tools beside the race
+# (pmacct, pmacct-tuned, fm-generic) only the first SRUNS. Other cases:
+# ORUNS runs of OSECONDS.
+is_headline() { [[ ",$headline_list," == *",$1,"* ]]; }
+case_runs() { if is_headline "$1"; then echo "$runs"; else echo "$oruns"; fi; }
+case_secs() { if is_headline "$1"; then echo "$secs"; else echo "$osecs"; fi; }
+# tool_runs CASE TOOL: how many runs TOOL has in CASE.
+tool_runs()
+{
+	local n
+	n=$(case_runs "$1")
+	if is_headline "$1" && [[ $2 == pmacct || $2 == pmacct-tuned || $2 == fm-generic ]] && ((sruns < n)); then
+		n=$sruns
+	fi
+	echo "$n"
+}
+
 # The calibration: how fast this link goes with nothing attached. A fixed
 # load the link cannot carry would only repeat the max rows, slower.
 CAL_PPS="" SKIPPED=() skip_lines=() RUN_RATES=()
 fixed=0
-for rate in "${RATES[@]}"; do [[ $rate != max ]] && fixed=1; done
+for rate in "${RATES[@]}" "${RATES6[@]}"; do [[ $rate != max ]] && fixed=1; done
 if ((fixed)); then
 	cfg_for udp4 1000
 	run_case udp4:max:1000 none 0
@@ -681,6 +808,8 @@ for rate in "${RATES[@]}"; do
 done
 [[ -n $CAL_PPS ]] && echo "compare: calibration: $CAL_PPS pps at max load with nothing attached (1000 flows); fixed loads from $(awk -v m="$CAL_PPS" -v s="$CAL_SHARE" 'BEGIN{printf "%.0f", s * m}') pps on are skipped"
 
+# too_fast RATE: a fixed load the calibration says the link cannot carry.
+too_fast() { [[ " ${SKIPPED[*]} " == *" $1 "* ]]; }
 CASES=()
 for rate in "${RUN_RATES[@]}"; do
 	for n in "${FLOWS[@]}"; do
@@ -688,17 +817,35 @@ for rate in "${RUN_RATES[@]}"; do
 		CASES+=("udp4:$rate:$n")
 	done
 done
-if ((ipv6)); then
-	cfg_for tcp6 "$ipv6"
-	CASES+=("tcp6:max:$ipv6")
+for rate in "${RATES6[@]}"; do
+	if [[ $rate != max && -n $CAL_PPS ]] && awk -v r="$rate" -v m="$CAL_PPS" -v s="$CAL_SHARE" 'BEGIN{exit !(r >= s * m)}'; then
+		too_fast "$rate" || { SKIPPED+=("$rate"); skip_lines+=("$rate pps (TCP/IPv6) is at or near this link's maximum ($CAL_PPS pps with nothing attached): not run"); }
+		continue
+	fi
+	for n in "${IPV6[@]}"; do
+		cfg_for tcp6 "$n"
+		CASES+=("tcp6:$rate:$n")
+	done
+done
+if ((hl_only)); then
+	hl=()
+	for c in "${CASES[@]}"; do is_headline "$c" && hl+=("$c"); done
+	CASES=("${hl[@]}")
 fi
 ((${#CASES[@]})) || die "no case left to run"
-nrun=0
-for c in "${CASES[@]}"; do nrun=$((nrun + $(tools_for "$c" | wc -l))); done
-echo "compare: ${#CASES[@]} cases (loads ${RUN_RATES[*]} x UDP/IPv4 flows ${FLOWS[*]}$( ((ipv6)) && echo "; TCP/IPv6, max, $ipv6 flows")) x tools ${TOOLS[*]} (empty at max load only): $nrun loads per run, $runs run(s) of $secs s each; load average $load_before"
-for ((r = 1; r <= runs; r++)); do
+# RMAX: the most runs of any case.
+nrun=0 RMAX=1 nhl=0
+for c in "${CASES[@]}"; do
+	for t in $(tools_for "$c"); do nrun=$((nrun + $(tool_runs "$c" "$t"))); done
+	(($(case_runs "$c") > RMAX)) && RMAX=$(case_runs "$c")
+	is_headline "$c" && nhl=$((nhl + 1))
+done
+echo "compare: ${#CASES[@]} cases (${CASES[*]}) x tools ${TOOLS[*]} (empty at max load only): $nrun loads in all; $nhl headline case(s) of $runs run(s) x $secs s (pmacct, pmacct-tuned, fm-generic $((sruns < runs ? sruns : runs)) runs), the others $oruns x $osecs s; load average $load_before"
+for ((r = 1; r <= RMAX; r++)); do
 	for c in "${CASES[@]}"; do
-		mapfile -t tl < <(tools_for "$c")
+		((r <= $(case_runs "$c"))) || continue
+		tl=()
+		for t in $(tools_for "$c"); do ((r <= $(tool_runs "$c" "$t"))) && tl+=("$t"); done
 		# Each run starts with the next tool, so that no tool always
 		# follows the same one.
 		for ((i = 0; i < ${#tl[@]}; i++)); do
@@ -712,24 +859,37 @@ elapsed=$(($(date +%s) - start_s))
 # --- results --------------------------------------------------------------------
 
 median() { sort -g | awk '{a[NR] = $1} END {if (!NR) exit; if (NR % 2) print a[(NR + 1) / 2]; else printf "%.10g\n", (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
-# med CASE TOOL FIELD: median over the runs (nothing if no run has it).
-med()
+# vals CASE TOOL FIELD: FIELD of every run of TOOL in CASE, one a line.
+vals()
 {
 	local r
-	for ((r = 1; r <= runs; r++)); do
+	for ((r = 1; r <= RMAX; r++)); do
 		[[ -n ${R[$1,$2,$r,$3]:-} ]] && echo "${R[$1,$2,$r,$3]}"
-	done | median
+	done
 }
-# med_vs CASE TOOL BASE FIELD ratio|diff: median over the runs of TOOL's
-# FIELD divided by (or minus) BASE's in the same run.
-med_vs()
+# vals_vs CASE TOOL BASE FIELD ratio|diff: per run, TOOL's FIELD divided
+# by (or minus) BASE's in the same run.
+vals_vs()
 {
 	local r x y
-	for ((r = 1; r <= runs; r++)); do
+	for ((r = 1; r <= RMAX; r++)); do
 		x=${R[$1,$2,$r,$4]:-} y=${R[$1,$3,$r,$4]:-}
 		[[ -n $x && -n $y ]] || continue
 		awk -v x="$x" -v y="$y" -v m="$5" 'BEGIN{if (m == "ratio") printf "%.4f\n", y ? x / y : 0; else printf "%.4f\n", x - y}'
-	done | median
+	done
+}
+# med CASE TOOL FIELD: median over the runs (nothing if no run has it).
+med() { vals "$@" | median; }
+# med_vs CASE TOOL BASE FIELD ratio|diff: the median of vals_vs.
+med_vs() { vals_vs "$@" | median; }
+# mmm FORMAT: "min / median / max" of the numbers on stdin in FORMAT, the
+# number alone if there is one, - if none.
+mmm()
+{
+	sort -g | awk -v f="$1" '{a[NR] = $1}
+		END {if (!NR) {printf "-"; exit}
+		     m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+		     if (NR == 1) printf f, a[1]; else printf f " / " f " / " f, a[1], m, a[NR]}'
 }
 # fmt FORMAT VALUE: VALUE printed with FORMAT, or - if it is empty.
 # shellcheck disable=SC2059 # the format is the argument
@@ -747,28 +907,30 @@ is_lt() { awk -v a="$1" -v b="$2" 'BEGIN{exit !(a < b)}'; }
 FMS=()
 for t in fm fm-generic; do has_tool $t && FMS+=("$t"); done
 
-hdr=(load flows traffic tool sent arrived stored "stored %" "pkt/s" "/empty" "CPU s/Mpkt" "+vs none" "tool CPU s/Mpkt" "RSS MiB" "stop s")
+hdr=(load flows traffic tool runs sent arrived stored "stored % min/med/max" "pkt/s min/med/max" "/empty min/med/max" "CPU s/Mpkt min/med/max" "+vs none min/med/max" "tool CPU s/Mpkt" "RSS MiB" "stop s")
 rows=() notes=() fm_lines=() plotdat=()
 for c in "${CASES[@]}"; do
 	s=$(case_shape "$c") rate=$(case_load "$c") n=$(case_flows "$c")
 	mapfile -t tl < <(tools_for "$c")
 	for t in "${tl[@]}"; do
 		extra=- ratio=-
-		[[ $t != none ]] && has_tool none && extra=$(fmt %+.3f "$(med_vs "$c" "$t" none cpu diff)")
+		[[ $t != none ]] && has_tool none && extra=$(vals_vs "$c" "$t" none cpu diff | mmm %+.3f)
 		[[ $t != none && $t != empty && $rate == max ]] && has_tool empty &&
-			ratio=$(fmt %.3f "$(med_vs "$c" "$t" empty pps ratio)")
-		row=("$rate" "${KEYS[$s:$n]}" "$(shape_name "$s")" "$t" "$(med "$c" "$t" sent)" "$(med "$c" "$t" arrived)"
-		     "$(fmt %s "$(med "$c" "$t" stored)")" "$(fmt %.3f "$(med "$c" "$t" share)")"
-		     "$(fmt %.0f "$(med "$c" "$t" pps)")" "$ratio" "$(fmt %.3f "$(med "$c" "$t" cpu)")" "$extra"
+			ratio=$(vals_vs "$c" "$t" empty pps ratio | mmm %.3f)
+		row=("$rate" "${KEYS[$s:$n]}" "$(shape_name "$s")" "$t" "$(vals "$c" "$t" arrived | wc -l) x $(case_secs "$c") s"
+		     "$(med "$c" "$t" sent)" "$(med "$c" "$t" arrived)" "$(fmt %s "$(med "$c" "$t" stored)")"
+		     "$(vals "$c" "$t" share | mmm %.3f)" "$(vals "$c" "$t" pps | mmm %.0f)" "$ratio"
+		     "$(vals "$c" "$t" cpu | mmm %.3f)" "$extra"
 		     "$(fmt %.3f "$(med "$c" "$t" tcpu)")" "$(fmt %s "$(med "$c" "$t" rss)")"
 		     "$(fmt %.2f "$(med "$c" "$t" stop)")")
 		rows+=("$(IFS='|'; echo "${row[*]}")")
 		[[ $t == none ]] && continue
-		for ((r = 1; r <= runs; r++)); do
+		for ((r = 1; r <= RMAX; r++)); do
 			k=$c,$t,$r
+			[[ -n ${R[$k,arrived]:-} ]] || continue
 			[[ -n ${R[$k,note]:-} || $t == empty ]] && notes+=("$(case_name "$c"), $t, run $r: ${R[$k,note]:+${R[$k,note]}; }exit status ${R[$k,rc]:-0}; all CPUs busy ${R[$k,cpu_raw]} s/Mpkt of which other processes ${R[$k,foreign]} CPU s")
 		done
-		[[ $s == udp4 ]] && plotdat+=("$t $n $rate $(fmt %s "$(med "$c" "$t" share)") ${extra#+}")
+		[[ $s == udp4 ]] && plotdat+=("$t $n $rate $(fmt %s "$(med "$c" "$t" share)") $(fmt %.3f "$(med_vs "$c" "$t" none cpu diff)")")
 	done
 	for t in "${FMS[@]}"; do
 		ran_in "$c" "$t" || continue
@@ -785,8 +947,9 @@ targets=() lost=0 bad_exit=0 fm_runs=0 lost_lines=()
 for c in "${CASES[@]}"; do
 	for t in "${FMS[@]}"; do
 		ran_in "$c" "$t" || continue
-		for ((r = 1; r <= runs; r++)); do
+		for ((r = 1; r <= RMAX; r++)); do
 			k=$c,$t,$r
+			[[ -n ${R[$k,arrived]:-} ]] || continue
 			fm_runs=$((fm_runs + 1))
 			[[ ${R[$k,rc]:-} == 0 ]] || bad_exit=$((bad_exit + 1))
 			if [[ ${R[$k,stored]:-} != "${R[$k,arrived]}" ]]; then
@@ -827,6 +990,33 @@ if has_tool fm && has_tool none && ((${#others[@]})); then
 	fi
 fi
 
+# (e) The fair race: flowmaster export only against softflowd, both to
+# the same nfcapd: fm-export's extra CPU s/Mpkt (over none, median of the
+# per-run differences) below softflowd's in every case both ran, with
+# fm-export storing every packet that arrived in every run.
+if has_tool fm-export && has_tool softflowd && has_tool none; then
+	figs=() nb=0 nmiss=0 xruns=0 xexact=0
+	for c in "${CASES[@]}"; do
+		nb=$((nb + 1)) ok=1 ex=0 nr=0
+		for ((r = 1; r <= RMAX; r++)); do
+			k=$c,fm-export,$r
+			[[ -n ${R[$k,arrived]:-} ]] || continue
+			nr=$((nr + 1))
+			[[ ${R[$k,stored]:-} == "${R[$k,arrived]}" ]] && ex=$((ex + 1))
+		done
+		xruns=$((xruns + nr)) xexact=$((xexact + ex))
+		x=$(med_vs "$c" fm-export none cpu diff) y=$(med_vs "$c" softflowd none cpu diff)
+		line="$(case_name "$c"): fm-export $(fmt %+.2f "$x") ($ex of $nr runs exact, min $(vals "$c" fm-export share | mmm %.3f | cut -d' ' -f1) %), softflowd $(fmt %+.2f "$y") (min $(vals "$c" softflowd share | mmm %.3f | cut -d' ' -f1) %)"
+		[[ -n $x && -n $y ]] && is_lt "$x" "$y" || ok=0
+		((ex == nr && nr > 0)) || ok=0
+		((ok)) || { nmiss=$((nmiss + 1)); line+=" (miss)"; }
+		figs+=("$line")
+	done
+	if ((nb)); then
+		targets+=("**Target** the fair race: flowmaster export only (\`--db none --ipfix\` to nfcapd) below softflowd → nfcapd in extra CPU s/Mpkt (over none, median) in every case, at 100.000 % stored in every run: $( ((nmiss)) && echo "**MISS** in $nmiss of $nb cases" || echo "**PASS** in $nb of $nb cases") ($xexact of $xruns fm-export runs exact): $(IFS=';'; x="${figs[*]}"; echo "${x//;/; }")")
+	fi
+fi
+
 # (c) flowmaster's packets/s at least 0.95 x the empty program's, 1k
 # flows, max load.
 if has_tool fm && has_tool empty; then
@@ -860,7 +1050,7 @@ fi
 {
 	(IFS='|'; echo "${hdr[*]}")
 	printf '%s\n' "${rows[@]}"
-} | column -t -s '|' -R 2,5,6,7,8,9,10,11,12,13,14,15
+} | column -t -s '|' -R 2,6,7,8,9,10,11,12,13,14,15,16
 printf '%s\n' "${targets[@]}" | sed 's/\*\*//g'
 ((${#skip_lines[@]})) && printf '%s\n' "${skip_lines[@]}"
 ((lost)) && printf '  LOST: %s\n' "${lost_lines[@]}"
@@ -951,30 +1141,61 @@ if [[ $plot != none ]] && command -v gnuplot >/dev/null && ((${#plotdat[@]} && $
 	fi
 fi
 
+# hl_text: what ran how often, in words.
+hl_text()
+{
+	local h="" c
+	for c in "${CASES[@]}"; do is_headline "$c" && h+="${h:+; }$(case_name "$c")"; done
+	if [[ -n $h ]]; then
+		echo "headline cases ($h) $runs runs of $secs s (pmacct, pmacct-tuned, fm-generic the first $((sruns < runs ? sruns : runs))), the other cases $oruns run(s) of $osecs s"
+	else
+		echo "$oruns run(s) of $osecs s per case and tool"
+	fi
+}
+# shape_of_name "UDP/IPv4 60 B": udp4; flows_of_keys SHAPE KEYS: the
+# --flows entry whose key count is KEYS.
+shape_of_name() { if [[ $1 == TCP* ]]; then echo tcp6; else echo udp4; fi; }
+flows_of_keys()
+{
+	local k
+	for k in "${!KEYS[@]}"; do
+		[[ $k == "$1:"* && ${KEYS[$k]} == "$2" ]] && { echo "${k#*:}"; return; }
+	done
+	echo "$2"
+}
+
 cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 {
 	echo "### End to end, side by side: flowmaster, softflowd, pmacctd on one veth link"
 	echo
 	printf '%s\n\n' "${targets[@]}"
-	echo "$cpu_model, $(nproc) CPUs, kernel $(uname -r); $(softflowd -h 2>&1 | sed -n 's/.*softflowd version \([0-9.]*[0-9]\).*/softflowd \1/p' | head -n 1), $(nfdump -V 2>/dev/null | sed -n 's/.*[^0-9.]\([0-9][0-9.]*\)$/nfdump \1/p'), $(pmacctd -V 2>/dev/null | sed -n '1s/.*\(pmacctd [^ ]*\).*/\1/p'). \`tools/bench/compare.sh$( ((quick)) && echo " --quick")\`: $runs run(s) of ${secs} s per case and tool$( ((runs > 1)) && echo ", medians"), $elapsed s in all; load average $load_before before, $load_after after (other work on the machine moves the rates and CPU figures)."
+	echo "$cpu_model, $(nproc) CPUs, kernel $(uname -r); $(softflowd -h 2>&1 | sed -n 's/.*softflowd version \([0-9.]*[0-9]\).*/softflowd \1/p' | head -n 1), $(nfdump -V 2>/dev/null | sed -n 's/.*[^0-9.]\([0-9][0-9.]*\)$/nfdump \1/p'), $(pmacctd -V 2>/dev/null | sed -n '1s/.*\(pmacctd [^ ]*\).*/\1/p'). \`tools/bench/compare.sh$( ((quick)) && echo " --quick")$( ((hl_only)) && echo " --headline-only")\`: $(hl_text), $elapsed s in all; load average $load_before before, $load_after after (other work on the machine moves the rates and CPU figures)."
 	echo
 	if [[ -n $CAL_PPS ]]; then
 		echo "Calibration: $CAL_PPS packets/s at max load with nothing attached (1000 UDP/IPv4 flows, ${R[udp4:max:1000,none,0,secs]} s); a fixed load from $(awk -v m="$CAL_PPS" -v s="$CAL_SHARE" 'BEGIN{printf "%.0f", s * m}') packets/s on ($CAL_SHARE x that) is not run.$( ((${#skip_lines[@]})) && printf ' %s.' "${skip_lines[@]}")"
 		echo
 	fi
-	echo "| load | flows | traffic | tool | sent | arrived | stored | stored % | packets/s | / empty | CPU s/Mpkt | + vs none | tool CPU s/Mpkt | peak RSS MiB | stop s |"
-	echo "| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	echo "Columns with three figures show min / median / max over the runs (one figure: one run); *runs* is how many runs of how long. Headline cases are marked **bold**."
+	echo
+	echo "| load | flows | traffic | tool | runs | sent | arrived | stored | stored % | packets/s | / empty | CPU s/Mpkt | + vs none | tool CPU s/Mpkt | peak RSS MiB | stop s |"
+	echo "| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 	for row in "${rows[@]}"; do
-		echo "| ${row//|/ | } |"
+		IFS='|' read -r a b c d e <<<"$row"
+		if is_headline "$(shape_of_name "$c"):$a:$(flows_of_keys "$(shape_of_name "$c")" "$b")"; then
+			echo "| **$a** | **$b** | **$c** | ${d} | ${e//|/ | } |"
+		else
+			echo "| ${row//|/ | } |"
+		fi
 	done
 	echo
 	[[ -n $png ]] && echo "![stored share and CPU cost against offered load]($(basename "$png"))" && echo
 	((lost)) && printf -- '- LOST: %s\n' "${lost_lines[@]}" && echo
 	((bad_exit)) && echo "flowmaster exited non-zero in $bad_exit of $fm_runs runs" && echo
 	((${#fm_lines[@]})) && printf -- '- %s\n' "${fm_lines[@]}" && echo
-	echo "- *load*: a number: that many frames per second (\`trafgen -b\`, one process, \`-P 1 --no-sock-mem\`) for ${secs} s, bounded by rate x ${secs} frames; max: as fast as the veth takes them, ended by a timeout after ${secs} s and bounded by $((MAX_PPS * secs)) frames."
+	echo "- *load*: a number: that many frames per second (\`trafgen -b\`, one process, \`-P 1 --no-sock-mem\`) for the run's seconds, bounded by rate x seconds frames; max: as fast as the veth takes them, ended by a timeout after the run's seconds and bounded by $MAX_PPS x seconds frames."
+	echo "- *runs*: $(hl_text). Each figure of a run is taken within that run (ratios and differences to none or empty first), then min / median / max over the runs; targets use the medians."
 	echo "- *traffic*: UDP/IPv4 60 B: 60-byte UDP/IPv4 frames from tx to rx port 9; above 4096 flows the source port (up to 4096 of them) and the source address (198.18.128.0 + i) both count per frame over coprime ranges, so at 1M flows every frame of a run is a new flow: 65858 flows are 3874 ports x 17 hosts, 1003520 are 4096 ports x 245 hosts (hosts have many flows each, as on real networks). TCP/IPv6 74 B: Ethernet + IPv6 + a 20-byte TCP header with ACK set, no payload, to rx's address port 80, from 16 source addresses in the link's 2001:2:0:N::/64 and one source port per flow; rx has IPv6 off, so its stack drops them after every tool has seen them (*arrived* counts them)."
-	echo "- *none*: nothing on the receiving veth end; *empty*: \`xdp_empty\` (XDP_PASS, \`bpf/bench.bpf.c\`) attached natively, at max load only; *fm*: \`flowmaster run -i IF --db DB --pin-path PIN\`${FM_ARGS:+ $FM_ARGS} (default settings); *fm-generic*: the same with \`--xdp-mode generic\` (1000 UDP/IPv4 flows only: native XDP puts a veth in NAPI mode and copies each frame into a page of its own, which generic XDP on the skb does not; flowmaster keeps native as its default because a veth peer with native XDP segments TCP before sending, so packets are counted as on a wire, while generic XDP would see each GSO skb of up to 64 KB as one packet); *softflowd*: \`softflowd -i IF -n 127.0.0.1:$NF_PORT -v 9 -T full -d\`${SOFTFLOWD_ARGS:+ $SOFTFLOWD_ARGS} exporting to \`nfcapd -b 127.0.0.1 -p $NF_PORT -B 16777216\` in the same namespace, stored = the packet total of nfcapd's records (\`nfdump -R DIR -o fmt:%pkt\`); *pmacct*: \`pmacctd\` with \`plugins: sqlite3\`, \`sql_table_version: 1\` (pmacct's v1 schema), \`aggregate: src_host,dst_host,src_port,dst_port,proto\`, \`sql_refresh_time: 1\`, stored = \`sum(packets)\` of table acct; *pmacct-tuned*: the same plus \`pmacctd_pipe_size: 67108864\` (the pcap buffer), \`plugin_pipe_size: 134217728\`, \`plugin_buffer_size: 131072\`, \`sql_cache_entries: 1048573\`${PMACCT_TUNED:+ and $PMACCT_TUNED}. Every tool is started before the load; the capture tools (softflowd, pmacctd) are stopped when they have read what is still in their capture buffers (when the tool has used no CPU for 0.1 s; pmacctd not before 1 s, as the last frames of a load reach it only on a timer; at most ${SETTLE} s after the load), the others at once; by SIGTERM (softflowd: \`softflowctl shutdown\`, since SIGTERM ends it without exporting its flows); stored counts are read after the tool has exited. Flows from rx's own address (ICMP port unreachables it sends back, seen by the capture tools on the way out) are left out of *stored*; IPv6 flows all count."
+	echo "- *none*: nothing on the receiving veth end; *empty*: \`xdp_empty\` (XDP_PASS, \`bpf/bench.bpf.c\`) attached natively, at max load only; *fm*: \`flowmaster run -i IF --db DB --pin-path PIN\`${FM_ARGS:+ $FM_ARGS} (default settings); *fm-export*: \`flowmaster run -i IF --db none --ipfix 127.0.0.1:$NF_PORT --ipfix-mtu $FM_EXPORT_MTU --pin-path PIN\`${FM_EXPORT_ARGS:+ $FM_EXPORT_ARGS} (export only; messages up to the loopback's MTU: a run is shorter than the idle timeout, so every flow is exported at the stop in one burst, which in the default 512-byte messages overran nfcapd's socket from 64k flows on, while softflowd, whose table holds 8192 flows, exports all along) to the same nfcapd as softflowd's, stored = nfdump's packet total as for softflowd: the fair race, collector against collector; *fm-generic*: \`fm\` with \`--xdp-mode generic\` (1000 UDP/IPv4 flows only: native XDP puts a veth in NAPI mode and copies each frame into a page of its own, which generic XDP on the skb does not; flowmaster keeps native as its default because a veth peer with native XDP segments TCP before sending, so packets are counted as on a wire, while generic XDP would see each GSO skb of up to 64 KB as one packet); *softflowd*: \`softflowd -i IF -n 127.0.0.1:$NF_PORT -v 9 -T full -d\`${SOFTFLOWD_ARGS:+ $SOFTFLOWD_ARGS} exporting to \`nfcapd -b 127.0.0.1 -p $NF_PORT -B 16777216\` in the same namespace, stored = the packet total of nfcapd's records (\`nfdump -R DIR -o fmt:%pkt\`); *pmacct*: \`pmacctd\` with \`plugins: sqlite3\`, \`sql_table_version: 1\` (pmacct's v1 schema), \`aggregate: src_host,dst_host,src_port,dst_port,proto\`, \`sql_refresh_time: 1\`, stored = \`sum(packets)\` of table acct; *pmacct-tuned*: the same plus \`pmacctd_pipe_size: 67108864\` (the pcap buffer), \`plugin_pipe_size: 134217728\`, \`plugin_buffer_size: 131072\`, \`sql_cache_entries: 1048573\`${PMACCT_TUNED:+ and $PMACCT_TUNED}. Every tool is started before the load; the capture tools (softflowd, pmacctd) are stopped when they have read what is still in their capture buffers (when the tool has used no CPU for 0.1 s; pmacctd not before 1 s, as the last frames of a load reach it only on a timer; at most ${SETTLE} s after the load), the others at once; by SIGTERM (softflowd: \`softflowctl shutdown\`, since SIGTERM ends it without exporting its flows); stored counts are read after the tool has exited. Flows from rx's own address (ICMP port unreachables it sends back, seen by the capture tools on the way out) are left out of *stored*; IPv6 flows all count."
 	echo "- *sent*: the sender veth's tx counter; *arrived*: the receiver's rx counter; *stored %*: stored / arrived. *packets/s*: the arrival rate while packets were arriving (rx counter sampled every 20 ms; first to last change); */ empty*: over the empty program's in the same run (max load)."
 	echo "- *CPU s/Mpkt*: busy time of all CPUs (\`/proc/stat\`, softirq included) less the CPU time of user processes outside the test namespaces (other work on the machine: \`/proc/PID/stat\` utime + stime + reaped children; kernel threads stay in), per million arrived packets, from the start of the load to its end (none) or to the tool's exit with its data written (the others, so the final flush counts; includes nfcapd for softflowd). trafgen's own cost is in every figure; *+ vs none* subtracts the no-tool figure of the same case and run. *tool CPU*: the tool's own user + system time from the start of the load to its exit (\`/usr/bin/time\`: the process and the children it reaped) per million arrived packets. *peak RSS*: \`/usr/bin/time\` %M. *stop s*: SIGTERM until the tool exited (pmacct: and every writer it forked; softflowd: and nfcapd, after it had read every export datagram)."
 	echo "- Targets: the Python collector flowmaster replaces stored $PY_PPS packets/s; *stored pkt/s* is packets/s x stored / arrived, per run."

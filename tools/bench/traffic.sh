@@ -61,17 +61,28 @@ make_cfg()
 	} >"$f"
 }
 
-# make_cfg6 FILE N: trafgen config of N (1..4096) TCP/IPv6 flows tx -> rx:80,
+# make_cfg6 FILE N: trafgen config of N TCP/IPv6 flows tx -> rx:80,
 # 74-byte frames (Ethernet, IPv6, a 20-byte TCP header with ACK set, no
-# payload), one static frame per flow: source address PREFIX::100 + i % 16
-# in the link's /64 (2001:2:0:N::/64, the lab's), source port 10000 + i.
+# payload). Up to 4096 flows one static frame per flow: source address
+# PREFIX::100 + i % 16 in the link's /64 (2001:2:0:N::/64, the lab's),
+# source port 10000 + i; above, as make_cfg: source port 10000 + i and
+# source address PREFIX::1:0 + j both count per frame (flow_shape).
 make_cfg6()
 {
-	local f=$1 n=$2 smac dmac dip pfx i
-	((n >= 1 && n <= 4096)) || return 1
+	local f=$1 n=$2 smac dmac dip pfx i p a
+	((n >= 1)) || return 1
 	smac=$(lab_mac "$TX" "$TXIF") dmac=$(lab_mac "$RX" "$RXIF") dip=$(lab_ip6 "$RX" "$RXIF")
 	pfx=$(lab_ip6 "$TX" "$TXIF") || return 1
 	pfx=${pfx%::*}
+	if ((n > 4096)); then
+		flow_shape "$n" || return 1
+		p=$SHAPE_P a=$SHAPE_A
+		{
+			echo "/* ${BENCH_NAME:-bench}: $((p * a)) TCP/IPv6 flows: $p source ports x $a source addresses ${pfx}::1:0 on, 74-byte frames, ACK */"
+			echo "{ eth(sa=$smac, da=$dmac), ipv6(sa=${pfx}::1:0, sa[14:2]=dinc(0, $((a - 1))), da=$dip, hl=64), tcp(sp=dinc(10000, $((10000 + p - 1))), dp=80, ack, win=65535) }"
+		} >"$f"
+		return
+	fi
 	{
 		echo "/* ${BENCH_NAME:-bench}: $n TCP/IPv6 flows ${pfx}::100-10f -> $dip:80, 74-byte frames, ACK */"
 		for ((i = 0; i < n; i++)); do
