@@ -8,6 +8,7 @@
  * slots only after its COMMIT, so a failed transaction leaves its records
  * queued for the next attempt and nothing is lost or copied twice.
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -322,6 +323,8 @@ static void writer_run(struct store *s)
 
 static void *writer_thread(void *arg)
 {
+	/* Its own name in top -H, ps -L and perf. */
+	pthread_setname_np(pthread_self(), "fm-writer");
 	writer_run(arg);
 	return NULL;
 }
