@@ -967,9 +967,9 @@ static void print_markdown(FILE *o, const struct ctx *c, const struct run *rs, c
 	fprintf(o, "| --- | ---: | ---: |\n");
 	for (int st = 0; st < S_RATIO; st++) {
 		mmm(rs, c->p.runs, st, v);
-		fprintf(o, "| %s%s | %.0f / %.0f / %.0f | %s%.1f%% |\n",
+		fprintf(o, "| %s%s | %.0f / %.0f / %.0f | %s%.1f%%%s |\n",
 			stage_info[st].sub ? "&nbsp;&nbsp;" : "", stage_info[st].name, v[0], v[1],
-			v[2], st == S_RAW ? "(" : "", 100 * v[1] / tot[1]);
+			v[2], st == S_RAW ? "(" : "", 100 * v[1] / tot[1], st == S_RAW ? ")" : "");
 	}
 	mmm(rs, c->p.runs, S_RATIO, v);
 	fprintf(o,
