@@ -406,18 +406,6 @@ static int ft_emit(const struct ft_entry *e, enum fm_end_reason why, flowtab_emi
 	return ret < 0 ? ret : 0;
 }
 
-/*
- * Start loading the index slot that removing entry idx will look for: at
- * a churn the slots are a random walk through an index of many MiB, and
- * this miss, overlapped with the work on the entry before, was most of
- * the cost of an export.
- */
-static inline void ft_prefetch_slot(const struct flowtab *t, uint32_t idx)
-{
-	if (idx != FT_NIL)
-		__builtin_prefetch(&t->slots[ft_ent(t, idx)->hash & (t->nslots - 1)], 1);
-}
-
 static void ft_remove(struct flowtab *t, uint32_t idx)
 {
 	struct ft_entry *e = ft_ent(t, idx);
@@ -464,7 +452,6 @@ static int ft_expire_list(struct flowtab *t, int li, int64_t cut, enum fm_end_re
 		/* Overlap the miss on the next entry with the work on this one. */
 		if (next != FT_NIL)
 			__builtin_prefetch(&ft_ent(t, next)->link[li]);
-		ft_prefetch_slot(t, next);
 
 		if (ft_past_cut(&e->link[li], cut, lag))
 			break;
@@ -698,11 +685,7 @@ long flowtab_evict_oldest(struct flowtab *t, size_t n, enum fm_end_reason why, f
 	if (!emit || (unsigned int)why >= FM_END__MAX)
 		return -EINVAL;
 	while (t->list[FT_LAST].head != FT_NIL && (size_t)done < n) {
-		uint32_t head = t->list[FT_LAST].head;
-		int ret;
-
-		ft_prefetch_slot(t, ft_ent(t, head)->link[FT_LAST].next);
-		ret = ft_export_remove(t, head, why, emit, ctx, &done);
+		int ret = ft_export_remove(t, t->list[FT_LAST].head, why, emit, ctx, &done);
 
 		if (ret)
 			return ret;
