@@ -2,7 +2,8 @@
 # make bench: flowmaster's benchmarks. Each part prints its results and
 # writes its BENCHMARKS.md section to $BUILD/bench/<part>.md.
 #   kernel   ns/packet of the XDP program against baselines (bench_prog)
-#   sqlite   the store module's rows/s against a raw insert loop (sqlite_ingest)
+#   sqlite   the store module's rows/s against a raw insert loop (sqlite_ingest),
+#            and CPU per flow stage by stage at a 1M-flow churn (churn)
 #   insitu   the XDP programs' ns/packet on a live veth link (insitu.sh)
 #   compare  end to end: the same loads on a veth link through nothing, an
 #            empty XDP program, flowmaster, softflowd and pmacctd (compare.sh)
@@ -55,6 +56,9 @@ bench_kernel() {
 bench_sqlite() {
 	echo "== sqlite: store module against a raw insert loop"
 	"$BUILD/bench/sqlite_ingest" "${quick[@]}" --markdown="$BUILD/bench/sqlite.md"
+	# CPU per flow, stage by stage, kernel to disk (appended to sqlite.md).
+	echo "== sqlite: a flow on its way to disk at a 1M-flow churn, stage by stage"
+	"$BUILD/bench/churn" "${quick[@]}" --markdown="$BUILD/bench/sqlite.md"
 	echo "(Markdown section: $BUILD/bench/sqlite.md)"
 }
 

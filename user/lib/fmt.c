@@ -202,3 +202,96 @@ void table_free(struct table *t)
 	free(t->cell);
 	free(t);
 }
+
+/* 0..255 in decimal, without leading zeros; returns the digits written. */
+static size_t put_u8(char *out, unsigned v)
+{
+	if (v >= 100) {
+		out[0] = (char)('0' + v / 100);
+		out[1] = (char)('0' + v / 10 % 10);
+		out[2] = (char)('0' + v % 10);
+		return 3;
+	}
+	if (v >= 10) {
+		out[0] = (char)('0' + v / 10);
+		out[1] = (char)('0' + v % 10);
+		return 2;
+	}
+	out[0] = (char)('0' + v);
+	return 1;
+}
+
+size_t fmt_ip4(char *out, const uint8_t *a)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < 4; i++) {
+		n += put_u8(out + n, a[i]);
+		out[n++] = i < 3 ? '.' : '\0';
+	}
+	return n - 1;
+}
+
+/* One group in lower-case hex without leading zeros, as "%x" prints it. */
+static size_t put_x16(char *out, unsigned v)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+
+	for (int shift = 12; shift > 0; shift -= 4)
+		if (v >> shift || n)
+			out[n++] = hex[(v >> shift) & 15];
+	out[n++] = hex[v & 15];
+	return n;
+}
+
+/* glibc's inet_ntop6 (from BIND), step by step, so the text is the same. */
+size_t fmt_ip6(char *out, const uint8_t *a)
+{
+	unsigned w[8];
+	int best_base = -1, best_len = 0, cur_base = -1, cur_len = 0;
+	size_t n = 0;
+
+	for (int i = 0; i < 8; i++)
+		w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+	for (int i = 0; i < 8; i++) {
+		if (!w[i]) {
+			if (cur_base < 0) {
+				cur_base = i;
+				cur_len = 1;
+			} else {
+				cur_len++;
+			}
+		} else if (cur_base >= 0) {
+			if (best_base < 0 || cur_len > best_len) {
+				best_base = cur_base;
+				best_len = cur_len;
+			}
+			cur_base = -1;
+		}
+	}
+	if (cur_base >= 0 && (best_base < 0 || cur_len > best_len)) {
+		best_base = cur_base;
+		best_len = cur_len;
+	}
+	if (best_base >= 0 && best_len < 2)
+		best_base = -1;
+	for (int i = 0; i < 8; i++) {
+		if (best_base >= 0 && i >= best_base && i < best_base + best_len) {
+			if (i == best_base)
+				out[n++] = ':';
+			continue;
+		}
+		if (i)
+			out[n++] = ':';
+		/* IPv4-compatible ::a.b.c.d, IPv4-mapped ::ffff:a.b.c.d */
+		if (i == 6 && best_base == 0 &&
+		    (best_len == 6 || (best_len == 5 && w[5] == 0xffff)))
+			return n + fmt_ip4(out + n, a + 12);
+		n += put_x16(out + n, w[i]);
+	}
+	if (best_base >= 0 && best_base + best_len == 8)
+		out[n++] = ':';
+	out[n] = '\0';
+	return n;
+}

@@ -21,6 +21,16 @@ const char *fmt_duration(char *buf, size_t len, int64_t ms);
 const char *fmt_proto(char *buf, size_t len, int proto);
 /* "198.18.0.1:80", "[2001:2::1]:80", or the address alone when port < 0. */
 const char *fmt_endpoint(char *buf, size_t len, const char *addr, int port);
+/*
+ * Addresses exactly as glibc's inet_ntop prints them, without its
+ * sprintf: an IPv4 address (4 bytes; out has room for 16) and an IPv6
+ * one (16 bytes; room for 46, INET6_ADDRSTRLEN), with the longest run of
+ * two or more zero groups (the first of equal runs) as "::", and the
+ * IPv4-mapped and IPv4-compatible forms in dotted quads. Each writes a
+ * NUL-terminated string and returns its length.
+ */
+size_t fmt_ip4(char *out, const uint8_t *a);
+size_t fmt_ip6(char *out, const uint8_t *a);
 /* "2026-12-02 11:57:30" (UTC) for epoch ms. */
 const char *fmt_utc(char *buf, size_t len, int64_t ms);
 

@@ -157,6 +157,12 @@ void store_sink_init(struct sink *k, struct store *s);
 /* A MAC as the flows and devices tables hold it: "02:00:00:00:00:aa". */
 void store_fmt_mac(char out[18], const uint8_t *m);
 
+/* An address as the flows and devices tables hold it, as inet_ntop prints
+ * it: the IPv4 address in the last 4 bytes of addr (ip4), or the IPv6
+ * address addr. out has room for INET6_ADDRSTRLEN (46) bytes. Returns the
+ * length. */
+size_t store_fmt_addr(char out[46], const uint8_t addr[16], bool ip4);
+
 /* A consistent snapshot of the counters; any thread. */
 void store_get_stats(struct store *s, struct store_stats *st);
 

@@ -8,6 +8,7 @@
  * slots only after its COMMIT, so a failed transaction leaves its records
  * queued for the next attempt and nothing is lost or copied twice.
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -322,6 +323,8 @@ static void writer_run(struct store *s)
 
 static void *writer_thread(void *arg)
 {
+	/* Its own name in top -H, ps -L and perf. */
+	pthread_setname_np(pthread_self(), "fm-writer");
 	writer_run(arg);
 	return NULL;
 }
@@ -354,14 +357,30 @@ static void store_free(struct store *s)
 	free(s);
 }
 
+/*
+ * Process-wide SQLite settings, before SQLite initializes (the first
+ * connection opened): no memory statistics, which nothing here reads and
+ * which cost a global mutex around every allocation and free (~5% of the
+ * writer at a 1M-flow churn). The threading mode stays serialized; the
+ * store's own connection is opened with SQLITE_OPEN_NOMUTEX, as only one
+ * thread at a time uses it. Too late (SQLite already initialized by
+ * another module): SQLITE_MISUSE, harmless, the default stays.
+ */
+static void sqlite_global_setup(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int store_open(struct store **out, const struct store_opts *opts)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_condattr_t ca;
 	struct store *s;
 	int err;
 
 	if (!out || !opts || !opts->path || !*opts->path)
 		return -EINVAL;
+	pthread_once(&once, sqlite_global_setup);
 	*out = NULL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
