@@ -152,7 +152,7 @@ struct run {
 struct ctx {
 	struct params p;
 	struct loader l;
-	struct fm_flow_key *keys;
+	struct fm_map_key *keys;
 	struct fm_flow_value *vals; /* flows x nr_cpus */
 	struct fm_record *recs;	    /* as the table exports them */
 	size_t gens;		    /* generations of FLOWS_PER_GEN flows */
@@ -188,18 +188,14 @@ static void sleep_us(long us)
 	nanosleep(&(struct timespec){ .tv_nsec = us * 1000 }, NULL);
 }
 
-/* Flow i's key, as the program writes it. */
-static void make_key(struct fm_flow_key *k, size_t i)
+/* Flow i's map key, as the program writes it (its MACs go in the value). */
+static void make_key(struct fm_map_key *k, size_t i)
 {
-	static const uint8_t smac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
-	static const uint8_t dmac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x02 };
 	uint32_t a = 0xc6128000u + (uint32_t)(i % SRC_ADDRS); /* 198.18.128.0 + */
 
 	memset(k, 0, sizeof(*k));
 	k->ifindex = IFINDEX;
 	k->eth_type = 0x0800;
-	memcpy(k->src_mac, smac, 6);
-	memcpy(k->dst_mac, dmac, 6);
 	k->src_addr[10] = k->src_addr[11] = 0xff;
 	k->dst_addr[10] = k->dst_addr[11] = 0xff;
 	k->src_addr[12] = a >> 24;
@@ -213,7 +209,6 @@ static void make_key(struct fm_flow_key *k, size_t i)
 	k->src_port = 10000 + i % SRC_PORTS;
 	k->dst_port = 9;
 	k->protocol = 17;
-	k->direction = FM_DIR_INGRESS;
 }
 
 static int setup(struct ctx *c)
@@ -245,7 +240,12 @@ static int setup(struct ctx *c)
 		uint64_t t =
 			c->l.anchor.jiffies - c->gens * hz + (i / per) * hz + (i % per) * hz / per;
 
+		static const uint8_t smac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
+		static const uint8_t dmac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x02 };
+
 		make_key(&c->keys[i], i);
+		memcpy(v->src_mac, smac, 6); /* the inserting CPU's value has them */
+		memcpy(v->dst_mac, dmac, 6);
 		v->packets = 1;
 		v->bytes = FRAME_BYTES;
 		v->ip_bytes = IP_BYTES;
@@ -474,7 +474,7 @@ static int run_kernel_batch(struct ctx *c, struct run *r)
 	int fd = c->l.gen_fd[!c->l.active];
 	size_t got = 0;
 	double t0, ns = 0;
-	void *keys = malloc(FILL_BATCH * sizeof(struct fm_flow_key));
+	void *keys = malloc(FILL_BATCH * sizeof(struct fm_map_key));
 	void *vals = malloc((size_t)FILL_BATCH * c->l.nr_cpus * sizeof(struct fm_flow_value));
 	int ret = -1;
 
