@@ -195,6 +195,10 @@ static int run_finish(void *cfg)
 			"go somewhere)\n");
 		return -EINVAL;
 	}
+	if (c->ipfix_rate && !c->nr_ipfix) {
+		fprintf(stderr, "flowmaster: run: --ipfix-rate needs --ipfix HOST:PORT\n");
+		return -EINVAL;
+	}
 	return fm_log_set_verbosity("run", c->quiet, c->verbose);
 }
 
