@@ -10,10 +10,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 FRAMES=${IPFIX_FRAMES:-200000}
 FLOWS=${IPFIX_FLOWS:-1000}
 
-# nfcapd_start HOST DIR PORT: nfcapd on HOST's loopback, files in DIR.
+# nfcapd_start HOST DIR PORT [BUFLEN]: nfcapd on HOST's loopback, files in
+# DIR, a socket receive buffer of BUFLEN bytes (8 MiB asked for: the
+# kernel caps it at net.core.rmem_max).
 nfcapd_start()
 {
-	lab_bg "$1" "$LAB_TMP/nfcapd.log" nfcapd -w "$2" -p "$3" -b 127.0.0.1 -t 3600 -B 8388608
+	lab_bg "$1" "$LAB_TMP/nfcapd.log" nfcapd -w "$2" -p "$3" -b 127.0.0.1 -t 3600 \
+		-B "${4:-8388608}"
 	NFCAPD_PID=$LAB_PID
 	wait_for 5 "nfcapd listening" udp_listening "$1" "$3"
 }
@@ -111,6 +114,47 @@ test_export_nfcapd()
 	check_eq "ipfixDump: warnings on stderr" "$(wc -c <"$LAB_TMP/ipfixdump.err")" 0
 	check_eq "ipfixDump: data records of template 256" \
 		"$(awk '$1 == "256" { print $NF }' <<<"$dump")" "$FLOWS"
+}
+
+# --ipfix-rate: 100,000 flows end at once at the stop; unpaced, that is
+# 20,000 messages in one burst, far more than nfcapd's 1 MiB buffer holds.
+# Export only (--db none: no store to slow the burst down). Paced at
+# 50,000 records/s they arrive in about 2 s and nfcapd keeps up: nfdump's
+# flows | packets == the kernel's count == the frames received, no sequence
+# failure, and the export's rate (records over the span from its first
+# data message to its last, the exporter's log) and the stop's length show
+# the limit held (at most 1.2x).
+test_export_paced()
+{
+	need_fm
+	need_cmd trafgen sqlite3 nfcapd nfdump ss
+	lab_host a --no-ipv6
+	lab_host b --no-ipv6
+	lab_link a b
+	local dir=$LAB_TMP/nfcapd port=4739 rx0 n=100000 rate=${IPFIX_PACE_RATE:-50000}
+	local t0 t1 seen
+	mkdir -p "$dir"
+	nfcapd_start b "$dir" $port 1048576
+	rx0=$(lab_rx_packets b b-a)
+	fm_start b -i b-a --db none --ipfix 127.0.0.1:$port --ipfix-rate "$rate" --poll-interval 200
+	check "trafgen: $n frames, $n flows" lab_trafgen a a-b $n $n 0
+	wait_for 10 "$n frames at b-a" rx_at_least b b-a $((rx0 + n))
+	t0=$(date +%s%N)
+	fm_stop TERM
+	t1=$(date +%s%N)
+	check_eq "exit status" "$FM_RC" 0
+	sleep 0.3
+	lab_stop "$NFCAPD_PID" 5
+	check_eq "frames received" "$(($(lab_rx_packets b b-a) - rx0))" $n
+	check_log "the kernel's count" "b-a: kernel saw $n packets, $n exported"
+	check_eq "nfdump: flows | packets" "$(nfdump_totals "$dir" | cut -d'|' -f1-2)" "$n|$n"
+	check_eq "nfcapd's sequence failures" \
+		"$(nfdump -R "$dir" -I | awk '/^Sequence failures:/ { s += $3 } END { print s + 0 }')" 0
+	check_log "exporter's totals" "ipfix 127.0.0.1:$port: $n records sent .* 0 records not sent"
+	seen=$(sed -n "s/.*paced at $rate records\/s: [0-9]* records in [0-9.]* s, \([0-9]*\) records\/s.*/\1/p" "$FM_LOG")
+	info "export rate: $seen records/s (limit $rate); the stop took $(((t1 - t0) / 1000000)) ms"
+	check "export rate $seen <= 1.2 x $rate" test "${seen:-999999999}" -le $((rate * 12 / 10))
+	check "the stop took >= $n / (1.2 x $rate) s" test $(((t1 - t0) / 1000)) -ge $((n * 1000000 / (rate * 12 / 10)))
 }
 
 # collect_start HOST LOG ARGS...: flowmaster collect ARGS in HOST; waits
@@ -544,6 +588,16 @@ test_usage_errors()
 	check "says what to give" grep -q "expected HOST:PORT" <<<"$FM_OUT"
 	fm_run b run -i lo --db "$db" --ipfix "[2001:2::1]4739"
 	check_eq "--ipfix [IPV6] without ':': status" "$FM_RC" 2
+	check "no database made" test ! -e "$db"
+	fm_run b run -i lo --db "$db" --ipfix 127.0.0.1:4739 --ipfix-rate -1
+	check_eq "--ipfix-rate -1: status" "$FM_RC" 2
+	fm_run b run -i lo --db "$db" --ipfix 127.0.0.1:4739 --ipfix-rate 1e9
+	check_eq "--ipfix-rate 1e9: status" "$FM_RC" 2
+	fm_run b run -i lo --db "$db" --ipfix 127.0.0.1:4739 --ipfix-rate 100000001
+	check_eq "--ipfix-rate above 100000000: status" "$FM_RC" 2
+	fm_run b run -i lo --db "$db" --ipfix-rate 1000
+	check_eq "--ipfix-rate without --ipfix: status" "$FM_RC" 2
+	check "says what is missing" grep -q "ipfix-rate needs --ipfix" <<<"$FM_OUT"
 	check "no database made" test ! -e "$db"
 	fm_run b collect --db "$db"
 	check_eq "collect without --listen: status" "$FM_RC" 2

@@ -17,8 +17,11 @@
 #   fm-generic    the same with --xdp-mode generic; with 1000 UDP/IPv4 flows
 #                 only: what veth's native XDP mode itself costs
 #   fm-export     build/flowmaster run -i IF --db none --ipfix
-#                 127.0.0.1:PORT: export only, IPFIX to the same nfcapd as
-#                 softflowd's; stored = nfdump's packet total (the fair race)
+#                 127.0.0.1:PORT --ipfix-rate FM_EXPORT_RATE: export only,
+#                 IPFIX to the same nfcapd as softflowd's, paced (200000
+#                 records/s) so that the burst of every flow at the stop
+#                 does not overrun nfcapd's socket; stored = nfdump's
+#                 packet total (the fair race)
 #   softflowd     softflowd -i IF -n 127.0.0.1:PORT -v 9 -T full -d, exporting
 #                 NetFlow v9 to nfcapd on 127.0.0.1 in rx's namespace;
 #                 stored = nfdump's packet total over nfcapd's files
@@ -83,7 +86,8 @@
 #   --plot F       gnuplot PNG ($BUILD/bench/compare.png; none: no plot)
 #   -v             show the tail of each tool's log after each run
 # Environment: SETTLE (most s between the load and a capture tool's stop, 3),
-# FM_EXPORT_MTU (fm-export's --ipfix-mtu, 65000),
+# FM_EXPORT_MTU (fm-export's --ipfix-mtu, 65000), FM_EXPORT_RATE
+# (fm-export's --ipfix-rate, 200000; 0: unpaced),
 # FM_ARGS (extra flowmaster run options, every fm tool), FM_EXPORT_ARGS
 # (extra options of fm-export), SOFTFLOWD_ARGS (extra softflowd
 # options), PMACCT_TUNED (extra lines for the tuned config), BENCH_OBJ
@@ -562,14 +566,24 @@ tool_softflowd_stop()
 # burst at the stop; in 512-byte messages (the default) that burst
 # overran nfcapd's socket from 64k flows on (152 of ~16000 datagrams
 # dropped at 65858 flows, 2880 at 200000), where softflowd, whose table
-# holds 8192 flows, exports all along.
+# holds 8192 flows, exports all along. Even in 65000-byte messages the 1M
+# flows' burst lost 70-574 datagrams (nfcapd's buffer is capped at
+# net.core.rmem_max, 4 MiB here), hence --ipfix-rate FM_EXPORT_RATE
+# (200000 records/s: 1M flows leave in 5 s). Measured at 100 kpps, 1M flows
+# (2026-12-03, load average 2-3): unpaced 88.9 and 99.5 % stored (153 and 6
+# datagrams dropped); paced at 200000 (3 runs), 400000 (2) and 1000000 (2,
+# reaching ~600000/s, the flush's own speed) 100.000 % in every run: the
+# loss came from the microbursts, which the 2 ms burst cap removes. 200000
+# leaves a margin for a busier machine.
 FM_EXPORT_MTU=${FM_EXPORT_MTU:-65000}
+FM_EXPORT_RATE=${FM_EXPORT_RATE:-200000}
 tool_fm-export_start()
 {
 	nf_start
 	FM_DB=none
 	# shellcheck disable=SC2086 # FM_EXPORT_ARGS is a list of options
-	fm_start --ipfix 127.0.0.1:$NF_PORT --ipfix-mtu "$FM_EXPORT_MTU" ${FM_EXPORT_ARGS:-}
+	fm_start --ipfix 127.0.0.1:$NF_PORT --ipfix-mtu "$FM_EXPORT_MTU" \
+		--ipfix-rate "$FM_EXPORT_RATE" ${FM_EXPORT_ARGS:-}
 }
 tool_fm-export_stop()
 {
@@ -1195,7 +1209,7 @@ cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 	echo "- *load*: a number: that many frames per second (\`trafgen -b\`, one process, \`-P 1 --no-sock-mem\`) for the run's seconds, bounded by rate x seconds frames; max: as fast as the veth takes them, ended by a timeout after the run's seconds and bounded by $MAX_PPS x seconds frames."
 	echo "- *runs*: $(hl_text). Each figure of a run is taken within that run (ratios and differences to none or empty first), then min / median / max over the runs; targets use the medians."
 	echo "- *traffic*: UDP/IPv4 60 B: 60-byte UDP/IPv4 frames from tx to rx port 9; above 4096 flows the source port (up to 4096 of them) and the source address (198.18.128.0 + i) both count per frame over coprime ranges, so at 1M flows every frame of a run is a new flow: 65858 flows are 3874 ports x 17 hosts, 1003520 are 4096 ports x 245 hosts (hosts have many flows each, as on real networks). TCP/IPv6 74 B: Ethernet + IPv6 + a 20-byte TCP header with ACK set, no payload, to rx's address port 80, from 16 source addresses in the link's 2001:2:0:N::/64 and one source port per flow; rx has IPv6 off, so its stack drops them after every tool has seen them (*arrived* counts them)."
-	echo "- *none*: nothing on the receiving veth end; *empty*: \`xdp_empty\` (XDP_PASS, \`bpf/bench.bpf.c\`) attached natively, at max load only; *fm*: \`flowmaster run -i IF --db DB --pin-path PIN\`${FM_ARGS:+ $FM_ARGS} (default settings); *fm-export*: \`flowmaster run -i IF --db none --ipfix 127.0.0.1:$NF_PORT --ipfix-mtu $FM_EXPORT_MTU --pin-path PIN\`${FM_EXPORT_ARGS:+ $FM_EXPORT_ARGS} (export only; messages up to the loopback's MTU: a run is shorter than the idle timeout, so every flow is exported at the stop in one burst, which in the default 512-byte messages overran nfcapd's socket from 64k flows on, while softflowd, whose table holds 8192 flows, exports all along) to the same nfcapd as softflowd's, stored = nfdump's packet total as for softflowd: the fair race, collector against collector; *fm-generic*: \`fm\` with \`--xdp-mode generic\` (1000 UDP/IPv4 flows only: native XDP puts a veth in NAPI mode and copies each frame into a page of its own, which generic XDP on the skb does not; flowmaster keeps native as its default because a veth peer with native XDP segments TCP before sending, so packets are counted as on a wire, while generic XDP would see each GSO skb of up to 64 KB as one packet); *softflowd*: \`softflowd -i IF -n 127.0.0.1:$NF_PORT -v 9 -T full -d\`${SOFTFLOWD_ARGS:+ $SOFTFLOWD_ARGS} exporting to \`nfcapd -b 127.0.0.1 -p $NF_PORT -B 16777216\` in the same namespace, stored = the packet total of nfcapd's records (\`nfdump -R DIR -o fmt:%pkt\`); *pmacct*: \`pmacctd\` with \`plugins: sqlite3\`, \`sql_table_version: 1\` (pmacct's v1 schema), \`aggregate: src_host,dst_host,src_port,dst_port,proto\`, \`sql_refresh_time: 1\`, stored = \`sum(packets)\` of table acct; *pmacct-tuned*: the same plus \`pmacctd_pipe_size: 67108864\` (the pcap buffer), \`plugin_pipe_size: 134217728\`, \`plugin_buffer_size: 131072\`, \`sql_cache_entries: 1048573\`${PMACCT_TUNED:+ and $PMACCT_TUNED}. Every tool is started before the load; the capture tools (softflowd, pmacctd) are stopped when they have read what is still in their capture buffers (when the tool has used no CPU for 0.1 s; pmacctd not before 1 s, as the last frames of a load reach it only on a timer; at most ${SETTLE} s after the load), the others at once; by SIGTERM (softflowd: \`softflowctl shutdown\`, since SIGTERM ends it without exporting its flows); stored counts are read after the tool has exited. Flows from rx's own address (ICMP port unreachables it sends back, seen by the capture tools on the way out) are left out of *stored*; IPv6 flows all count."
+	echo "- *none*: nothing on the receiving veth end; *empty*: \`xdp_empty\` (XDP_PASS, \`bpf/bench.bpf.c\`) attached natively, at max load only; *fm*: \`flowmaster run -i IF --db DB --pin-path PIN\`${FM_ARGS:+ $FM_ARGS} (default settings); *fm-export*: \`flowmaster run -i IF --db none --ipfix 127.0.0.1:$NF_PORT --ipfix-mtu $FM_EXPORT_MTU --ipfix-rate $FM_EXPORT_RATE --pin-path PIN\`${FM_EXPORT_ARGS:+ $FM_EXPORT_ARGS} (export only; messages up to the loopback's MTU, paced at $FM_EXPORT_RATE records/s: a run is shorter than the idle timeout, so every flow is exported at the stop, which unpaced, in one burst, overran nfcapd's socket from 64k flows on (even in 64 KB messages at 1M flows), while softflowd, whose table holds 8192 flows, exports all along) to the same nfcapd as softflowd's, stored = nfdump's packet total as for softflowd: the fair race, collector against collector; *fm-generic*: \`fm\` with \`--xdp-mode generic\` (1000 UDP/IPv4 flows only: native XDP puts a veth in NAPI mode and copies each frame into a page of its own, which generic XDP on the skb does not; flowmaster keeps native as its default because a veth peer with native XDP segments TCP before sending, so packets are counted as on a wire, while generic XDP would see each GSO skb of up to 64 KB as one packet); *softflowd*: \`softflowd -i IF -n 127.0.0.1:$NF_PORT -v 9 -T full -d\`${SOFTFLOWD_ARGS:+ $SOFTFLOWD_ARGS} exporting to \`nfcapd -b 127.0.0.1 -p $NF_PORT -B 16777216\` in the same namespace, stored = the packet total of nfcapd's records (\`nfdump -R DIR -o fmt:%pkt\`); *pmacct*: \`pmacctd\` with \`plugins: sqlite3\`, \`sql_table_version: 1\` (pmacct's v1 schema), \`aggregate: src_host,dst_host,src_port,dst_port,proto\`, \`sql_refresh_time: 1\`, stored = \`sum(packets)\` of table acct; *pmacct-tuned*: the same plus \`pmacctd_pipe_size: 67108864\` (the pcap buffer), \`plugin_pipe_size: 134217728\`, \`plugin_buffer_size: 131072\`, \`sql_cache_entries: 1048573\`${PMACCT_TUNED:+ and $PMACCT_TUNED}. Every tool is started before the load; the capture tools (softflowd, pmacctd) are stopped when they have read what is still in their capture buffers (when the tool has used no CPU for 0.1 s; pmacctd not before 1 s, as the last frames of a load reach it only on a timer; at most ${SETTLE} s after the load), the others at once; by SIGTERM (softflowd: \`softflowctl shutdown\`, since SIGTERM ends it without exporting its flows); stored counts are read after the tool has exited. Flows from rx's own address (ICMP port unreachables it sends back, seen by the capture tools on the way out) are left out of *stored*; IPv6 flows all count."
 	echo "- *sent*: the sender veth's tx counter; *arrived*: the receiver's rx counter; *stored %*: stored / arrived. *packets/s*: the arrival rate while packets were arriving (rx counter sampled every 20 ms; first to last change); */ empty*: over the empty program's in the same run (max load)."
 	echo "- *CPU s/Mpkt*: busy time of all CPUs (\`/proc/stat\`, softirq included) less the CPU time of user processes outside the test namespaces (other work on the machine: \`/proc/PID/stat\` utime + stime + reaped children; kernel threads stay in), per million arrived packets, from the start of the load to its end (none) or to the tool's exit with its data written (the others, so the final flush counts; includes nfcapd for softflowd). trafgen's own cost is in every figure; *+ vs none* subtracts the no-tool figure of the same case and run. *tool CPU*: the tool's own user + system time from the start of the load to its exit (\`/usr/bin/time\`: the process and the children it reaped) per million arrived packets. *peak RSS*: \`/usr/bin/time\` %M. *stop s*: SIGTERM until the tool exited (pmacct: and every writer it forked; softflowd: and nfcapd, after it had read every export datagram)."
 	echo "- Targets: the Python collector flowmaster replaces stored $PY_PPS packets/s; *stored pkt/s* is packets/s x stored / arrived, per run."

@@ -383,8 +383,11 @@ static int shutdown_run(struct run_state *s)
 	}
 	undelivered = daemon_finish(&s->dm, SHUTDOWN_WAIT_MS);
 	if (undelivered) {
-		pr_err("writer stuck: %" PRIu64 " records could not be handed to it\n",
-		       undelivered);
+		pr_err("writer stuck: %" PRIu64 " records could not be handed to it%s\n",
+		       undelivered,
+		       s->cfg->ipfix_rate ?
+			       " (or --ipfix-rate is too low for the flows at a stop)" :
+			       "");
 		ret = 1;
 	}
 	wait_for_writer(s, until);

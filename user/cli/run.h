@@ -39,6 +39,7 @@ struct run_cfg {
 	bool ipfix_stats;
 	bool ipfix_ifnames;
 	uint64_t ipfix_refresh_s;
+	uint64_t ipfix_rate;
 	bool wait_iface; /* --wait-interface: start before an interface exists */
 	bool quiet;	 /* -q: sets fm_log_level */
 	int verbose;	 /* -v, -vv: sets fm_log_level */

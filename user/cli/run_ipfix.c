@@ -23,6 +23,7 @@ int run_ipfix_open(const struct run_cfg *c)
 			.stats = c->ipfix_stats,
 			.ifnames = c->ipfix_ifnames,
 			.refresh_s = (unsigned)c->ipfix_refresh_s,
+			.rate = c->ipfix_rate,
 		};
 		int err = ipfix_export_open(&exporters[nr_exporters], &o);
 
@@ -33,6 +34,11 @@ int run_ipfix_open(const struct run_cfg *c)
 			", messages of at most %" PRIu64 " bytes%s\n",
 			c->ipfix[i], c->ipfix_domain, c->ipfix_msg_size,
 			c->ipfix_stats ? ", with statistics records" : "");
+		if (c->ipfix_rate)
+			pr_info("ipfix: %s paced at %" PRIu64
+				" records/s (a queue of %zu records)\n",
+				c->ipfix[i], c->ipfix_rate,
+				ipfix_pace_queue_records(c->ipfix_rate));
 	}
 	return 0;
 }
@@ -103,6 +109,7 @@ void run_ipfix_close(void)
 		struct sink *k = ipfix_export_sink(exporters[i]);
 
 		k->flush(k);
+		ipfix_export_finish(exporters[i]);
 		ipfix_export_get_stats(exporters[i], &st);
 		pr_info("%s: %" PRIu64 " records sent in %" PRIu64 " messages (%" PRIu64
 			" bytes), %" PRIu64 " records not sent\n",

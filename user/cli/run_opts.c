@@ -152,6 +152,11 @@ static const struct opt run_table[] = {
 	  "send the templates again at least this often (and every 100 messages), so that a "
 	  "collector that restarts decodes again within it",
 	  .def = "20", OPT_AT(struct run_cfg, ipfix_refresh_s), .min = 1, .max = 3600 },
+	{ "ipfix-rate", 0, OPT_U64, "RECORDS",
+	  "send at most this many flow records per second to each collector, queueing the rest "
+	  "(what does not fit waits in the flow table), so a burst such as the flush at a stop "
+	  "does not overrun the collector; 0: unlimited",
+	  .def = "0", OPT_AT(struct run_cfg, ipfix_rate), .max = 100000000 },
 	{ "retention", 0, OPT_DURATION, "DURATION",
 	  "delete flows and metrics older than this (30m, 7d), in small chunks, keeping their "
 	  "totals in the retired table; 0: keep everything",
@@ -188,6 +193,10 @@ static int run_finish(void *cfg)
 		fprintf(stderr,
 			"flowmaster: run: --db none needs --ipfix HOST:PORT (the records must "
 			"go somewhere)\n");
+		return -EINVAL;
+	}
+	if (c->ipfix_rate && !c->nr_ipfix) {
+		fprintf(stderr, "flowmaster: run: --ipfix-rate needs --ipfix HOST:PORT\n");
 		return -EINVAL;
 	}
 	return fm_log_set_verbosity("run", c->quiet, c->verbose);

@@ -4,17 +4,36 @@
 #include <inttypes.h>
 #include <net/if.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "ipfix/encode.h"
 #include "ipfix/export.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 
-#define SNDBUF_BYTES (4 << 20) /* a whole fan-out stage's messages, and more */
-#define IFNAMES_MAX 64	       /* interfaces whose names are sent (ifnames) */
+#define SNDBUF_BYTES (4 << 20)	  /* a whole fan-out stage's messages, and more */
+#define IFNAMES_MAX 64		  /* interfaces whose names are sent (ifnames) */
+#define PACE_BURST_NS 2000000	  /* paced: a send may run ahead of the rate by this */
+#define PACE_CLOSE_MARGIN_MS 2000 /* paced: close waits queued/rate + this */
+
+/* With a rate (o.rate > 0): the bounded queue the sender thread empties. */
+struct pace {
+	pthread_t thread;
+	pthread_mutex_t mu; /* guards the queue, stop, and the exporter's stats */
+	pthread_cond_t cv;  /* signalled on take(), flush() and close() */
+	struct fm_record *q;
+	size_t cap, head, count;   /* a ring: count records from head */
+	bool stop;		   /* close(): send what is queued, then end */
+	int64_t stop_by_mono;	   /* ...but give up on what is left at this time */
+	int64_t next_ns;	   /* CLOCK_MONOTONIC when the next message may go */
+	int64_t first_ns, last_ns; /* the first and the last data message sent */
+	uint64_t paced_records;	   /* data records in them */
+	bool started;
+};
 
 struct ipfix_exporter {
 	struct sink sink;
@@ -32,7 +51,56 @@ struct ipfix_exporter {
 	uint32_t ifidx[IFNAMES_MAX]; /* ifnames: the ifindexes records carried */
 	unsigned nifidx;
 	struct ipfix_export_stats st;
+	struct pace pace; /* used only with a rate */
 };
+
+size_t ipfix_pace_queue_records(uint64_t rate)
+{
+	uint64_t n = rate / 4;
+
+	if (n < IPFIX_PACE_QUEUE_MIN)
+		n = IPFIX_PACE_QUEUE_MIN;
+	if (n > IPFIX_PACE_QUEUE_MAX)
+		n = IPFIX_PACE_QUEUE_MAX;
+	return (size_t)n;
+}
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * Paced: wait until a message of flows records may go. A virtual clock
+ * (next_ns) moves by flows/rate per message; it never lags now by more than
+ * PACE_BURST_NS, so after a pause at most that much goes at once.
+ */
+static void pace_wait(struct ipfix_exporter *x, uint32_t flows)
+{
+	struct pace *p = &x->pace;
+	int64_t now = mono_ns();
+
+	if (p->next_ns < now - PACE_BURST_NS)
+		p->next_ns = now - PACE_BURST_NS;
+	if (p->next_ns > now) {
+		struct timespec ts = {
+			.tv_sec = p->next_ns / 1000000000,
+			.tv_nsec = p->next_ns % 1000000000,
+		};
+
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+		now = mono_ns();
+	}
+	p->next_ns += (int64_t)((uint64_t)flows * 1000000000 / x->o.rate);
+	if (!p->paced_records)
+		p->first_ns = now;
+	p->last_ns = now;
+	p->paced_records += flows;
+}
 
 int ipfix_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len, const char **why)
 {
@@ -98,18 +166,30 @@ static void send_msg(struct ipfix_exporter *x)
 	size_t len = ipfix_msg_end(&x->enc);
 	ssize_t n;
 
+	int err;
+
 	x->open_msg = false;
+	if (x->pace.started && flows)
+		pace_wait(x, flows);
 	n = sendto(x->fd, x->buf, len, MSG_DONTWAIT, (struct sockaddr *)&x->to, x->tolen);
+	err = errno;
+	if (x->pace.started)
+		pthread_mutex_lock(&x->pace.mu);
 	if (n == (ssize_t)len) {
 		x->st.messages++;
 		x->st.records += flows;
 		x->st.octets += len;
-		return;
+	} else {
+		x->st.messages_unsent++;
+		x->st.records_unsent += flows;
 	}
-	x->st.messages_unsent++;
-	x->st.records_unsent += flows;
-	if (n < 0 && errno != x->last_err) {
-		x->last_err = errno;
+	if (x->pace.started)
+		pthread_mutex_unlock(&x->pace.mu);
+	if (n == (ssize_t)len)
+		return;
+	if (n < 0 && err != x->last_err) {
+		x->last_err = err;
+		errno = err;
 		pr_warn("%s: %s; messages that cannot be sent are dropped and counted "
 			"(ipfix_records_unsent)\n",
 			x->name, strerror(errno));
@@ -195,10 +275,9 @@ static bool new_ifindex(struct ipfix_exporter *x, uint32_t ifindex)
 	return true;
 }
 
-static int ipfix_take(struct sink *k, const struct fm_record *recs, size_t n)
+/* Put n records in messages, sending each that fills; the last stays open. */
+static void encode_records(struct ipfix_exporter *x, const struct fm_record *recs, size_t n)
 {
-	struct ipfix_exporter *x = k->priv;
-
 	for (size_t i = 0; i < n; i++) {
 		if (x->o.ifnames && recs[i].key.ifindex && new_ifindex(x, recs[i].key.ifindex)) {
 			/* Its name before its first record: templates again now. */
@@ -213,6 +292,13 @@ static int ipfix_take(struct sink *k, const struct fm_record *recs, size_t n)
 		begin_data(x);
 		ipfix_put_record(&x->enc, &recs[i]); /* fits an empty message */
 	}
+}
+
+static int ipfix_take(struct sink *k, const struct fm_record *recs, size_t n)
+{
+	struct ipfix_exporter *x = k->priv;
+
+	encode_records(x, recs, n);
 	send_data(x);
 	return 0;
 }
@@ -220,6 +306,153 @@ static int ipfix_take(struct sink *k, const struct fm_record *recs, size_t n)
 static void ipfix_flush(struct sink *k)
 {
 	send_data(k->priv);
+}
+
+/* Paced: the queue's free slots. */
+static size_t paced_room(struct sink *k)
+{
+	struct ipfix_exporter *x = k->priv;
+	size_t room;
+
+	pthread_mutex_lock(&x->pace.mu);
+	room = x->pace.cap - x->pace.count;
+	pthread_mutex_unlock(&x->pace.mu);
+	return room;
+}
+
+/* Paced: copy the records into the queue (n <= room) for the thread. */
+static int paced_take(struct sink *k, const struct fm_record *recs, size_t n)
+{
+	struct ipfix_exporter *x = k->priv;
+	struct pace *p = &x->pace;
+	int err = 0;
+
+	pthread_mutex_lock(&p->mu);
+	if (n > p->cap - p->count) {
+		err = -ENOSPC;
+		goto out;
+	}
+	for (size_t done = 0; done < n;) {
+		size_t tail = (p->head + p->count) % p->cap;
+		size_t chunk = p->cap - tail;
+
+		if (chunk > n - done)
+			chunk = n - done;
+		memcpy(&p->q[tail], &recs[done], chunk * sizeof(*recs));
+		p->count += chunk;
+		done += chunk;
+	}
+	pthread_cond_signal(&p->cv);
+out:
+	pthread_mutex_unlock(&p->mu);
+	return err;
+}
+
+/* Paced: the thread sends what is queued anyway; wake it. */
+static void paced_flush(struct sink *k)
+{
+	struct ipfix_exporter *x = k->priv;
+
+	pthread_mutex_lock(&x->pace.mu);
+	pthread_cond_signal(&x->pace.cv);
+	pthread_mutex_unlock(&x->pace.mu);
+}
+
+/*
+ * The sender thread: owns the encoder, the templates and the sequence
+ * numbers while it runs. It encodes the queued records in place (take()
+ * writes only past them), freeing their slots once sent, and sends a
+ * message that is not full as soon as the queue is empty, so that no record
+ * waits for more to come.
+ */
+static void *pace_thread(void *arg)
+{
+	struct ipfix_exporter *x = arg;
+	struct pace *p = &x->pace;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		size_t n;
+
+		while (!p->count && !p->stop)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (!p->count)
+			break;
+		if (p->stop && mono_ms() >= p->stop_by_mono) {
+			x->st.records_unsent += p->count;
+			p->count = 0;
+			break;
+		}
+		n = p->count;
+		if (n > p->cap - p->head)
+			n = p->cap - p->head;
+		if (n > 256) /* free slots as it goes */
+			n = 256;
+		pthread_mutex_unlock(&p->mu);
+		encode_records(x, &p->q[p->head], n);
+		pthread_mutex_lock(&p->mu);
+		p->head = (p->head + n) % p->cap;
+		p->count -= n;
+		if (!p->count) {
+			pthread_mutex_unlock(&p->mu);
+			send_data(x);
+			pthread_mutex_lock(&p->mu);
+		}
+	}
+	pthread_mutex_unlock(&p->mu);
+	send_data(x);
+	return NULL;
+}
+
+static int pace_start(struct ipfix_exporter *x)
+{
+	struct pace *p = &x->pace;
+	int err;
+
+	p->cap = ipfix_pace_queue_records(x->o.rate);
+	p->q = calloc(p->cap, sizeof(*p->q));
+	if (!p->q)
+		return -ENOMEM;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->started = true; /* before the thread reads it */
+	err = pthread_create(&p->thread, NULL, pace_thread, x);
+	if (err) {
+		p->started = false;
+		pr_err("%s: cannot start the sender thread: %s\n", x->name, strerror(err));
+		pthread_cond_destroy(&p->cv);
+		pthread_mutex_destroy(&p->mu);
+		return -err;
+	}
+	x->sink.room = paced_room;
+	x->sink.take = paced_take;
+	x->sink.flush = paced_flush;
+	return 0;
+}
+
+/* Let the thread send what is queued, within queued/rate + a margin, and
+ * join it; what is left then is counted as not sent. */
+static void pace_stop(struct ipfix_exporter *x)
+{
+	struct pace *p = &x->pace;
+
+	if (!p->started)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stop = true;
+	p->stop_by_mono = mono_ms() + (int64_t)(p->count * 1000 / x->o.rate) + PACE_CLOSE_MARGIN_MS;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	pthread_join(p->thread, NULL);
+	p->started = false;
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+	if (p->paced_records > 1 && p->last_ns > p->first_ns)
+		pr_info("%s: paced at %" PRIu64 " records/s: %" PRIu64
+			" records in %.3f s, %.0f records/s\n",
+			x->name, x->o.rate, p->paced_records,
+			(double)(p->last_ns - p->first_ns) / 1e9,
+			(double)p->paced_records * 1e9 / (double)(p->last_ns - p->first_ns));
 }
 
 int ipfix_export_open(struct ipfix_exporter **out, const struct ipfix_export_opts *o)
@@ -272,6 +505,11 @@ int ipfix_export_open(struct ipfix_exporter **out, const struct ipfix_export_opt
 		.flush = ipfix_flush,
 		.priv = x,
 	};
+	if (x->o.rate) {
+		err = pace_start(x);
+		if (err)
+			goto fail;
+	}
 	*out = x;
 	return 0;
 fail:
@@ -284,15 +522,27 @@ struct sink *ipfix_export_sink(struct ipfix_exporter *x)
 	return &x->sink;
 }
 
-void ipfix_export_get_stats(const struct ipfix_exporter *x, struct ipfix_export_stats *st)
+void ipfix_export_get_stats(struct ipfix_exporter *x, struct ipfix_export_stats *st)
 {
+	if (x->pace.started)
+		pthread_mutex_lock(&x->pace.mu);
 	*st = x->st;
+	if (x->pace.started)
+		pthread_mutex_unlock(&x->pace.mu);
+}
+
+void ipfix_export_finish(struct ipfix_exporter *x)
+{
+	if (x)
+		pace_stop(x);
 }
 
 void ipfix_export_close(struct ipfix_exporter *x)
 {
 	if (!x)
 		return;
+	pace_stop(x);
+	free(x->pace.q);
 	if (x->fd >= 0) {
 		send_data(x);
 		close(x->fd);

@@ -7,13 +7,22 @@
  * dropped and its records are counted as not sent; the sequence numbers
  * still move past them, so the collector sees the loss too.
  *
+ * With a rate (records per second, o.rate > 0) it paces instead: room is
+ * the free part of a bounded queue (ipfix_pace_queue_records), take()
+ * copies records into it, and a sender thread, which then owns the
+ * encoder, the templates and the sequence numbers, sends them in messages
+ * no faster than the rate (a token bucket: at most PACE_BURST_NS ahead),
+ * so a collector's socket is not overrun by a burst, e.g. every flow at a
+ * stop. What does not fit in the queue stays aggregated in the flow table:
+ * nothing is dropped for the pacing's sake.
+ *
  * Templates go out before the first data and again every refresh_s
  * seconds or refresh_msgs messages, whichever comes first, so a collector
  * that restarts decodes records again within that period. Each take()
- * ends with its records sent: nothing waits in the exporter between the
- * daemon's cycles.
+ * ends with its records sent (unpaced) or queued for the thread (paced,
+ * which sends a message that is not full as soon as the queue is empty).
  *
- * Not thread safe: the daemon's main thread owns it.
+ * The sink's functions and close are for the daemon's main thread only.
  */
 #ifndef FM_IPFIX_EXPORT_H
 #define FM_IPFIX_EXPORT_H
@@ -25,6 +34,8 @@
 
 #define IPFIX_REFRESH_S_DEFAULT 20     /* templates resent at least this often */
 #define IPFIX_REFRESH_MSGS_DEFAULT 100 /* ...and every this many messages */
+#define IPFIX_PACE_QUEUE_MIN 4096      /* paced: queue records, at least */
+#define IPFIX_PACE_QUEUE_MAX 65536     /* ...at most (rate/4 between) */
 
 struct ipfix_export_opts {
 	const char *dest;      /* "HOST:PORT", "[IPV6]:PORT" */
@@ -34,6 +45,7 @@ struct ipfix_export_opts {
 	unsigned refresh_msgs; /* 0: IPFIX_REFRESH_MSGS_DEFAULT */
 	bool stats;	       /* send the statistics options record with the templates */
 	bool ifnames;	       /* send each interface's name (options records) with them */
+	uint64_t rate;	       /* records per second; 0: unpaced, no thread */
 };
 
 struct ipfix_export_stats {
@@ -54,8 +66,14 @@ struct ipfix_exporter;
 int ipfix_export_open(struct ipfix_exporter **out, const struct ipfix_export_opts *o);
 /* The exporter as a sink; valid until ipfix_export_close. */
 struct sink *ipfix_export_sink(struct ipfix_exporter *x);
-void ipfix_export_get_stats(const struct ipfix_exporter *x, struct ipfix_export_stats *st);
-/* Send what is held and close. NULL is a no-op. */
+void ipfix_export_get_stats(struct ipfix_exporter *x, struct ipfix_export_stats *st);
+/* Paced: let the thread send what is queued (waiting queued/rate + 2 s at
+ * most, what is left then counted as not sent) and end it; the stats are
+ * then final. Unpaced, or NULL: nothing. */
+void ipfix_export_finish(struct ipfix_exporter *x);
+/* Records the queue of a paced exporter holds at rate. */
+size_t ipfix_pace_queue_records(uint64_t rate);
+/* Send what is held (finishing first) and close. NULL is a no-op. */
 void ipfix_export_close(struct ipfix_exporter *x);
 
 /*
