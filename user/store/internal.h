@@ -53,11 +53,6 @@
  * are owed (their copies cost memory). */
 #define DEV_WRITEBACK_FRACTION 2
 #define DEV_OWED_MAX 65536
-/* Device write-back when the writer keeps up: once the oldest unwritten
- * device traffic is this old. Writing them with every batch that emptied
- * the queue cost one UPDATE per flow in a churn of new flows (2.3 of the
- * writer's 7.7 us per flow in tools/bench/churn.c). */
-#define DEV_IDLE_MS 1000
 /* Backoff after a failed transaction: doubling from 100 ms to 5 s, so a
  * full disk costs a log line and a retry every 5 s, not a busy loop. */
 #define RETRY_MIN_MS 100
@@ -164,7 +159,6 @@ struct store {
 	int64_t oldest_ms;   /* ... since this monotonic time */
 	bool dev_held;	     /* the device cache holds unwritten traffic */
 	int64_t dev_due_ms;  /* ... to be written by this monotonic time */
-	int64_t dev_idle_ms; /* ... or from this time on when the queue is empty */
 	bool flush_now;	     /* a submit was refused: write without waiting */
 	bool stopping;
 	unsigned batch_size;

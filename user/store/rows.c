@@ -13,11 +13,10 @@
  * traffic is DEV_WRITEBACK_FRACTION of max_delay old (or many evicted
  * devices are owed), since rewriting the same hot devices' rows in every
  * transaction costs more than the flow rows themselves in a churn of new
- * flows; a batch that empties the queue writes them once that traffic is
- * DEV_IDLE_MS old, and the last one always does. The device cache keeps
- * which traffic is from committed transactions (held), so after a failed
- * transaction it goes back to that and forgets the ids it learned in it,
- * and the retry counts the records
+ * flows; a batch that empties the queue, and the last one, always write
+ * them. The device cache keeps which traffic is from committed
+ * transactions (held), so after a failed transaction it goes back to that
+ * and forgets the ids it learned in it, and the retry counts the records
  * again from the queue: device totals never lose or double-count a flow,
  * they may only trail the flows.
  */

@@ -31,10 +31,8 @@ static void note_device_debt(struct store *s, int64_t now)
 {
 	bool held = devcache_dirty_count(s->dc) > 0;
 
-	if (held && !s->dev_held) {
+	if (held && !s->dev_held)
 		s->dev_due_ms = now + s->opts.max_delay_ms / DEV_WRITEBACK_FRACTION;
-		s->dev_idle_ms = now + DEV_IDLE_MS;
-	}
 	s->dev_held = held;
 }
 
@@ -64,8 +62,6 @@ static bool flush_due(const struct store *s, int64_t now)
 		return true;
 	if (s->dev_held && now >= s->dev_due_ms)
 		return true;
-	if (s->dev_held && !s->rec_count && now >= s->dev_idle_ms)
-		return true;
 	return s->have_oldest && now >= delay_deadline(s);
 }
 
@@ -90,8 +86,6 @@ static int64_t next_wake(const struct store *s)
 		t = delay_deadline(s);
 	if (s->dev_held && s->dev_due_ms < t)
 		t = s->dev_due_ms;
-	if (s->dev_held && !s->rec_count && s->dev_idle_ms < t)
-		t = s->dev_idle_ms;
 	if (t < s->retry_at_ms)
 		t = s->retry_at_ms;
 	return t < wake ? t : wake;
@@ -102,9 +96,9 @@ static void take_batch(struct store *s, struct store_batch *b, int64_t now)
 {
 	b->rec_head = s->rec_head;
 	b->nrec = s->rec_count < s->batch_size ? s->rec_count : s->batch_size;
-	/* Devices too when due (see the top of rows.c). */
-	b->dev_writeback = s->stopping || (s->dev_held && now >= s->dev_due_ms) ||
-			   (s->dev_held && b->nrec == s->rec_count && now >= s->dev_idle_ms);
+	/* Devices too unless more records wait (see the top of the file). */
+	b->dev_writeback =
+		s->stopping || b->nrec == s->rec_count || (s->dev_held && now >= s->dev_due_ms);
 	b->met_head = s->met_head;
 	b->nmet = s->met_count;
 	b->had_oldest = s->have_oldest;
