@@ -10,12 +10,8 @@
 # loopback of the test host it runs in.
 # shellcheck source=tests/netns/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-
-# udp_listening HOST PORT: a UDP socket is bound to PORT in HOST.
-udp_listening()
-{
-	lab_nsexec "$1" ss -Hlun "sport = :$2" | grep -q .
-}
+# shellcheck source=tests/netns/ipfix-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ipfix-lib.sh"
 
 # udp_drained HOST PORT: nothing queued on PORT's socket in HOST.
 udp_drained()
@@ -29,35 +25,6 @@ promisc()
 	lab_nsexec "$1" ip -d link show dev "$2" | grep -q 'promiscuity [1-9]'
 }
 
-# nfcapd_start HOST DIR PORT: nfcapd on HOST's loopback, files in DIR.
-nfcapd_start()
-{
-	lab_bg "$1" "$LAB_TMP/nfcapd.log" nfcapd -w "$2" -p "$3" -b 127.0.0.1 -t 3600 -B 8388608
-	NFCAPD_PID=$LAB_PID
-	wait_for 5 "nfcapd listening" udp_listening "$1" "$3"
-}
-
-# collect_start HOST LOG ARGS...: flowmaster collect ARGS in HOST; waits
-# until its socket is bound to the port of --listen. Sets COLLECT_PID.
-collect_start()
-{
-	local host=$1 log=$2 port
-	shift 2
-	port=$(sed -n 's/.*--listen [^ ]*:\([0-9]*\).*/\1/p' <<<"$*")
-	lab_bg "$host" "$log" "$FM" collect "$@"
-	COLLECT_PID=$LAB_PID
-	wait_for 10 "flowmaster collect listening on $port" udp_listening "$host" "$port"
-}
-
-# collect_stop: SIGTERM; the collector must exit 0.
-collect_stop()
-{
-	kill -TERM "$COLLECT_PID"
-	lab_wait_exit "$COLLECT_PID" 15
-	local rc=$?
-	check_eq "collect's exit status" "$rc" 0
-}
-
 # The per-flow view both sides can give: addresses, ports (ICMP: type.code
 # as nfdump prints it), protocol, packets, IP bytes.
 nfdump_flows()
@@ -69,12 +36,6 @@ collect_flows()
 {
 	sql "$1" "select src_ip, dst_ip, src_port, case when protocol in (1, 58) then icmp_type || '.' || icmp_code else dst_port end, protocol, packets, coalesce(ip_bytes, 0) from flows;" | sort
 }
-nfdump_totals()
-{
-	nfdump -R "$1" -q -N -o 'fmt:%pkt %byt' 2>/dev/null |
-		awk '{ f++; p += $1; b += $2 } END { printf "%d|%d|%d\n", f, p, b }'
-}
-
 # sf_processed HOST CTL N: softflowd has processed N packets at least
 # and no more since the last call (its statistics, kept in
 # $LAB_TMP/sfstat).
