@@ -555,6 +555,10 @@ test_usage_errors()
 	fm_run b run -i lo --db "$db" --ipfix-rate 1000
 	check_eq "--ipfix-rate without --ipfix: status" "$FM_RC" 2
 	check "says what is missing" grep -q "ipfix-rate needs --ipfix" <<<"$FM_OUT"
+	fm_run b run -i lo --db "$db" --ipfix 127.0.0.1:4739 --ipfix-refresh 0
+	check_eq "--ipfix-refresh 0: status" "$FM_RC" 2
+	fm_run b run -i lo --db "$db" --ipfix 127.0.0.1:4739 --ipfix-refresh 3601
+	check_eq "--ipfix-refresh above 3600: status" "$FM_RC" 2
 	check "no database made" test ! -e "$db"
 	fm_run b collect --db "$db"
 	check_eq "collect without --listen: status" "$FM_RC" 2
