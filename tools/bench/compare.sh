@@ -490,7 +490,7 @@ tool_fm-generic_stop() { fm_stop "$1"; }
 # softflowd's NetFlow v9 and of flowmaster's IPFIX (fm-export), the same
 # for both. Not measured as the tool, but its CPU is in the whole-machine
 # figure. A large socket buffer so that it keeps up.
-NF_DIR="" NF_WRAP="" NF_PID="" NF_LOG="" SF_ERR0=0
+NF_DIR="" NF_WRAP="" NF_PID="" NF_LOG="" SF_ERR0=0 NF_TICKS0=0
 nf_start()
 {
 	local i
@@ -508,7 +508,8 @@ nf_start()
 # nf_stop KEY: after the exporter has exited: let the collector read what
 # is queued on its socket, stop it (it closes its file), then fill
 # R[KEY,stored] (nfdump's packet total), rows, rows6 and drops (export
-# datagrams the socket dropped); R[KEY,stop] runs from P_T0.
+# datagrams the socket dropped), ncpu_s (nfcapd's CPU s from the start of
+# the load); R[KEY,stop] runs from P_T0.
 nf_stop()
 {
 	local k=$1 i q
@@ -518,6 +519,8 @@ nf_stop()
 		sleep 0.02
 	done
 	sleep 0.1
+	R[$k,ncpu_s]=$(awk -v t="$(proc_ticks "$NF_PID")" -v t0="$NF_TICKS0" -v hz="$HZ" \
+		'BEGIN{if (t != "") printf "%.2f", (t - t0) / hz}')
 	kill -TERM "$NF_PID" 2>/dev/null
 	lab_wait_exit "$NF_WRAP" 30 || { lab_stop "$NF_WRAP" 1; echo "compare: nfcapd did not stop in $k" >&2; }
 	R[$k,stop]=$(secs_between "$P_T0" "$(now_ns)")
@@ -533,6 +536,7 @@ nf_stop()
 	R[$k,drops]=$(($(udp_rcvbuf_errors) - SF_ERR0))
 	((verbose)) && tail -n 3 "$NF_LOG" | sed 's/^/  #   nfcapd: /' >&2
 	rm -rf "$NF_DIR"
+	NF_PID=""
 }
 
 # softflowd exporting NetFlow v9 to nfcapd, both in rx's namespace.
@@ -688,6 +692,7 @@ run_case()
 	"tool_${tool}_start" "$k"
 	R[$k,start]=$(secs_between "$ts" "$(now_ns)")
 	[[ -n $TOOL_PID ]] && TOOL_TICKS0=$(proc_ticks "$TOOL_PID")
+	[[ -n $NF_PID ]] && NF_TICKS0=$(proc_ticks "$NF_PID")
 	if [[ $rate == max ]]; then
 		# The timeout ends the load; the count only bounds it.
 		count=$((MAX_PPS * dur)) limit=$dur
@@ -733,6 +738,8 @@ run_case()
 		R[$k,spps]=$(awk -v s="${R[$k,stored]}" -v a="${R[$k,arrived]}" -v p="${R[$k,pps]}" 'BEGIN{printf "%.0f", a ? p * s / a : 0}')
 	fi
 	[[ -n ${R[$k,tcpu_s]:-} ]] && R[$k,tcpu]=$(awk -v c="${R[$k,tcpu_s]}" -v n="${R[$k,arrived]}" \
+		'BEGIN{printf "%.3f", n ? c / (n / 1e6) : 0}')
+	[[ -n ${R[$k,ncpu_s]:-} ]] && R[$k,ncpu]=$(awk -v c="${R[$k,ncpu_s]}" -v n="${R[$k,arrived]}" \
 		'BEGIN{printf "%.3f", n ? c / (n / 1e6) : 0}')
 	say "$k: sent ${R[$k,sent]} arrived ${R[$k,arrived]} in ${R[$k,secs]} s = ${R[$k,pps]} pps, CPU ${R[$k,cpu]} s/Mpkt (all busy ${R[$k,cpu_raw]}; other processes ${R[$k,foreign]} CPU s), wall ${R[$k,wall]} s, start ${R[$k,start]} s${R[$k,settle]+, settle ${R[$k,settle]} s}${R[$k,stored]+, stored ${R[$k,stored]} (${R[$k,share]}%), tool CPU ${R[$k,tcpu]:-?} s/Mpkt, RSS ${R[$k,rss]:-?} MiB, stop ${R[$k,stop]} s; ${R[$k,note]:-}}"
 }
@@ -1031,6 +1038,28 @@ if has_tool fm-export && has_tool softflowd && has_tool none; then
 	fi
 fi
 
+# Where the fair race's extra CPU goes, per case and tool (medians of the
+# per-run figures, s/Mpkt): the tool's own process, nfcapd, and the rest,
+# which is the kernel outside both processes (the packet's receive path
+# with the XDP program or the capture tap, softirqs, the loopback's
+# receive side of the export datagrams).
+race_rows=()
+if has_tool fm-export && has_tool softflowd && has_tool none; then
+	for c in "${CASES[@]}"; do
+		for t in fm-export softflowd; do
+			ran_in "$c" "$t" || continue
+			parts=$(for ((r = 1; r <= RMAX; r++)); do
+				k=$c,$t,$r b=$c,none,$r
+				[[ -n ${R[$k,cpu]:-} && -n ${R[$b,cpu]:-} && -n ${R[$k,tcpu]:-} && -n ${R[$k,ncpu]:-} ]] || continue
+				echo "${R[$k,cpu]} ${R[$b,cpu]} ${R[$k,tcpu]} ${R[$k,ncpu]}"
+			done)
+			[[ -n $parts ]] || continue
+			col() { awk -v i="$1" '{x = $1 - $2; v[1] = x; v[2] = $3; v[3] = $4; v[4] = x - $3 - $4; printf "%.4f\n", v[i]}' <<<"$parts" | mmm %+.3f; }
+			race_rows+=("$(case_name "$c")|$t|$(col 1)|$(col 2)|$(col 3)|$(col 4)")
+		done
+	done
+fi
+
 # (c) flowmaster's packets/s at least 0.95 x the empty program's, 1k
 # flows, max load.
 if has_tool fm && has_tool empty; then
@@ -1070,6 +1099,7 @@ printf '%s\n' "${targets[@]}" | sed 's/\*\*//g'
 ((lost)) && printf '  LOST: %s\n' "${lost_lines[@]}"
 ((bad_exit)) && echo "flowmaster exited non-zero in $bad_exit of $fm_runs runs"
 ((${#fm_lines[@]})) && printf '%s\n' "${fm_lines[@]}"
+((${#race_rows[@]})) && printf 'fair race, extra CPU s/Mpkt: %s\n' "${race_rows[@]//|/; }"
 ((verbose)) && printf '  %s\n' "${notes[@]}"
 echo "load average before $load_before, after $load_after; ${elapsed} s"
 
@@ -1203,6 +1233,14 @@ cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 	done
 	echo
 	[[ -n $png ]] && echo "![stored share and CPU cost against offered load]($(basename "$png"))" && echo
+	if ((${#race_rows[@]})); then
+		echo "The fair race, where the extra CPU goes (s/Mpkt over none, min / median / max over the runs): the tool's own process (user + system, its syscalls included), nfcapd's, and the rest of the machine, which is the kernel outside both processes: each packet's receive path (the XDP program, or softflowd's capture tap and ring), softirqs, and the loopback's receive side of the export datagrams."
+		echo
+		echo "| case | tool | + vs none | tool process | nfcapd | rest (kernel) |"
+		echo "| --- | --- | ---: | ---: | ---: | ---: |"
+		printf '| %s |\n' "${race_rows[@]//|/ | }"
+		echo
+	fi
 	((lost)) && printf -- '- LOST: %s\n' "${lost_lines[@]}" && echo
 	((bad_exit)) && echo "flowmaster exited non-zero in $bad_exit of $fm_runs runs" && echo
 	((${#fm_lines[@]})) && printf -- '- %s\n' "${fm_lines[@]}" && echo
