@@ -1234,7 +1234,7 @@ cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 	echo
 	[[ -n $png ]] && echo "![stored share and CPU cost against offered load]($(basename "$png"))" && echo
 	if ((${#race_rows[@]})); then
-		echo "The fair race, where the extra CPU goes (s/Mpkt over none, min / median / max over the runs): the tool's own process (user + system, its syscalls included), nfcapd's, and the rest of the machine, which is the kernel outside both processes: each packet's receive path (the XDP program, or softflowd's capture tap and ring), softirqs, and the loopback's receive side of the export datagrams."
+		echo "The fair race, where the extra CPU goes (s/Mpkt over none, min / median / max over the runs): the tool's own process (user + system, its syscalls included), nfcapd's, and the rest of the machine, which is the kernel outside both processes: each packet's receive path (the XDP program, or softflowd's capture tap and ring), softirqs, and the loopback's receive side of the export datagrams. \`tools/bench/race_profile.sh\` splits one case further, symbol by symbol, under \`perf record -a\`."
 		echo
 		echo "| case | tool | + vs none | tool process | nfcapd | rest (kernel) |"
 		echo "| --- | --- | ---: | ---: | ---: | ---: |"
