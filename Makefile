@@ -53,10 +53,12 @@ TEST_BINS  := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
 TEST_HELP  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(TEST_SRCS),$(wildcard tests/bpf/*.c)))
 BENCH_SRCS := $(wildcard tools/bench/*.c)
 BENCH_BINS := $(patsubst tools/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+# What several benches share (the raw SQLite loop): linked into each.
+BENCH_COMMON := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/bench/common/*.c))
 DEPS_BUILD := $(BUILD)/.deps-build
 # What `make format` and `make format-check` cover (vmlinux/ is generated).
 FORMAT_SRCS := $(wildcard bpf/*.[ch] user/*.[ch] user/*/*.[ch] tests/*.[ch] tests/*/*.[ch] \
-		 tools/bench/*.c)
+		 tools/bench/*.c tools/bench/common/*.[ch])
 # Every shell script: by name, and anything else that starts with a bash shebang.
 SHELL_SRCS := $(sort $(wildcard tools/*.sh tools/*/*.sh tests/*/*.sh) .ci/run \
 		$(shell grep -rlIE '^\#!(/usr)?/bin/(env )?(ba)?sh' tools tests .ci 2>/dev/null))
@@ -150,7 +152,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_HELP) $(BUILD)/libfm.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $(filter %.o %.a,$^) $(LDLIBS) -o $@
 
-$(BUILD)/bench/%: $(BUILD)/tools/bench/%.o $(BUILD)/tests/bpf/frames.o $(BUILD)/libfm.a
+$(BUILD)/bench/%: $(BUILD)/tools/bench/%.o $(BENCH_COMMON) $(BUILD)/tests/bpf/frames.o $(BUILD)/libfm.a
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@

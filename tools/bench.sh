@@ -16,16 +16,21 @@
 # A full run (every part, without --quick) also writes BENCHMARKS.md: the
 # machine, the targets (every **Target** line of the sections), the
 # capacities, the sections.
-# Usage: tools/bench.sh [--quick] [PART...]   (root; every part by default)
+# --write writes BENCHMARKS.md from the sections already in $BUILD/bench
+# (after some parts were run again on their own; each section names its
+# own load and date), without running anything.
+# Usage: tools/bench.sh [--quick] [PART...] | --write   (root; every part by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 quick=()
 parts=()
+write_only=0
 
 for arg in "$@"; do
 	case $arg in
 	--quick) quick=(--quick) ;;
+	--write) write_only=1 ;;
 	kernel | sqlite | insitu | compare | egress | ipfix | web) parts+=("$arg") ;;
 	-h | --help)
 		sed -n '2,/^# Usage/s/^# \{0,1\}//p' "$0"
@@ -107,9 +112,16 @@ write_benchmarks() {
 	{
 		echo "# flowmaster benchmarks"
 		echo
-		echo "Written by \`make bench\` on $(date -u '+%Y-%m-%d %H:%M UTC'):" \
+		if ((write_only)); then
+			echo "Put together by \`tools/bench.sh --write\` on $(date -u '+%Y-%m-%d %H:%M UTC')" \
+				"from the sections of the last \`make bench\` and of parts run again since (each" \
+				"section says how and at what load it was measured):"
+		else
+			echo "Written by \`make bench\` on $(date -u '+%Y-%m-%d %H:%M UTC'):"
+		fi
+		echo \
 			"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs," \
-			"kernel $(uname -r); load average when it ended $(cut -d' ' -f1-3 /proc/loadavg)." \
+			"kernel $(uname -r)$( ((write_only)) || echo "; load average when it ended $(cut -d' ' -f1-3 /proc/loadavg)")." \
 			"Every figure is relative to a baseline measured in the same run."
 		echo
 		echo "## Targets"
@@ -131,6 +143,19 @@ write_benchmarks() {
 	[[ -f $BUILD/bench/compare.png ]] && cp "$BUILD/bench/compare.png" BENCHMARKS-compare.png
 	echo "bench: wrote BENCHMARKS.md"
 }
+
+if ((write_only)); then
+	missing=()
+	for part in kernel sqlite insitu compare egress ipfix web capacity; do
+		[[ -f $BUILD/bench/$part.md ]] || missing+=("$part")
+	done
+	if ((${#missing[@]})); then
+		echo "bench.sh: --write: no section for ${missing[*]} in $BUILD/bench (run those parts first)" >&2
+		exit 1
+	fi
+	write_benchmarks
+	exit 0
+fi
 
 # Every part runs even if one fails (a lost count, a tool missing); the
 # exit status says whether all of them succeeded.

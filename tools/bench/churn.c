@@ -39,9 +39,10 @@
  *   writer: flow INSERT        the raw loop's INSERTs and COMMITs with the
  *                              text formatted beforehand
  *   writer: rest               writer minus the four above: the store's
- *                              queue and batching, its wider statement
+ *                              queue and batching
  *
- * raw loop: sqlite_ingest's raw loop (formatting with inet_ntop, one
+ * raw loop: sqlite_ingest's raw loop (tools/bench/common/rawloop.c: the
+ * store's 24 columns, formatted per row by the store's own functions, one
  * prepared INSERT, 10000 rows per transaction, WAL, synchronous=NORMAL),
  * CPU per row. The target is total / raw <= TARGET_RATIO.
  *
@@ -76,6 +77,7 @@
 #include "store/store.h"
 #include "table/flowtab.h"
 #include "table/record.h"
+#include "common/rawloop.h"
 
 #define MAX_RUNS 15
 #define IFINDEX 7
@@ -628,26 +630,14 @@ out:
 	return ret;
 }
 
-struct text {
-	char smac[18], dmac[18], sip[INET6_ADDRSTRLEN], dip[INET6_ADDRSTRLEN];
-};
-
-static void format_row(const struct fm_record *rec, struct text *t)
-{
-	store_fmt_mac(t->smac, rec->key.src_mac);
-	store_fmt_mac(t->dmac, rec->key.dst_mac);
-	store_fmt_addr(t->sip, rec->key.src_addr, rec->key.eth_type == 0x0800);
-	store_fmt_addr(t->dip, rec->key.dst_addr, rec->key.eth_type == 0x0800);
-}
-
 static int run_format(struct ctx *c, struct run *r)
 {
-	struct text t;
+	struct raw_text t;
 	volatile size_t sink = 0;
 	double t0 = thread_cpu_ns();
 
 	for (size_t i = 0; i < c->p.flows; i++) {
-		format_row(&c->recs[i], &t);
+		raw_format(&c->recs[i], &t);
 		sink += t.sip[10] + t.dmac[3];
 	}
 	r->ns[S_WR_FMT] = (thread_cpu_ns() - t0) / c->p.flows;
@@ -698,37 +688,20 @@ static int run_devcache(struct ctx *c, struct run *r)
 	return 0;
 }
 
-static const char insert_sql[] =
-	"INSERT INTO flows(interface_id, direction, first_seen_ms, last_seen_ms,"
-	" src_mac, dst_mac, vlan_id, eth_type, src_ip, dst_ip,"
-	" src_port, dst_port, protocol, icmp_type, icmp_code, tcp_flags,"
-	" packets, bytes, end_reason, src_device_id, dst_device_id)"
-	" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-	" ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)";
-
-static int sql_ok(sqlite3 *db, int rc, const char *what)
-{
-	if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
-		return 0;
-	fprintf(stderr, "churn: raw: %s: %s\n", what, sqlite3_errmsg(db));
-	return -1;
-}
-
 /*
- * sqlite_ingest's raw loop. preformatted: the text of every row is made
- * before timing (the SQLite part alone), else per row with inet_ntop (the
- * reference). CPU per row into *ns.
+ * sqlite_ingest's raw loop (tools/bench/common/rawloop.c). preformatted:
+ * the text of every row is made before timing (the SQLite part alone),
+ * else per row (the reference). CPU per row into *ns.
  */
 static int raw_loop(struct ctx *c, bool preformatted, double *ns)
 {
 	struct store_opts o;
 	struct store *s = NULL;
-	sqlite3 *db = NULL;
-	sqlite3_stmt *ins = NULL;
-	struct text *texts = NULL, one;
+	struct raw_loop l;
+	struct raw_text *texts = NULL, one;
 	char path[4200];
 	double t0;
-	int err, rc, ret = -1;
+	int err, ret = -1;
 
 	snprintf(path, sizeof(path), "%s/raw.db", c->dir);
 	remove_db(path);
@@ -745,77 +718,36 @@ static int raw_loop(struct ctx *c, bool preformatted, double *ns)
 		if (!texts)
 			goto out;
 		for (size_t i = 0; i < c->p.flows; i++)
-			format_row(&c->recs[i], &texts[i]);
+			raw_format(&c->recs[i], &texts[i]);
 	}
-	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
-	if (sql_ok(db, rc, "open") ||
-	    sql_ok(db,
-		   sqlite3_exec(db,
-				"PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-				"PRAGMA journal_size_limit = 67108864;",
-				NULL, NULL, NULL),
-		   "pragmas") ||
-	    sql_ok(db,
-		   sqlite3_prepare_v3(db, insert_sql, -1, SQLITE_PREPARE_PERSISTENT, &ins, NULL),
-		   "prepare"))
+	if (raw_open(&l, path, "churn"))
 		goto out;
 	t0 = thread_cpu_ns();
 	for (size_t i = 0; i < c->p.flows; i++) {
 		const struct fm_record *rec = &c->recs[i];
-		const struct fm_flow_key *k = &rec->key;
-		struct text *t = texts ? &texts[i] : &one;
+		struct raw_text *t = texts ? &texts[i] : &one;
+		struct raw_ids ids = { .iface = 1,
+				       .src_dev = 1 + (int64_t)(i % SRC_ADDRS),
+				       .dst_dev = SRC_ADDRS + 1 };
 
-		if (i % RAW_BATCH == 0 &&
-		    sql_ok(db, sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), "begin"))
-			goto out;
-		if (!texts) {
-			store_fmt_mac(t->smac, k->src_mac);
-			store_fmt_mac(t->dmac, k->dst_mac);
-			inet_ntop(AF_INET, k->src_addr + 12, t->sip, sizeof(t->sip));
-			inet_ntop(AF_INET, k->dst_addr + 12, t->dip, sizeof(t->dip));
-		}
-		sqlite3_bind_int64(ins, 1, 1);
-		sqlite3_bind_text(ins, 2, "ingress", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(ins, 3, rec->first_seen_ms);
-		sqlite3_bind_int64(ins, 4, rec->last_seen_ms);
-		sqlite3_bind_text(ins, 5, t->smac, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 6, t->dmac, -1, SQLITE_STATIC);
-		sqlite3_bind_null(ins, 7);
-		sqlite3_bind_int(ins, 8, k->eth_type);
-		sqlite3_bind_text(ins, 9, t->sip, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 10, t->dip, -1, SQLITE_STATIC);
-		sqlite3_bind_int(ins, 11, k->src_port);
-		sqlite3_bind_int(ins, 12, k->dst_port);
-		sqlite3_bind_int(ins, 13, k->protocol);
-		sqlite3_bind_null(ins, 14);
-		sqlite3_bind_null(ins, 15);
-		sqlite3_bind_int(ins, 16, rec->tcp_flags);
-		sqlite3_bind_int64(ins, 17, (sqlite3_int64)rec->packets);
-		sqlite3_bind_int64(ins, 18, (sqlite3_int64)rec->bytes);
-		sqlite3_bind_text(ins, 19, fm_end_reason_str(rec->end_reason), -1, SQLITE_STATIC);
-		sqlite3_bind_int64(ins, 20, 1 + (int64_t)(i % SRC_ADDRS));
-		sqlite3_bind_int64(ins, 21, SRC_ADDRS + 1);
-		rc = sqlite3_step(ins);
-		sqlite3_reset(ins);
-		if (sql_ok(db, rc, "insert"))
-			goto out;
-		if (((i + 1) % RAW_BATCH == 0 || i + 1 == c->p.flows) &&
-		    sql_ok(db, sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), "commit"))
-			goto out;
+		if (i % RAW_BATCH == 0 && raw_exec(&l, "BEGIN IMMEDIATE"))
+			goto fail;
+		if (!texts)
+			raw_format(rec, t);
+		if (raw_insert(&l, rec, t, &ids))
+			goto fail;
+		if (((i + 1) % RAW_BATCH == 0 || i + 1 == c->p.flows) && raw_exec(&l, "COMMIT"))
+			goto fail;
 	}
-	sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-	sqlite3_finalize(ins);
-	ins = NULL;
-	rc = sqlite3_close(db);
-	db = NULL;
-	*ns = (thread_cpu_ns() - t0) / c->p.flows;
-	if (rc == SQLITE_OK)
+	if (!raw_close(&l))
 		ret = 0;
+	*ns = (thread_cpu_ns() - t0) / c->p.flows;
+	goto out;
+fail:
+	raw_close(&l);
 out:
 	if (ret)
 		fprintf(stderr, "churn: raw loop failed\n");
-	sqlite3_finalize(ins);
-	sqlite3_close(db);
 	free(texts);
 	remove_db(path);
 	return ret;
@@ -998,8 +930,8 @@ static void print_markdown(FILE *o, const struct ctx *c, const struct run *rs, c
 		"- Main stages are measured in place (CPU time of the main thread for drain and export, "
 		"of the rest of the process, the store's writer, until `store_close` returned); their "
 		"parts are the same work run alone on the same data, and the part marked *rest* is "
-		"what remains. The raw loop is `sqlite_ingest`'s (inet_ntop per row, one prepared "
-		"INSERT, %d rows per transaction). Every run checks the database: %zu rows, as many "
+		"what remains. The raw loop is `sqlite_ingest`'s (the store's 24 columns, formatted per "
+		"row by the store's own functions, one prepared INSERT, %d rows per transaction). Every run checks the database: %zu rows, as many "
 		"packets, the devices' sent and received totals equal.\n",
 		RAW_BATCH, c->p.flows);
 }

@@ -40,27 +40,11 @@
 #include "ipfix/export.h"
 #include "ipfix/ipfix.h"
 #include "store/store.h"
+#include "common/rawloop.h"
 
 #define SRC_ADDRS 15625
 #define RAW_BATCH 10000
 #define RUNS 3
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double cpu_s(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
-	       ru.ru_stime.tv_usec / 1e6;
-}
 
 static void make_record(struct fm_record *r, size_t i, int64_t t0)
 {
@@ -105,7 +89,7 @@ static double encode_all(const struct fm_record *recs, size_t n, struct msgs *m)
 	m->buf = malloc(cap * IPFIX_MSG_DEFAULT);
 	m->len = malloc(cap * sizeof(size_t));
 	m->n = 0;
-	t0 = now_s();
+	t0 = bench_now_s();
 	ipfix_enc_init(&e, m->buf, IPFIX_MSG_DEFAULT, 1);
 	ipfix_msg_begin(&e, 1764745000);
 	ipfix_put_templates(&e, false, false);
@@ -117,7 +101,7 @@ static double encode_all(const struct fm_record *recs, size_t n, struct msgs *m)
 			i++;
 		m->len[m->n++] = ipfix_msg_end(&e);
 	}
-	return now_s() - t0;
+	return bench_now_s() - t0;
 }
 
 static int count(const struct fm_record *r, void *ctx)
@@ -168,70 +152,41 @@ static void rm_db(const char *p)
 	unlink(b);
 }
 
-/* The raw loop: the collector's columns, as rows.c binds them. */
+/* The raw loop (tools/bench/common/rawloop.c) with what the collector
+ * stores: no interface, no devices, exporter 1. Seconds, or -1. */
 static double raw_loop(const char *path, const struct fm_record *recs, size_t n)
 {
 	struct store *s;
 	struct store_opts o = { .path = path };
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	char src[64], dst[64], smac[18], dmac[18];
-	double t0, t;
+	const struct raw_ids ids = { .exporter = 1 };
+	struct raw_loop l;
+	struct raw_text t;
+	double t0, dt;
 
 	rm_db(path);
 	if (store_open(&s, &o))
-		return 0;
+		return -1;
 	store_close(s, NULL);
-	sqlite3_open(path, &db);
-	sqlite3_exec(
-		db,
-		"PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536",
-		NULL, NULL, NULL);
-	sqlite3_prepare_v2(
-		db,
-		"INSERT INTO flows(interface_id, direction, first_seen_ms, last_seen_ms,"
-		" src_mac, dst_mac, vlan_id, eth_type, src_ip, dst_ip, src_port, dst_port, protocol,"
-		" icmp_type, icmp_code, tcp_flags, tos, packets, bytes, ip_bytes, end_reason,"
-		" src_device_id, dst_device_id, exporter_id) VALUES(NULL, ?1, ?2, ?3, ?4, ?5, NULL,"
-		" ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, ?12, ?13, ?14, ?15, ?16, ?17, NULL, NULL, 1)",
-		-1, &st, NULL);
-	t0 = now_s();
+	if (raw_open(&l, path, "ipfix_bench"))
+		return -1;
+	t0 = bench_now_s();
 	for (size_t i = 0; i < n; i++) {
-		const struct fm_record *r = &recs[i];
-
-		if (i % RAW_BATCH == 0)
-			sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-		store_fmt_mac(smac, r->key.src_mac);
-		store_fmt_mac(dmac, r->key.dst_mac);
-		inet_ntop(AF_INET, r->key.src_addr + 12, src, sizeof(src));
-		inet_ntop(AF_INET, r->key.dst_addr + 12, dst, sizeof(dst));
-		sqlite3_bind_text(st, 1, "ingress", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, r->first_seen_ms);
-		sqlite3_bind_int64(st, 3, r->last_seen_ms);
-		sqlite3_bind_text(st, 4, smac, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, dmac, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 6, r->key.eth_type);
-		sqlite3_bind_text(st, 7, src, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 8, dst, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 9, r->key.src_port);
-		sqlite3_bind_int(st, 10, r->key.dst_port);
-		sqlite3_bind_int(st, 11, r->key.protocol);
-		sqlite3_bind_int(st, 12, r->tcp_flags);
-		sqlite3_bind_int(st, 13, r->key.tos);
-		sqlite3_bind_int64(st, 14, (sqlite3_int64)r->packets);
-		sqlite3_bind_int64(st, 15, (sqlite3_int64)r->bytes);
-		sqlite3_bind_int64(st, 16, (sqlite3_int64)r->ip_bytes);
-		sqlite3_bind_text(st, 17, "idle", -1, SQLITE_STATIC);
-		sqlite3_step(st);
-		sqlite3_reset(st);
-		if (i % RAW_BATCH == RAW_BATCH - 1 || i == n - 1)
-			sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+		if (i % RAW_BATCH == 0 && raw_exec(&l, "BEGIN IMMEDIATE"))
+			goto fail;
+		raw_format(&recs[i], &t);
+		if (raw_insert(&l, &recs[i], &t, &ids))
+			goto fail;
+		if ((i % RAW_BATCH == RAW_BATCH - 1 || i == n - 1) && raw_exec(&l, "COMMIT"))
+			goto fail;
 	}
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	t = now_s() - t0;
+	if (raw_close(&l))
+		return -1;
+	dt = bench_now_s() - t0;
 	rm_db(path);
-	return t;
+	return dt;
+fail:
+	raw_close(&l);
+	return -1;
 }
 
 static int cmp(const void *a, const void *b)
@@ -260,10 +215,10 @@ static int send_mode(const char *dest, size_t n, double rate)
 		make_record(&recs[i], i, 1764745000000);
 	encode_all(recs, n, &m);
 	fd = socket(to.ss_family, SOCK_DGRAM, 0);
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (size_t i = 0; i < m.n; i++) {
 		/* Records due by now at RATE: wait for the next millisecond. */
-		while (rate > 0 && i * (n / (double)m.n) > (now_s() - t0) * rate)
+		while (rate > 0 && i * (n / (double)m.n) > (bench_now_s() - t0) * rate)
 			usleep(1000);
 		if (sendto(fd, m.buf + i * IPFIX_MSG_DEFAULT, m.len[i], 0, (struct sockaddr *)&to,
 			   tl) < 0)
@@ -271,7 +226,7 @@ static int send_mode(const char *dest, size_t n, double rate)
 		else
 			sent++;
 	}
-	t = now_s() - t0;
+	t = bench_now_s() - t0;
 	printf("sent %zu messages (%zu records) in %.3f s: %.0f records/s; %zu sends failed\n",
 	       sent, n, t, n / t, failed);
 	close(fd);
@@ -377,12 +332,12 @@ int main(int argc, char **argv)
 	if (ipfix_export_open(&x, &(struct ipfix_export_opts){ .dest = dest }))
 		return 1;
 	k = ipfix_export_sink(x);
-	c0 = cpu_s();
-	t = now_s();
+	c0 = bench_cpu_s();
+	t = bench_now_s();
 	for (size_t i = 0; i < n; i += 4096)
 		k->take(k, recs + i, n - i < 4096 ? n - i : 4096);
-	exp_s = now_s() - t;
-	exp_cpu = cpu_s() - c0;
+	exp_s = bench_now_s() - t;
+	exp_cpu = bench_cpu_s() - c0;
 	ipfix_export_get_stats(x, &xs);
 	ipfix_export_close(x);
 	close(sink_fd);
@@ -391,11 +346,11 @@ int main(int argc, char **argv)
 	{
 		struct sockaddr_in from = sin;
 
-		t = now_s();
+		t = bench_now_s();
 		for (size_t i = 0; i < m.n; i++)
 			dec_datagram(d, (struct sockaddr *)&from, m.buf + i * IPFIX_MSG_DEFAULT,
 				     m.len[i], 0, count, &got);
-		dec_s = now_s() - t;
+		dec_s = bench_now_s() - t;
 	}
 	dec_free(d);
 
@@ -412,13 +367,13 @@ int main(int argc, char **argv)
 		if (!ts || store_open(&ts->st, &o) || store_start(ts->st))
 			return 1;
 		dec_new(&d, &(struct dec_opts){ .exporter_new = new_exporter });
-		t = now_s();
+		t = bench_now_s();
 		for (size_t i = 0; i < m.n; i++)
 			dec_datagram(d, (struct sockaddr *)&from, m.buf + i * IPFIX_MSG_DEFAULT,
 				     m.len[i], 0, to_store, ts);
 		submit(ts);
 		store_close(ts->st, &unwritten);
-		col[run] = now_s() - t;
+		col[run] = bench_now_s() - t;
 		dec_free(d);
 		free(ts);
 		rm_db(path);
@@ -426,6 +381,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "ipfix_bench: %llu rows not written\n",
 				(unsigned long long)unwritten);
 		raw[run] = raw_loop(path, recs, n);
+		if (raw[run] < 0)
+			return 1;
 	}
 	qsort(col, RUNS, sizeof(double), cmp);
 	qsort(raw, RUNS, sizeof(double), cmp);

@@ -18,8 +18,9 @@
  *   committed, then store_close.
  * raw: the same database schema, made by store_open on a fresh file (so
  *   tables, indexes and pragmas are the store's own), then one prepared
- *   INSERT of the same 21 columns with the same values, formatted the same
- *   way (MACs and addresses to text per row), one transaction per --batch
+ *   INSERT of the same 24 columns with the same values, formatted the same
+ *   way (MACs and addresses to text per row; tools/bench/common/rawloop.c,
+ *   which churn and ipfix_bench use too), one transaction per --batch
  *   rows, WAL, synchronous=NORMAL, a passive checkpoint and close at the
  *   end as store_close does. Device ids are bound as plain numbers: the
  *   raw loop keeps no devices, which is part of what the ratio measures.
@@ -51,6 +52,7 @@
 #include "table/record.h"
 #include "daemon/sizing.h"
 #include "store/store.h"
+#include "common/rawloop.h"
 
 #define MAX_RUNS 15
 #define SUBMIT_CHUNK 4096 /* as user/run.c */
@@ -65,14 +67,6 @@
  * costs it ~3.5x more (two text indexes), and its ratio settles long
  * before a million. */
 #define INDEX_CASE_DIV 4
-
-static const char insert_sql[] =
-	"INSERT INTO flows(interface_id, direction, first_seen_ms, last_seen_ms,"
-	" src_mac, dst_mac, vlan_id, eth_type, src_ip, dst_ip,"
-	" src_port, dst_port, protocol, icmp_type, icmp_code, tcp_flags,"
-	" packets, bytes, end_reason, src_device_id, dst_device_id)"
-	" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-	" ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)";
 
 struct params {
 	size_t rows;
@@ -90,24 +84,6 @@ struct result {
 	double avg_batch, hit_ratio;
 	uint64_t batches, cache_hits, cache_misses, devices_written, queue_full;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* CPU seconds of the whole process (all threads) so far. */
-static double cpu_s(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
-	       ru.ru_stime.tv_usec / 1e6;
-}
 
 static int64_t epoch_ms(void)
 {
@@ -252,8 +228,8 @@ static int run_store(const struct params *p, const struct fm_record *recs, bool 
 		return -1;
 	}
 
-	t0 = now_s();
-	c0 = cpu_s();
+	t0 = bench_now_s();
+	c0 = bench_cpu_s();
 	while (done < p->rows) {
 		size_t n = p->rows - done < SUBMIT_CHUNK ? p->rows - done : SUBMIT_CHUNK;
 
@@ -281,8 +257,8 @@ static int run_store(const struct params *p, const struct fm_record *recs, bool 
 		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
 	}
 	err = store_close(s, &unwritten);
-	t1 = now_s();
-	res->store_cpu = (cpu_s() - c0) / (t1 - t0);
+	t1 = bench_now_s();
+	res->store_cpu = (bench_cpu_s() - c0) / (t1 - t0);
 	if (err || unwritten || st.db_errors) {
 		fprintf(stderr,
 			"sqlite_ingest: store: %" PRIu64 " rows unwritten, %" PRIu64
@@ -303,25 +279,16 @@ static int run_store(const struct params *p, const struct fm_record *recs, bool 
 	return check_db(path, p->rows);
 }
 
-static int sql_ok(sqlite3 *db, int rc, const char *what)
-{
-	if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
-		return 0;
-	fprintf(stderr, "sqlite_ingest: raw: %s: %s\n", what, sqlite3_errmsg(db));
-	return -1;
-}
-
 /* The raw loop; rows/s from the first row to closed. */
 static int run_raw(const struct params *p, const struct fm_record *recs, bool idx, const char *path,
 		   struct result *res)
 {
 	struct store_opts o;
 	struct store *s;
-	sqlite3 *db = NULL;
-	sqlite3_stmt *ins = NULL;
-	char smac[18], dmac[18], sip[INET6_ADDRSTRLEN], dip[INET6_ADDRSTRLEN];
+	struct raw_loop l;
+	struct raw_text t;
 	double t0, t1, c0;
-	int err, rc;
+	int err;
 
 	/* The store's own schema, indexes and interfaces row. */
 	remove_db(path);
@@ -336,82 +303,36 @@ static int run_raw(const struct params *p, const struct fm_record *recs, bool id
 		return -1;
 	}
 	store_close(s, NULL);
-
-	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
-	if (sql_ok(db, rc, "open") ||
-	    sql_ok(db,
-		   sqlite3_exec(db,
-				"PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-				"PRAGMA journal_size_limit = 67108864;",
-				NULL, NULL, NULL),
-		   "pragmas") ||
-	    sql_ok(db,
-		   sqlite3_prepare_v3(db, insert_sql, -1, SQLITE_PREPARE_PERSISTENT, &ins, NULL),
-		   "prepare"))
-		goto fail;
-	sqlite3_busy_timeout(db, 5000);
-
-	t0 = now_s();
-	c0 = cpu_s();
-	for (size_t i = 0; i < p->rows; i++) {
-		const struct fm_record *r = &recs[i];
-		const struct fm_flow_key *k = &r->key;
-
-		if (i % p->batch == 0 &&
-		    sql_ok(db, sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), "begin"))
-			goto fail;
-		/* The store's own formatting, so both pay the same per row. */
-		store_fmt_mac(smac, k->src_mac);
-		store_fmt_mac(dmac, k->dst_mac);
-		inet_ntop(AF_INET, k->src_addr + 12, sip, sizeof(sip));
-		inet_ntop(AF_INET, k->dst_addr + 12, dip, sizeof(dip));
-		sqlite3_bind_int64(ins, 1, 1);
-		sqlite3_bind_text(ins, 2, "ingress", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(ins, 3, r->first_seen_ms);
-		sqlite3_bind_int64(ins, 4, r->last_seen_ms);
-		sqlite3_bind_text(ins, 5, smac, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 6, dmac, -1, SQLITE_STATIC);
-		sqlite3_bind_null(ins, 7);
-		sqlite3_bind_int(ins, 8, k->eth_type);
-		sqlite3_bind_text(ins, 9, sip, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 10, dip, -1, SQLITE_STATIC);
-		sqlite3_bind_int(ins, 11, k->src_port);
-		sqlite3_bind_int(ins, 12, k->dst_port);
-		sqlite3_bind_int(ins, 13, k->protocol);
-		sqlite3_bind_null(ins, 14);
-		sqlite3_bind_null(ins, 15);
-		sqlite3_bind_int(ins, 16, r->tcp_flags);
-		sqlite3_bind_int64(ins, 17, (sqlite3_int64)r->packets);
-		sqlite3_bind_int64(ins, 18, (sqlite3_int64)r->bytes);
-		sqlite3_bind_text(ins, 19, fm_end_reason_str(r->end_reason), -1, SQLITE_STATIC);
-		sqlite3_bind_int64(ins, 20, 1 + (int64_t)(i % SRC_ADDRS));
-		sqlite3_bind_int64(ins, 21, SRC_ADDRS + 1);
-		rc = sqlite3_step(ins);
-		sqlite3_reset(ins);
-		if (sql_ok(db, rc, "insert"))
-			goto fail;
-		if ((i + 1) % p->batch == 0 || i + 1 == p->rows) {
-			if (sql_ok(db, sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), "commit"))
-				goto fail;
-		}
-	}
-	sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-	sqlite3_finalize(ins);
-	ins = NULL;
-	rc = sqlite3_close(db);
-	db = NULL;
-	t1 = now_s();
-	res->raw_cpu = (cpu_s() - c0) / (t1 - t0);
-	if (rc != SQLITE_OK) {
-		fprintf(stderr, "sqlite_ingest: raw: close: %s\n", sqlite3_errstr(rc));
+	if (raw_open(&l, path, "sqlite_ingest"))
 		return -1;
+
+	t0 = bench_now_s();
+	c0 = bench_cpu_s();
+	for (size_t i = 0; i < p->rows; i++) {
+		/* Device ids as the store's cache gives them: one per source
+		 * address, then the one destination. */
+		struct raw_ids ids = { .iface = 1,
+				       .src_dev = 1 + (int64_t)(i % SRC_ADDRS),
+				       .dst_dev = SRC_ADDRS + 1 };
+
+		if (i % p->batch == 0 && raw_exec(&l, "BEGIN IMMEDIATE"))
+			goto fail;
+		raw_format(&recs[i], &t);
+		if (raw_insert(&l, &recs[i], &t, &ids))
+			goto fail;
+		if (((i + 1) % p->batch == 0 || i + 1 == p->rows) && raw_exec(&l, "COMMIT"))
+			goto fail;
 	}
+	err = raw_close(&l);
+	t1 = bench_now_s();
+	res->raw_cpu = (bench_cpu_s() - c0) / (t1 - t0);
+	if (err)
+		return -1;
 	res->raw_rps = p->rows / (t1 - t0);
 	return check_db(path, p->rows);
 
 fail:
-	sqlite3_finalize(ins);
-	sqlite3_close(db);
+	raw_close(&l);
 	return -1;
 }
 
@@ -536,7 +457,8 @@ static void print_markdown(FILE *o, const struct params *p, const struct summary
 		SUBMIT_CHUNK);
 	fprintf(o,
 		"- *raw loop*: the same schema and indexes (made by `store_open`), one prepared INSERT of "
-		"the same columns and values (MACs and addresses formatted per row), %zu rows per "
+		"the same 24 columns and values (MACs and addresses formatted per row by the store's "
+		"own functions), %zu rows per "
 		"transaction, WAL, `synchronous=NORMAL`; no devices.\n",
 		p->batch);
 	fprintf(o,
