@@ -12,7 +12,9 @@
 # and a timeout), once per tool, every tool on rx's veth end:
 #   none          nothing attached (the baseline of the CPU figures)
 #   empty         xdp_empty (XDP_PASS, bpf/bench.bpf.c) attached natively;
-#                 at max load only, the baseline of "/ empty" (packets/s)
+#                 at max load, the baseline of "/ empty" (packets/s), and
+#                 at every load when fm-export runs: what native XDP on the
+#                 veth costs by itself, in the fair race's breakdown
 #   fm            build/flowmaster run -i IF --db DB --pin-path PIN (defaults)
 #   fm-generic    the same with --xdp-mode generic; with 1000 UDP/IPv4 flows
 #                 only: what veth's native XDP mode itself costs
@@ -762,14 +764,16 @@ cfg_for()
 	fi || die "cannot write the trafgen config for $n $s flows"
 }
 # tools_for CASE: the tools that run in CASE, in --tools order: empty at
-# max load only (at a fixed load the packets/s ratio says nothing);
+# max load only (at a fixed load the packets/s ratio says nothing), unless
+# fm-export runs (the fair race's breakdown subtracts what native XDP mode
+# costs the veth by itself);
 # fm-generic with 1000 UDP/IPv4 flows only (what veth's native XDP mode
 # costs; more flows change nothing there).
 tools_for()
 {
 	local t
 	for t in "${TOOLS[@]}"; do
-		[[ $t == empty && $(case_load "$1") != max ]] && continue
+		[[ $t == empty && $(case_load "$1") != max ]] && ! has_tool fm-export && continue
 		[[ $t == fm-generic && ($(case_shape "$1") != udp4 || $(case_flows "$1") != 1000) ]] && continue
 		echo "$t"
 	done
@@ -861,7 +865,7 @@ for c in "${CASES[@]}"; do
 	(($(case_runs "$c") > RMAX)) && RMAX=$(case_runs "$c")
 	is_headline "$c" && nhl=$((nhl + 1))
 done
-echo "compare: ${#CASES[@]} cases (${CASES[*]}) x tools ${TOOLS[*]} (empty at max load only): $nrun loads in all; $nhl headline case(s) of $runs run(s) x $secs s (pmacct, pmacct-tuned, fm-generic $((sruns < runs ? sruns : runs)) runs), the others $oruns x $osecs s; load average $load_before"
+echo "compare: ${#CASES[@]} cases (${CASES[*]}) x tools ${TOOLS[*]} (empty at max load$(has_tool fm-export && echo ", and at fixed loads for the fair race") only): $nrun loads in all; $nhl headline case(s) of $runs run(s) x $secs s (pmacct, pmacct-tuned, fm-generic $((sruns < runs ? sruns : runs)) runs), the others $oruns x $osecs s; load average $load_before"
 for ((r = 1; r <= RMAX; r++)); do
 	for c in "${CASES[@]}"; do
 		((r <= $(case_runs "$c"))) || continue
@@ -1050,12 +1054,17 @@ if has_tool fm-export && has_tool softflowd && has_tool none; then
 			ran_in "$c" "$t" || continue
 			parts=$(for ((r = 1; r <= RMAX; r++)); do
 				k=$c,$t,$r b=$c,none,$r
+				e=$c,empty,$r
 				[[ -n ${R[$k,cpu]:-} && -n ${R[$b,cpu]:-} && -n ${R[$k,tcpu]:-} && -n ${R[$k,ncpu]:-} ]] || continue
-				echo "${R[$k,cpu]} ${R[$b,cpu]} ${R[$k,tcpu]} ${R[$k,ncpu]}"
+				echo "${R[$k,cpu]} ${R[$b,cpu]} ${R[$k,tcpu]} ${R[$k,ncpu]} ${R[$e,cpu]:--}"
 			done)
 			[[ -n $parts ]] || continue
-			col() { awk -v i="$1" '{x = $1 - $2; v[1] = x; v[2] = $3; v[3] = $4; v[4] = x - $3 - $4; printf "%.4f\n", v[i]}' <<<"$parts" | mmm %+.3f; }
-			race_rows+=("$(case_name "$c")|$t|$(col 1)|$(col 2)|$(col 3)|$(col 4)")
+			col() { awk -v i="$1" '{x = $1 - $2; v[1] = x; v[2] = $3; v[3] = $4; v[4] = x - $3 - $4
+				if ($5 == "-") { if (i == 5) next; } else { v[5] = $5 - $2 }
+				printf "%.4f\n", v[i]}' <<<"$parts" | mmm %+.3f; }
+			xdp=-
+			[[ $t == fm-export ]] && xdp=$(col 5)
+			race_rows+=("$(case_name "$c")|$t|$(col 1)|$(col 2)|$(col 3)|$(col 4)|$xdp")
 		done
 	done
 fi
@@ -1234,10 +1243,10 @@ cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 	echo
 	[[ -n $png ]] && echo "![stored share and CPU cost against offered load]($(basename "$png"))" && echo
 	if ((${#race_rows[@]})); then
-		echo "The fair race, where the extra CPU goes (s/Mpkt over none, min / median / max over the runs): the tool's own process (user + system, its syscalls included), nfcapd's, and the rest of the machine, which is the kernel outside both processes: each packet's receive path (the XDP program, or softflowd's capture tap and ring), softirqs, and the loopback's receive side of the export datagrams. \`tools/bench/race_profile.sh\` splits one case further, symbol by symbol, under \`perf record -a\`."
+		echo "The fair race, where the extra CPU goes (s/Mpkt over none, min / median / max over the runs): the tool's own process (user + system, its syscalls included), nfcapd's, and the rest of the machine, which is the kernel outside both processes: each packet's receive path (the XDP program, or softflowd's capture tap and ring), softirqs, and the loopback's receive side of the export datagrams. For fm-export, *native XDP on the veth* is the empty XDP program's extra CPU over none in the same run: attaching any native XDP program puts the veth receiver in NAPI mode and copies each frame into a page of its own, a cost of the veth (a physical NIC's driver does neither) that is part of fm-export's *rest*. \`tools/bench/race_profile.sh\` splits one case further, symbol by symbol, under \`perf record -a\`."
 		echo
-		echo "| case | tool | + vs none | tool process | nfcapd | rest (kernel) |"
-		echo "| --- | --- | ---: | ---: | ---: | ---: |"
+		echo "| case | tool | + vs none | tool process | nfcapd | rest (kernel) | of which native XDP on the veth |"
+		echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
 		printf '| %s |\n' "${race_rows[@]//|/ | }"
 		echo
 	fi
@@ -1247,7 +1256,7 @@ cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 	echo "- *load*: a number: that many frames per second (\`trafgen -b\`, one process, \`-P 1 --no-sock-mem\`) for the run's seconds, bounded by rate x seconds frames; max: as fast as the veth takes them, ended by a timeout after the run's seconds and bounded by $MAX_PPS x seconds frames."
 	echo "- *runs*: $(hl_text). Each figure of a run is taken within that run (ratios and differences to none or empty first), then min / median / max over the runs; targets use the medians."
 	echo "- *traffic*: UDP/IPv4 60 B: 60-byte UDP/IPv4 frames from tx to rx port 9; above 4096 flows the source port (up to 4096 of them) and the source address (198.18.128.0 + i) both count per frame over coprime ranges, so at 1M flows every frame of a run is a new flow: 65858 flows are 3874 ports x 17 hosts, 1003520 are 4096 ports x 245 hosts (hosts have many flows each, as on real networks). TCP/IPv6 74 B: Ethernet + IPv6 + a 20-byte TCP header with ACK set, no payload, to rx's address port 80, from 16 source addresses in the link's 2001:2:0:N::/64 and one source port per flow; rx has IPv6 off, so its stack drops them after every tool has seen them (*arrived* counts them)."
-	echo "- *none*: nothing on the receiving veth end; *empty*: \`xdp_empty\` (XDP_PASS, \`bpf/bench.bpf.c\`) attached natively, at max load only; *fm*: \`flowmaster run -i IF --db DB --pin-path PIN\`${FM_ARGS:+ $FM_ARGS} (default settings); *fm-export*: \`flowmaster run -i IF --db none --ipfix 127.0.0.1:$NF_PORT --ipfix-mtu $FM_EXPORT_MTU --ipfix-rate $FM_EXPORT_RATE --pin-path PIN\`${FM_EXPORT_ARGS:+ $FM_EXPORT_ARGS} (export only; messages up to the loopback's MTU, paced at $FM_EXPORT_RATE records/s: a run is shorter than the idle timeout, so every flow is exported at the stop, which unpaced, in one burst, overran nfcapd's socket from 64k flows on (even in 64 KB messages at 1M flows), while softflowd, whose table holds 8192 flows, exports all along) to the same nfcapd as softflowd's, stored = nfdump's packet total as for softflowd: the fair race, collector against collector; *fm-generic*: \`fm\` with \`--xdp-mode generic\` (1000 UDP/IPv4 flows only: native XDP puts a veth in NAPI mode and copies each frame into a page of its own, which generic XDP on the skb does not; flowmaster keeps native as its default because a veth peer with native XDP segments TCP before sending, so packets are counted as on a wire, while generic XDP would see each GSO skb of up to 64 KB as one packet); *softflowd*: \`softflowd -i IF -n 127.0.0.1:$NF_PORT -v 9 -T full -d\`${SOFTFLOWD_ARGS:+ $SOFTFLOWD_ARGS} exporting to \`nfcapd -b 127.0.0.1 -p $NF_PORT -B 16777216\` in the same namespace, stored = the packet total of nfcapd's records (\`nfdump -R DIR -o fmt:%pkt\`); *pmacct*: \`pmacctd\` with \`plugins: sqlite3\`, \`sql_table_version: 1\` (pmacct's v1 schema), \`aggregate: src_host,dst_host,src_port,dst_port,proto\`, \`sql_refresh_time: 1\`, stored = \`sum(packets)\` of table acct; *pmacct-tuned*: the same plus \`pmacctd_pipe_size: 67108864\` (the pcap buffer), \`plugin_pipe_size: 134217728\`, \`plugin_buffer_size: 131072\`, \`sql_cache_entries: 1048573\`${PMACCT_TUNED:+ and $PMACCT_TUNED}. Every tool is started before the load; the capture tools (softflowd, pmacctd) are stopped when they have read what is still in their capture buffers (when the tool has used no CPU for 0.1 s; pmacctd not before 1 s, as the last frames of a load reach it only on a timer; at most ${SETTLE} s after the load), the others at once; by SIGTERM (softflowd: \`softflowctl shutdown\`, since SIGTERM ends it without exporting its flows); stored counts are read after the tool has exited. Flows from rx's own address (ICMP port unreachables it sends back, seen by the capture tools on the way out) are left out of *stored*; IPv6 flows all count."
+	echo "- *none*: nothing on the receiving veth end; *empty*: \`xdp_empty\` (XDP_PASS, \`bpf/bench.bpf.c\`) attached natively, at max load$(has_tool fm-export && echo ", and at fixed loads as the fair race's baseline") only; *fm*: \`flowmaster run -i IF --db DB --pin-path PIN\`${FM_ARGS:+ $FM_ARGS} (default settings); *fm-export*: \`flowmaster run -i IF --db none --ipfix 127.0.0.1:$NF_PORT --ipfix-mtu $FM_EXPORT_MTU --ipfix-rate $FM_EXPORT_RATE --pin-path PIN\`${FM_EXPORT_ARGS:+ $FM_EXPORT_ARGS} (export only; messages up to the loopback's MTU, paced at $FM_EXPORT_RATE records/s: a run is shorter than the idle timeout, so every flow is exported at the stop, which unpaced, in one burst, overran nfcapd's socket from 64k flows on (even in 64 KB messages at 1M flows), while softflowd, whose table holds 8192 flows, exports all along) to the same nfcapd as softflowd's, stored = nfdump's packet total as for softflowd: the fair race, collector against collector; *fm-generic*: \`fm\` with \`--xdp-mode generic\` (1000 UDP/IPv4 flows only: native XDP puts a veth in NAPI mode and copies each frame into a page of its own, which generic XDP on the skb does not; flowmaster keeps native as its default because a veth peer with native XDP segments TCP before sending, so packets are counted as on a wire, while generic XDP would see each GSO skb of up to 64 KB as one packet); *softflowd*: \`softflowd -i IF -n 127.0.0.1:$NF_PORT -v 9 -T full -d\`${SOFTFLOWD_ARGS:+ $SOFTFLOWD_ARGS} exporting to \`nfcapd -b 127.0.0.1 -p $NF_PORT -B 16777216\` in the same namespace, stored = the packet total of nfcapd's records (\`nfdump -R DIR -o fmt:%pkt\`); *pmacct*: \`pmacctd\` with \`plugins: sqlite3\`, \`sql_table_version: 1\` (pmacct's v1 schema), \`aggregate: src_host,dst_host,src_port,dst_port,proto\`, \`sql_refresh_time: 1\`, stored = \`sum(packets)\` of table acct; *pmacct-tuned*: the same plus \`pmacctd_pipe_size: 67108864\` (the pcap buffer), \`plugin_pipe_size: 134217728\`, \`plugin_buffer_size: 131072\`, \`sql_cache_entries: 1048573\`${PMACCT_TUNED:+ and $PMACCT_TUNED}. Every tool is started before the load; the capture tools (softflowd, pmacctd) are stopped when they have read what is still in their capture buffers (when the tool has used no CPU for 0.1 s; pmacctd not before 1 s, as the last frames of a load reach it only on a timer; at most ${SETTLE} s after the load), the others at once; by SIGTERM (softflowd: \`softflowctl shutdown\`, since SIGTERM ends it without exporting its flows); stored counts are read after the tool has exited. Flows from rx's own address (ICMP port unreachables it sends back, seen by the capture tools on the way out) are left out of *stored*; IPv6 flows all count."
 	echo "- *sent*: the sender veth's tx counter; *arrived*: the receiver's rx counter; *stored %*: stored / arrived. *packets/s*: the arrival rate while packets were arriving (rx counter sampled every 20 ms; first to last change); */ empty*: over the empty program's in the same run (max load)."
 	echo "- *CPU s/Mpkt*: busy time of all CPUs (\`/proc/stat\`, softirq included) less the CPU time of user processes outside the test namespaces (other work on the machine: \`/proc/PID/stat\` utime + stime + reaped children; kernel threads stay in), per million arrived packets, from the start of the load to its end (none) or to the tool's exit with its data written (the others, so the final flush counts; includes nfcapd for softflowd). trafgen's own cost is in every figure; *+ vs none* subtracts the no-tool figure of the same case and run. *tool CPU*: the tool's own user + system time from the start of the load to its exit (\`/usr/bin/time\`: the process and the children it reaped) per million arrived packets. *peak RSS*: \`/usr/bin/time\` %M. *stop s*: SIGTERM until the tool exited (pmacct: and every writer it forked; softflowd: and nfcapd, after it had read every export datagram)."
 	echo "- Targets: the Python collector flowmaster replaces stored $PY_PPS packets/s; *stored pkt/s* is packets/s x stored / arrived, per run."
