@@ -86,16 +86,17 @@ run_fm()
 	local log=$LAB_TMP/fm.log pid i
 	lab_bg a "$log" "$FM" run -i a-b --db "$LAB_TMP/fm.db" --pin-path "$PIN" --direction both
 	pid=$LAB_PID
+	# Our programs by id: other flowmasters on the machine have the same
+	# names. Both attach lines, in whichever order the log has them.
+	IDS=()
 	for ((i = 0; i < 1200; i++)); do
-		grep -q "a-b: egress attached" "$log" && break
+		IDS[fm_xdp]=$(sed -n 's/.*a-b: attached (.*prog id \([0-9]*\)).*/\1/p' "$log")
+		IDS[fm_tc]=$(sed -n 's/.*a-b: egress attached (.*prog id \([0-9]*\)).*/\1/p' "$log")
+		[[ -n ${IDS[fm_xdp]} && -n ${IDS[fm_tc]} ]] && break
 		kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "flowmaster exited"; }
 		sleep 0.05
 	done
-	# Our programs by id: other flowmasters on the machine have the same names.
-	IDS=()
-	IDS[fm_xdp]=$(sed -n 's/.*a-b: attached (.*prog id \([0-9]*\)).*/\1/p' "$log")
-	IDS[fm_tc]=$(sed -n 's/.*a-b: egress attached (.*prog id \([0-9]*\)).*/\1/p' "$log")
-	[[ -n ${IDS[fm_xdp]} && -n ${IDS[fm_tc]} ]] || die "no program ids in the log"
+	[[ -n ${IDS[fm_xdp]} && -n ${IDS[fm_tc]} ]] || { cat "$log" >&2; die "no program ids in the log after 60 s"; }
 	NS=() RUNS=()
 	prog_stats load_egress load_ingress
 	lab_stop "$pid" 30
