@@ -77,7 +77,7 @@ ns=$(cell "$I" '^fm_xdp$' 'ns/packet on the link')
 if [[ -n $ns ]] && awk -v n="$ns" 'BEGIN{exit !(n <= 0)}'; then
 	add "XDP program on the live link" "no figure" "insitu: fm_xdp $ns ns/packet is not a measurement (no run counted by the program's statistics)"
 elif [[ -n $ns ]]; then
-	pps=$(cell "$I" '^fm_xdp$' '^packets/s$')
+	pps=$(cell "$I" '^fm_xdp$' '^packets/s( \(median\))?$')
 	add "XDP program on the live link" "$(th "$(per_core "$ns")") packets/s per core" "insitu: fm_xdp $ns ns/packet (\`run_time_ns / run_cnt\` on a veth at its maximum; the program alone, the rest of the receive path comes on top: the link carried $(th "${pps:-?}") packets/s with it)"
 else
 	missing+=(insitu)
