@@ -137,7 +137,7 @@ struct store {
 	int64_t started_ms;	/* runs.started_ms: when store_open ran */
 	unsigned owed_failures; /* failed attempts to write device totals into a moved file */
 	sqlite3_stmt *ins_flow, *ins_metric, *ins_iface, *upd_iface;
-	sqlite3_stmt *upsert_dev, *upd_dev;
+	sqlite3_stmt *ins_dev, *touch_dev, *sel_dev, *upd_dev;
 	struct devcache *dc; /* the writer's alone */
 	size_t cache_floor;  /* store_set_cache_capacity's lower bound */
 
