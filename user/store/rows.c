@@ -80,10 +80,9 @@ static const char insert_device_sql[] =
 	" packets_sent, bytes_sent, packets_received, bytes_received)"
 	" VALUES(?1, ?2, ?3, ?4, ?5, 0, 0, 0, 0)"
 	" ON CONFLICT(interface_id, mac, ip) DO NOTHING";
-static const char touch_device_sql[] =
-	"UPDATE devices SET"
-	" last_seen_ms = max(ifnull(last_seen_ms, ?5), ?5)"
-	" WHERE interface_id = ?1 AND mac = ?2 AND ip = ?3";
+static const char touch_device_sql[] = "UPDATE devices SET"
+				       " last_seen_ms = max(ifnull(last_seen_ms, ?5), ?5)"
+				       " WHERE interface_id = ?1 AND mac = ?2 AND ip = ?3";
 static const char select_device_sql[] =
 	"SELECT id FROM devices WHERE interface_id = ?1 AND mac = ?2 AND ip = ?3";
 
@@ -779,8 +778,8 @@ int rows_prepare(struct store *s)
 
 void rows_finalize(struct store *s)
 {
-	sqlite3_stmt **all[] = { &s->ins_dev,	 &s->touch_dev, &s->sel_dev,  &s->upd_dev,
-				 &s->ins_flow,	 &s->ins_metric, &s->ins_iface, &s->upd_iface };
+	sqlite3_stmt **all[] = { &s->ins_dev,  &s->touch_dev,  &s->sel_dev,   &s->upd_dev,
+				 &s->ins_flow, &s->ins_metric, &s->ins_iface, &s->upd_iface };
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		sqlite3_finalize(*all[i]);
