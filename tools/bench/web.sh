@@ -108,7 +108,15 @@ fi
 	echo "with curl over loopback. A page is its HTML (static, embedded) plus /api/info"
 	echo "and the endpoint below, so its time is about the endpoint's."
 	echo
-	echo "**Target**: every page under 200 ms on 1,000,000 flows."
+	# The verdict from the plain database (no covering index): the slowest
+	# endpoint, and how many answered under 200 ms.
+	slow_q="" slow_ms=0 fast=0
+	for i in "${!plain[@]}"; do
+		read -r q ms _ <<<"${plain[$i]}"
+		awk -v m="$ms" 'BEGIN{exit !(m < 200)}' && fast=$((fast + 1))
+		if awk -v m="$ms" -v s="$slow_ms" 'BEGIN{exit !(m > s)}'; then slow_q=$q slow_ms=$ms; fi
+	done
+	echo "**Target**: every page under 200 ms on 1,000,000 flows: $fast of ${#plain[@]} endpoints under 200 ms on $flows flows, the slowest \`/api/$slow_q\` $slow_ms ms: $( ((fast == ${#plain[@]})) && echo '**PASS**' || echo '**MISS**')"
 	echo
 	if ((index)); then
 		echo "| endpoint | rows in window | ms | ms with covering index | status |"
