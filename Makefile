@@ -76,7 +76,7 @@ help:
 	@echo 'make test-browser the web view'"'"'s pages in headless Chromium (root, ~45 s)'
 	@echo 'make test-c     only the C suites (unit, BPF); with SAN=1 under ASan/UBSan'
 	@echo 'make test-kernel the BPF and netns suites in qemu on Debian 12'"'"'s kernel 6.1 (root, ~5-10 min)'
-	@echo 'make bench      all benchmarks, writes BENCHMARKS.md (root, ~50 min)'
+	@echo 'make bench      all benchmarks, writes BENCHMARKS.md (root, ~60 min)'
 	@echo 'make bench-quick the same, reduced (a few min)'
 	@echo 'make demo       test hosts in namespaces, real traffic, flows in demo.db (root)'
 	@echo 'make vmlinux    regenerate vmlinux/vmlinux.h from this kernel'"'"'s BTF'
