@@ -60,7 +60,7 @@ enum {
 	P_EXPORTER,
 };
 
-static const char insert_flow_sql[] =
+const char store_insert_flow_sql[] =
 	"INSERT INTO flows(interface_id, direction, first_seen_ms, last_seen_ms,"
 	" src_mac, dst_mac, vlan_id, eth_type, src_ip, dst_ip,"
 	" src_port, dst_port, protocol, icmp_type, icmp_code, tcp_flags, tos,"
@@ -754,7 +754,7 @@ int rows_prepare(struct store *s)
 		const char *sql;
 		sqlite3_stmt **st;
 	} stmts[] = {
-		{ insert_flow_sql, &s->ins_flow },
+		{ store_insert_flow_sql, &s->ins_flow },
 		{ "INSERT INTO metrics(ts_ms, name, value, run_id) VALUES(?1, ?2, ?3, ?4)",
 		  &s->ins_metric },
 		{ "INSERT INTO interfaces(name, ifindex, mac, xdp_mode, attached_ms, run_id)"

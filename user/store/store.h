@@ -163,6 +163,10 @@ void store_fmt_mac(char out[18], const uint8_t *m);
  * length. */
 size_t store_fmt_addr(char out[46], const uint8_t addr[16], bool ip4);
 
+/* The flows INSERT the writer prepares (24 parameters, in column order);
+ * the benches' raw loop runs the same statement. */
+extern const char store_insert_flow_sql[];
+
 /* A consistent snapshot of the counters; any thread. */
 void store_get_stats(struct store *s, struct store_stats *st);
 

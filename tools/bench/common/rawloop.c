@@ -7,15 +7,6 @@
 #include "rawloop.h"
 #include "store/store.h"
 
-/* Column for column the store's INSERT (user/store/rows.c). */
-static const char insert_sql[] =
-	"INSERT INTO flows(interface_id, direction, first_seen_ms, last_seen_ms,"
-	" src_mac, dst_mac, vlan_id, eth_type, src_ip, dst_ip,"
-	" src_port, dst_port, protocol, icmp_type, icmp_code, tcp_flags, tos,"
-	" packets, bytes, ip_bytes, end_reason, src_device_id, dst_device_id, exporter_id)"
-	" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-	" ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)";
-
 static int raw_ok(struct raw_loop *l, int rc, const char *what)
 {
 	if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
@@ -49,8 +40,8 @@ int raw_open(struct raw_loop *l, const char *path, const char *who)
 				NULL, NULL, NULL),
 		   "pragmas") ||
 	    raw_ok(l,
-		   sqlite3_prepare_v3(l->db, insert_sql, -1, SQLITE_PREPARE_PERSISTENT, &l->ins,
-				      NULL),
+		   sqlite3_prepare_v3(l->db, store_insert_flow_sql, -1, SQLITE_PREPARE_PERSISTENT,
+				      &l->ins, NULL),
 		   "prepare")) {
 		sqlite3_finalize(l->ins);
 		sqlite3_close(l->db);
