@@ -306,17 +306,6 @@ static void store_defaults(struct store_opts *o, const char *path)
 	o->queue_records = m.queue_records;
 }
 
-static void remove_db(const char *path)
-{
-	char p[4200];
-
-	unlink(path);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
-}
-
 /* Rows and packets in a finished database, and the devices' totals. */
 static int check_db(const char *path, size_t rows)
 {
@@ -370,7 +359,7 @@ static int run_pipeline(struct ctx *c, struct run *r)
 	bool drain_ok = false;
 
 	snprintf(path, sizeof(path), "%s/pipeline.db", c->dir);
-	remove_db(path);
+	bench_remove_db(path);
 	ft = flowtab_new(c->p.flows);
 	if (!ft || fanout_init(&pp.fan))
 		goto out;
@@ -464,7 +453,7 @@ out:
 		drain_free(&d);
 	fanout_free(&pp.fan);
 	flowtab_free(ft);
-	remove_db(path);
+	bench_remove_db(path);
 	return ret;
 }
 
@@ -570,18 +559,6 @@ static int null_take(struct sink *s, const struct fm_record *recs, size_t n)
 	return 0;
 }
 
-static int fanout_only_emit(const struct fm_record *r, void *ctx)
-{
-	struct pipe *pp = ctx;
-	int err = fanout_emit(r, &pp->fan);
-
-	if (err)
-		return err;
-	pp->exported_packets += r->packets;
-	pp->records++;
-	return 0;
-}
-
 static int run_table_parts(struct ctx *c, struct run *r)
 {
 	struct flowtab *ft = flowtab_new(c->p.flows);
@@ -614,7 +591,7 @@ static int run_table_parts(struct ctx *c, struct run *r)
 
 	fill_table(c, ft, &r->ns[S_DRAIN_FT]);
 	t0 = thread_cpu_ns();
-	flowtab_flush(ft, FM_END_SHUTDOWN, fanout_only_emit, &pp);
+	flowtab_flush(ft, FM_END_SHUTDOWN, pipe_emit, &pp);
 	fanout_deliver(&pp.fan);
 	fan = (thread_cpu_ns() - t0) / c->p.flows;
 	r->ns[S_EXP_FAN] = fan - r->ns[S_EXP_BUILD];
@@ -704,7 +681,7 @@ static int raw_loop(struct ctx *c, bool preformatted, double *ns)
 	int err, ret = -1;
 
 	snprintf(path, sizeof(path), "%s/raw.db", c->dir);
-	remove_db(path);
+	bench_remove_db(path);
 	store_defaults(&o, path);
 	err = store_open(&s, &o);
 	err = err   ?:
@@ -749,7 +726,7 @@ out:
 	if (ret)
 		fprintf(stderr, "churn: raw loop failed\n");
 	free(texts);
-	remove_db(path);
+	bench_remove_db(path);
 	return ret;
 }
 
@@ -766,7 +743,7 @@ static double store_direct(struct ctx *c, bool nodev)
 	uint32_t ifx = nodev ? 99 : IFINDEX;
 
 	snprintf(path, sizeof(path), "%s/direct.db", c->dir);
-	remove_db(path);
+	bench_remove_db(path);
 	store_defaults(&so, path);
 	if (store_open(&s, &so) ||
 	    store_interface_attach(s, IFNAME, IFINDEX, "02:00:00:00:00:02", "native", epoch_ms()) ||
@@ -789,7 +766,7 @@ static double store_direct(struct ctx *c, bool nodev)
 	store_close(s, NULL);
 	for (size_t i = 0; i < c->p.flows; i++)
 		c->recs[i].key.ifindex = IFINDEX;
-	remove_db(path);
+	bench_remove_db(path);
 	return (process_cpu_ns() - p0 - t0) / c->p.flows;
 }
 

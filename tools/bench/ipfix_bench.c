@@ -141,17 +141,6 @@ static int new_exporter(void *ctx, struct dec_exporter *e)
 	return 0;
 }
 
-static void rm_db(const char *p)
-{
-	char b[4200];
-
-	unlink(p);
-	snprintf(b, sizeof(b), "%s-wal", p);
-	unlink(b);
-	snprintf(b, sizeof(b), "%s-shm", p);
-	unlink(b);
-}
-
 /* The raw loop (tools/bench/common/rawloop.c) with what the collector
  * stores: no interface, no devices, exporter 1. Seconds, or -1. */
 static double raw_loop(const char *path, const struct fm_record *recs, size_t n)
@@ -163,7 +152,7 @@ static double raw_loop(const char *path, const struct fm_record *recs, size_t n)
 	struct raw_text t;
 	double t0, dt;
 
-	rm_db(path);
+	bench_remove_db(path);
 	if (store_open(&s, &o))
 		return -1;
 	store_close(s, NULL);
@@ -182,7 +171,7 @@ static double raw_loop(const char *path, const struct fm_record *recs, size_t n)
 	if (raw_close(&l))
 		return -1;
 	dt = bench_now_s() - t0;
-	rm_db(path);
+	bench_remove_db(path);
 	return dt;
 fail:
 	raw_close(&l);
@@ -363,7 +352,7 @@ int main(int argc, char **argv)
 		struct sockaddr_in from = sin;
 		uint64_t unwritten = 0;
 
-		rm_db(path);
+		bench_remove_db(path);
 		if (!ts || store_open(&ts->st, &o) || store_start(ts->st))
 			return 1;
 		dec_new(&d, &(struct dec_opts){ .exporter_new = new_exporter });
@@ -376,7 +365,7 @@ int main(int argc, char **argv)
 		col[run] = bench_now_s() - t;
 		dec_free(d);
 		free(ts);
-		rm_db(path);
+		bench_remove_db(path);
 		if (unwritten)
 			fprintf(stderr, "ipfix_bench: %llu rows not written\n",
 				(unsigned long long)unwritten);

@@ -144,17 +144,6 @@ static void make_record(struct fm_record *r, size_t i, int64_t t0)
 	r->end_reason = FM_END_SHUTDOWN;
 }
 
-static void remove_db(const char *path)
-{
-	char p[4096];
-
-	unlink(path);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
-}
-
 static void store_defaults(struct store_opts *o, const char *path, bool idx)
 {
 	struct sizing m;
@@ -212,7 +201,7 @@ static int run_store(const struct params *p, const struct fm_record *recs, bool 
 	size_t done = 0;
 	int err;
 
-	remove_db(path);
+	bench_remove_db(path);
 	store_defaults(&o, path, idx);
 	err = store_open(&s, &o);
 	if (err) {
@@ -291,7 +280,7 @@ static int run_raw(const struct params *p, const struct fm_record *recs, bool id
 	int err;
 
 	/* The store's own schema, indexes and interfaces row. */
-	remove_db(path);
+	bench_remove_db(path);
 	store_defaults(&o, path, idx);
 	err = store_open(&s, &o);
 	if (!err)
@@ -605,8 +594,8 @@ int main(int argc, char **argv)
 				else
 					ret = run_raw(&pc, recs, x, raw_path, rs);
 			}
-			remove_db(store_path);
-			remove_db(raw_path);
+			bench_remove_db(store_path);
+			bench_remove_db(raw_path);
 			if (ret)
 				break;
 			rs->ratio = rs->raw_rps ? rs->store_rps / rs->raw_rps : 0;

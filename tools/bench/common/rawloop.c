@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "rawloop.h"
 #include "store/store.h"
@@ -113,6 +114,17 @@ int raw_close(struct raw_loop *l)
 	rc = sqlite3_close(l->db);
 	l->db = NULL;
 	return raw_ok(l, rc, "close");
+}
+
+void bench_remove_db(const char *path)
+{
+	char p[4200];
+
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
 }
 
 double bench_now_s(void)

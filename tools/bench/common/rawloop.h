@@ -41,6 +41,8 @@ int raw_insert(struct raw_loop *l, const struct fm_record *r, const struct raw_t
 /* A passive checkpoint, as the store's writer does when idle, then close. */
 int raw_close(struct raw_loop *l);
 
+/* A database and its -wal and -shm files, gone. */
+void bench_remove_db(const char *path);
 double bench_now_s(void); /* CLOCK_MONOTONIC */
 double bench_cpu_s(void); /* the whole process's CPU seconds so far */
 
